@@ -1,0 +1,23 @@
+"""Top-k classification of one image: used by `deepvis classify` and the GUI's label pane."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from deepvis_app.core.model import LoadedModel
+
+
+def top_classes(loaded: LoadedModel, scores: torch.Tensor, top: int = 5) -> list[dict]:
+    """[{'index', 'label', 'prob'}] best first, from one row of output scores (logits or probs)."""
+    row = scores.detach().float().reshape(-1)
+    probs = row.softmax(0) if loaded.settings.output_is_logits else row
+    values, indices = probs.topk(min(top, probs.numel()))
+    return [{"index": int(i), "label": loaded.label(int(i)), "prob": float(v)} for v, i in zip(values, indices)]
+
+
+def classify_image(loaded: LoadedModel, image: np.ndarray, top: int = 5) -> list[dict]:
+    x = loaded.preprocessor.to_tensor(image, loaded.device)
+    with torch.no_grad():
+        scores = loaded.module(x)
+    return top_classes(loaded, scores[0], top)

@@ -1,0 +1,125 @@
+"""Layer discovery on any architecture: dotted names, kinds, output shapes, pretty names.
+
+Runs one forward pass on a blank input with a hook on every module and keeps those that
+emit a tensor, in the order their outputs are produced. This works for sequential nets and
+for graphs (ResNet, GoogLeNet, EfficientNet) alike, because it observes the forward pass
+instead of reading the module tree. A container that only re-emits a child's tensor (a
+Sequential whose output *is* its last block's output) can be hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from deepvis_app.settings.defaults import Settings
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One visualizable layer: dotted module name, module class, output shape without batch."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    pretty: str
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def is_spatial(self) -> bool:
+        return len(self.shape) == 3
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "shape": list(self.shape)}
+
+
+@dataclass(frozen=True)
+class _Observed:
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    tensor_id: int
+    kinds: tuple[str, ...]
+
+
+def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]:
+    """Every named module that returned a tensor during one forward, in output order."""
+    seen: list[_Observed] = []
+    handles = []
+
+    def make_hook(name: str, sub: nn.Module):
+        kinds = tuple(cls.__name__ for cls in type(sub).__mro__)
+
+        def hook(_mod, _inp, out):
+            if isinstance(out, torch.Tensor) and out.dim() >= 2:
+                seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds))
+        return hook
+
+    try:
+        for name, sub in module.named_modules():
+            if name:
+                handles.append(sub.register_forward_hook(make_hook(name, sub)))
+        with torch.no_grad():
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def discover_layers(module: nn.Module, settings: Settings, device: torch.device | str = "cpu") -> list[LayerInfo]:
+    """The layers to show, per settings: an explicit list, or all modules of the offered kinds."""
+    example = torch.zeros((1, settings.input_channels, *settings.input_size), device=device)
+    observed = observe_modules(module, example)
+    by_name = {obs.name: obs for obs in observed}
+    if settings.layers is not None:
+        unknown = [name for name in settings.layers if name not in by_name]
+        if unknown:
+            raise ValueError(f"layers not found in the model's forward pass: {', '.join(unknown)} "
+                             f"(see `deepvis layers --set layers=None`)")
+        chosen = [by_name[name] for name in settings.layers]
+    else:
+        chosen = _auto_layers(observed, settings)
+    return [LayerInfo(obs.name, obs.kind, obs.shape, pretty_name(obs.name, settings)) for obs in chosen]
+
+
+def _auto_layers(observed: list[_Observed], settings: Settings) -> list[_Observed]:
+    kinds = set(settings.layer_kinds)
+    chosen: list[_Observed] = []
+    emitted: set[int] = set()
+    names: set[str] = set()
+    for obs in observed:
+        if obs.name in names or not kinds.intersection(obs.kinds):
+            continue
+        if settings.layer_filter is not None and not settings.layer_filter(obs.name):
+            continue
+        if settings.hide_repeated_outputs and obs.tensor_id in emitted:
+            continue
+        chosen.append(obs)
+        emitted.add(obs.tensor_id)
+        names.add(obs.name)
+    return chosen
+
+
+def pretty_name(name: str, settings: Settings) -> str:
+    """A layer's display name: from the settings' dict or function, else the dotted name."""
+    pretty = settings.pretty_names
+    if isinstance(pretty, dict):
+        return str(pretty.get(name, name))
+    if callable(pretty):
+        return str(pretty(name))
+    return name
+
+
+def find_module(module: nn.Module, name: str) -> nn.Module:
+    """The submodule with this dotted name, with a clear error when there is none."""
+    try:
+        return module.get_submodule(name)
+    except AttributeError:
+        raise KeyError(f"the model has no module named '{name}'") from None

@@ -1,0 +1,110 @@
+"""Image <-> network input, in one place, and its inverse for display.
+
+Every path that feeds the network (GUI frames, `deepvis classify`, the per-unit pipeline)
+goes through `Preprocessor`, so the crop/stretch, channel order, scaling and mean/std are the
+same everywhere. An RGB image already at the input size goes in unresized: it is only scaled
+to [0, 1] and normalized.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skimage.color import rgb2gray
+from skimage.transform import resize
+
+from deepvis_app.settings.defaults import Settings
+
+
+def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Any HxW, HxWx1, HxWx3 or HxWx4 image (uint8, uint16 or float in [0, 1]) as HxWx3 uint8."""
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
+        raise ValueError(f"expected an HxW or HxWxC image with 1, 3 or 4 channels, got shape {img.shape}")
+    img = img[:, :, :3] if img.shape[2] == 4 else img
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    if img.dtype == np.uint8:
+        return np.ascontiguousarray(img)
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if np.issubdtype(img.dtype, np.floating):
+        return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def center_crop_to_aspect(image: np.ndarray, aspect: float) -> np.ndarray:
+    """The largest centred crop with width/height == aspect."""
+    height, width = image.shape[:2]
+    if width / height > aspect:
+        new_width = max(1, round(height * aspect))
+        left = (width - new_width) // 2
+        return image[:, left:left + new_width]
+    new_height = max(1, round(width / aspect))
+    top = (height - new_height) // 2
+    return image[top:top + new_height]
+
+
+def resize_uint8(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an HxWxC uint8 image to (height, width), anti-aliased when shrinking."""
+    if image.shape[:2] == tuple(size):
+        return image
+    shrinking = size[0] < image.shape[0] or size[1] < image.shape[1]
+    out = resize(image, size, order=1, anti_aliasing=shrinking, preserve_range=True)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+class Preprocessor:
+    """Turns RGB frames into network input tensors and network inputs back into RGB images."""
+
+    def __init__(self, settings: Settings):
+        self.input_size = tuple(settings.input_size)
+        self.channels = settings.input_channels
+        self.stretch = settings.static_file_stretch_mode
+        self.bgr = settings.channel_order.upper() == "BGR"
+        self.scale = float(settings.input_scale)
+        self.mean = np.asarray(settings.mean, dtype=np.float32).reshape(-1, 1, 1)
+        self.std = np.asarray(settings.std, dtype=np.float32).reshape(-1, 1, 1)
+        if self.channels not in (1, 3):
+            raise ValueError(f"input_channels must be 1 or 3, got {self.channels}")
+        if len(self.mean) not in (1, self.channels) or len(self.std) not in (1, self.channels):
+            raise ValueError(f"mean/std need 1 or {self.channels} values, got {len(self.mean)}/{len(self.std)}")
+
+    def fit_frame(self, image: np.ndarray, stretch: bool | None = None) -> np.ndarray:
+        """RGB uint8 frame at the network's input size: centre-cropped (or stretched), resized."""
+        rgb = as_rgb_uint8(image)
+        stretch = self.stretch if stretch is None else stretch
+        if rgb.shape[:2] == self.input_size:
+            return rgb
+        height, width = self.input_size
+        cropped = rgb if stretch else center_crop_to_aspect(rgb, width / height)
+        return resize_uint8(cropped, self.input_size)
+
+    def to_array(self, frame: np.ndarray) -> np.ndarray:
+        """A fitted RGB uint8 frame as a normalized CxHxW float32 array."""
+        pixels = as_rgb_uint8(frame).astype(np.float32) / 255.0
+        if self.channels == 1:
+            chw = rgb2gray(pixels).astype(np.float32)[None]
+        else:
+            chw = pixels.transpose(2, 0, 1)
+            chw = chw[::-1] if self.bgr else chw
+        return np.ascontiguousarray((chw * self.scale - self.mean) / self.std, dtype=np.float32)
+
+    def to_tensor(self, image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Any RGB image as a 1xCxHxW network input on `device`."""
+        return torch.from_numpy(self.to_array(self.fit_frame(image)))[None].to(device)
+
+    def batch(self, images: list[np.ndarray], device: torch.device | str = "cpu") -> torch.Tensor:
+        """Several images as one NxCxHxW batch."""
+        arrays = [self.to_array(self.fit_frame(img)) for img in images]
+        return torch.from_numpy(np.stack(arrays)).to(device)
+
+    def to_image(self, tensor: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Inverse of `to_array`: a CxHxW (or 1xCxHxW) network input as an HxWx3 uint8 image."""
+        chw = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+        chw = chw[0] if chw.ndim == 4 else chw
+        pixels = (chw.astype(np.float32) * self.std + self.mean) / self.scale
+        pixels = pixels[::-1] if (self.bgr and self.channels == 3) else pixels
+        return as_rgb_uint8(np.clip(pixels.transpose(1, 2, 0), 0.0, 1.0))

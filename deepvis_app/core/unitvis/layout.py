@@ -1,0 +1,138 @@
+"""The on-disk layout of per-unit images: the one owner, used by the writer and the reader.
+
+The pipeline (`deepvis find-max / crops / optimize`) writes here and the app's per-unit pane
+reads here, so both call these functions instead of building paths themselves. The folder
+names are the original toolbox's, so its downloaded `unit_jpg_vis` folders also load:
+
+    <root>/find_max/<layer>.json                           top-k images per unit (find-max)
+    <root>/max_im/<layer>/<layer>_0007.jpg                 montage of the unit's top-9 crops
+    <root>/max_deconv/<layer>/<layer>_0007.jpg             montage of their deconvs
+    <root>/regularized_opt/<layer>/<layer>_0007.jpg        the unit's optimized image
+    <root>/regularized_opt/<layer>/<layer>_0007_montage.jpg  (original toolbox: 2x2 of 3x3, corner 2 shown)
+    <root>/regularized_opt/<layer>/whole_layer.jpg         sprite of all units (pattern mode)
+    <root>/crops/<layer>/unit_0007/{maxim,deconv}_000.png  individual crops (arik's layout)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepvis_app.io.images import ImageReadError, read_image, write_image
+
+UNIT_IMAGE_KINDS = ("regularized_opt", "max_im", "max_deconv")
+
+
+@dataclass(frozen=True)
+class UnitImages:
+    """The images of one unit; None where none is on disk."""
+
+    regularized_opt: np.ndarray | None
+    max_im: np.ndarray | None
+    max_deconv: np.ndarray | None
+
+    def present(self) -> list[tuple[str, np.ndarray]]:
+        return [(kind, img) for kind in UNIT_IMAGE_KINDS if (img := getattr(self, kind)) is not None]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(img.nbytes for _, img in self.present())
+
+
+class UnitVisLayout:
+    """Paths and reads/writes under one model's per-unit image folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # --- paths ---------------------------------------------------------------------------
+    def find_max_json(self, layer: str) -> Path:
+        return self.root / "find_max" / f"{layer}.json"
+
+    def unit_image(self, kind: str, layer: str, unit: int) -> Path:
+        if kind not in UNIT_IMAGE_KINDS:
+            raise ValueError(f"unknown unit image kind '{kind}' (kinds: {', '.join(UNIT_IMAGE_KINDS)})")
+        return self.root / kind / layer / f"{layer}_{unit:04d}.jpg"
+
+    def original_montage(self, layer: str, unit: int) -> Path:
+        return self.root / "regularized_opt" / layer / f"{layer}_{unit:04d}_montage.jpg"
+
+    def whole_layer_sprite(self, layer: str) -> Path:
+        return self.root / "regularized_opt" / layer / "whole_layer.jpg"
+
+    def crop(self, kind: str, layer: str, unit: int, rank: int) -> Path:
+        return self.root / "crops" / layer / f"unit_{unit:04d}" / f"{kind}_{rank:03d}.png"
+
+    def layers_on_disk(self) -> list[str]:
+        """Layers that have any per-unit image folder."""
+        found = {p.name for kind in UNIT_IMAGE_KINDS for p in (self.root / kind).glob("*") if p.is_dir()}
+        return sorted(found)
+
+    # --- reading -------------------------------------------------------------------------
+    def read_unit_images(self, layer: str, unit: int) -> UnitImages:
+        """The unit's three images; unreadable files count as absent (reads never raise)."""
+        images = {kind: _read_or_none(self.unit_image(kind, layer, unit)) for kind in UNIT_IMAGE_KINDS}
+        if images["regularized_opt"] is None:
+            montage = _read_or_none(self.original_montage(layer, unit))
+            images["regularized_opt"] = None if montage is None else crop_to_corner(montage, 2)
+        return UnitImages(**images)
+
+    def read_sprite_tiles(self, layer: str, count: int) -> list[np.ndarray] | None:
+        """The layer's whole_layer.jpg cut into `count` tiles, or None when absent."""
+        sprite = _read_or_none(self.whole_layer_sprite(layer))
+        return None if sprite is None else split_square_sprite(sprite, count)
+
+    # --- writing -------------------------------------------------------------------------
+    def write_unit_image(self, kind: str, layer: str, unit: int, image: np.ndarray) -> Path:
+        path = self.unit_image(kind, layer, unit)
+        write_image(path, image)
+        return path
+
+    def write_sprite(self, layer: str, tiles: list[np.ndarray]) -> Path:
+        path = self.whole_layer_sprite(layer)
+        write_image(path, join_square_sprite(tiles))
+        return path
+
+
+def _read_or_none(path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        return read_image(path)
+    except ImageReadError:
+        return None
+
+
+def sprite_grid_side(count: int) -> int:
+    """Tiles per row and column of a sprite holding `count` units (the original's ceil(sqrt(C)))."""
+    return max(1, math.ceil(math.sqrt(count)))
+
+
+def join_square_sprite(tiles: list[np.ndarray]) -> np.ndarray:
+    """Equal-size HxWx3 tiles in a square row-major grid, black where the grid is not full."""
+    side = sprite_grid_side(len(tiles))
+    height, width = tiles[0].shape[:2]
+    sprite = np.zeros((side * height, side * width, 3), dtype=np.uint8)
+    for index, tile in enumerate(tiles):
+        row, col = divmod(index, side)
+        sprite[row * height:(row + 1) * height, col * width:(col + 1) * width] = tile
+    return sprite
+
+
+def split_square_sprite(sprite: np.ndarray, count: int) -> list[np.ndarray]:
+    """Inverse of `join_square_sprite` for the first `count` tiles."""
+    side = sprite_grid_side(count)
+    height, width = sprite.shape[0] // side, sprite.shape[1] // side
+    return [sprite[r * height:(r + 1) * height, c * width:(c + 1) * width]
+            for r, c in (divmod(i, side) for i in range(count))]
+
+
+def crop_to_corner(image: np.ndarray, corner: int, border: int = 1) -> np.ndarray:
+    """One quadrant of a 2x2 montage (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)."""
+    half_h, half_w = (image.shape[0] - border) // 2, (image.shape[1] - border) // 2
+    row, col = divmod(corner, 2)
+    top, left = border + row * half_h, border + col * half_w
+    return image[top:top + half_h - border, left:left + half_w - border]

@@ -1,0 +1,176 @@
+"""Every setting deepvis knows, with its default and what it does.
+
+This is the lowest settings layer and the only list of names: model files
+(`models/<name>/settings.py`), `settings/settings_local.py` and `--set key=value` may only
+assign names defined here, so a typo is an error with a did-you-mean instead of a silently
+ignored value (the original toolbox's `locals().get(...)` scheme could not tell).
+Paths are resolved by the loader against the file that set them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Fields whose string values are file-system paths, resolved against the file that set them.
+PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The merged settings; every field is documented by the comment block above it."""
+
+    # --- model ---------------------------------------------------------------------------
+    # Model name: a folder under models/, `torchvision:<name>`, or `package.module:factory`.
+    model: str = "efficientnet_lite0"
+    # Folder of the model's settings.py (filled in by the loader; used to find its files).
+    model_dir: str | None = None
+    # How to build the network: `torchvision:<name>`, `package.module:factory`, or a callable
+    # taking no arguments and returning an nn.Module. None: derived from `model`.
+    builder: Any = None
+    # Weights file (state dict or checkpoint). None: builder's own (e.g. torch hub cache file).
+    weights: str | None = None
+    # Allow checkpoints that need pickle code execution (torch.load(weights_only=False)).
+    trust_checkpoint: bool = False
+    # Input size (height, width) the network is fed.
+    input_size: tuple[int, int] = (224, 224)
+    # Number of input channels: 3 (RGB) or 1 (grayscale).
+    input_channels: int = 3
+    # Per-channel mean and std applied after scaling pixels to [0, 1].
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    # Channel order the network expects: "RGB" or "BGR" (Caffe-converted models).
+    channel_order: str = "RGB"
+    # Multiply [0, 1] pixels by this before mean/std (255 for Caffe-style 0..255 inputs).
+    input_scale: float = 1.0
+    # Class-name file (one label per line), or None for numbered classes.
+    labels: str | None = None
+    # Compute device: "auto" (cuda when available), "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"
+
+    # --- layers --------------------------------------------------------------------------
+    # Layers shown, by dotted module name, in forward order. None: discovered automatically.
+    layers: tuple[str, ...] | None = None
+    # Module kinds (class names) offered when `layers` is None.
+    layer_kinds: tuple[str, ...] = (
+        "Conv2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "ReLU6",
+        "BasicBlock", "Bottleneck", "Inception", "Fire", "MBConvBlock", "BatchNorm2d", "Sequential",
+    )
+    # Optional function name -> bool; False hides a layer (the original's caffevis_filter_layers).
+    layer_filter: Callable[[str], bool] | None = None
+    # Hide layers whose output is the very tensor another shown layer already emits.
+    hide_repeated_outputs: bool = True
+    # Pretty names: a dict {name: pretty} or a function name -> pretty.
+    pretty_names: Any = None
+    # Layer whose output is class scores (labels shown for it). None: the last layer.
+    output_layer: str | None = None
+    # Apply softmax to the output layer to show probabilities.
+    output_is_logits: bool = True
+
+    # --- per-unit images -----------------------------------------------------------------
+    # Root of the per-unit images (max_im/, max_deconv/, regularized_opt/). None: <model_dir>/unit_vis.
+    unit_vis_dir: str | None = None
+    # Layers that have per-unit images; None: any layer found on disk.
+    jpgvis_layers: tuple[str, ...] | None = None
+    # Show another layer's images for a layer, e.g. {"features.1": "features.0"}.
+    jpgvis_remap: dict[str, str] = field(default_factory=dict)
+    # Byte budget of the in-memory unit-image cache, in MiB.
+    jpg_cache_mib: int = 512
+    # Compute the selected unit's per-unit images on demand when none are on disk.
+    unit_images_on_demand: bool = True
+
+    # --- inputs --------------------------------------------------------------------------
+    # Image folder for static files; None: the built-in sample images (skimage.data).
+    static_files_dir: str | None = None
+    # Regular expression selecting image files in the folder.
+    static_files_regexp: str = r".*\.(jpg|jpeg|png|bmp|tif|tiff|webp)$"
+    # Stretch static files to the input aspect instead of centre-cropping.
+    static_file_stretch_mode: bool = False
+    # Camera index to open, or None for no camera.
+    capture_device: int | None = None
+    # Mirror camera frames left-right (as the original did).
+    camera_mirror: bool = True
+    # Seconds between camera reads (the original capped the camera at 20 fps).
+    camera_sleep_s: float = 0.05
+    # Seconds between retries of a missing or unplugged camera.
+    camera_retry_s: float = 2.0
+
+    # --- view ----------------------------------------------------------------------------
+    # Window size (width, height) at start.
+    window_size: tuple[int, int] = (1500, 930)
+    # Aspect ratio (width/height) the unit grid aims for.
+    layers_aspect_ratio: float = 1.0
+    # Units moved by the Shift+direction keys.
+    fast_move_dist: int = 3
+    # Boost choices (cycled by T and t) and their starting index.
+    boost_indiv_choices: tuple[float, ...] = (0.0, 0.3, 0.5, 0.8, 1.0)
+    boost_gamma_choices: tuple[float, ...] = (1.0, 0.7, 0.5, 0.3)
+    boost_indiv_default_idx: int = 0
+    boost_gamma_default_idx: int = 0
+    # Gaussian sigma of the normblur back view, in pixels.
+    grad_norm_blur_radius: float = 4.0
+    # Show top-5 class labels in the aux pane at start.
+    init_show_label_predictions: bool = True
+    # Show the per-unit images pane at start.
+    init_show_unit_jpgs: bool = True
+    # Seconds the worker waits after a key before recomputing (keeps navigation snappy).
+    pause_after_keys_s: float = 0.0
+    # Key overrides: {action_id: ("key", ...)} replacing the default keys of that action.
+    key_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Colours (RGB in [0, 1]).
+    window_background: tuple[float, float, float] = (0.2, 0.2, 0.2)
+    stale_background: tuple[float, float, float] = (0.3, 0.3, 0.2)
+    layer_clr_cursor: tuple[float, float, float] = (0.5, 1.0, 0.5)
+    layer_clr_back_background: tuple[float, float, float] = (0.2, 0.2, 0.5)
+    layer_clr_back_sel: tuple[float, float, float] = (0.2, 0.2, 1.0)
+    class_clr_0: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    class_clr_1: tuple[float, float, float] = (0.5, 1.0, 0.5)
+
+    # --- backprop and attribution --------------------------------------------------------
+    # Default attribution options used by the backprop pane.
+    occlusion_window: int = 16
+    occlusion_stride: int = 8
+    occlusion_baseline: float = 0.0
+    smoothgrad_samples: int = 16
+    smoothgrad_sigma: float = 0.15
+    ig_steps: int = 32
+    # Windows (or samples) evaluated per forward pass by occlusion and friends.
+    perturbations_per_eval: int = 32
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def setting_names() -> tuple[str, ...]:
+    """All setting names, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(Settings))
+
+
+def setting_docs() -> dict[str, str]:
+    """Each setting's comment text, read from this file: the comments are the documentation.
+
+    Consecutive fields under one comment share it.
+    """
+    import inspect
+    import re
+
+    docs: dict[str, str] = {}
+    comment: list[str] = []
+    last_doc = ""
+    for line in inspect.getsource(Settings).splitlines():
+        text = line.strip()
+        field_match = re.match(r"^([a-z_][a-z0-9_]*)\s*:", text)
+        if text.startswith("# ---"):
+            comment = []
+        elif text.startswith("#"):
+            comment.append(text.lstrip("# "))
+        elif field_match and line.startswith("    ") and not line.startswith("     "):
+            if comment:
+                last_doc, comment = " ".join(comment), []
+            docs[field_match.group(1)] = last_doc
+    return docs

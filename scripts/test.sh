@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the whole test suite (sets everything up first). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+set +e
+.venv/bin/python -m pytest -q "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then echo "test.sh: pytest collected no tests: failing" >&2; exit 1; fi
+exit "$rc"
