@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "deepvis_app.cli.core_commands",
     "deepvis_app.cli.attribute_command",
     "deepvis_app.cli.unitvis_commands",
+    "deepvis_app.cli.optimize_commands",
     "deepvis_app.cli.gui_command",
 )
 

@@ -18,7 +18,9 @@ from deepvis_app.core.layers import find_module
 
 
 @contextmanager
-def capturing(model: nn.Module, layer_names: Sequence[str], keep_graph: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+def capturing(
+    model: nn.Module, layer_names: Sequence[str], keep_graph: bool = False
+) -> Iterator[dict[str, torch.Tensor]]:
     """Within the block, forward passes fill the yielded dict {layer name: output}.
 
     With `keep_graph` the stored tensors stay in the autograd graph (for gradients with

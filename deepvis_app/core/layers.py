@@ -51,6 +51,7 @@ class _Observed:
 def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]:
     """Every named module that returned a tensor during one forward, in output order."""
     seen: list[_Observed] = []
+    alive: list[torch.Tensor] = []  # keeps outputs alive so their ids stay unique during the pass
     handles = []
 
     def make_hook(name: str, sub: nn.Module):
@@ -58,6 +59,7 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
 
         def hook(_mod, _inp, out):
             if isinstance(out, torch.Tensor) and out.dim() >= 2:
+                alive.append(out)
                 seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds))
         return hook
 

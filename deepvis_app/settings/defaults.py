@@ -58,7 +58,8 @@ class Settings:
     # Module kinds (class names) offered when `layers` is None.
     layer_kinds: tuple[str, ...] = (
         "Conv2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "ReLU", "ReLU6",
-        "BasicBlock", "Bottleneck", "Inception", "Fire", "MBConvBlock", "BatchNorm2d", "Sequential",
+        "BasicBlock", "Bottleneck", "Inception", "Fire", "MBConvBlock", "BasicConv2d",
+        "Conv2dNormActivation", "InvertedResidual", "MBConv",
     )
     # Optional function name -> bool; False hides a layer (the original's caffevis_filter_layers).
     layer_filter: Callable[[str], bool] | None = None

@@ -9,8 +9,8 @@ unknown name is an error with a did-you-mean. Every problem found is reported at
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import collections.abc
 import dataclasses

@@ -6,5 +6,23 @@ input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)
 std = (0.229, 0.224, 0.225)
 
-layers = ('conv1', 'maxpool1', 'conv2', 'conv3', 'maxpool2', 'inception3a', 'inception3b', 'maxpool3', 'inception4a', 'inception4b', 'inception4c', 'inception4d', 'inception4e', 'maxpool4', 'inception5a', 'inception5b', 'fc')
+layers = (
+    'conv1',
+    'maxpool1',
+    'conv2',
+    'conv3',
+    'maxpool2',
+    'inception3a',
+    'inception3b',
+    'maxpool3',
+    'inception4a',
+    'inception4b',
+    'inception4c',
+    'inception4d',
+    'inception4e',
+    'maxpool4',
+    'inception5a',
+    'inception5b',
+    'fc',
+)
 output_layer = "fc"

@@ -6,5 +6,18 @@ input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)
 std = (0.229, 0.224, 0.225)
 
-layers = ('relu', 'maxpool', 'layer1.0', 'layer1.1', 'layer2.0', 'layer2.1', 'layer3.0', 'layer3.1', 'layer4.0', 'layer4.1', 'avgpool', 'fc')
+layers = (
+    'relu',
+    'maxpool',
+    'layer1.0',
+    'layer1.1',
+    'layer2.0',
+    'layer2.1',
+    'layer3.0',
+    'layer3.1',
+    'layer4.0',
+    'layer4.1',
+    'avgpool',
+    'fc',
+)
 output_layer = "fc"

@@ -6,5 +6,19 @@ input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)
 std = (0.229, 0.224, 0.225)
 
-layers = ('features.1', 'features.2', 'features.3', 'features.4', 'features.5', 'features.6', 'features.7', 'features.9', 'features.10', 'features.11', 'features.12', 'classifier.2', 'classifier.3')
+layers = (
+    'features.1',
+    'features.2',
+    'features.3',
+    'features.4',
+    'features.5',
+    'features.6',
+    'features.7',
+    'features.9',
+    'features.10',
+    'features.11',
+    'features.12',
+    'classifier.2',
+    'classifier.3',
+)
 output_layer = "classifier.3"

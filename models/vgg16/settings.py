@@ -6,5 +6,27 @@ input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)
 std = (0.229, 0.224, 0.225)
 
-layers = ('features.1', 'features.3', 'features.4', 'features.6', 'features.8', 'features.9', 'features.11', 'features.13', 'features.15', 'features.16', 'features.18', 'features.20', 'features.22', 'features.23', 'features.25', 'features.27', 'features.29', 'features.30', 'classifier.1', 'classifier.4', 'classifier.6')
+layers = (
+    'features.1',
+    'features.3',
+    'features.4',
+    'features.6',
+    'features.8',
+    'features.9',
+    'features.11',
+    'features.13',
+    'features.15',
+    'features.16',
+    'features.18',
+    'features.20',
+    'features.22',
+    'features.23',
+    'features.25',
+    'features.27',
+    'features.29',
+    'features.30',
+    'classifier.1',
+    'classifier.4',
+    'classifier.6',
+)
 output_layer = "classifier.6"

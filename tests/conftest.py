@@ -1,0 +1,32 @@
+"""Shared fixtures: the default model loaded once per test session, tiny models, isolated settings."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_local_settings(tmp_path_factory, monkeypatch):
+    """Tests never read the developer's own settings/settings_local.py."""
+    if "DEEPVIS_SETTINGS_LOCAL" not in os.environ:
+        path = tmp_path_factory.getbasetemp() / "no_settings_local.py"
+        monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", str(path))
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """EfficientNet-Lite0 with its ImageNet weights (loaded once; do not mutate)."""
+    from deepvis_app.core.model import load_model
+    from deepvis_app.settings.loader import load_settings
+
+    return load_model(load_settings(local_file=_nonexistent()).settings)
+
+
+def _nonexistent():
+    from pathlib import Path
+
+    return Path("/nonexistent/settings_local.py")

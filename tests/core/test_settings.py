@@ -1,0 +1,95 @@
+"""Settings layers: defaults <- model file <- local file <- --set, with provenance and clear errors."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deepvis_app.settings.defaults import Settings, setting_docs, setting_names
+from deepvis_app.settings.loader import SettingsError, load_settings
+
+
+def _model_dir(root: Path, body: str) -> Path:
+    folder = root / "models" / "mynet"
+    folder.mkdir(parents=True)
+    (folder / "settings.py").write_text(textwrap.dedent(body))
+    return folder
+
+
+@pytest.fixture
+def models_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPVIS_MODELS_DIR", str(tmp_path / "models"))
+    return tmp_path
+
+
+def test_layers_override_in_order_with_origins(models_root):
+    folder = _model_dir(models_root, """
+        builder = "torchvision:resnet18"
+        input_size = (128, 96)
+        fast_move_dist = 5
+        labels = "labels.txt"
+    """)
+    local = models_root / "local.py"
+    local.write_text("fast_move_dist = 7\ndevice = 'cpu'\nstatic_files_dir = 'pics'\n")
+    loaded = load_settings(model="mynet", overrides=["device='cuda:1'", "boost_gamma_choices=[1, 0.5]"],
+                           local_file=local)
+    s = loaded.settings
+    assert s.input_size == (128, 96) and s.fast_move_dist == 7 and s.device == "cuda:1"
+    assert s.boost_gamma_choices == (1.0, 0.5)
+    assert s.labels == str(folder / "labels.txt"), "relative paths resolve against the file that set them"
+    assert s.static_files_dir == str(models_root / "pics")
+    assert loaded.origins["input_size"] == str(folder / "settings.py")
+    assert loaded.origins["fast_move_dist"] == str(local)
+    assert loaded.origins["device"] == "--set"
+    assert loaded.origins["grad_norm_blur_radius"] == "default"
+    assert s.model_dir == str(folder)
+
+
+def test_unknown_names_get_did_you_mean_and_all_problems_at_once(models_root):
+    _model_dir(models_root, "input_sise = (1, 2)\n_helper = 3\nimport os\n")
+    local = models_root / "local.py"
+    local.write_text("fast_move_dis = 2\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(model="mynet", overrides=["boost_gama_choices=(1,)", "device=3"], local_file=local)
+    message = str(info.value)
+    assert "unknown setting 'input_sise' (did you mean 'input_size'?)" in message
+    assert "unknown setting 'fast_move_dis' (did you mean 'fast_move_dist'?)" in message
+    assert "--set boost_gama_choices: unknown setting (did you mean 'boost_gamma_choices'?)" in message
+    assert "setting 'device' = 3 is not str" in message
+    assert len(info.value.problems) == 4
+
+
+def test_syntax_error_names_file_and_line(models_root):
+    local = models_root / "local.py"
+    local.write_text("device = 'cpu'\nfast_move_dist = = 3\n")
+    with pytest.raises(SettingsError, match=rf"{local}:2: syntax error"):
+        load_settings(local_file=local)
+
+
+def test_settings_files_may_hold_functions(tmp_path):
+    local = tmp_path / "local.py"
+    local.write_text("def layer_filter(name):\n    return 'bn' not in name\n")
+    s = load_settings(local_file=local).settings
+    assert s.layer_filter("conv1") and not s.layer_filter("bn1")
+
+
+def test_local_file_from_environment(tmp_path, monkeypatch):
+    local = tmp_path / "mine.py"
+    local.write_text("fast_move_dist = 11\n")
+    monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", str(local))
+    assert load_settings().settings.fast_move_dist == 11
+
+
+def test_unknown_model_lists_known_folders(models_root):
+    _model_dir(models_root, "builder = 'torchvision:resnet18'\n")
+    with pytest.raises(SettingsError, match="model 'nope'.*model folders: mynet"):
+        load_settings(model="nope", local_file=models_root / "none.py")
+
+
+def test_every_setting_is_documented():
+    docs = setting_docs()
+    undocumented = [name for name in setting_names() if not docs.get(name)]
+    assert not undocumented
+    assert Settings().model == "efficientnet_lite0"
