@@ -21,17 +21,20 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
+# pip warns about optional local package indexes that a machine may lack: keep the output readable.
+quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; }
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.deepvis-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
+  quiet_pip install -q --upgrade pip
   if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
     # On x86_64 Linux pin the releases known to import together (torchvision needs a matching torch).
     if [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
-      .venv/bin/python -m pip install -q ${DEEPVIS_TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
+      quiet_pip install -q ${DEEPVIS_TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
     fi
   fi
-  .venv/bin/python -m pip install -q -e ".[test,dev]"
+  quiet_pip install -q -e ".[test,dev]"
   echo "$want" > "$stamp"
 fi

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +21,7 @@ from torch import nn
 
 from deepvis_app.core.layers import LayerInfo, discover_layers
 from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.settings.defaults import IMAGENET_MEAN, IMAGENET_STD, Settings
+from deepvis_app.settings.defaults import Settings
 
 IMAGENET_LABELS = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.txt"
 # torchvision builders whose hub weights carry auxiliary heads that inference drops.
@@ -44,7 +44,6 @@ class LoadedModel:
     layers: list[LayerInfo]
     preprocessor: Preprocessor
     weights_path: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def layer(self, name: str) -> LayerInfo:
         for info in self.layers:
@@ -232,7 +231,3 @@ def load_labels(settings: Settings, builder: Any, module: nn.Module) -> list[str
         return IMAGENET_LABELS.read_text(encoding="utf-8").splitlines()
     return []
 
-
-def default_normalization(builder: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """ImageNet mean/std: what every torchvision classification model expects."""
-    return IMAGENET_MEAN, IMAGENET_STD

@@ -71,6 +71,8 @@ def sample_image(name: str) -> np.ndarray:
     """One of skimage.data's images (all on disk, no download) as HxWx3 uint8."""
     from skimage import data
 
+    if name == "motorcycle_left":  # the left view of skimage's stereo pair
+        return as_rgb_uint8(data.stereo_motorcycle()[0])
     loader = getattr(data, name, None)
     if loader is None or name not in SAMPLE_NAMES:
         raise ImageReadError(f"sample:{name}: unknown sample image (known: {', '.join(SAMPLE_NAMES)})")

@@ -99,6 +99,8 @@ class Settings:
     camera_sleep_s: float = 0.05
     # Seconds between retries of a missing or unplugged camera.
     camera_retry_s: float = 2.0
+    # Play video files at their own frame rate; False: as fast as they decode (benchmarks).
+    video_paced: bool = True
 
     # --- view ----------------------------------------------------------------------------
     # Window size (width, height) at start.

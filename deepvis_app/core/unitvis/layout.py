@@ -5,12 +5,15 @@ reads here, so both call these functions instead of building paths themselves. T
 names are the original toolbox's, so its downloaded `unit_jpg_vis` folders also load:
 
     <root>/find_max/<layer>.json                           top-k images per unit (find-max)
+    <root>/find_max/skipped.json                           images find-max could not read
+    <root>/find_max/.state-<rank>of<world>.pt              find-max checkpoint (resume)
     <root>/max_im/<layer>/<layer>_0007.jpg                 montage of the unit's top-9 crops
     <root>/max_deconv/<layer>/<layer>_0007.jpg             montage of their deconvs
+    <root>/max_guided/<layer>/<layer>_0007.jpg             montage of their guided backprops
     <root>/regularized_opt/<layer>/<layer>_0007.jpg        the unit's optimized image
     <root>/regularized_opt/<layer>/<layer>_0007_montage.jpg  (original toolbox: 2x2 of 3x3, corner 2 shown)
     <root>/regularized_opt/<layer>/whole_layer.jpg         sprite of all units (pattern mode)
-    <root>/crops/<layer>/unit_0007/{maxim,deconv}_000.png  individual crops (arik's layout)
+    <root>/crops/<layer>/unit_0007/{maxim,deconv,guided}_000.png  individual crops (arik's layout)
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import numpy as np
 from deepvis_app.io.images import ImageReadError, read_image, write_image
 
 UNIT_IMAGE_KINDS = ("regularized_opt", "max_im", "max_deconv")
+# Written by `deepvis crops --methods guided` and shown by the report; the app does not read them.
+EXTRA_IMAGE_KINDS = ("max_guided",)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,21 @@ class UnitVisLayout:
     def find_max_json(self, layer: str) -> Path:
         return self.root / "find_max" / f"{layer}.json"
 
+    def find_max_skipped(self) -> Path:
+        return self.root / "find_max" / "skipped.json"
+
+    def find_max_state(self, rank: int = 0, world: int = 1) -> Path:
+        return self.root / "find_max" / f".state-{rank}of{world}.pt"
+
+    def find_max_layers(self) -> list[str]:
+        """Layers with a find-max result."""
+        folder = self.root / "find_max"
+        return sorted(p.stem for p in folder.glob("*.json") if p.name != "skipped.json")
+
     def unit_image(self, kind: str, layer: str, unit: int) -> Path:
-        if kind not in UNIT_IMAGE_KINDS:
-            raise ValueError(f"unknown unit image kind '{kind}' (kinds: {', '.join(UNIT_IMAGE_KINDS)})")
+        kinds = UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
+        if kind not in kinds:
+            raise ValueError(f"unknown unit image kind '{kind}' (kinds: {', '.join(kinds)})")
         return self.root / kind / layer / f"{layer}_{unit:04d}.jpg"
 
     def original_montage(self, layer: str, unit: int) -> Path:

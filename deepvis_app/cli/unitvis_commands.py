@@ -1,0 +1,135 @@
+"""`deepvis find-max`, `deepvis crops`, `deepvis report`: the data side of the per-unit pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from deepvis_app.cli.common import UserError, add_subcommand, model_from_args, print_json
+
+
+def register(subparsers: Any) -> None:
+    _register_find_max(subparsers)
+    _register_crops(subparsers)
+    _register_report(subparsers)
+
+
+def _layer_list(text: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
+def _register_find_max(subparsers: Any) -> None:
+    parser = add_subcommand(subparsers, "find-max", "Find every unit's top-k images in an image folder "
+                            "(resumable; runs under torchrun for several processes)", _find_max)
+    parser.add_argument("dataset", type=Path, help="folder of images (searched recursively)")
+    parser.add_argument("--layers", required=True, help="comma-separated layer names")
+    parser.add_argument("--top", type=int, default=9, help="images kept per unit (default 9)")
+    parser.add_argument("--batch", type=int, default=32, help="images per forward pass (default 32)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader decoding processes (default 2)")
+    parser.add_argument("--checkpoint-every", type=int, default=8, help="batches between checkpoints")
+    parser.add_argument("--out", type=Path, required=True, help="unit-vis folder (writes find_max/)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _find_max(args: argparse.Namespace) -> int:
+    from deepvis_app.core.layers import find_module
+    from deepvis_app.core.unitvis.distributed import cuda_device_for, process_group, ranks_from_env
+    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+
+    ranks = ranks_from_env()
+    args.device = cuda_device_for(ranks, args.device)
+    layers = _layer_list(args.layers)
+    if not layers:
+        raise UserError("--layers: give at least one layer name (see `deepvis layers`)")
+    if args.batch < 1 or args.top < 1 or args.workers < 0 or args.checkpoint_every < 1:
+        raise UserError("--batch, --top and --checkpoint-every must be >= 1, --workers >= 0")
+    loaded = model_from_args(args)
+    for name in layers:
+        find_module(loaded.module, name)
+    request = FindMaxRequest(args.dataset, layers, args.out, args.top, args.batch, args.workers,
+                             args.checkpoint_every)
+    with process_group(ranks, loaded.device.type), _bar(args.no_progress or not ranks.is_main, "batch") as bar:
+        result = find_max(loaded, request, _batch_progress(bar), ranks.rank, ranks.world)
+    if ranks.is_main:
+        print_json({"images": result.images, "batches_run": result.batches_run,
+                    "resumed_batches": result.resumed_batches, "processes": ranks.world,
+                    "skipped": result.skipped, "written": [str(p) for p in result.written]})
+    return 0
+
+
+def _bar(disable: bool, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(disable=disable, unit=unit, file=sys.stderr, dynamic_ncols=True)
+
+
+def _batch_progress(bar):
+    def progress(done: int, total: int, _images: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+    return progress
+
+
+def _register_crops(subparsers: Any) -> None:
+    parser = add_subcommand(subparsers, "crops", "Receptive-field crops, deconvs and top-k montages "
+                            "(max_im/, max_deconv/) from find-max results", _crops)
+    parser.add_argument("--out", type=Path, required=True, help="unit-vis folder holding find_max/")
+    parser.add_argument("--layers", help="comma-separated layers (default: every find-max result)")
+    parser.add_argument("--dataset", type=Path, help="image folder (default: the one find-max recorded)")
+    parser.add_argument("--methods", default="deconv", help="backward methods: deconv,guided (default deconv)")
+    parser.add_argument("--tile", type=int, default=96, help="montage tile size in pixels (default 96)")
+    parser.add_argument("--batch", type=int, default=16, help="crops per backward pass (default 16)")
+    parser.add_argument("--save-crops", action="store_true", help="also write every crop as PNG under crops/")
+    parser.add_argument("--force", action="store_true", help="redo units whose montages exist")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _crops(args: argparse.Namespace) -> int:
+    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.crops import CROP_METHODS
+
+    methods = _layer_list(args.methods)
+    unknown = [m for m in methods if m not in CROP_METHODS]
+    if unknown or args.tile < 8 or args.batch < 1:
+        raise UserError(f"--methods takes {', '.join(CROP_METHODS)}; --tile >= 8; --batch >= 1")
+    loaded = model_from_args(args)
+    request = CropRequest(args.out, _layer_list(args.layers) or None, args.dataset, methods, args.tile,
+                          args.batch, args.save_crops, args.force)
+    with _bar(args.no_progress, "unit") as bar:
+        def progress(layer: str, done: int, total: int) -> None:
+            bar.set_description(layer)
+            bar.total, bar.n = total, done
+            bar.refresh()
+        result = make_crops(loaded, request, progress)
+    print_json({"units_written": result.layers, "missing_images": sorted(set(result.missing_images))})
+    return 0
+
+
+def _register_report(subparsers: Any) -> None:
+    parser = add_subcommand(subparsers, "report", "Static HTML site of the per-unit images of a model", _report)
+    parser.add_argument("--out", type=Path, required=True, help="site folder to write")
+    parser.add_argument("--unit-vis", type=Path, help="unit-vis folder (default: the model's unit_vis_dir)")
+    parser.add_argument("--layers", help="comma-separated layers (default: all with images)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from deepvis_app.cli.common import settings_from_args
+    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+
+    settings = settings_from_args(args).settings
+    unit_vis = args.unit_vis or _default_unit_vis(settings)
+    if unit_vis is None or not Path(unit_vis).is_dir():
+        raise UserError(f"unit-vis folder {unit_vis} does not exist (pass --unit-vis DIR)")
+    loaded = model_from_args(args)
+    index = write_report(loaded, ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None))
+    print_json({"index": str(index)})
+    return 0
+
+
+def _default_unit_vis(settings: Any) -> Path | None:
+    if settings.unit_vis_dir:
+        return Path(settings.unit_vis_dir)
+    return Path(settings.model_dir) / "unit_vis" if settings.model_dir else None

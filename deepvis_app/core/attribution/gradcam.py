@@ -1,0 +1,67 @@
+"""Grad-CAM, Grad-CAM++ and guided Grad-CAM for any layer with a spatial output.
+
+With A the CAM layer's output (B, K, h, w) and g = d objective / dA (true gradient):
+
+- Grad-CAM: w_k = mean_ij g; cam = ReLU(sum_k w_k A_k) (captum ``LayerGradCam`` with
+  ``relu_attributions=True``);
+- Grad-CAM++ (pytorch-grad-cam's formula): alpha = g^2 / (2 g^2 + sum_ij(A) g^3 + eps), alpha := 0
+  where g == 0, w_k = sum_ij ReLU(g) alpha; cam = ReLU(sum_k w_k A_k);
+- guided Grad-CAM: guided backprop of the objective times the Grad-CAM map upsampled to the input by
+  nearest neighbour (captum ``GuidedGradCam``, ``interpolate_mode='nearest'``).
+
+Maps are unnormalized. ``upsample=True`` resizes Grad-CAM maps to the input size (bilinear,
+``align_corners=False``, as captum's ``LayerAttribution.interpolate``); False keeps layer resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepvis_app.core.attribution.objective import Objective, objective_gradient
+
+_EPS = 1e-6  # pytorch-grad-cam's eps
+
+
+def _layer_signal(model: nn.Module, x: torch.Tensor, objective: Objective,
+                  cam_layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+    result = objective_gradient(model, x, objective, objective.index, grad_layers=[cam_layer])
+    acts, grads = result.activations[cam_layer], result.layer_grads[cam_layer]
+    if acts.dim() != 4:
+        raise ValueError(f"Grad-CAM needs a layer with a spatial (B, K, h, w) output; "
+                         f"'{cam_layer}' gives {tuple(acts.shape)}")
+    return acts, grads
+
+
+def _finish(cam: torch.Tensor, size: tuple[int, int], upsample: bool, mode: str = "bilinear") -> torch.Tensor:
+    if not upsample:
+        return cam
+    return F.interpolate(cam, size=size, mode=mode) if mode == "nearest" else \
+        F.interpolate(cam, size=size, mode=mode, align_corners=False)
+
+
+def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
+            upsample: bool = True, relu: bool = True) -> torch.Tensor:
+    """(B, 1, H, W) Grad-CAM of ``objective`` at ``cam_layer`` ((B, 1, h, w) without upsampling)."""
+    acts, grads = _layer_signal(model, x, objective, cam_layer)
+    cam = (grads.mean(dim=(2, 3), keepdim=True) * acts).sum(dim=1, keepdim=True)
+    return _finish(F.relu(cam) if relu else cam, x.shape[2:], upsample)
+
+
+def gradcam_plus_plus(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
+                      upsample: bool = True) -> torch.Tensor:
+    """(B, 1, H, W) Grad-CAM++ of ``objective`` at ``cam_layer``."""
+    acts, grads = _layer_signal(model, x, objective, cam_layer)
+    grads_2 = grads.pow(2)
+    denominator = 2 * grads_2 + acts.sum(dim=(2, 3), keepdim=True) * grads.pow(3) + _EPS
+    alpha = torch.where(grads != 0, grads_2 / denominator, torch.zeros_like(grads))
+    weights = (F.relu(grads) * alpha).sum(dim=(2, 3), keepdim=True)
+    return _finish(F.relu((weights * acts).sum(dim=1, keepdim=True)), x.shape[2:], upsample)
+
+
+def guided_gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str) -> torch.Tensor:
+    """(B, C, H, W) guided backprop times the nearest-upsampled Grad-CAM map."""
+    cam = gradcam(model, x, objective, cam_layer, upsample=False)
+    guided = objective_gradient(model, x, objective, objective.index, method="guided").input_grad
+    return guided * _finish(cam, x.shape[2:], True, mode="nearest")

@@ -1,0 +1,128 @@
+"""The shared "run backward from a unit" entry point (see the package docstring for the methods)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import ContextManager, Sequence
+
+import torch
+from torch import nn
+
+from deepvis_app.core.backprop.mode import ReluRuleMode
+from deepvis_app.core.backprop.taps import tapped, tapping
+
+BACKPROP_METHODS = ("gradient", "deconv", "guided", "salinet", "desalinet")
+SEEDS = ("activation", "one", "position")
+# method -> (ReLU rule, centre-of-window max-pool unpooling); gradient needs no mode at all.
+_METHOD_RULES = {"deconv": ("deconv", False), "guided": ("guided", False),
+                 "salinet": ("backprop", True), "desalinet": ("guided", False)}
+
+
+@dataclass
+class BackpropResult:
+    """What one backward pass from a unit gives."""
+
+    input_grad: torch.Tensor              # (B, C, H, W) gradient-like signal at the network input
+    layer_grads: dict[str, torch.Tensor]  # the signal at the outputs of the layers named in grad_layers
+    activations: dict[str, torch.Tensor]  # forward outputs of the origin layer and of grad_layers (detached)
+    output: torch.Tensor                  # model output (detached)
+
+
+def backward_rules(method: str) -> ContextManager[object]:
+    """A context in which forwards record ``method``'s backward rules (a no-op for ``gradient``)."""
+    if method == "gradient":
+        return nullcontext()
+    if method not in _METHOD_RULES:
+        raise ValueError(f"unknown backprop method '{method}' (choose from {', '.join(BACKPROP_METHODS)})")
+    rule, centre_unpool = _METHOD_RULES[method]
+    return ReluRuleMode(rule, centre_unpool)
+
+
+def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int],
+                       method: str = "gradient", seed: str = "activation",
+                       position: tuple[int, int] | None = None, grad_layers: Sequence[str] = (),
+                       probability: bool = False) -> BackpropResult:
+    """Back-project ``unit`` of ``layer`` (None: the model output) to the input of ``model``.
+
+    ``unit`` is one channel index for the whole batch, or one per batch item; with a single image
+    and several units the image is repeated, one batch item per unit. Seeds (the signal put on the
+    origin layer's output, zero on every other channel):
+
+    - ``activation``: the unit's own activation map (the original toolbox's default);
+    - ``one``: 1.0 over the whole channel (a 1-D layer: 1.0 at the unit), i.e. the gradient of the
+      channel sum, which is what captum's Neuron* methods compute with the selector
+      ``lambda a: a[:, c].sum((1, 2))``;
+    - ``position``: 1.0 at (unit, i, j) with ``position=(i, j)``.
+
+    ``probability=True`` seeds the softmax (over dim 1) of the layer's output instead of the raw
+    values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
+    outputs (zero for layers the origin does not depend on).
+    """
+    if seed not in SEEDS:
+        raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
+    rules = backward_rules(method)
+    x, units = _batch_units(x, unit)
+    names = ([layer] if layer else []) + [n for n in grad_layers if n != layer]
+    x_in = x.detach().requires_grad_(True)
+    with torch.enable_grad(), tapping(model, names) as taps, rules:
+        output = model(x_in)
+    origin = tapped(taps, layer) if layer else output
+    if not isinstance(origin, torch.Tensor):
+        raise TypeError(f"the model output is a {type(origin).__name__}, not a tensor; name a layer")
+    signal = torch.softmax(origin, dim=1) if probability else origin
+    seed_tensor = make_seed(signal.detach(), units, seed, position)
+    targets = [x_in] + [tapped(taps, n) for n in grad_layers]
+    grads = torch.autograd.grad(signal, targets, grad_outputs=seed_tensor, allow_unused=True,
+                                materialize_grads=True)
+    activations = {n: tapped(taps, n).detach() for n in names}
+    return BackpropResult(grads[0], dict(zip(grad_layers, grads[1:])), activations, _detached(output))
+
+
+def _detached(output: object) -> torch.Tensor:
+    return output.detach() if isinstance(output, torch.Tensor) else output
+
+
+def _batch_units(x: torch.Tensor, unit: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    if x.dim() < 2:
+        raise ValueError(f"input must be batched (B, C, ...), got shape {tuple(x.shape)}")
+    if isinstance(unit, (int,)) or (isinstance(unit, torch.Tensor) and unit.dim() == 0):
+        return x, torch.full((x.shape[0],), int(unit), dtype=torch.long)
+    units = torch.as_tensor(list(unit), dtype=torch.long)
+    if x.shape[0] == 1 and len(units) > 1:
+        x = x.expand(len(units), *x.shape[1:]).contiguous()
+    if len(units) != x.shape[0]:
+        raise ValueError(f"{len(units)} units for a batch of {x.shape[0]} inputs (give one, or one per input)")
+    return x, units
+
+
+def make_seed(values: torch.Tensor, units: torch.Tensor, seed: str,
+              position: tuple[int, int] | None = None) -> torch.Tensor:
+    """The top signal for ``seed`` on a layer output ``values`` (B, K, ...), one unit per batch item."""
+    channels = values.shape[1]
+    if int(units.min()) < 0 or int(units.max()) >= channels:
+        raise ValueError(f"unit {units.tolist()} out of range: the layer has {channels} channels")
+    rows = torch.arange(values.shape[0], device=values.device)
+    units = units.to(values.device)
+    seed_tensor = torch.zeros_like(values)
+    if seed == "activation":
+        seed_tensor[rows, units] = values[rows, units]
+    elif seed == "one" or (seed == "position" and values.dim() == 2):
+        seed_tensor[rows, units] = 1.0
+    elif seed == "position":
+        seed_tensor[(rows, units, *_position_index(values, position))] = 1.0
+    else:
+        raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
+    return seed_tensor
+
+
+def _position_index(values: torch.Tensor, position: tuple[int, int] | None) -> tuple[int, ...]:
+    if position is None:
+        raise ValueError("seed 'position' needs position=(i, j)")
+    spatial = tuple(values.shape[2:])
+    index = tuple(int(p) for p in position)
+    if len(index) != len(spatial) or any(not 0 <= p < s for p, s in zip(index, spatial)):
+        raise ValueError(f"position {index} outside the layer's spatial size {spatial}")
+    return index
+
+

@@ -1,0 +1,98 @@
+"""A TorchFunctionMode that swaps every ReLU-family call for one with a chosen backward rule.
+
+Why a function mode and not module hooks: captum's module hooks only reach ``nn.ReLU`` modules, so
+functional calls (``F.relu``, ``torch.relu``, ``F.relu6``, ``Tensor.relu_``, as in torchvision
+GoogLeNet) silently keep the plain gradient. A mode sees every call the forward executes, whoever
+makes it: ``nn.ReLU`` (routes through ``F.relu``), ``nn.ReLU6`` (``F.hardtanh(x, 0, 6)``), one module
+called several times (ResNet), and in-place variants. ``hardtanh`` is treated as a clipped ReLU only
+when its lower bound is 0; other hardtanh calls keep their own gradient.
+
+In-place calls keep their meaning: the rule's result is copied back into the input, which is returned,
+so code that ignores the return value still sees the rectified tensor.
+The mode is entered and left with ``with``; leaving always happens, also when the forward raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+from deepvis_app.core.backprop.pooling import max_pool2d_centre_unpool
+from deepvis_app.core.backprop.rules import relu_with_rule
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _relu_call(inplace_default: bool) -> Callable[[tuple, dict], tuple[torch.Tensor, float | None, bool]]:
+    def parse(args: tuple, kwargs: dict) -> tuple[torch.Tensor, float | None, bool] | None:
+        return args[0] if args else kwargs["input"], None, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
+    return parse
+
+
+def _relu6_call(inplace_default: bool):
+    def parse(args: tuple, kwargs: dict):
+        return args[0] if args else kwargs["input"], 6.0, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
+    return parse
+
+
+def _hardtanh_call(inplace_default: bool, with_inplace_arg: bool):
+    def parse(args: tuple, kwargs: dict):
+        low = float(_arg(args, kwargs, 1, "min_val", -1.0))
+        high = float(_arg(args, kwargs, 2, "max_val", 1.0))
+        if low != 0.0 or high <= 0.0:
+            return None
+        inplace = bool(_arg(args, kwargs, 3, "inplace", inplace_default)) if with_inplace_arg else inplace_default
+        return args[0] if args else kwargs["input"], high, inplace
+    return parse
+
+
+def _relu_table() -> dict[Any, Callable]:
+    table: dict[Any, Callable] = {
+        F.relu: _relu_call(False), torch.relu: _relu_call(False), torch.Tensor.relu: _relu_call(False),
+        torch.relu_: _relu_call(True), torch.Tensor.relu_: _relu_call(True),
+        F.relu6: _relu6_call(False), torch._C._nn.relu6: _relu6_call(False),
+        torch._C._nn.relu6_: _relu6_call(True),
+        F.hardtanh: _hardtanh_call(False, True), torch._C._nn.hardtanh: _hardtanh_call(False, False),
+        F.hardtanh_: _hardtanh_call(True, False), torch._C._nn.hardtanh_: _hardtanh_call(True, False),
+    }
+    return table
+
+
+_MAX_POOL_2D = (F.max_pool2d, torch.max_pool2d)
+
+
+class ReluRuleMode(TorchFunctionMode):
+    """While active, ReLU-family calls use ``rule``'s backward; with ``centre_unpool``, max-pool 2-D
+    calls (without returned indices) use SaliNet's centre-of-window backward."""
+
+    def __init__(self, rule: str, centre_unpool: bool = False) -> None:
+        super().__init__()
+        self.rule = rule
+        self.centre_unpool = centre_unpool
+        self.relu_calls = 0
+        self._table = _relu_table()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        parse = self._table.get(func)
+        if parse is not None:
+            parsed = parse(args, kwargs)
+            if parsed is not None:
+                return self._apply_relu(*parsed)
+        if self.centre_unpool and func in _MAX_POOL_2D and not _arg(args, kwargs, 6, "return_indices", False):
+            return max_pool2d_centre_unpool(*args, **{k: v for k, v in kwargs.items() if k != "return_indices"})
+        return func(*args, **kwargs)
+
+    def _apply_relu(self, x: torch.Tensor, upper: float | None, inplace: bool) -> torch.Tensor:
+        self.relu_calls += 1
+        out = relu_with_rule(self.rule, x, upper)
+        if inplace:
+            return x.copy_(out)
+        return out

@@ -1,0 +1,59 @@
+"""SaliNet's max-pool backward: centre-of-window unpooling (DNN-Visualizer ``max_unpooling_non_locational``).
+
+Backprop and DeconvNet send a pooled signal back to the window's argmax (the "switch"). SaliNet
+(Mahendran & Vedaldi 2016, as DNN-Visualizer implements it) forgets the switch and puts the signal at
+the centre of the pooling window instead. Precisely, per spatial axis, output index i has the
+window starting at i*s - p, and its centre is i*s - p + d*(k//2), clamped into the input (DNN-Visualizer's
+``__center``, int((x0 + x1) / 2), is offset k//2 for its unpadded windows). Where windows overlap
+(stride < kernel) the contributions are summed (the exact transpose of "read the centre");
+DNN-Visualizer overwrites instead, which is the same for non-overlapping pooling (its VGG).
+The forward is the ordinary max-pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def window_centres(size_in: int, size_out: int, kernel: int, stride: int, padding: int,
+                   dilation: int) -> torch.Tensor:
+    """Input index of the centre of each pooling window along one axis, shape (size_out,)."""
+    starts = torch.arange(size_out) * stride - padding
+    return (starts + dilation * (kernel // 2)).clamp(0, size_in - 1)
+
+
+class _CentreUnpoolMaxPool2d(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+                padding: tuple[int, int], dilation: tuple[int, int], ceil_mode: bool) -> torch.Tensor:
+        out = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+        ctx.shape_in = x.shape
+        rows = window_centres(x.shape[-2], out.shape[-2], kernel[0], stride[0], padding[0], dilation[0])
+        cols = window_centres(x.shape[-1], out.shape[-1], kernel[1], stride[1], padding[1], dilation[1])
+        ctx.flat_index = (rows[:, None] * x.shape[-1] + cols[None, :]).reshape(-1).to(x.device)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        shape = ctx.shape_in
+        flat = grad.new_zeros((*shape[:-2], shape[-2] * shape[-1]))
+        flat.index_add_(-1, ctx.flat_index, grad.reshape(*grad.shape[:-2], -1))
+        return (flat.reshape(shape), None, None, None, None, None)
+
+
+def max_pool2d_centre_unpool(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                             dilation: Any = 1, ceil_mode: bool = False) -> torch.Tensor:
+    """``F.max_pool2d`` whose backward is SaliNet's centre-of-window unpooling."""
+    kernel = _pair(kernel_size)
+    steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride)
+    return _CentreUnpoolMaxPool2d.apply(x, kernel, steps, _pair(padding), _pair(dilation), bool(ceil_mode))
+

@@ -1,0 +1,117 @@
+"""Pure-numpy display filters for back-projections and attributions (the original toolbox's views).
+
+Core code hands the GUI and the CLI uint8 HxWx3 images; nothing here knows about Qt or torch.
+The back-pane views follow the original toolbox (``caffevis/app.py _draw_back_pane``):
+
+- ``raw``: ``norm01c(g, 0)`` in colour (0 maps to mid-gray);
+- ``gray``: ``norm01c(mean over channels, 0)``;
+- ``norm``: ``norm01(L2 norm over channels)``;
+- ``normblur``: the L2 norm blurred by a Gaussian (scikit-image) of ``blur_sigma`` px, then ``norm01``;
+- ``overlay``: the normblur map through a colormap, blended over the input image with opacity
+  ``v ** 0.8`` (strong attribution shows the colormap, weak shows the image; as arik's fork).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.filters import gaussian
+from skimage.transform import resize
+
+BACK_VIEWS = ("raw", "gray", "norm", "normblur", "overlay")
+_EPS = 1e-10
+_COLORMAPS = {"jet": cv2.COLORMAP_JET, "plasma": cv2.COLORMAP_PLASMA, "viridis": cv2.COLORMAP_VIRIDIS,
+              "inferno": cv2.COLORMAP_INFERNO, "magma": cv2.COLORMAP_MAGMA, "turbo": cv2.COLORMAP_TURBO,
+              "hot": cv2.COLORMAP_HOT}
+COLORMAPS = ("gray", *_COLORMAPS)
+
+
+def norm01(x: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1]: (x - min) / (max - min + 1e-10), as float."""
+    x = np.asarray(x, dtype=np.float64)
+    return (x - x.min()) / (x.max() - x.min() + _EPS)
+
+
+def norm01c(x: np.ndarray, center: float = 0.0) -> np.ndarray:
+    """Scale so that ``center`` maps to 0.5 and the larger side of the range just reaches 0 or 1."""
+    x = np.asarray(x, dtype=np.float64) - center
+    return x / (max(2.0 * x.max(), -2.0 * x.min()) + _EPS) + 0.5
+
+
+def to_uint8(values01: np.ndarray) -> np.ndarray:
+    """[0, 1] floats to uint8 (clipped, rounded)."""
+    return np.clip(np.rint(np.asarray(values01) * 255.0), 0, 255).astype(np.uint8)
+
+
+def apply_colormap(values01: np.ndarray, name: str = "jet") -> np.ndarray:
+    """An HxW map in [0, 1] to a uint8 HxWx3 RGB image through a named colormap (``COLORMAPS``)."""
+    gray = to_uint8(values01)
+    if name == "gray":
+        return np.repeat(gray[..., None], 3, axis=2)
+    if name not in _COLORMAPS:
+        raise ValueError(f"unknown colormap '{name}' (choose from {', '.join(COLORMAPS)})")
+    return cv2.cvtColor(cv2.applyColorMap(gray, _COLORMAPS[name]), cv2.COLOR_BGR2RGB)
+
+
+def back_view(grad_chw: np.ndarray, view: str, image: np.ndarray | None = None, blur_sigma: float = 4.0,
+              colormap: str = "jet") -> np.ndarray:
+    """A (C, H, W) back-projection (or a 1-channel map) shown as uint8 HxWx3 in one of ``BACK_VIEWS``."""
+    grad = np.asarray(grad_chw, dtype=np.float64)
+    if grad.ndim == 2:
+        grad = grad[None]
+    if grad.ndim != 3:
+        raise ValueError(f"expected a (C, H, W) array, got shape {grad.shape}")
+    if view == "raw":
+        shown = norm01c(grad, 0.0).transpose(1, 2, 0)
+        return to_uint8(shown if shown.shape[2] == 3 else _gray3(shown.mean(axis=2)))
+    if view == "gray":
+        return to_uint8(_gray3(norm01c(grad.mean(axis=0), 0.0)))
+    if view == "norm":
+        return to_uint8(_gray3(norm01(np.linalg.norm(grad, axis=0))))
+    if view == "normblur":
+        return to_uint8(_gray3(_normblur(grad, blur_sigma)))
+    if view == "overlay":
+        return overlay(_normblur(grad, blur_sigma), image, colormap)
+    raise ValueError(f"unknown view '{view}' (choose from {', '.join(BACK_VIEWS)})")
+
+
+def _gray3(values: np.ndarray) -> np.ndarray:
+    return np.repeat(values[..., None], 3, axis=2)
+
+
+def _normblur(grad: np.ndarray, sigma: float) -> np.ndarray:
+    norm = np.linalg.norm(grad, axis=0)
+    if sigma > 0:
+        norm = gaussian(norm, sigma=sigma, mode="nearest", preserve_range=True)
+    return norm01(norm)
+
+
+def overlay(values01: np.ndarray, image: np.ndarray | None, colormap: str = "jet",
+            gamma: float = 0.8) -> np.ndarray:
+    """Colormapped ``values01`` blended over ``image`` (resized to the map) with opacity values ** gamma."""
+    colored = apply_colormap(values01, colormap).astype(np.float64)
+    if image is None:
+        return colored.astype(np.uint8)
+    base = _rgb_float(image, values01.shape)
+    alpha = np.clip(values01, 0.0, 1.0)[..., None] ** gamma
+    return np.clip(np.rint(alpha * colored + (1.0 - alpha) * base), 0, 255).astype(np.uint8)
+
+
+def _rgb_float(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    img = img[..., :3].astype(np.float64)
+    if img.shape[:2] != tuple(shape):
+        img = resize(img, shape, order=1, preserve_range=True, anti_aliasing=True)
+    return img
+
+
+def sign_colors(diffs: np.ndarray) -> np.ndarray:
+    """(C, H, W) signed values to (C, H, W, 3) float colours: positive green, negative red, / max|x|."""
+    values = np.asarray(diffs, dtype=np.float64)
+    scaled = values / (np.abs(values).max() + _EPS)
+    colors = np.zeros(values.shape + (3,), dtype=np.float64)
+    colors[..., 0] = np.maximum(-scaled, 0.0)
+    colors[..., 1] = np.maximum(scaled, 0.0)
+    return colors

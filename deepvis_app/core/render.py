@@ -1,0 +1,210 @@
+"""Every image pane of the window, drawn as uint8 HxWx3 at the size the window gave.
+
+Runs in the compute thread after the forward/backward, from numpy arrays only, so the UI
+thread just blits. Pane rules follow the original toolbox (`caffevis/app.py`): the back pane is
+window background when back is "disabled" (off, or the cursor on the layer list with the origin
+not frozen) and olive while stale; the aux pane shows the selected unit enlarged when the cursor
+is in the grid, else the top-5 labels (drawn by the window); the per-unit images pane stacks
+regularized-opt, top-9 and deconv images, only for the selected unit of the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from deepvis_app.core import tiles
+from deepvis_app.core.display import back_view
+from deepvis_app.core.preprocess import center_crop_to_aspect
+from deepvis_app.core.state import ModelInfo, ViewState
+from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.settings.defaults import Settings
+
+# (width, height) of each pane in the original's default 1500x930 window.
+DEFAULT_PANE_SIZES: dict[str, tuple[int, int]] = {
+    "input": (300, 300), "aux": (300, 300), "back": (300, 300), "layers": (900, 870), "unit_images": (300, 900)}
+
+
+@dataclass
+class PaneData:
+    """What the panes are drawn from (numpy only; None where not computed)."""
+
+    frame: np.ndarray | None = None          # the input frame at its own size
+    fitted: np.ndarray | None = None         # the network's input image (uint8)
+    activations: np.ndarray | None = None    # current layer's output, (C,) or (C, H, W)
+    layer_grads: np.ndarray | None = None    # back diffs at the current layer
+    input_grad: np.ndarray | None = None     # back signal at the input (C, H, W)
+    back_stale: bool = False
+    sprite: list[np.ndarray] | None = None   # pattern-mode tiles ([] none on disk, None loading)
+    unit_images: UnitImages | None = None    # selected unit's images (None: loading)
+    unit_images_wanted: bool = False
+
+
+@dataclass
+class Panes:
+    """The drawn panes and the grid geometry of images["layers"]."""
+
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    grid_shape: tuple[int, int] = (1, 1)
+    tile_rects: tuple[tuple[int, int, int, int], ...] = ()
+    aux_mode: str = "labels"
+
+
+def _size(sizes: dict[str, tuple[int, int]], pane: str) -> tuple[int, int]:
+    return sizes.get(pane) or DEFAULT_PANE_SIZES[pane]
+
+
+def blank(size: tuple[int, int], color: tuple[float, float, float]) -> np.ndarray:
+    """A (width, height) pane filled with ``color`` (RGB in [0, 1])."""
+    return np.full((max(size[1], 1), max(size[0], 1), 3), np.rint(np.asarray(color) * 255), dtype=np.uint8)
+
+
+def input_pane(frame: np.ndarray, settings: Settings, stretch: bool, size: tuple[int, int]) -> np.ndarray:
+    """The frame as the network sees it (centre crop unless stretched), at pane resolution."""
+    height, width = settings.input_size
+    if stretch:
+        scale = tiles.fit_scale((height, width), size)
+        shown = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    else:
+        shown = center_crop_to_aspect(frame, width / height)
+    return tiles.fit_to_pane(shown, size, settings.window_background)[0]
+
+
+def back_image(data: PaneData, state: ViewState, settings: Settings) -> np.ndarray | None:
+    """The back signal through the current view filter (uint8 at input resolution), or None."""
+    if data.input_grad is None:
+        return None
+    return back_view(data.input_grad, state.back_view, image=data.fitted,
+                     blur_sigma=settings.grad_norm_blur_radius, colormap=state.colormap)
+
+
+def grid_values(data: PaneData, state: ViewState, info: ModelInfo) -> np.ndarray | None:
+    """Boosted (C, H, W, 3) colours of the current layer: activations, or back diffs."""
+    source = data.layer_grads if state.layers_show_back else data.activations
+    if source is None:
+        return None
+    return tiles.layer_values(source, state.layers_show_back, state.boost_indiv(info), state.boost_gamma(info))
+
+
+def layers_pane(data: PaneData, state: ViewState, info: ModelInfo, settings: Settings,
+                size: tuple[int, int], values: np.ndarray | None, back: np.ndarray | None, panes: Panes) -> None:
+    """The unit grid (or its zoomed forms) into ``panes``."""
+    background = settings.window_background
+    if state.layers_pane_zoom_mode == 2 and back is not None:
+        panes.images["layers"] = tiles.fit_to_pane(back, size, background)[0]
+        return
+    if state.layers_pane_zoom_mode == 1 and values is not None:
+        unit = values[min(state.selected_unit, len(values) - 1)]
+        panes.images["layers"] = tiles.fit_to_pane(unit, size, background)[0]
+        return
+    mosaic = _grid_mosaic(data, state, info, settings, size, values, panes)
+    if mosaic is None:
+        panes.images["layers"] = blank(size, settings.stale_background)
+        panes.stale.add("layers")
+        return
+    image, scale = tiles.fit_to_pane(mosaic.image, size, background)
+    panes.images["layers"] = image
+    panes.grid_shape = mosaic.grid_shape
+    panes.tile_rects = tiles.scaled_rects(mosaic.tile_rects, scale)
+
+
+def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Settings,
+                 size: tuple[int, int], values: np.ndarray | None, panes: Panes) -> tiles.Mosaic | None:
+    count = info.units[state.layer_idx]
+    cols = info.cols[state.layer_idx]
+    highlights = tiles.selection_highlights(
+        count, state.selected_unit if state.cursor_area == "bottom" else None,
+        state.backprop_unit if state.backprop_selection_frozen and state.backprop_layer == state.layer_idx else None,
+        settings.layer_clr_cursor, settings.layer_clr_back_sel)
+    if state.pattern_mode:
+        if not data.sprite:
+            if data.sprite is None:
+                panes.stale.add("layers")
+            return None
+        side = max(4, min(size) // cols - 2)
+        return tiles.make_mosaic(tiles.pattern_tiles(data.sprite[:count], side), cols,
+                                 settings.window_background, highlights)
+    pad = settings.layer_clr_back_background if state.layers_show_back else settings.window_background
+    if values is None:
+        if state.layers_show_back and not data.back_stale:
+            values = np.zeros((count, 1, 1, 3), np.float32) + np.asarray(pad, np.float32)
+        else:
+            return None
+    return tiles.make_mosaic(tiles.fc_squares(values), cols, pad, highlights)
+
+
+def unit_images_pane(images: UnitImages, size: tuple[int, int], background) -> np.ndarray:
+    """regularized-opt, top-9 max images and their deconvs stacked vertically (missing ones skipped)."""
+    width, height = size
+    pane = blank(size, background)
+    y = 0
+    for _, img in images.present():
+        part = tiles.fit_to_pane(img, (width, height // 3), background)[0]
+        used_h = min(part.shape[0], height - y)
+        pane[y:y + used_h] = part[:used_h]
+        y += height // 3
+    return pane
+
+
+def render_panes(data: PaneData, state: ViewState, info: ModelInfo, settings: Settings,
+                 sizes: dict[str, tuple[int, int]]) -> Panes:
+    """All image panes for this state (see the module docstring)."""
+    panes = Panes()
+    background = settings.window_background
+    if data.frame is not None:
+        panes.images["input"] = input_pane(data.frame, settings, state.stretch_mode, _size(sizes, "input"))
+    else:
+        panes.stale.add("input")
+    values = grid_values(data, state, info)
+    back = back_image(data, state, settings)
+    disp = state.back_what_to_disp()
+    back_size = _size(sizes, "back")
+    if disp == "disabled":
+        panes.images["back"] = blank(back_size, background)
+    elif data.back_stale or back is None:
+        panes.images["back"] = blank(back_size, settings.stale_background)
+        panes.stale.add("back")
+    else:
+        panes.images["back"] = tiles.fit_to_pane(back, back_size, background)[0]
+    layers_pane(data, state, info, settings, _size(sizes, "layers"), values, back, panes)
+    if state.cursor_area == "bottom" and values is not None and not state.pattern_mode:
+        panes.aux_mode = "unit"
+        unit = values[min(state.selected_unit, len(values) - 1)]
+        panes.images["aux"] = tiles.fit_to_pane(unit, _size(sizes, "aux"), background)[0]
+    if state.show_unit_jpgs:
+        _unit_images(data, settings, _size(sizes, "unit_images"), panes)
+    return panes
+
+
+def _unit_images(data: PaneData, settings: Settings, size: tuple[int, int], panes: Panes) -> None:
+    if not data.unit_images_wanted:
+        panes.images["unit_images"] = blank(size, settings.window_background)
+    elif data.unit_images is None:
+        panes.images["unit_images"] = blank(size, settings.stale_background)
+        panes.stale.add("unit_images")
+    else:
+        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings.window_background)
+
+
+def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
+                timings: dict[str, float] | None = None) -> str:
+    """The original's status text: ``fwd|back|pattern  <layer>:<unit> | Back: ... | Boost: b/g | FPS: x | msg``."""
+    mode = "pattern" if state.pattern_mode else "back" if state.layers_show_back else "fwd"
+    parts = [f"{mode}  {pretty[state.layer_idx]}:{state.selected_unit}"]
+    if state.back_enabled:
+        frozen = ", frozen" if state.backprop_selection_frozen else ""
+        parts.append(f"Back: {state.back_method}/{state.back_view} "
+                     f"(from {pretty[state.backprop_layer]}_{state.backprop_unit}{frozen})")
+    else:
+        parts.append("Back: off")
+    parts.append(f"Boost: {state.boost_indiv(info):g}/{state.boost_gamma(info):g}")
+    parts.append(f"FPS: {fps:.1f}")
+    if timings:
+        parts.append(" ".join(f"{name} {1000 * secs:.0f} ms" for name, secs in timings.items()))
+    if message:
+        parts.append(message)
+    return " | ".join(parts)

@@ -1,0 +1,106 @@
+"""The toolbox's view state as one frozen value, and the model facts key actions need.
+
+The original kept this state in a mutable object guarded by a lock shared between the UI and
+the Caffe thread (`caffevis_app_state.py`). Here a key action returns a new `ViewState`; the
+session posts that value (with a generation number) to the compute thread, so the two threads
+never share mutable state and a test can check an action without any thread or model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from deepvis_app.settings.defaults import Settings
+
+# The original's back modes are "grad" and "deconv"; this rebuild names them as the backprop package.
+ORIGINAL_BACK_MODES = ("gradient", "deconv")
+ORIGINAL_BACK_VIEWS = ("raw", "gray", "norm", "normblur")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What key actions need to know about the model and the settings (no torch, no arrays)."""
+
+    layers: tuple[str, ...]        # layer names, in forward order
+    units: tuple[int, ...]         # channels (units) per layer
+    cols: tuple[int, ...]          # columns of each layer's unit grid
+    fast_move_dist: int = 3
+    boost_indiv_choices: tuple[float, ...] = (0.0, 0.3, 0.5, 0.8, 1.0)
+    boost_gamma_choices: tuple[float, ...] = (1.0, 0.7, 0.5, 0.3)
+    boost_indiv_default_idx: int = 0
+    boost_gamma_default_idx: int = 0
+    init_show_label_predictions: bool = True
+    init_show_unit_jpgs: bool = True
+    stretch_default: bool = False
+    back_methods: tuple[str, ...] = ORIGINAL_BACK_MODES
+    back_views: tuple[str, ...] = ORIGINAL_BACK_VIEWS + ("overlay",)
+    colormaps: tuple[str, ...] = ("jet",)
+
+    @classmethod
+    def create(cls, layers: list[tuple[str, int]], settings: Settings, **extra: Any) -> ModelInfo:
+        """From (name, channels) pairs and the settings; ``extra`` sets method/view/colormap lists."""
+        names = tuple(name for name, _ in layers)
+        units = tuple(max(1, int(c)) for _, c in layers)
+        cols = tuple(grid_cols(c, settings.layers_aspect_ratio) for c in units)
+        return cls(names, units, cols, max(1, settings.fast_move_dist), tuple(settings.boost_indiv_choices),
+                   tuple(settings.boost_gamma_choices), settings.boost_indiv_default_idx,
+                   settings.boost_gamma_default_idx, settings.init_show_label_predictions,
+                   settings.init_show_unit_jpgs, settings.static_file_stretch_mode, **extra)
+
+
+def grid_cols(count: int, aspect: float = 1.0) -> int:
+    """Columns of the original's unit grid: ceil(sqrt(count * aspect)) (at least 1)."""
+    return max(1, int(math.ceil(math.sqrt(max(1, count) * max(aspect, 1e-6)))))
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything the keys change (the original's CaffeVisAppState, minus locks and caches)."""
+
+    layer_idx: int = 0
+    cursor_area: str = "top"            # "top": layer list; "bottom": unit grid
+    selected_unit: int = 0
+    backprop_layer: int = 0             # origin of the backward pass (follows the selection unless frozen)
+    backprop_unit: int = 0
+    backprop_selection_frozen: bool = False
+    back_enabled: bool = False
+    back_method: str = "gradient"       # a backprop method or an attribution method
+    back_view: str = "raw"              # a display.BACK_VIEWS entry
+    colormap: str = "jet"
+    pattern_mode: bool = False
+    layers_pane_zoom_mode: int = 0      # 0 none, 1 selected unit, 2 backprop image
+    layers_show_back: bool = False      # grid shows back diffs instead of activations
+    boost_indiv_idx: int = 0
+    boost_gamma_idx: int = 0
+    show_label_predictions: bool = True
+    show_unit_jpgs: bool = True
+    show_help: bool = False
+    stretch_mode: bool = False
+    debug_level: int = 0
+
+    def replace(self, **changes: Any) -> ViewState:
+        return dataclasses.replace(self, **changes)
+
+    def boost_indiv(self, info: ModelInfo) -> float:
+        return info.boost_indiv_choices[self.boost_indiv_idx % len(info.boost_indiv_choices)]
+
+    def boost_gamma(self, info: ModelInfo) -> float:
+        return info.boost_gamma_choices[self.boost_gamma_idx % len(info.boost_gamma_choices)]
+
+    def back_what_to_disp(self) -> str:
+        """The original's rule: "disabled" when back is off, or the cursor is on the layer list and
+        the origin is not frozen; else "normal" (the session adds "stale" while not recomputed)."""
+        if not self.back_enabled or (self.cursor_area == "top" and not self.backprop_selection_frozen):
+            return "disabled"
+        return "normal"
+
+
+def initial_state(info: ModelInfo) -> ViewState:
+    """The state at start and after Esc (the original's `_reset_user_state`)."""
+    return ViewState(boost_indiv_idx=info.boost_indiv_default_idx, boost_gamma_idx=info.boost_gamma_default_idx,
+                     show_label_predictions=info.init_show_label_predictions,
+                     show_unit_jpgs=info.init_show_unit_jpgs, stretch_mode=info.stretch_default,
+                     colormap=info.colormaps[0] if info.colormaps else "jet")

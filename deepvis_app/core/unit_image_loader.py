@@ -1,0 +1,176 @@
+"""Loads per-unit images (and pattern-mode sprites) in a background thread, through the cache.
+
+The unit pane asks for the selected unit's images on every repaint; reading three JPEGs from
+disk (or computing them on demand) takes far longer than a frame, and a whole-layer sprite of
+a wide layer can take a second. So `request` answers only from the cache and otherwise queues
+the load; only the latest request of each kind is kept (moving through units quickly never
+builds a backlog), and `on_ready(key)` fires in the loader thread when a result is cached:
+the GUI must hop to its own thread before repainting. Units with nothing on disk are cached as
+an empty `UnitImages`, so they are not looked up again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepvis_app.core.cache import ByteLRUCache
+from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
+
+JOIN_TIMEOUT_S = 10.0
+EMPTY_UNIT_IMAGES = UnitImages(regularized_opt=None, max_im=None, max_deconv=None)
+
+UnitKey = tuple[str, int]
+SpriteKey = tuple[str, str, int]
+ComputeUnitImages = Callable[[str, int], UnitImages | None]
+
+
+@dataclass(frozen=True, eq=False)
+class SpriteTiles:
+    """A layer's whole_layer sprite cut into per-unit tiles (views into one array)."""
+
+    tiles: tuple[np.ndarray, ...]
+    nbytes: int
+
+
+def sprite_key(layer: str, count: int) -> SpriteKey:
+    """The cache key (and `on_ready` argument) of a layer's sprite tiles."""
+    return ("whole_layer", layer, count)
+
+
+class UnitImageLoader:
+    """Background loader of `UnitImages` keyed by (layer, unit); see the module docstring.
+
+    `compute(layer, unit)` is an optional fallback, called in the loader thread when nothing is
+    on disk; its exceptions become messages (`pop_messages`) and the unit counts as empty.
+    `synchronous=True` runs every load inline in `request` (same code, for deterministic tests).
+    """
+
+    def __init__(self, layout: UnitVisLayout, cache: ByteLRUCache,
+                 on_ready: Callable[[Hashable], None] | None = None,
+                 compute: ComputeUnitImages | None = None, *, synchronous: bool = False):
+        self.layout = layout
+        self.cache = cache
+        self._on_ready = on_ready
+        self._compute = compute
+        self._synchronous = synchronous
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending_unit: UnitKey | None = None
+        self._pending_sprite: SpriteKey | None = None
+        self._stopping = False
+        self._messages: list[str] = []
+        self._thread: threading.Thread | None = None
+        if not synchronous:
+            self._thread = threading.Thread(target=self._run, name="deepvis-unit-images", daemon=True)
+            self._thread.start()
+
+    def request(self, layer: str, unit: int) -> UnitImages | None:
+        """The unit's images if cached (possibly empty: nothing found); else queue a load, None."""
+        key = (layer, int(unit))
+        cached = self.cache.get(key)
+        if cached is not None or self._stopping:
+            return cached
+        if self._synchronous:
+            self._load_unit(key)
+            return self.cache.get(key)
+        with self._lock:
+            self._pending_unit = key
+        self._wake.set()
+        return None
+
+    def request_sprite(self, layer: str, count: int) -> list[np.ndarray] | None:
+        """The first `count` tiles of the layer's sprite if cached ([] when there is none on disk);
+        else queue a load and return None."""
+        key = sprite_key(layer, count)
+        cached = self.cache.get(key)
+        if cached is None and not self._stopping:
+            if self._synchronous:
+                self._load_sprite(key)
+                cached = self.cache.get(key)
+            else:
+                with self._lock:
+                    self._pending_sprite = key
+                self._wake.set()
+        return None if cached is None else list(cached.tiles)
+
+    def pop_messages(self) -> list[str]:
+        """Errors from `compute` since the last call."""
+        with self._lock:
+            messages, self._messages = self._messages, []
+        return messages
+
+    def close(self) -> None:
+        """Stop the loader thread and join it (a running `compute` is allowed to finish)."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(JOIN_TIMEOUT_S)
+
+    def __enter__(self) -> UnitImageLoader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the loader thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait()
+            self._wake.clear()
+            while not self._stopping and self._load_pending_safely():
+                pass
+
+    def _load_pending_safely(self) -> bool:
+        try:
+            return self._load_pending()
+        except Exception as exc:  # e.g. a permission error on disk: report, keep the thread alive
+            self._message(f"loading unit images failed: {exc}")
+            return True
+
+    def _load_pending(self) -> bool:
+        """Load one pending request (units first); False when nothing was pending."""
+        with self._lock:
+            unit, self._pending_unit = self._pending_unit, None
+            sprite = None if unit is not None else self._pending_sprite
+            if unit is None:
+                self._pending_sprite = None
+        if unit is not None:
+            self._load_unit(unit)
+        elif sprite is not None:
+            self._load_sprite(sprite)
+        return unit is not None or sprite is not None
+
+    def _load_unit(self, key: UnitKey) -> None:
+        if key in self.cache:
+            return
+        images = self.layout.read_unit_images(*key)
+        if not images.present() and self._compute is not None:
+            images = self._computed(key) or EMPTY_UNIT_IMAGES
+        self._store(key, images)
+
+    def _computed(self, key: UnitKey) -> UnitImages | None:
+        try:
+            return self._compute(*key)
+        except Exception as exc:  # a failing fallback must not end the loader thread
+            self._message(f"unit images for {key[0]}:{key[1]}: {exc}")
+            return None
+
+    def _message(self, text: str) -> None:
+        with self._lock:
+            self._messages.append(text)
+
+    def _load_sprite(self, key: SpriteKey) -> None:
+        if key in self.cache:
+            return
+        _, layer, count = key
+        tiles = self.layout.read_sprite_tiles(layer, count) or []
+        self._store(key, SpriteTiles(tuple(tiles), sum(tile.nbytes for tile in tiles)))
+
+    def _store(self, key: Hashable, value: object) -> None:
+        self.cache.put(key, value)
+        if self._on_ready is not None:
+            self._on_ready(key)

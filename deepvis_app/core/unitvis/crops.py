@@ -1,0 +1,112 @@
+"""Receptive-field crops of each unit's top images, their deconv / guided backprop, and montages.
+
+For every entry of a find-max result the image is re-run, the window the unit sees at its
+arg-max position is cut out (zero-padded where it leaves the image, as the original did, so the
+unit stays centred), and the backward signal from that one position (seed 1.0 at (unit, i, j))
+is cut out the same way and shown with `norm01c`. Entries of many units go through the network
+together: each batch row carries its own unit and position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from deepvis_app.core.backprop import backward_rules
+from deepvis_app.core.capture import capturing
+from deepvis_app.core.display import norm01c, to_uint8
+from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.unitvis.receptive_field import LayerRF, receptive_field
+
+CROP_METHODS = ("deconv", "guided")
+# backprop method -> (crop file kind, montage kind)
+METHOD_KINDS = {"deconv": ("deconv", "max_deconv"), "guided": ("guided", "max_guided")}
+
+
+@dataclass(frozen=True)
+class CropItem:
+    """One top entry to crop: the unit, its fitted input image, and the arg-max position."""
+
+    unit: int
+    image: np.ndarray
+    position: tuple[int, ...] | None
+
+
+def layer_receptive_field(loaded: LoadedModel, layer: str) -> LayerRF:
+    """The composed receptive field; the whole image where the graph cannot be followed."""
+    shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+    rf = receptive_field(loaded.module, shape, layer, loaded.device)
+    if rf is None:
+        from deepvis_app.core.unitvis.receptive_field import Axis
+
+        rf = LayerRF(Axis(), Axis(), tuple(loaded.preprocessor.input_size), whole_image=True)
+    return rf
+
+
+def crop_window(rf: LayerRF, position: Sequence[int] | None) -> tuple[int, int, int, int]:
+    """The crop box at `position`: the receptive field, or the whole image axis where it is larger."""
+    top, left, bottom, right = rf.box(position)
+    height, width = rf.input_size
+    if bottom - top >= height:
+        top, bottom = 0, height
+    if right - left >= width:
+        left, right = 0, width
+    return top, left, bottom, right
+
+
+def cut(image: np.ndarray, box: tuple[int, int, int, int], fill: float = 0) -> np.ndarray:
+    """image[top:bottom, left:right] (HxWxC), filled with `fill` where the box leaves the image."""
+    top, left, bottom, right = box
+    out = np.full((bottom - top, right - left, image.shape[2]), fill, dtype=image.dtype)
+    src_top, src_left = max(top, 0), max(left, 0)
+    src_bottom, src_right = min(bottom, image.shape[0]), min(right, image.shape[1])
+    if src_bottom > src_top and src_right > src_left:
+        out[src_top - top:src_bottom - top, src_left - left:src_right - left] = \
+            image[src_top:src_bottom, src_left:src_right]
+    return out
+
+
+def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: Sequence[int],
+                          positions: Sequence[Sequence[int] | None], method: str) -> torch.Tensor:
+    """(B, C, H, W) input signal with seed 1.0 at (units[b], *positions[b]) for each row b.
+
+    Same rules as `backprop_from_unit(..., seed="position")`, but every row has its own unit and
+    position, so the crops of many units share one backward pass.
+    """
+    x_in = x.detach().requires_grad_(True)
+    with torch.enable_grad(), capturing(model, [layer], keep_graph=True) as store, backward_rules(method):
+        model(x_in)
+    out = store[layer]
+    rows = torch.arange(out.shape[0], device=out.device)
+    index = [rows, torch.as_tensor(list(units), device=out.device)]
+    if out.dim() > 2:
+        index += [torch.as_tensor([p[d] for p in positions], device=out.device) for d in range(out.dim() - 2)]
+    seed = torch.zeros_like(out)
+    seed[tuple(index)] = 1.0
+    (grad,) = torch.autograd.grad(out, x_in, grad_outputs=seed)
+    return grad.detach()
+
+
+def crop_items(loaded: LoadedModel, layer: str, rf: LayerRF, items: Sequence[CropItem],
+               methods: Sequence[str] = ("deconv",)) -> dict[str, list[np.ndarray]]:
+    """{"maxim": crops, "<method>": crops...} for the items, in item order."""
+    boxes = [crop_window(rf, item.position) for item in items]
+    result = {"maxim": [cut(item.image, box) for item, box in zip(items, boxes)]}
+    if not items:
+        return result | {method: [] for method in methods}
+    pre = loaded.preprocessor
+    x = torch.from_numpy(np.stack([pre.to_array(item.image) for item in items])).to(loaded.device)
+    for method in methods:
+        if method not in CROP_METHODS:
+            raise ValueError(f"unknown crop method '{method}' (choose from {', '.join(CROP_METHODS)})")
+        grad = backprop_at_positions(loaded.module, x, layer, [i.unit for i in items],
+                                     [i.position for i in items], method)
+        hwc = grad.cpu().numpy().transpose(0, 2, 3, 1)
+        if pre.bgr and hwc.shape[3] == 3:
+            hwc = hwc[..., ::-1]
+        result[method] = [to_uint8(norm01c(cut(g, box))) for g, box in zip(hwc, boxes)]
+    return result

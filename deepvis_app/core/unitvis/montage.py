@@ -1,0 +1,32 @@
+"""Montages of a unit's top crops (the 3x3 images the app's per-unit pane shows).
+
+The original toolbox shipped no script that built these (issues #25, #58); here they are
+`skimage.util.montage` grids of equal-size tiles, blank where a unit has fewer than k images.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from skimage.util import montage
+
+from deepvis_app.core.preprocess import as_rgb_uint8, resize_uint8
+
+MONTAGE_FILL = (32, 32, 32)  # padding and empty-slot colour, dark like the app's background
+
+
+def grid_side(count: int) -> int:
+    """Tiles per side of a square grid holding `count` images (3 for the top-9)."""
+    return max(1, math.ceil(math.sqrt(count)))
+
+
+def unit_montage(crops: list[np.ndarray], slots: int = 9, tile: int = 96, padding: int = 1) -> np.ndarray:
+    """`crops` (best first) resized to tile x tile, in a square grid with `slots` places, as uint8 RGB."""
+    side = grid_side(slots)
+    tiles = np.empty((side * side, tile, tile, 3), dtype=np.uint8)
+    tiles[:] = np.asarray(MONTAGE_FILL, dtype=np.uint8)
+    for index, crop in enumerate(crops[:side * side]):
+        tiles[index] = resize_uint8(as_rgb_uint8(crop), (tile, tile))
+    grid = montage(tiles, grid_shape=(side, side), padding_width=padding, fill=MONTAGE_FILL, channel_axis=-1)
+    return np.ascontiguousarray(grid, dtype=np.uint8)

@@ -1,0 +1,54 @@
+"""The selected unit's top-9 and deconv montages, computed in the app from a few images.
+
+When no precomputed images are on disk for a unit, the app's worker thread calls
+`compute_unit_images` with a small list of images (the sample images, the input folder): one
+forward pass ranks them for the unit, one batched backward gives the deconvs of the top ones,
+and the same crop and montage code as `deepvis crops` builds the pictures. A few images take
+well under a second on the default model. Receptive fields are cached per model and layer.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import torch
+from torch import nn
+
+from deepvis_app.core.capture import capture_activations
+from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.unitvis.crops import CropItem, crop_items, layer_receptive_field
+from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.receptive_field import LayerRF
+from deepvis_app.core.unitvis.topk import batch_candidates, empty_topk, merge_topk
+
+_RF_CACHE: weakref.WeakKeyDictionary[nn.Module, dict[tuple, LayerRF]] = weakref.WeakKeyDictionary()
+
+
+def cached_receptive_field(loaded: LoadedModel, layer: str) -> LayerRF:
+    per_model = _RF_CACHE.setdefault(loaded.module, {})
+    key = (layer, tuple(loaded.preprocessor.input_size))
+    if key not in per_model:
+        per_model[key] = layer_receptive_field(loaded, layer)
+    return per_model[key]
+
+
+def compute_unit_images(loaded: LoadedModel, layer: str, unit: int, images: list[np.ndarray],
+                        top: int = 9, tile: int = 96, method: str = "deconv") -> UnitImages | None:
+    """Montages of `unit`'s best `top` images among `images` (max_im and max_deconv); None without images."""
+    if not images:
+        return None
+    fitted = [loaded.preprocessor.fit_frame(image) for image in images]
+    x = torch.from_numpy(np.stack([loaded.preprocessor.to_array(f) for f in fitted])).to(loaded.device)
+    _, acts = capture_activations(loaded.module, x, [layer])
+    values = acts[layer]
+    if not 0 <= unit < values.shape[1]:
+        raise ValueError(f"unit {unit} out of range: layer '{layer}' has {values.shape[1]} units")
+    candidates = batch_candidates(values[:, unit:unit + 1], torch.arange(len(fitted)))
+    best = merge_topk(empty_topk(1, top, candidates.pos.shape[2]), candidates, top)
+    items = [CropItem(unit, fitted[int(i)], tuple(p) if p else None)
+             for i, p in zip(best.index[0].tolist(), best.pos[0].tolist()) if i >= 0]
+    crops = crop_items(loaded, layer, cached_receptive_field(loaded, layer), items, (method,))
+    return UnitImages(regularized_opt=None, max_im=unit_montage(crops["maxim"], top, tile),
+                      max_deconv=unit_montage(crops[method], top, tile))

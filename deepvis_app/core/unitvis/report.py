@@ -1,0 +1,138 @@
+"""`deepvis report`: a static HTML site of a model's per-unit images, that opens from disk.
+
+An index lists the layers; a page per layer shows every unit with its label, the top-k montage,
+the deconv / guided montages, the optimized image, and the find-max entries (image, value,
+position). The images are copied into the site, so it keeps working when moved or zipped; all
+links are relative and every text (labels, layer names, file names) goes through html.escape.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.unitvis.layout import EXTRA_IMAGE_KINDS, UNIT_IMAGE_KINDS, UnitVisLayout
+from deepvis_app.io.images import write_bytes_atomic
+
+KIND_TITLES = {"max_im": "top images", "max_deconv": "deconv", "max_guided": "guided backprop",
+               "regularized_opt": "optimized"}
+_STYLE = """body{font-family:sans-serif;background:#222;color:#ddd;margin:1em}a{color:#9cf}
+.unit{display:inline-block;vertical-align:top;margin:6px;padding:6px;background:#333;border-radius:4px}
+.unit img{width:160px;height:auto;margin:2px;image-rendering:auto}table{border-collapse:collapse}
+td,th{padding:2px 8px;border-bottom:1px solid #444;text-align:left}details{font-size:small;max-width:340px}"""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    unit_vis: Path
+    site: Path
+    layers: tuple[str, ...] | None = None
+
+
+def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
+    """Write the site; returns the path of its index.html."""
+    layout = UnitVisLayout(request.unit_vis)
+    found = set(layout.layers_on_disk()) | set(layout.find_max_layers())
+    found |= {p.name for kind in EXTRA_IMAGE_KINDS for p in (layout.root / kind).glob("*") if p.is_dir()}
+    order = [info.name for info in loaded.layers]
+    layers = list(request.layers) if request.layers else sorted(found, key=lambda n: (n not in order,
+                                                                                     order.index(n) if n in order else 0, n))
+    rows = []
+    for layer in layers:
+        units = _unit_count(loaded, layout, layer)
+        page = f"layer_{_safe(layer)}.html"
+        _write_page(request.site / page, _layer_page(loaded, layout, layer, units, request.site))
+        pretty = _pretty(loaded, layer)
+        rows.append(f"<tr><td><a href=\"{quote(page)}\">{html.escape(pretty)}</a></td>"
+                    f"<td>{html.escape(layer)}</td><td>{units}</td></tr>")
+    title = f"deepvis report: {loaded.settings.model}"
+    body = (f"<h1>{html.escape(title)}</h1><table><tr><th>layer</th><th>module</th><th>units</th></tr>"
+            + "".join(rows) + "</table>")
+    index = request.site / "index.html"
+    _write_page(index, _document(title, body))
+    return index
+
+
+def _unit_count(loaded: LoadedModel, layout: UnitVisLayout, layer: str) -> int:
+    try:
+        return loaded.layer(layer).channels
+    except KeyError:
+        pass
+    path = layout.find_max_json(layer)
+    if path.is_file():
+        return len(json.loads(path.read_text())["units"])
+    return max((int(m.group(1)) + 1 for kind in UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
+                for p in (layout.root / kind / layer).glob("*.jpg")
+                if (m := re.search(r"_(\d{4})\.jpg$", p.name))), default=0)
+
+
+def _layer_page(loaded: LoadedModel, layout: UnitVisLayout, layer: str, units: int, site: Path) -> str:
+    entries = _find_max_units(layout, layer)
+    is_output = layer == loaded.output_layer
+    cards = []
+    for unit in range(units):
+        label = loaded.label(unit) if is_output else ""
+        images = "".join(_image(layout, kind, layer, unit, site) for kind in
+                         ("max_im", "max_deconv", "max_guided", "regularized_opt"))
+        cards.append(f"<div class=\"unit\" id=\"unit{unit}\"><b>unit {unit}</b> {html.escape(label)}<br>"
+                     f"{images}{_entries(entries, unit)}</div>")
+    title = f"{_pretty(loaded, layer)} ({layer})"
+    body = f"<p><a href=\"index.html\">&larr; layers</a></p><h1>{html.escape(title)}</h1>" + "".join(cards)
+    return _document(title, body)
+
+
+def _image(layout: UnitVisLayout, kind: str, layer: str, unit: int, site: Path) -> str:
+    source = layout.unit_image(kind, layer, unit)
+    if not source.is_file():
+        return ""
+    relative = Path("img") / kind / _safe(layer) / source.name
+    target = site / relative
+    if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    alt = html.escape(f"{KIND_TITLES[kind]} of unit {unit}")
+    return f"<img src=\"{quote(relative.as_posix())}\" alt=\"{alt}\" title=\"{alt}\">"
+
+
+def _find_max_units(layout: UnitVisLayout, layer: str) -> list[list[dict]]:
+    path = layout.find_max_json(layer)
+    if not path.is_file():
+        return []
+    try:
+        return json.loads(path.read_text())["units"]
+    except (ValueError, KeyError):
+        return []
+
+
+def _entries(units: list[list[dict]], unit: int) -> str:
+    if unit >= len(units) or not units[unit]:
+        return ""
+    rows = "".join(f"<li>{html.escape(str(e.get('path')))}: {float(e.get('value', 0.0)):.3g}"
+                   f"{html.escape(' at ' + str(e['pos'])) if 'pos' in e else ''}</li>" for e in units[unit])
+    return f"<details><summary>top {len(units[unit])}</summary><ol>{rows}</ol></details>"
+
+
+def _pretty(loaded: LoadedModel, layer: str) -> str:
+    try:
+        return loaded.layer(layer).pretty
+    except KeyError:
+        return layer
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _document(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _write_page(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))

@@ -1,0 +1,67 @@
+"""Worker-thread "result ready" callbacks -> one queued Qt signal on the UI thread.
+
+The session calls `notify` from its compute thread, possibly many times per repaint. At most one
+event is pending in the Qt queue at any time: the UI fetches the *latest* result when it gets
+there, so a slow paint never builds a backlog. Results older than the one shown are dropped.
+The cross-thread connection goes to a `@Slot` method (PySide6 crashes with lambdas there).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+
+class ResultBridge(QObject):
+    """Delivers each new `Result` of a session to the UI thread as `delivered(result)`."""
+
+    _ready = Signal()
+    delivered = Signal(object)
+
+    def __init__(self, session: Any, parent: QObject | None = None):
+        super().__init__(parent)
+        self._session = session
+        self._lock = threading.Lock()
+        self._pending = False
+        self._shown_generation = -1
+        self._shown: Any = None
+        self._ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        session.set_on_result(self.notify)
+
+    @property
+    def shown_generation(self) -> int:
+        return self._shown_generation
+
+    def notify(self) -> None:
+        """Called from any thread when the session has a new result; coalesces to one event."""
+        with self._lock:
+            if self._pending:
+                return
+            self._pending = True
+        self._ready.emit()
+
+    def detach(self) -> None:
+        """Stop listening (the window is closing); late notifications are ignored."""
+        self._session.set_on_result(_ignore)
+
+    @Slot()
+    def deliver_now(self) -> None:
+        """Show the latest result at once (sync mode, or after a key in the UI thread)."""
+        self._deliver()
+
+    @Slot()
+    def _deliver(self) -> None:
+        with self._lock:
+            self._pending = False
+        result = self._session.latest_result()
+        if result is None or result is self._shown or result.generation < self._shown_generation:
+            return
+        self._shown = result
+        self._shown_generation = result.generation
+        self.delivered.emit(result)
+
+
+def _ignore() -> None:
+    """Result callback installed after the window closed."""

@@ -1,0 +1,218 @@
+"""The toolbox window: lays out the panes, forwards input to the session, paints its results.
+
+The window never computes: keys, clicks, hovering, drops and resizes become calls on the Qt-free
+`Session`; the session's results arrive through `ResultBridge` (at most one pending event, old
+generations dropped) and are painted as they are. In sync mode (tests) the window asks the
+session to compute inline after each input, so the same code path runs deterministically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
+
+from deepvis_app.gui.bridge import ResultBridge
+from deepvis_app.gui.keys import key_string
+from deepvis_app.gui.layout import pane_rects
+from deepvis_app.gui.panes.aux_pane import AuxPane
+from deepvis_app.gui.panes.control_pane import ControlPane
+from deepvis_app.gui.panes.help_overlay import HelpOverlay
+from deepvis_app.gui.panes.image_pane import ImagePane
+from deepvis_app.gui.panes.layers_pane import LayersPane
+from deepvis_app.gui.panes.status_pane import StatusPane
+from deepvis_app.gui.qimage import qcolor
+from deepvis_app.settings.defaults import Settings
+
+TITLE = "Deep Visualization Toolbox"
+IMAGE_PANES = ("input", "layers", "aux", "back", "unit_images")
+PLACEHOLDERS = {"back": "backprop off\n(b, n)", "unit_images": "per-unit images off (9)",
+                "input": "waiting for the first frame"}
+RESIZE_THROTTLE_MS = 80
+
+
+class Canvas(QWidget):
+    """Holds the panes; places them with `layout.pane_rects` on every resize."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
+class MainWindow(QMainWindow):
+    """`resultShown(generation)` after each result is painted."""
+
+    resultShown = Signal(int)
+
+    def __init__(self, session: Any, settings: Settings, *, sync: bool = False, notice: str | None = None,
+                 title: str = TITLE):
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.sync = sync
+        self.notice = notice
+        self.last_result: Any = None
+        self._closed = False
+        self._show_unit_images = settings.init_show_unit_jpgs
+        self.setWindowTitle(title)
+        self.setAcceptDrops(True)
+        self._build_panes()
+        self.bridge = ResultBridge(session, self)
+        self.bridge.delivered.connect(self.show_result)
+        self._send_sizes_later = qthrottled(self.send_pane_sizes, RESIZE_THROTTLE_MS)
+        self.resize(*settings.window_size)
+
+    # --- construction -------------------------------------------------------------------------
+    def _build_panes(self) -> None:
+        s = self.settings
+        bg, stale = qcolor(s.window_background), qcolor(s.stale_background)
+        container = QWidget(self)
+        self.canvas = Canvas(container)
+        self.panes: dict[str, ImagePane] = {
+            "input": ImagePane("input", bg, stale, self.canvas),
+            "aux": AuxPane(bg, stale, (s.class_clr_0, s.class_clr_1), self.canvas),
+            "back": ImagePane("back", bg, stale, self.canvas),
+            "layers": LayersPane(bg, stale, self.canvas),
+            "unit_images": ImagePane("unit_images", bg, stale, self.canvas),
+        }
+        self.panes["unit_images"].anchor_top = True
+        for name, text in PLACEHOLDERS.items():
+            self.panes[name].placeholder = text
+        self.control = ControlPane(bg, s.layer_clr_cursor, self.canvas)
+        self.status = StatusPane(bg.darker(125), container)
+        self.status.set_text(self.notice or "loading...")
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.status)
+        self.help_overlay = HelpOverlay(container)
+        self.setCentralWidget(container)
+        self.canvas.resized.connect(self._on_canvas_resized)
+        self.control.layerClicked.connect(self._on_layer_clicked)
+        self.panes["layers"].tileClicked.connect(self._on_tile_clicked)
+        self.panes["layers"].hover_text = self.session.hover_text
+
+    # --- layout -------------------------------------------------------------------------------
+    def relayout(self) -> None:
+        """Place every pane for the current canvas size and unit-images visibility."""
+        rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width,
+                           self._show_unit_images)
+        for name, widget in (*self.panes.items(), ("control", self.control)):
+            rect = rects.get(name)
+            widget.setVisible(rect is not None)
+            if rect is not None:
+                widget.setGeometry(rect.x, rect.y, rect.w, rect.h)
+        if self.help_overlay.isVisible():
+            self.help_overlay.setGeometry(self.centralWidget().rect())
+
+    def pane_sizes(self) -> dict[str, tuple[int, int]]:
+        """Device-pixel size of every visible image pane (what the session renders)."""
+        return {name: pane.device_size() for name, pane in self.panes.items() if not pane.isHidden()}
+
+    @Slot()
+    def send_pane_sizes(self) -> None:
+        if self._closed:
+            return
+        self.session.set_pane_sizes(self.pane_sizes())
+        self._after_input()
+
+    @Slot()
+    def _on_canvas_resized(self) -> None:
+        self.relayout()
+        if self.sync:
+            self.send_pane_sizes()
+        else:
+            self._send_sizes_later()
+
+    # --- input --------------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+        key = key_string(event)
+        if key is None or not self.handle_key(key):
+            super().keyPressEvent(event)
+
+    def handle_key(self, key: str) -> bool:
+        """Give a key string to the session; True when it is bound."""
+        self.notice = None
+        bound = self.session.handle_key(key)
+        self._after_input()
+        if getattr(self.session, "should_quit", False):
+            self.close()
+        return bound
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt name)
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[str]) -> None:
+        self.session.open_paths(paths)
+        self._after_input()
+
+    @Slot(int)
+    def _on_layer_clicked(self, index: int) -> None:
+        self.session.select_layer(index)
+        self._after_input()
+
+    @Slot(float, float)
+    def _on_tile_clicked(self, x: float, y: float) -> None:
+        self.session.click("layers", x, y)
+        self._after_input()
+
+    def _after_input(self) -> None:
+        if self.sync:
+            self.session.process_pending()
+            self.bridge.deliver_now()
+
+    # --- results ------------------------------------------------------------------------------
+    @Slot(object)
+    def show_result(self, result: Any) -> None:
+        """Paint one `Result` (already filtered to be newer than the last one shown)."""
+        self.last_result = result
+        for name in ("input", "layers", "back", "unit_images"):
+            self.panes[name].set_image(result.images.get(name), name in result.stale)
+        self._show_aux(result)
+        if self.control.set_layers(result.layers, result.cursor_on_layer_list):
+            self.relayout()
+        if result.show_unit_images != self._show_unit_images:
+            self._show_unit_images = result.show_unit_images
+            self.relayout()
+            self.send_pane_sizes()
+        self.help_overlay.set_rows(result.help_lines)
+        self.status.set_text(result.status + (f"  |  {self.notice}" if self.notice else ""))
+        self.resultShown.emit(result.generation)
+
+    def _show_aux(self, result: Any) -> None:
+        aux: AuxPane = self.panes["aux"]
+        labels_mode = result.aux_mode == "labels"
+        aux.set_labels(result.top_labels if labels_mode else ())
+        aux.set_image(None if labels_mode else result.images.get("aux"), "aux" in result.stale)
+
+    # --- lifetime -----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        self.relayout()
+        self.send_pane_sizes()
+
+    @Slot(int)
+    def finish(self, code: int) -> None:
+        """Close the window and leave the event loop with `code` (screenshot mode)."""
+        self.close()
+        QApplication.exit(code)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        if not self._closed:
+            self._closed = True
+            self.bridge.detach()
+            self.session.stop()
+        super().closeEvent(event)

@@ -1,0 +1,108 @@
+"""Screenshot mode: wait for the first result, type keys, let the compute settle, save a grab.
+
+This is how the README pictures are made and how tests look at the real window. Keys go through
+`QApplication.sendEvent` as QKeyEvents, the same path a real key press takes. "Settled" means:
+a result painted after the last key (or the session saying nothing is pending), no pane stale,
+and no new result for `QUIET_MS`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication, QWidget
+
+from deepvis_app.gui.keys import key_event
+from deepvis_app.io.images import write_bytes_atomic
+
+POLL_MS = 50
+QUIET_MS = 400
+NO_RESULT_AFTER_KEYS_S = 3.0
+
+
+def grab_png(widget: QWidget) -> bytes:
+    """The widget as it is painted now, as PNG bytes."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    widget.grab().save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data())
+
+
+class ScreenshotDriver(QObject):
+    """Drives a shown MainWindow; `finished(exit_code)` after saving (or timing out)."""
+
+    finished = Signal(int)
+
+    def __init__(self, window: Any, path: str | Path, keys: list[str], after_ms: int, timeout_s: float = 180.0):
+        super().__init__(window)
+        self.window, self.path, self.keys, self.after_ms = window, Path(path), keys, max(0, after_ms)
+        self.error: str | None = None
+        self.exit_code: int | None = None
+        self._typed_at: float | None = None
+        self._last_result_at = 0.0
+        self._typing_started = False
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self._check_settled)
+        self._deadline = QTimer(self, singleShot=True, interval=round(timeout_s * 1000))
+        self._deadline.timeout.connect(self._on_timeout)
+
+    def start(self) -> None:
+        self.window.resultShown.connect(self._on_result)
+        self._deadline.start()
+
+    @Slot(int)
+    def _on_result(self, generation: int) -> None:
+        self._last_result_at = time.monotonic()
+        if not self._typing_started:
+            self._typing_started = True
+            QTimer.singleShot(0, self._type_keys)
+
+    @Slot()
+    def _type_keys(self) -> None:
+        for token in self.keys:
+            QApplication.sendEvent(self.window, key_event(token, press=True))
+            QApplication.sendEvent(self.window, key_event(token, press=False))
+        self._typed_at = time.monotonic()
+        QTimer.singleShot(self.after_ms, self._poll.start)
+
+    @Slot()
+    def _check_settled(self) -> None:
+        if self._typed_at is None or not self._settled(time.monotonic()):
+            return
+        self._poll.stop()
+        self._deadline.stop()
+        self._finish(self._save())
+
+    def _finish(self, code: int) -> None:
+        self.exit_code = code
+        self.finished.emit(code)
+
+    def _settled(self, now: float) -> bool:
+        result = self.window.last_result
+        if result is None or result.stale or (now - self._last_result_at) * 1000 < QUIET_MS:
+            return False
+        idle = getattr(self.window.session, "idle", None)
+        if callable(idle):
+            return bool(idle())
+        return self._last_result_at >= self._typed_at or now - self._typed_at > NO_RESULT_AFTER_KEYS_S
+
+    def _save(self) -> int:
+        """Write the grab; 0 on success, 2 (with `error` set) when the file cannot be written."""
+        try:
+            write_bytes_atomic(self.path, grab_png(self.window))
+        except OSError as exc:
+            self.error = f"cannot write screenshot {self.path}: {exc.strerror or exc}"
+            return 2
+        return 0
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        self._poll.stop()
+        state = "no result arrived" if self.window.last_result is None else "the compute did not settle"
+        self.error = f"screenshot timed out: {state}; saved what the window showed"
+        self._finish(self._save() or 3)

@@ -1,0 +1,248 @@
+"""The app's input: one object that says which frame to show, whatever the source.
+
+The window and the compute worker ask `InputManager.latest()` for the current frame and rerun
+the network when its `seq` changes; they never wait on a disk, a decoder or a camera. Behind
+it, a files/video thread (`StaticPlayer`) and, when a camera is used, a capture thread
+(`CameraReader`) each record only their latest frame. Problems (unreadable file, missing or
+unplugged camera, video at its end) become messages for the status bar; nothing here raises
+into the app once it runs. Threading only, no Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from deepvis_app.io.camera import CameraReader
+from deepvis_app.io.playlist import InputError, entries_from_paths, entries_from_spec
+from deepvis_app.io.static_player import StaticPlayer
+from deepvis_app.settings.defaults import Settings
+
+__all__ = ["Frame", "InputError", "InputManager"]
+
+JOIN_TIMEOUT_S = 5.0
+MAX_MESSAGES = 50
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One input frame. `image` is HxWx3 uint8 RGB, read-only, at the source's own size
+    (camera frames already mirrored; the Preprocessor crops and resizes). `seq` grows whenever
+    a new frame becomes the current one, including when switching sources."""
+
+    image: np.ndarray
+    name: str
+    seq: int
+
+
+class InputManager:
+    """The static list (image files, folders, videos, sample images) and an optional camera.
+
+    `spec`: an image file, an image folder (sorted by name), a video file, `sample:<name>`, or
+    None for `settings.static_files_dir` or else the skimage sample images. `camera` (or
+    `settings.capture_device`): that camera (an index, or a stream URL cv2 can open) is read in
+    its own thread and the manager starts in camera mode. A spec naming nothing usable raises
+    `InputError` (before any thread starts). Videos loop: at the end a message is queued and
+    playback restarts from the first frame. Call `close()` (or use `with`) to stop and join
+    the threads.
+    """
+
+    def __init__(self, settings: Settings, spec: str | None = None, camera: int | str | None = None):
+        entries, index = entries_from_spec(spec, settings.static_files_dir, settings.static_files_regexp)
+        self._settings = settings
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._last: dict[str, tuple[np.ndarray, str]] = {}
+        self._current: Frame | None = None
+        self._messages: deque[str] = deque(maxlen=MAX_MESSAGES)
+        self._camera_device = camera if camera is not None else settings.capture_device
+        self._camera_mode = self._camera_device is not None
+        self._camera: CameraReader | None = None
+        self._closed = False
+        self._listeners: list[Callable[[Frame], None]] = []
+        self._player = StaticPlayer(entries, index, self._publisher("static"), self._notify,
+                                    paced=settings.video_paced, active=not self._camera_mode)
+        self._player.start()
+        if self._camera_mode:
+            self._ensure_camera().set_active(True)
+
+    # --- reading --------------------------------------------------------------------------------
+    def latest(self) -> Frame | None:
+        """The newest frame of the active source (None until it has given one); never blocks."""
+        with self._cond:
+            return self._current
+
+    def add_frame_listener(self, callback: Callable[[Frame], None]) -> None:
+        """Call `callback(frame)` whenever a new frame becomes current, e.g. to wake the worker.
+
+        It runs in the thread that produced the frame (a reader thread, or the caller of a mode
+        switch): keep it short and thread-safe; its exceptions become messages.
+        """
+        with self._cond:
+            self._listeners.append(callback)
+
+    def wait_for_frame(self, after_seq: int = -1, timeout: float | None = None) -> Frame | None:
+        """Block until a frame with `seq > after_seq` is current (or timeout); for worker and tests."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._current is not None and self._current.seq > after_seq, timeout)
+            return self._current if self._current is not None and self._current.seq > after_seq else None
+
+    @property
+    def mode(self) -> str:
+        """"camera", "video" (the static list shows a video file) or "files"."""
+        if self._camera_mode:
+            return "camera"
+        return "video" if self._player.showing_video() else "files"
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the active camera or video is frozen (always False for still files)."""
+        reader = self._active_stream()
+        return reader is not None and reader.frozen
+
+    @property
+    def camera_device(self) -> int | str | None:
+        return self._camera_device
+
+    def position(self) -> tuple[int, int]:
+        """(index, count) in the static list, for the status bar."""
+        _, index, count = self._player.current()
+        return index, count
+
+    def pop_messages(self) -> list[str]:
+        """Messages queued since the last call (oldest first), for the status bar."""
+        with self._cond:
+            messages = list(self._messages)
+            self._messages.clear()
+        return messages
+
+    # --- actions ----------------------------------------------------------------------------------
+    def next_file(self) -> None:
+        """Next entry of the static list (wraps); in camera mode, back to the static list instead."""
+        self._step(+1)
+
+    def prev_file(self) -> None:
+        """Previous entry of the static list (wraps); in camera mode, back to the static list instead."""
+        self._step(-1)
+
+    def toggle_camera(self) -> None:
+        """Camera mode <-> the static list; a message when no camera is configured."""
+        if self._camera_device is None:
+            self._notify("no camera configured: start with --camera N or set capture_device")
+            return
+        self._set_camera_mode(not self._camera_mode)
+
+    def toggle_freeze(self) -> None:
+        """Freeze or unfreeze the camera or video being shown (still images have nothing to freeze)."""
+        reader = self._active_stream()
+        if reader is None:
+            self._notify("freeze applies to the camera and videos")
+            return
+        reader.set_frozen(not reader.frozen)
+
+    def open_paths(self, paths: list[str]) -> None:
+        """Files (in the given order) and folders (sorted) become the static list (drag-and-drop).
+
+        Paths that cannot be used give messages; if none can, the current list stays.
+        """
+        entries, messages = entries_from_paths(paths, self._settings.static_files_regexp)
+        for message in messages:
+            self._notify(message)
+        if not entries:
+            if not messages:
+                self._notify("nothing to open")
+            return
+        with self._cond:
+            self._last.pop("static", None)  # not re-shown when leaving camera mode: it is replaced
+        self._player.set_entries(entries, 0)
+        self._set_camera_mode(False)
+
+    def close(self) -> None:
+        """Stop and join every thread this manager started (idempotent)."""
+        self._closed = True
+        readers = [r for r in (self._player, self._camera) if r is not None]
+        for reader in readers:
+            reader.stop()
+        for reader in readers:
+            if reader.is_alive():
+                reader.join(JOIN_TIMEOUT_S)
+
+    def __enter__(self) -> InputManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------------
+    def _step(self, delta: int) -> None:
+        if self._camera_mode:
+            self._set_camera_mode(False)
+        else:
+            self._player.step(delta)
+
+    def _active_stream(self) -> CameraReader | StaticPlayer | None:
+        if self._camera_mode:
+            return self._camera
+        return self._player if self._player.showing_video() else None
+
+    def _ensure_camera(self) -> CameraReader:
+        if self._camera is None:
+            s = self._settings
+            self._camera = CameraReader(self._camera_device, self._publisher("camera"), self._notify,
+                                        mirror=s.camera_mirror, sleep_s=s.camera_sleep_s,
+                                        retry_s=s.camera_retry_s, active=False)
+            self._camera.start()
+        return self._camera
+
+    def _set_camera_mode(self, on: bool) -> None:
+        if self._closed or on == self._camera_mode or (on and self._camera_device is None):
+            return
+        camera = self._ensure_camera() if on else self._camera
+        # A camera frame from before is shown again only when frozen (the original re-pushed it);
+        # a live camera's old frame would pretend the camera still works.
+        reshow = not on or camera.frozen
+        with self._cond:
+            self._camera_mode = on
+            last = self._last.get("camera" if on else "static") if reshow else None
+            self._current = None if last is None else self._new_frame(*last)
+            self._cond.notify_all()
+            current = self._current
+        self._player.set_active(not on)
+        if camera is not None:
+            camera.set_active(on)
+        self._tell_listeners(current)
+
+    def _publisher(self, source: str) -> Callable[[np.ndarray, str], None]:
+        def publish(image: np.ndarray, name: str) -> None:
+            frame = None
+            with self._cond:
+                self._last[source] = (image, name)
+                if (source == "camera") == self._camera_mode:
+                    frame = self._current = self._new_frame(image, name)
+                    self._cond.notify_all()
+            self._tell_listeners(frame)
+
+        return publish
+
+    def _tell_listeners(self, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        with self._cond:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(frame)
+            except Exception as exc:  # a listener's bug must not stop the readers
+                self._notify(f"frame listener failed: {exc}")
+
+    def _new_frame(self, image: np.ndarray, name: str) -> Frame:
+        self._seq += 1
+        return Frame(image, name, self._seq)
+
+    def _notify(self, message: str) -> None:
+        with self._cond:
+            self._messages.append(message)

@@ -1,0 +1,117 @@
+"""THE key table of the toolbox: every action id, its keys, its help text and its help group.
+
+The help overlay, the README table and the key lookup are all generated from `KEYMAP`, so a key
+cannot be documented in one place and bound in another. Users rebind keys in settings_local.py
+with `key_overrides = {"action_id": ("key", ...)}`; an override replaces that action's keys.
+Key strings are what `gui/keys.py` produces: "l", "L", "Left", "Shift+Left", "PgDown", "Esc", "8".
+Qt-free on purpose: the session, the tests and the docs read it without a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+KeyOverrides = Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One action: its id, default keys, one line of help, and the help section it is listed in."""
+
+    action: str
+    keys: tuple[str, ...]
+    help: str
+    group: str
+
+
+def _b(action: str, keys: tuple[str, ...], help_text: str, group: str) -> Binding:
+    return Binding(action, keys, help_text, group)
+
+
+# Order = order in the help overlay. Groups: "base" (the original's base keys), "view" (caffevis
+# keys), "new" (methods this rebuild adds).
+KEYMAP: tuple[Binding, ...] = (
+    _b("toggle_help", ("h",), "Toggle this help screen", "base"),
+    _b("quit", ("q",), "Quit", "base"),
+    _b("toggle_camera", ("c",), "Toggle between camera and static files", "base"),
+    _b("toggle_freeze", ("f",), "Freeze / unfreeze the camera or video", "base"),
+    _b("next_file", ("e", "PgDown"), "Next static file (from camera mode: back to files)", "base"),
+    _b("prev_file", ("w", "PgUp"), "Previous static file (from camera mode: back to files)", "base"),
+    _b("toggle_stretch", ("0",), "Stretch static files vs centre-crop them to the input aspect", "base"),
+    _b("debug_level", ("5",), "Cycle debug level 0/1/2 (timings in the status line)", "base"),
+    _b("sel_left", ("Left", "j"), "Layer list: previous layer; grid: previous unit", "view"),
+    _b("sel_right", ("Right", "l"), "Layer list: next layer; grid: next unit", "view"),
+    _b("sel_down", ("Down", "k"), "Layer list: enter the grid; grid: one row down", "view"),
+    _b("sel_up", ("Up", "i"), "Grid: one row up (from the top row: back to the layer list)", "view"),
+    _b("sel_left_fast", ("J", "Shift+Left"), "As left, moving several units", "view"),
+    _b("sel_right_fast", ("L", "Shift+Right"), "As right, moving several units", "view"),
+    _b("sel_down_fast", ("K", "Shift+Down"), "As down, moving several rows", "view"),
+    _b("sel_up_fast", ("I", "Shift+Up"), "As up, moving several rows", "view"),
+    _b("sel_layer_left", ("u", "U"), "Previous layer without moving the cursor", "view"),
+    _b("sel_layer_right", ("o", "O"), "Next layer without moving the cursor", "view"),
+    _b("zoom_mode", ("z",), "Cycle zoom: none / selected unit / backprop image", "view"),
+    _b("toggle_pattern_mode", ("s",), "Toggle pattern mode (each unit's optimized image in the grid)", "view"),
+    _b("ez_back_mode_loop", ("b",), "Back loop: off, gradient/raw, gradient/norm, deconv/raw", "view"),
+    _b("freeze_back_unit", ("d",), "Freeze / unfreeze the backprop origin at the selected unit", "view"),
+    _b("show_back", ("a",), "Grid: forward activations vs backward diffs (leaves pattern mode)", "view"),
+    _b("back_mode", ("n",), "Back mode: off, gradient, deconv", "view"),
+    _b("back_filt_mode", ("m",), "Back view: raw, gray, norm, normblur", "view"),
+    _b("boost_gamma", ("t",), "Cycle the gamma boost of the grid", "view"),
+    _b("boost_individual", ("T",), "Cycle the per-unit boost of the grid", "view"),
+    _b("reset_state", ("Esc",), "Reset: first layer, layer list, back off, default boosts", "view"),
+    _b("toggle_label_predictions", ("8",), "Toggle the top-5 class labels in the aux pane", "view"),
+    _b("toggle_unit_jpgs", ("9",), "Toggle the per-unit images pane", "view"),
+    _b("next_back_method", ("N",), "Next method: backprop rules, then attribution methods", "new"),
+    _b("prev_back_method", ("B",), "Previous method", "new"),
+    _b("next_back_view", ("v",), "Back view over all views: raw, gray, norm, normblur, overlay", "new"),
+    _b("next_colormap", ("M",), "Cycle the colormap of the overlay view", "new"),
+)
+
+ACTIONS: tuple[str, ...] = tuple(b.action for b in KEYMAP)
+
+
+def bindings(overrides: KeyOverrides | None = None) -> tuple[Binding, ...]:
+    """KEYMAP with the user's overrides applied; unknown action ids raise ValueError."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(ACTIONS))
+    if unknown:
+        raise ValueError(f"key_overrides: unknown action(s) {', '.join(unknown)} (actions: {', '.join(ACTIONS)})")
+    return tuple(Binding(b.action, tuple(overrides[b.action]), b.help, b.group) if b.action in overrides else b
+                 for b in KEYMAP)
+
+
+def conflicts(table: Sequence[Binding]) -> dict[str, list[str]]:
+    """Keys bound to more than one action: {key: [actions]} (empty when the table is sound)."""
+    owners: dict[str, list[str]] = {}
+    for binding in table:
+        for key in binding.keys:
+            owners.setdefault(key, []).append(binding.action)
+    return {key: actions for key, actions in owners.items() if len(actions) > 1}
+
+
+def key_index(overrides: KeyOverrides | None = None) -> dict[str, str]:
+    """{key: action} for the effective table; raises ValueError when an override binds a key twice."""
+    table = bindings(overrides)
+    clashes = conflicts(table)
+    if clashes:
+        text = "; ".join(f"'{k}' -> {', '.join(a)}" for k, a in clashes.items())
+        raise ValueError(f"key_overrides bind a key to several actions: {text}")
+    return {key: b.action for b in table for key in b.keys}
+
+
+def lookup(key: str, overrides: KeyOverrides | None = None) -> str | None:
+    """The action bound to ``key`` (a normalized key string), or None."""
+    return key_index(overrides).get(key)
+
+
+def help_rows(overrides: KeyOverrides | None = None) -> list[tuple[str, str]]:
+    """(keys, help) rows for the help overlay, in table order."""
+    return [(", ".join(b.keys), b.help) for b in bindings(overrides)]
+
+
+def markdown_table(overrides: KeyOverrides | None = None) -> str:
+    """The key table as Markdown (for the README)."""
+    rows = ["| keys | action |", "|---|---|"]
+    rows += [f"| {' '.join(f'`{k}`' for k in keys.split(', '))} | {text} |" for keys, text in help_rows(overrides)]
+    return "\n".join(rows)

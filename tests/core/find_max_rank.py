@@ -1,0 +1,24 @@
+"""One rank of the 2-process find-max test (run as a script with torchrun's environment variables)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from deepvis_app.core.unitvis.distributed import process_group, ranks_from_env  # noqa: E402
+from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max  # noqa: E402
+from tests.core.test_find_max import LAYERS, tiny_model  # noqa: E402
+
+
+def main() -> None:
+    dataset, out = Path(sys.argv[1]), Path(sys.argv[2])
+    ranks = ranks_from_env()
+    with process_group(ranks, "cpu"):
+        find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, out, top=5, batch_size=4), None,
+                 ranks.rank, ranks.world)
+
+
+if __name__ == "__main__":
+    main()

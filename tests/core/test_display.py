@@ -1,0 +1,80 @@
+"""Display filters: hand-computed values of the original toolbox's formulas, and their properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepvis_app.core.display import BACK_VIEWS, apply_colormap, back_view, norm01, norm01c, sign_colors
+
+
+def test_norm01_and_norm01c_by_hand():
+    np.testing.assert_allclose(norm01(np.array([1.0, 2.0, 3.0])), [0.0, 0.5, 1.0], atol=1e-9)
+    # norm01c: x / (max(2 max x, -2 min x) + 1e-10) + 0.5 -> -2/4 + .5, 0 + .5, 1/4 + .5
+    np.testing.assert_allclose(norm01c(np.array([-2.0, 0.0, 1.0])), [0.0, 0.5, 0.75], atol=1e-9)
+    np.testing.assert_allclose(norm01c(np.array([3.0, 5.0]), center=3.0), [0.5, 1.0], atol=1e-9)
+    assert np.all(norm01(np.zeros(4)) == 0) and np.all(norm01c(np.zeros(4)) == 0.5)
+
+
+def test_raw_and_gray_views():
+    grad = np.zeros((3, 4, 5))
+    grad[1, 2, 3] = 2.0
+    grad[0, 0, 0] = -1.0
+    raw = back_view(grad, "raw")
+    assert raw.shape == (4, 5, 3) and raw.dtype == np.uint8
+    assert tuple(raw[1, 1]) == (128, 128, 128)          # zero -> mid-gray
+    assert raw[2, 3, 1] == 255 and raw[0, 0, 0] == 64    # 2 -> 1.0; -1 -> -1/4 + .5 = .25 -> 63.75
+    gray = back_view(grad, "gray")
+    assert gray[2, 3, 0] == 255 and gray[0, 0, 0] == 64 and gray[1, 1, 0] == 128  # mean 2/3 is the max
+    assert np.all(gray[..., 0] == gray[..., 2])
+
+
+def test_norm_and_normblur_views():
+    grad = np.zeros((3, 21, 21))
+    grad[:, 10, 10] = [3.0, 4.0, 0.0]  # L2 norm 5
+    grad[0, 0, 0] = 1.0
+    norm = back_view(grad, "norm")
+    assert norm[10, 10, 0] == 255 and norm[0, 0, 0] == 51 and norm[5, 5, 0] == 0
+    grad[0, 0, 0] = 0.0
+    blurred = back_view(grad, "normblur", blur_sigma=2.0)[..., 0].astype(int)
+    assert blurred[10, 10] == 255 and 0 < blurred[10, 12] < 255
+    assert blurred[10, 12] == blurred[12, 10] == blurred[10, 8]  # isotropic spread around the spike
+    assert blurred[20, 20] == 0
+
+
+def test_overlay_keeps_the_image_where_the_map_is_zero():
+    grad = np.zeros((1, 8, 8))
+    grad[0, 4, 4] = 1.0
+    image = np.full((8, 8, 3), 77, dtype=np.uint8)
+    out = back_view(grad, "overlay", image=image, blur_sigma=0.0)
+    assert tuple(out[0, 0]) == (77, 77, 77)
+    assert tuple(out[4, 4]) == tuple(apply_colormap(np.ones((1, 1)), "jet")[0, 0])
+    bigger = back_view(grad, "overlay", image=np.full((16, 16, 3), 77, dtype=np.uint8), blur_sigma=0.0)
+    assert bigger.shape == (8, 8, 3)
+
+
+def test_colormaps_and_sign_colors():
+    assert tuple(apply_colormap(np.array([[0.5]]), "gray")[0, 0]) == (128, 128, 128)
+    jet = apply_colormap(np.array([[0.0, 1.0]]), "jet")[0]
+    assert jet[0, 2] > 100 and jet[0, 0] == 0 and jet[1, 0] > 100 and jet[1, 2] == 0  # blue low, red high
+    colors = sign_colors(np.array([[[2.0, -1.0], [0.0, -4.0]]]))
+    assert colors.shape == (1, 2, 2, 3)
+    np.testing.assert_allclose(colors[0, 0, 0], [0.0, 0.5, 0.0], atol=1e-9)
+    np.testing.assert_allclose(colors[0, 0, 1], [0.25, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(colors[0, 1, 1], [1.0, 0.0, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("view", BACK_VIEWS)
+def test_every_view_is_uint8_rgb(view):
+    image = np.zeros((6, 7, 3), dtype=np.uint8)
+    out = back_view(np.random.default_rng(0).normal(size=(3, 6, 7)), view, image=image)
+    assert out.shape == (6, 7, 3) and out.dtype == np.uint8
+
+
+def test_bad_view_and_shape_are_errors():
+    with pytest.raises(ValueError, match="unknown view"):
+        back_view(np.zeros((3, 2, 2)), "sharp")
+    with pytest.raises(ValueError, match="expected a"):
+        back_view(np.zeros((2, 3, 2, 2)), "raw")
+    with pytest.raises(ValueError, match="unknown colormap"):
+        apply_colormap(np.zeros((2, 2)), "rainbowish")

@@ -1,0 +1,214 @@
+"""The Qt-free session: keys change the panes (sync mode), errors become messages, the thread stops cleanly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deepvis_app.core.model import load_model
+from deepvis_app.core.session import PANE_IMAGES, Session
+from deepvis_app.io.images import sample_image, write_image
+from deepvis_app.io.sources import InputManager
+from deepvis_app.keymap import help_rows
+from deepvis_app.settings.loader import load_settings
+
+DEADLINE_S = 120.0
+
+
+def _tiny() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(16, 10))
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded():
+    settings = load_settings().settings.replace(
+        builder=_tiny, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
+        layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
+    return load_model(settings)
+
+
+@pytest.fixture
+def make_session(tiny_loaded):
+    """Sessions on the tiny model; every one is stopped at the end and must leave no thread behind."""
+    before = set(threading.enumerate())
+    made: list[Session] = []
+
+    def make(spec: str = "sample:chelsea", sync: bool = True, loaded=None) -> Session:
+        loaded = loaded or tiny_loaded
+        session = Session(loaded, loaded.settings, InputManager(loaded.settings, spec), sync=sync)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.stop()
+    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leftover, f"threads left running: {leftover}"
+
+
+def press(session: Session, *keys: str):
+    for key in keys:
+        assert session.handle_key(key), key
+    session.process_pending()
+    return session.latest_result()
+
+
+def _uniform(image: np.ndarray) -> bool:
+    return bool((image == image[0, 0]).all())
+
+
+def _rgb255(color) -> np.ndarray:
+    return np.rint(np.asarray(color) * 255).astype(np.uint8)
+
+
+def test_first_result_has_every_pane(make_session):
+    session = make_session()
+    session.process_pending()
+    result = session.latest_result()
+    assert {"input", "layers", "back"} <= set(result.images) <= set(PANE_IMAGES)
+    assert all(img.dtype == np.uint8 and img.ndim == 3 and not img.flags.writeable for img in result.images.values())
+    assert result.cursor_on_layer_list and result.aux_mode == "labels" and len(result.top_labels) == 5
+    assert result.status.startswith("fwd  0:0 | Back: off | Boost: 0/1 | FPS:")
+    assert [e.selected for e in result.layers] == [True] + [False] * (len(result.layers) - 1)
+
+
+def test_b_makes_back_pane_non_blank_once_the_cursor_is_in_the_grid(make_session):
+    session = make_session()
+    session.process_pending()
+    background = _rgb255(session.settings.window_background)
+    result = press(session, "b")
+    assert _uniform(result.images["back"]) and (result.images["back"][0, 0] == background).all()  # layer list
+    result = press(session, "k")
+    assert not _uniform(result.images["back"])
+    assert "Back: gradient/raw (from 0_0)" in result.status
+    assert result.aux_mode == "unit" and not _uniform(result.images["aux"])
+
+
+def test_l_moves_the_selection_and_its_border(make_session):
+    session = make_session()
+    session.process_pending()
+    result = press(session, "k", "l")
+    assert session.state.selected_unit == 1 and not result.cursor_on_layer_list
+    x, y, w, h = result.tile_rects[1]
+    left_border = result.images["layers"][y + h // 2, x - 1]
+    assert (left_border == _rgb255(session.settings.layer_clr_cursor)).all()
+    unselected = result.images["layers"][result.tile_rects[3][1] + 2, result.tile_rects[3][0] - 1]
+    assert (unselected == _rgb255(session.settings.window_background)).all()
+
+
+def test_h_gives_help_lines(make_session):
+    session = make_session()
+    result = press(session, "h")
+    assert result.help_lines == tuple(help_rows())
+    assert press(session, "h").help_lines is None
+
+
+def test_unbound_key_and_quit(make_session):
+    session = make_session()
+    assert not session.handle_key("F13")
+    assert session.handle_key("q") and session.should_quit
+
+
+def test_a_shows_back_diffs_with_sign_colours(make_session):
+    session = make_session()
+    result = press(session, "k", "a")
+    assert result.status.startswith("back  ")
+    image = result.images["layers"]
+    x, y, w, h = result.tile_rects[0]
+    tile = image[y:y + h, x:x + w].reshape(-1, 3).astype(int)
+    assert (tile[:, 2] == 0).all() and (tile[:, :2].sum(axis=1) > 0).any()   # red/green only
+    pad = image[y - 1, x + w // 2] if result.tile_rects[0] != result.tile_rects[session.state.selected_unit] else \
+        image[result.tile_rects[2][1] - 1, result.tile_rects[2][0] + 1]
+    assert (pad == _rgb255(session.settings.layer_clr_back_background)).all()
+
+
+def test_click_and_hover_select_units(make_session):
+    session = make_session()
+    result = press(session)
+    x, y, w, h = result.tile_rects[3]
+    assert session.hover_text(x + w / 2, y + h / 2).startswith("unit 3  max ")
+    session.click("layers", x + w / 2, y + h / 2)
+    assert (session.state.cursor_area, session.state.selected_unit) == ("bottom", 3)
+    session.click("control", 6, 0)
+    session.process_pending()
+    assert session.state.layer_idx == 6
+    result = session.latest_result()
+    assert session.hover_text(*result.tile_rects[2][:2]).endswith("  2")   # output layer: label "2"
+
+
+def test_attribution_method_in_the_back_pane(make_session):
+    session = make_session()
+    result = press(session, "k", "b", "B")      # previous of gradient: the last attribution method
+    assert session.state.back_method == "guided_gradcam"
+    assert not _uniform(result.images["back"]) and result.message == "h for help"
+
+
+def test_zoom_and_pattern_without_images(make_session):
+    session = make_session()
+    result = press(session, "k", "z")
+    assert result.tile_rects == () and not _uniform(result.images["layers"])
+    result = press(session, "z", "s")
+    assert result.status.startswith("pattern") and "no pattern images" in result.message
+
+
+def test_bad_file_gives_a_message_and_keeps_running(make_session, tmp_path):
+    image = sample_image("chelsea")
+    write_image(tmp_path / "a.png", image)
+    (tmp_path / "b.png").write_bytes(b"not an image at all")
+    write_image(tmp_path / "c.png", image[::-1])
+    session = make_session(str(tmp_path))
+    session.process_pending()
+    session.handle_key("e")
+    deadline = time.monotonic() + 30
+    while "c.png" not in session.inputs.latest().name and time.monotonic() < deadline:
+        time.sleep(0.02)
+    session.process_pending()
+    result = session.latest_result()
+    assert "b.png" in result.message and "b.png" in result.status
+    assert not _uniform(result.images["input"])
+
+
+def test_compute_error_becomes_a_message(make_session, monkeypatch):
+    session = make_session()
+    session.process_pending()
+    original = session.engine.forward
+    monkeypatch.setattr(session.engine, "forward", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    result = press(session, "0")
+    assert "boom" in result.message and "input" in result.images    # previous images kept
+    monkeypatch.setattr(session.engine, "forward", original)
+    result = press(session, "0")
+    assert "boom" in result.message and result.generation > 0
+
+
+def test_real_thread_on_the_default_model(make_session):
+    loaded = load_model(load_settings().settings.replace(unit_images_on_demand=False))
+    session = make_session(sync=False, loaded=loaded)
+    ready = threading.Event()
+    session.set_on_result(ready.set)
+    session.start()
+
+    def wait_for(predicate) -> bool:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            result = session.latest_result()
+            if result is not None and predicate(result):
+                return True
+            ready.wait(0.2)
+            ready.clear()
+        return False
+
+    assert wait_for(lambda r: "input" in r.images), "no result with a frame from the compute thread"
+    first = session.latest_result()
+    assert first.grid_shape == (6, 6) and first.top_labels[0][0] in ("Egyptian cat", "tabby", "tiger cat")
+    session.handle_key("o")
+    assert wait_for(lambda r: r.generation > first.generation and r.layers[1].selected)
+    session.stop()
+    assert not session._worker.is_alive()

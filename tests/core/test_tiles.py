@@ -1,0 +1,115 @@
+"""Layer grid math: tiling, whole-layer normalisation, boosts, highlight borders, sign colours, fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepvis_app.core import tiles
+
+BG = (0.2, 0.2, 0.2)
+CURSOR = (0.5, 1.0, 0.5)
+ORIGIN = (0.2, 0.2, 1.0)
+
+
+def _maps(seed=0, shape=(7, 5, 4)):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def test_forward_normalisation_is_whole_layer_min_max():
+    maps = _maps()
+    normed = tiles.normalize_forward(maps)
+    expected = (maps - maps.min()) / (maps.max() - maps.min())
+    np.testing.assert_allclose(normed, expected, atol=1e-6)
+    # global, not per channel: exactly one channel reaches 1
+    assert sum(np.isclose(normed[c].max(), 1.0) for c in range(len(maps))) == 1
+
+
+def test_tile_pixels_equal_the_normalised_channel():
+    maps = _maps()
+    values = tiles.layer_values(maps, back=False, boost_indiv=0.0, boost_gamma=1.0)
+    mosaic = tiles.layer_grid(values, 1.0, BG)
+    assert mosaic.grid_shape == (3, 3)                     # ceil(sqrt(7)) = 3 columns
+    normed = (maps - maps.min()) / (maps.max() - maps.min())
+    for unit, (x, y, w, h) in enumerate(mosaic.tile_rects):
+        assert (w, h) == (4, 5)
+        tile = mosaic.image[y:y + h, x:x + w]
+        for channel in range(3):
+            np.testing.assert_allclose(tile[..., channel], normed[unit], atol=1e-6)
+    # 1-px padding on each side of every tile: cells are 7 px high, 6 px wide
+    assert mosaic.image.shape == (3 * 7, 3 * 6, 3)
+    assert mosaic.tile_rects[4] == (1 * 6 + 1, 1 * 7 + 1, 4, 5)
+    np.testing.assert_allclose(mosaic.image[-7:, -6:], np.broadcast_to(BG, (7, 6, 3)))  # empty cell
+
+
+def _border(image, rect):
+    x, y, w, h = rect
+    cell = image[y - 1:y + h + 1, x - 1:x + w + 1]
+    return np.concatenate([cell[0], cell[-1], cell[:, 0], cell[:, -1]])
+
+
+def test_selected_tile_border_and_frozen_origin_border():
+    values = tiles.layer_values(_maps(), False, 0.0, 1.0)
+    marks = tiles.selection_highlights(7, selected=2, origin=5, cursor_color=CURSOR, origin_color=ORIGIN)
+    mosaic = tiles.layer_grid(values, 1.0, BG, marks)
+    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[2]), np.broadcast_to(CURSOR, (26, 3)))
+    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[5]), np.broadcast_to(ORIGIN, (26, 3)))
+    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[0]), np.broadcast_to(BG, (26, 3)))
+    same = tiles.selection_highlights(7, selected=3, origin=3, cursor_color=CURSOR, origin_color=ORIGIN)
+    assert same == {3: ORIGIN}
+
+
+def test_boost_individual_fills_every_channel():
+    values = np.repeat(tiles.normalize_forward(np.abs(_maps()))[..., None], 3, axis=3)
+    boosted = tiles.apply_boosts(values, 1.0, 1.0)
+    np.testing.assert_allclose(boosted.reshape(7, -1).max(axis=1), 1.0, atol=1e-5)
+    half = tiles.apply_boosts(values, 0.5, 1.0)
+    chan_max = values.reshape(7, -1).max(axis=1)
+    np.testing.assert_allclose(half.reshape(7, -1).max(axis=1), np.sqrt(chan_max), rtol=1e-5)
+
+
+def test_boost_gamma():
+    values = np.linspace(0, 1, 24, dtype=np.float32).reshape(2, 3, 4)
+    np.testing.assert_allclose(tiles.apply_boosts(values, 0.0, 0.5), np.sqrt(values), atol=1e-6)
+
+
+def test_back_diffs_are_sign_coloured():
+    diffs = np.zeros((2, 1, 3), np.float32)
+    diffs[0, 0] = [2.0, -4.0, 0.0]
+    colors = tiles.layer_values(diffs, back=True, boost_indiv=0.0, boost_gamma=1.0)
+    np.testing.assert_allclose(colors[0, 0, 0], [0.0, 0.5, 0.0])   # positive: green, / max|x|
+    np.testing.assert_allclose(colors[0, 0, 1], [1.0, 0.0, 0.0])   # negative: red
+    np.testing.assert_allclose(colors[1], 0.0)
+
+
+def test_fc_layer_is_small_squares():
+    values = tiles.layer_values(np.arange(10, dtype=np.float32), False, 0.0, 1.0)
+    mosaic = tiles.layer_grid(values, 1.0, BG)
+    assert mosaic.grid_shape == (3, 4)
+    x, y, w, h = mosaic.tile_rects[9]
+    assert (w, h) == (3, 3)
+    np.testing.assert_allclose(mosaic.image[y:y + h, x:x + w], 1.0)
+
+
+@pytest.mark.parametrize("size", [(100, 60), (20, 50)])
+def test_fit_to_pane_keeps_aspect_top_left(size):
+    image = np.zeros((10, 20, 3), np.uint8)
+    image[:, 10:] = 200
+    pane, scale = tiles.fit_to_pane(image, size, (0.0, 0.0, 1.0))
+    assert pane.shape == (size[1], size[0], 3) and pane.dtype == np.uint8
+    assert scale == pytest.approx(min(size[0] / 20, size[1] / 10))
+    width, height = round(20 * scale), round(10 * scale)
+    assert (pane[height:, :, 2] == 255).all() and (pane[:, width:, 2] == 255).all()   # background
+    if scale >= 1:   # nearest when enlarging: the halves stay exact
+        assert (pane[:height, : width // 2] == 0).all() and (pane[:height, width // 2:width, 0] == 200).all()
+
+
+def test_scaled_rects_follow_the_fit():
+    assert tiles.scaled_rects([(1, 1, 4, 5)], 2.0) == ((2, 2, 8, 10),)
+
+
+def test_pattern_tiles_shrink_to_a_common_size():
+    imgs = [np.full((40, 40, 3), v, np.uint8) for v in (0, 255)]
+    out = tiles.pattern_tiles(imgs, 10)
+    assert out.shape == (2, 10, 10, 3)
+    np.testing.assert_allclose(out[1], 1.0)

@@ -1,0 +1,59 @@
+"""Qt stays inside deepvis_app/gui; the screenshot command line works end to end (offscreen)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+from deepvis_app.io.images import read_image
+from tests.gui.conftest import CLASSES, TINY_MODEL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_ALL_BUT_GUI = """
+import importlib, pkgutil, sys
+import deepvis_app
+names = [m.name for m in pkgutil.walk_packages(deepvis_app.__path__, "deepvis_app.")
+         if not m.name.startswith("deepvis_app.gui") and not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+bad = sorted(n for n in sys.modules if n.split(".")[0] in ("PySide6", "superqt", "shiboken6"))
+print(len(names), bad)
+sys.exit(1 if bad else 0)
+"""
+
+
+def test_non_gui_modules_import_without_qt():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", IMPORT_ALL_BUT_GUI], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(done.stdout.split()[0]) > 20  # really walked the package
+
+
+def test_screenshot_mode_saves_the_window_after_keys(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(CLASSES), encoding="utf-8")
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
+           "DEEPVIS_SETTINGS_LOCAL": str(tmp_path / "none.py")}
+    command = [sys.executable, "run_toolbox.py", "--model", TINY_MODEL, "--set", "input_size=(64, 64)",
+               "--set", f"labels={str(labels)!r}", "--set", "window_size=(900, 560)", "--device", "cpu",
+               "--screenshot", str(out), "--keys", "k l b h", "--after-ms", "50"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    image = read_image(out)
+    assert image.shape[:2] == (560, 900)
+    assert image.reshape(-1, 3).std(axis=0).max() > 20  # real content, not a blank window
+    assert not list(tmp_path.glob(".shot.png.*"))  # written atomically
+
+
+def test_bad_key_name_is_a_one_line_error():
+    done = subprocess.run([sys.executable, "run_toolbox.py", "--screenshot", "/tmp/x.png", "--keys", "l Nope"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 2
+    assert "Nope" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,67 @@
+"""The real compute thread behind the window; bad inputs and a missing camera never crash it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from deepvis_app.gui.app import open_inputs
+from deepvis_app.io.images import write_image
+from tests.gui.conftest import pane_pixels
+
+
+def test_real_worker_thread_answers_keys(make_window, qtbot):
+    window = make_window(sync=False)
+    assert window.session._worker.is_alive()
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session._generation
+                    and not window.last_result.stale, timeout=20000)
+    state = window.session.state
+    assert (state.cursor_area, state.selected_unit, state.back_enabled) == ("bottom", 1, True)
+    assert pane_pixels(window.panes["back"]).std() > 5.0
+    window.close()
+    assert not window.session._worker.is_alive()
+
+
+def test_closing_the_window_stops_the_session(make_window):
+    window = make_window(sync=False)
+    threads = [window.session._worker]
+    window.close()
+    assert not any(t.is_alive() for t in threads)
+    window.close()  # a second close is harmless
+
+
+def test_missing_camera_shows_a_message_and_keeps_running(make_window, qtbot):
+    window = make_window(camera=99, sync=False)
+    qtbot.waitUntil(lambda: "camera" in window.status.text().lower(), timeout=20000)
+    qtbot.keyClick(window, Qt.Key.Key_C)  # back to the static files
+    qtbot.waitUntil(lambda: pane_pixels(window.panes["input"]).std() > 10, timeout=20000)
+
+
+def test_unreadable_image_file_is_a_status_message(make_window, qtbot, tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"this is not a jpeg")
+    write_image(tmp_path / "good.png", np.full((40, 40, 3), 200, np.uint8))
+    window = make_window(spec=str(tmp_path), sync=False)
+    qtbot.waitUntil(lambda: "broken.jpg" in window.status.text(), timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_E)  # next file: still alive, still showing something
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session._generation, timeout=10000)
+    assert window.isVisible() and pane_pixels(window.panes["input"]).mean() > 150
+
+
+def test_folder_of_only_broken_files_keeps_the_window_up(make_window, qtbot, tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"this is not a jpeg")
+    window = make_window(spec=str(tmp_path), sync=False)
+    qtbot.waitUntil(lambda: "no readable image" in window.status.text() or "broken.jpg" in window.status.text(),
+                    timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert window.isVisible()
+
+
+def test_missing_input_path_opens_the_samples_with_a_notice(make_window, tiny_loaded, tmp_path):
+    missing = tmp_path / "nope.png"
+    inputs, notice = open_inputs(tiny_loaded.settings, str(missing), None)
+    window = make_window(inputs=inputs, notice=notice)
+    assert "nope.png" in window.status.text()
+    assert pane_pixels(window.panes["input"]).std() > 10
