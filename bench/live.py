@@ -7,9 +7,11 @@
   frame in the same run; ``ratio_*`` = live / bare (goal >= 0.9);
 - ``key_latency_ms_*``: time from `handle_key` to the new Result on a still image (activations
   cached), for moving the selection with back off and with back on (goal < 50 ms);
-- ``peak_rss_mib``: the process's peak resident memory on the default model (goal < 1536 MiB).
+- ``peak_rss_mib_app``: peak resident memory of a fresh process running only the session on the
+  default model (video, back on, every layer visited; goal < 1536 MiB); ``..._this_benchmark``
+  is this process's own peak (several sessions and the bare loops).
 
-Usage: python bench/live.py [--seconds 10] [--model efficientnet_lite0]
+Usage: python bench/live.py [--seconds 10] [--rounds 3] [--model efficientnet_lite0]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -48,9 +51,10 @@ def make_video(path: Path, frames: int = 90, size: tuple[int, int] = (320, 240))
     return path
 
 
-def rate(step, seconds: float) -> float:
-    """Calls per second of ``step`` over about ``seconds`` (after one warm-up call)."""
-    step()
+def rate(step, seconds: float, warmup: int = 1) -> float:
+    """Calls per second of ``step`` over about ``seconds`` (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        step()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or count < 3:
         step()
@@ -58,7 +62,7 @@ def rate(step, seconds: float) -> float:
     return count / (time.perf_counter() - start)
 
 
-def bare_rates(loaded, seconds: float, layer: str) -> tuple[float, float]:
+def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1) -> tuple[float, float]:
     """(forward fps, forward+backward fps) of the bare module on one preprocessed frame."""
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
     module = loaded.module
@@ -79,7 +83,7 @@ def bare_rates(loaded, seconds: float, layer: str) -> tuple[float, float]:
         torch.autograd.grad(out, leaf, grad_outputs=seed)
 
     try:
-        return rate(forward, seconds), rate(forward_backward, seconds)
+        return rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)
     finally:
         handle.remove()
 
@@ -154,29 +158,72 @@ def summary(values: list[float]) -> dict[str, float]:
             "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
 
 
+def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) -> dict[str, float]:
+    """Bare and live rates measured in alternation, ``rounds`` times, so that a change in the
+    machine's load hits both sides of each ratio; medians over the rounds."""
+    layer = loaded.layers[0].name
+    runs: dict[str, list[float]] = {k: [] for k in ("bare_fwd", "live_off", "bare_fb", "live_on")}
+    bare_rates(loaded, 0.0, layer, warmup=10)   # the first calls of a fresh process are much slower
+    for _ in range(rounds):
+        bare_fwd, bare_fb = bare_rates(loaded, seconds / 2, layer)
+        runs["bare_fwd"].append(bare_fwd)
+        runs["live_off"].append(live_fps(loaded, settings, video, [], seconds))
+        runs["bare_fb"].append(bare_fb)
+        runs["live_on"].append(live_fps(loaded, settings, video, ["k", "b"], seconds))
+    ratio_off = [live / bare for live, bare in zip(runs["live_off"], runs["bare_fwd"])]
+    ratio_on = [live / bare for live, bare in zip(runs["live_on"], runs["bare_fb"])]
+    report = {f"{name}_fps": round(statistics.median(values), 2) for name, values in runs.items()}
+    report["ratio_back_off"] = round(statistics.median(ratio_off), 3)
+    report["ratio_back_on"] = round(statistics.median(ratio_on), 3)
+    report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
+    return report
+
+
+def peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def app_peak_rss(model: str | None) -> float:
+    """Peak RSS of a fresh process that runs only the app's session (video, back on, walking layers)."""
+    command = [sys.executable, __file__, "--app-rss-only"] + (["--model", model] if model else [])
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output)["peak_rss_mib"]
+
+
+def app_rss_run(model: str | None, seconds: float = 10.0) -> float:
+    settings = load_settings(model).settings.replace(unit_images_on_demand=False, video_paced=False)
+    loaded = load_model(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Session(loaded, settings, InputManager(settings, str(make_video(Path(tmp) / "pan.avi"))))
+        try:
+            session.start()
+            for key in ["k", "b", "a"] + ["o"] * len(loaded.layers):
+                session.handle_key(key)
+                time.sleep(seconds / (3 + len(loaded.layers)))
+        finally:
+            session.stop()
+    return peak_rss_mib()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per live measurement")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--app-rss-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.app_rss_only:
+        json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
+        return 0
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=False)
     loaded = load_model(settings)
-    layer = loaded.layers[0].name
-    bare_fwd, bare_fb = bare_rates(loaded, args.seconds, layer)
+    report = {"model": settings.model, "device": str(loaded.device), "torch_threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:
-        video = make_video(Path(tmp) / "pan.avi")
-        fps_off = live_fps(loaded, settings, video, [], args.seconds)
-        fps_on = live_fps(loaded, settings, video, ["k", "b"], args.seconds)
-    latency_off = key_latencies(loaded, settings, ["k"])
-    latency_on = key_latencies(loaded, settings, ["k", "b"])
-    report = {
-        "model": settings.model, "device": str(loaded.device), "torch_threads": torch.get_num_threads(),
-        "bare_forward_fps": round(bare_fwd, 2), "bare_forward_backward_fps": round(bare_fb, 2),
-        "live_fps_back_off": round(fps_off, 2), "live_fps_back_on": round(fps_on, 2),
-        "ratio_back_off": round(fps_off / bare_fwd, 3), "ratio_back_on": round(fps_on / bare_fb, 3),
-        "key_latency_ms_back_off": summary(latency_off), "key_latency_ms_back_on": summary(latency_on),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+        report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds))
+    report["key_latency_ms_back_off"] = summary(key_latencies(loaded, settings, ["k"]))
+    report["key_latency_ms_back_on"] = summary(key_latencies(loaded, settings, ["k", "b"]))
+    report["peak_rss_mib_this_benchmark"] = peak_rss_mib()
+    report["peak_rss_mib_app"] = app_peak_rss(args.model)
     json.dump(report, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,11 @@ def _find_max(args: argparse.Namespace) -> int:
     request = FindMaxRequest(args.dataset, layers, args.out, args.top, args.batch, args.workers,
                              args.checkpoint_every)
     with process_group(ranks, loaded.device.type), _bar(args.no_progress or not ranks.is_main, "batch") as bar:
+        started = time.perf_counter()
         result = find_max(loaded, request, _batch_progress(bar), ranks.rank, ranks.world)
+        seconds = time.perf_counter() - started
     if ranks.is_main:
-        print_json({"images": result.images, "batches_run": result.batches_run,
+        print_json({"images": result.images, "scan_seconds": round(seconds, 3), "batches_run": result.batches_run,
                     "resumed_batches": result.resumed_batches, "processes": ranks.world,
                     "skipped": result.skipped, "written": [str(p) for p in result.written]})
     return 0

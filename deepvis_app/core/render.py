@@ -11,6 +11,7 @@ regularized-opt, top-9 and deconv images, only for the selected unit of the grid
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -58,8 +59,16 @@ def _size(sizes: dict[str, tuple[int, int]], pane: str) -> tuple[int, int]:
 
 
 def blank(size: tuple[int, int], color: tuple[float, float, float]) -> np.ndarray:
-    """A (width, height) pane filled with ``color`` (RGB in [0, 1])."""
-    return np.full((max(size[1], 1), max(size[0], 1), 3), np.rint(np.asarray(color) * 255), dtype=np.uint8)
+    """A read-only (width, height) pane filled with ``color`` (RGB in [0, 1]); cached."""
+    return _blank((int(size[0]), int(size[1])), tuple(float(c) for c in color))
+
+
+@lru_cache(maxsize=32)
+def _blank(size: tuple[int, int], color: tuple[float, ...]) -> np.ndarray:
+    pane = np.empty((max(size[1], 1), max(size[0], 1), 3), dtype=np.uint8)
+    pane[:] = np.rint(np.asarray(color) * 255).astype(np.uint8)
+    pane.flags.writeable = False
+    return pane
 
 
 def input_pane(frame: np.ndarray, settings: Settings, stretch: bool, size: tuple[int, int]) -> np.ndarray:
@@ -126,7 +135,7 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
                 panes.stale.add("layers")
             return None
         side = max(4, min(size) // cols - 2)
-        return tiles.make_mosaic(tiles.pattern_tiles(data.sprite[:count], side), cols,
+        return tiles.make_mosaic(tiles.as_uint8(tiles.pattern_tiles(data.sprite[:count], side)), cols,
                                  settings.window_background, highlights)
     pad = settings.layer_clr_back_background if state.layers_show_back else settings.window_background
     if values is None:
@@ -134,13 +143,13 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
             values = np.zeros((count, 1, 1, 3), np.float32) + np.asarray(pad, np.float32)
         else:
             return None
-    return tiles.make_mosaic(tiles.fc_squares(values), cols, pad, highlights)
+    return tiles.make_mosaic(tiles.as_uint8(tiles.fc_squares(values)), cols, pad, highlights)
 
 
 def unit_images_pane(images: UnitImages, size: tuple[int, int], background) -> np.ndarray:
     """regularized-opt, top-9 max images and their deconvs stacked vertically (missing ones skipped)."""
     width, height = size
-    pane = blank(size, background)
+    pane = blank(size, background).copy()
     y = 0
     for _, img in images.present():
         part = tiles.fit_to_pane(img, (width, height // 3), background)[0]

@@ -141,11 +141,14 @@ class ComputeEngine:
         return attribute(self.loaded.module, fwd.x, method, layer=origin, unit=unit, **opts)
 
     def cam_layer(self, origin: str) -> str:
-        """Grad-CAM's layer: the origin if spatial, else the last spatial layer before it."""
+        """Grad-CAM's layer: the last spatial layer below the origin (the map at the origin itself
+        would just be the unit's own activation), else the origin when it is spatial."""
         index = self.names.index(origin)
-        for info in reversed(self.loaded.layers[:index + 1]):
+        for info in reversed(self.loaded.layers[:index]):
             if info.is_spatial:
                 return info.name
+        if self.loaded.layers[index].is_spatial:
+            return origin
         raise ValueError(f"no spatial layer at or below '{origin}' for Grad-CAM")
 
 

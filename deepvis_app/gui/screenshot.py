@@ -2,13 +2,12 @@
 
 This is how the README pictures are made and how tests look at the real window. Keys go through
 `QApplication.sendEvent` as QKeyEvents, the same path a real key press takes. "Settled" means:
-a result painted after the last key (or the session saying nothing is pending), no pane stale,
-and no new result for `QUIET_MS`.
+the painted result carries the session's latest generation (so it reflects every typed key)
+and no pane is stale (per-unit images still loading). That also holds while a video plays.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ from deepvis_app.gui.keys import key_event
 from deepvis_app.io.images import write_bytes_atomic
 
 POLL_MS = 50
-QUIET_MS = 400
-NO_RESULT_AFTER_KEYS_S = 3.0
 
 
 def grab_png(widget: QWidget) -> bytes:
@@ -43,8 +40,7 @@ class ScreenshotDriver(QObject):
         self.window, self.path, self.keys, self.after_ms = window, Path(path), keys, max(0, after_ms)
         self.error: str | None = None
         self.exit_code: int | None = None
-        self._typed_at: float | None = None
-        self._last_result_at = 0.0
+        self._typed = False
         self._typing_started = False
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._check_settled)
@@ -57,7 +53,6 @@ class ScreenshotDriver(QObject):
 
     @Slot(int)
     def _on_result(self, generation: int) -> None:
-        self._last_result_at = time.monotonic()
         if not self._typing_started:
             self._typing_started = True
             QTimer.singleShot(0, self._type_keys)
@@ -67,12 +62,12 @@ class ScreenshotDriver(QObject):
         for token in self.keys:
             QApplication.sendEvent(self.window, key_event(token, press=True))
             QApplication.sendEvent(self.window, key_event(token, press=False))
-        self._typed_at = time.monotonic()
+        self._typed = True
         QTimer.singleShot(self.after_ms, self._poll.start)
 
     @Slot()
     def _check_settled(self) -> None:
-        if self._typed_at is None or not self._settled(time.monotonic()):
+        if not self._typed or not self._settled():
             return
         self._poll.stop()
         self._deadline.stop()
@@ -82,14 +77,10 @@ class ScreenshotDriver(QObject):
         self.exit_code = code
         self.finished.emit(code)
 
-    def _settled(self, now: float) -> bool:
+    def _settled(self) -> bool:
+        """The painted result reflects every key typed and no pane waits for data."""
         result = self.window.last_result
-        if result is None or result.stale or (now - self._last_result_at) * 1000 < QUIET_MS:
-            return False
-        idle = getattr(self.window.session, "idle", None)
-        if callable(idle):
-            return bool(idle())
-        return self._last_result_at >= self._typed_at or now - self._typed_at > NO_RESULT_AFTER_KEYS_S
+        return result is not None and not result.stale and result.generation >= self.window.session.generation
 
     def _save(self) -> int:
         """Write the grab; 0 on success, 2 (with `error` set) when the file cannot be written."""

@@ -1,7 +1,7 @@
 """The static input list: which images and videos the user gave, in which order.
 
-A command-line `--input`, a settings folder and a drag-and-drop all end up as one ordered list
-of entries that next/previous walk through (wrapping). An entry is a path string or
+A command-line `--input`, a settings folder, a list file and a drag-and-drop all end up as one
+ordered list of entries that next/previous walk through (wrapping). An entry is a path string or
 `sample:<name>` for the built-in skimage images, so the list needs no files on disk by default.
 Building the list never reads image data; unreadable files are found (and skipped) when shown.
 """
@@ -16,6 +16,7 @@ import numpy as np
 
 from deepvis_app.io.images import IMAGE_SUFFIXES, SAMPLE_NAMES, load_input
 
+LIST_SUFFIX = ".txt"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv")
 SAMPLE_PREFIX = "sample:"
 
@@ -51,44 +52,80 @@ def list_folder(folder: str | os.PathLike, regexp: str) -> list[str]:
     return [str(Path(folder) / name) for name in names]
 
 
-def entries_from_paths(paths: list[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:
-    """Files (kept in the given order) and folders (expanded, sorted) as entries, plus messages.
+def read_list_file(path: str | os.PathLike) -> list[str]:
+    """Entries named by a list file, as the original's image-list mode read them.
 
-    A path that does not exist, a file that is neither image nor video, or an empty folder gives
-    a message naming it and contributes nothing; the caller decides what an empty list means.
+    The first token of each line (split on spaces, tabs or commas; `# comments` and blank lines
+    skipped) is a path, relative to the list file's folder, or `sample:<name>`. Names are
+    checked when shown, so a missing file is skipped then with a message.
+    """
+    path = Path(path)
+    entries = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        token = re.split(r"[\s,]+", line.strip(), maxsplit=1)[0]
+        if token and not token.startswith("#"):
+            entries.append(token if token.startswith(SAMPLE_PREFIX) else str(path.parent / token))
+    return entries
+
+
+def entries_from_paths(paths: list[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:
+    """Files (kept in the given order), folders (expanded, sorted) and list files (`.txt`, see
+    `read_list_file`) as entries, plus messages.
+
+    A path that does not exist, a file that is neither image nor video, an empty folder or a
+    list file's missing names give a message naming them and contribute nothing; the caller
+    decides what an empty list means.
     """
     entries: list[str] = []
     messages: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = list_folder(path, regexp)
-            entries += found
-            if not found:
-                messages.append(f"{path}: no image files in this folder")
+            found, message = _folder_entries(path, regexp)
+        elif path.is_file() and path.suffix.lower() == LIST_SUFFIX:
+            found, message = _listed_entries(path)
         elif path.is_file():
-            if is_video(str(path)) or path.suffix.lower() in IMAGE_SUFFIXES or re.match(regexp, path.name, re.I):
-                entries.append(str(path))
-            else:
-                messages.append(f"{path}: not an image or video file (skipped)")
+            usable = is_video(str(path)) or path.suffix.lower() in IMAGE_SUFFIXES or re.match(regexp, path.name, re.I)
+            found, message = ([str(path)], None) if usable else ([], f"{path}: not an image or video file (skipped)")
         else:
-            messages.append(f"{path}: no such file or folder")
+            found, message = [], f"{path}: no such file or folder"
+        entries += found
+        messages += [message] if message else []
     return entries, messages
 
 
-def entries_from_spec(spec: str | None, static_files_dir: str | None, regexp: str) -> tuple[list[str], int]:
-    """The start list and index for a `--input` spec (file, folder, video, `sample:<name>` or None).
+def _folder_entries(folder: Path, regexp: str) -> tuple[list[str], str | None]:
+    found = list_folder(folder, regexp)
+    return found, None if found else f"{folder}: no image files in this folder"
+
+
+def _listed_entries(list_file: Path) -> tuple[list[str], str | None]:
+    listed = read_list_file(list_file)
+    found = [e for e in listed if e.startswith(SAMPLE_PREFIX) or Path(e).is_file()]
+    if not listed:
+        return found, f"{list_file}: the list names no files"
+    if len(found) == len(listed):
+        return found, None
+    found_set = set(found)
+    missing = next(e for e in listed if e not in found_set)
+    return found, f"{list_file}: {len(listed) - len(found)} of {len(listed)} listed files not found (first: {missing})"
+
+
+def entries_from_spec(spec: str | None, static_files_dir: str | None,
+                      regexp: str) -> tuple[list[str], int, list[str]]:
+    """The start list, index and messages for a `--input` spec (file, folder, video, list file,
+    `sample:<name>` or None).
 
     None uses the settings folder when set, else the sample images. Raises `InputError` when the
     spec names nothing usable, so the command line can report it before a window opens.
     """
     if spec is None and static_files_dir is None:
-        return sample_entries(), 0
+        return sample_entries(), 0, []
     if spec is not None and spec.startswith(SAMPLE_PREFIX):
         if spec not in sample_entries():
             raise InputError(f"{spec}: unknown sample image (known: {', '.join(SAMPLE_NAMES)})")
-        return sample_entries(), sample_entries().index(spec)
+        return sample_entries(), sample_entries().index(spec), []
     entries, messages = entries_from_paths([spec if spec is not None else static_files_dir], regexp)
     if not entries:
         raise InputError(messages[0] if messages else f"{spec}: nothing to show")
-    return entries, 0
+    return entries, 0, messages

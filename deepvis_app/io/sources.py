@@ -52,18 +52,21 @@ class InputManager:
     """
 
     def __init__(self, settings: Settings, spec: str | None = None, camera: int | str | None = None):
-        entries, index = entries_from_spec(spec, settings.static_files_dir, settings.static_files_regexp)
+        entries, index, messages = entries_from_spec(spec, settings.static_files_dir, settings.static_files_regexp)
         self._settings = settings
         self._cond = threading.Condition()
         self._seq = 0
         self._last: dict[str, tuple[np.ndarray, str]] = {}
         self._current: Frame | None = None
-        self._messages: deque[str] = deque(maxlen=MAX_MESSAGES)
+        self._messages: deque[str] = deque(messages, maxlen=MAX_MESSAGES)
         self._camera_device = camera if camera is not None else settings.capture_device
         self._camera_mode = self._camera_device is not None
         self._camera: CameraReader | None = None
         self._closed = False
         self._listeners: list[Callable[[Frame], None]] = []
+        # Sources whose frames are ignored: checked under the lock when a frame arrives, so no
+        # frame read before a freeze can slip in after `toggle_freeze` returns.
+        self._frozen: set[str] = set()
         self._player = StaticPlayer(entries, index, self._publisher("static"), self._notify,
                                     paced=settings.video_paced, active=not self._camera_mode)
         self._player.start()
@@ -101,8 +104,9 @@ class InputManager:
     @property
     def frozen(self) -> bool:
         """Whether the active camera or video is frozen (always False for still files)."""
-        reader = self._active_stream()
-        return reader is not None and reader.frozen
+        source = self._stream_source()
+        with self._cond:
+            return source is not None and source in self._frozen
 
     @property
     def camera_device(self) -> int | str | None:
@@ -138,11 +142,17 @@ class InputManager:
 
     def toggle_freeze(self) -> None:
         """Freeze or unfreeze the camera or video being shown (still images have nothing to freeze)."""
-        reader = self._active_stream()
-        if reader is None:
+        source = self._stream_source()
+        if source is None:
             self._notify("freeze applies to the camera and videos")
             return
-        reader.set_frozen(not reader.frozen)
+        with self._cond:
+            freeze = source not in self._frozen
+            if freeze:
+                self._frozen.add(source)
+            else:
+                self._frozen.discard(source)
+        (self._camera if source == "camera" else self._player).set_frozen(freeze)
 
     def open_paths(self, paths: list[str]) -> None:
         """Files (in the given order) and folders (sorted) become the static list (drag-and-drop).
@@ -158,6 +168,7 @@ class InputManager:
             return
         with self._cond:
             self._last.pop("static", None)  # not re-shown when leaving camera mode: it is replaced
+            self._frozen.discard("static")  # the player unfreezes for a new entry too
         self._player.set_entries(entries, 0)
         self._set_camera_mode(False)
 
@@ -181,13 +192,16 @@ class InputManager:
     def _step(self, delta: int) -> None:
         if self._camera_mode:
             self._set_camera_mode(False)
-        else:
-            self._player.step(delta)
+            return
+        with self._cond:
+            self._frozen.discard("static")  # the player unfreezes for a new entry too
+        self._player.step(delta)
 
-    def _active_stream(self) -> CameraReader | StaticPlayer | None:
+    def _stream_source(self) -> str | None:
+        """"camera" or "static" when a camera or video is shown, None for still images."""
         if self._camera_mode:
-            return self._camera
-        return self._player if self._player.showing_video() else None
+            return "camera"
+        return "static" if self._player.showing_video() else None
 
     def _ensure_camera(self) -> CameraReader:
         if self._camera is None:
@@ -204,7 +218,7 @@ class InputManager:
         camera = self._ensure_camera() if on else self._camera
         # A camera frame from before is shown again only when frozen (the original re-pushed it);
         # a live camera's old frame would pretend the camera still works.
-        reshow = not on or camera.frozen
+        reshow = not on or "camera" in self._frozen
         with self._cond:
             self._camera_mode = on
             last = self._last.get("camera" if on else "static") if reshow else None
@@ -220,6 +234,8 @@ class InputManager:
         def publish(image: np.ndarray, name: str) -> None:
             frame = None
             with self._cond:
+                if source in self._frozen:
+                    return
                 self._last[source] = (image, name)
                 if (source == "camera") == self._camera_mode:
                     frame = self._current = self._new_frame(image, name)

@@ -12,6 +12,7 @@ import torch
 import torchvision
 from captum.attr import LayerAttribution, LayerGradCam, NeuronGuidedBackprop, Saliency
 
+from deepvis_app.cli.main import main
 from deepvis_app.core.model import prepare_for_visualization
 from tests.core.test_backprop import assert_matches
 
@@ -33,11 +34,16 @@ def resnet(tmp_path_factory):
     return folder, prepare_for_visualization(model), torch.from_numpy(x)[None]
 
 
-def run_npy(folder, name: str, *args: str) -> np.ndarray:
+def run_npy(folder, name: str, *args: str, process: bool = False) -> np.ndarray:
+    """Run the command (in a real process, or in-process through the same entry point) and load --npy."""
     out = folder / f"{name}.npy"
-    result = deepvis("attribute", str(folder / "x.npy"), *args, "--npy", str(out), "-o", str(folder / f"{name}.png"),
-                     "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu")
-    assert result.returncode == 0, result.stderr
+    argv = ["attribute", str(folder / "x.npy"), *args, "--npy", str(out), "-o", str(folder / f"{name}.png"),
+            "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu"]
+    if process:
+        result = deepvis(*argv)
+        assert result.returncode == 0, result.stderr
+    else:
+        assert main(argv) == 0
     assert (folder / f"{name}.png").stat().st_size > 0
     array = np.load(out)
     assert array.dtype == np.float32
@@ -50,7 +56,8 @@ def test_cli_backprop_and_gradcam_equal_captum(resnet):
     assert gradient.shape == (3, 64, 64)
     assert_matches(torch.from_numpy(gradient), Saliency(model).attribute(x.clone(), target=7, abs=False)[0],
                    rtol=1e-4, floor=1e-6)
-    guided = run_npy(folder, "guided", "--method", "guided", "--layer", "layer2.0", "--unit", "5", "--seed", "one")
+    guided = run_npy(folder, "guided", "--method", "guided", "--layer", "layer2.0", "--unit", "5", "--seed", "one",
+                     process=True)
     reference = NeuronGuidedBackprop(model, model.layer2[0]).attribute(x.clone(),
                                                                       neuron_selector=lambda a: a[:, 5].sum((1, 2)))
     assert_matches(torch.from_numpy(guided), reference[0], rtol=1e-4, floor=1e-6)
@@ -61,10 +68,10 @@ def test_cli_backprop_and_gradcam_equal_captum(resnet):
     assert_matches(torch.from_numpy(cam), reference[0], rtol=1e-4, floor=1e-6)
 
 
-def test_cli_rejects_a_bad_npy(resnet):
+def test_cli_rejects_a_bad_npy(resnet, capsys):
     folder, _, _ = resnet
     np.save(folder / "bad.npy", np.zeros((64, 64), dtype=np.float32))
-    result = deepvis("attribute", str(folder / "bad.npy"), "--method", "gradient", "--npy", str(folder / "o.npy"),
-                     "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu")
-    assert result.returncode == 2 and "bad.npy: expected a float (C,H,W) array" in result.stderr
+    code = main(["attribute", str(folder / "bad.npy"), "--method", "gradient", "--npy", str(folder / "o.npy"),
+                 "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu"])
+    assert code == 2 and "bad.npy: expected a float (C,H,W) array" in capsys.readouterr().err
     assert not (folder / "o.npy").exists()

@@ -18,6 +18,7 @@ from torch import nn
 from deepvis_app.core.backprop import backprop_from_unit
 from tests.core.test_backprop_models import module_twin, tiny_input, tiny_net
 
+
 def assert_matches(ours: torch.Tensor, reference: torch.Tensor, rtol: float = 1e-6, floor: float = 1e-9) -> None:
     """Elementwise within rtol, with an absolute floor of ``floor`` times the signal's (non-zero) scale."""
     scale = reference.abs().max().item()

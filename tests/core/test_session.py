@@ -212,3 +212,38 @@ def test_real_thread_on_the_default_model(make_session):
     assert wait_for(lambda r: r.generation > first.generation and r.layers[1].selected)
     session.stop()
     assert not session._worker.is_alive()
+
+
+def test_input_keys_reach_the_inputs(make_session):
+    session = make_session()
+    session.process_pending()
+    first = session.inputs.latest().name
+    result = press(session, "c")
+    assert "no camera" in result.message
+    session.handle_key("e")
+    deadline = time.monotonic() + 30
+    while session.inputs.latest().name == first and time.monotonic() < deadline:
+        time.sleep(0.02)
+    session.process_pending()
+    assert session.inputs.latest().name != first and session.latest_result().top_labels
+
+
+@pytest.mark.parametrize("method", ["gradient", "deconv", "guided"])
+def test_engine_backward_matches_backprop_from_unit(tiny_loaded, method):
+    """The retained-graph backward of the worker equals the backprop package's own entry point."""
+    from deepvis_app.core.backprop import backprop_from_unit
+    from deepvis_app.core.worker import ComputeEngine
+
+    engine = ComputeEngine(tiny_loaded)
+    image = sample_image("coffee")
+    fwd = engine.forward(1, image, False, method)
+    for origin, unit, view in (("3", 5, "0"), ("7", 2, "3"), ("4", 1, None)):
+        back = engine.backward(fwd, method, origin, unit, view, {})
+        reference = backprop_from_unit(tiny_loaded.module, fwd.x, origin, unit, method,
+                                       grad_layers=[view] if view else [])
+        np.testing.assert_allclose(back.input_grad, reference.input_grad[0].numpy(), rtol=1e-5, atol=1e-7)
+        if view:
+            np.testing.assert_allclose(back.layer_grad, reference.layer_grads[view][0].numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(fwd.activation(origin), reference.activations[origin][0].numpy(), rtol=1e-6)
+    assert engine.forward(1, image, False, method) is fwd            # cached: same frame, same rule
+    assert engine.forward(2, image, False, method) is not fwd        # new frame: forward reruns

@@ -113,3 +113,12 @@ def test_pattern_tiles_shrink_to_a_common_size():
     out = tiles.pattern_tiles(imgs, 10)
     assert out.shape == (2, 10, 10, 3)
     np.testing.assert_allclose(out[1], 1.0)
+
+
+def test_uint8_mosaic_matches_the_float_one():
+    values = tiles.layer_values(_maps(3), False, 0.3, 0.7)
+    marks = {1: CURSOR}
+    as_float = tiles.layer_grid(values, 1.0, BG, marks)
+    as_bytes = tiles.make_mosaic(tiles.as_uint8(values), 3, BG, marks)
+    assert as_bytes.image.dtype == np.uint8 and as_bytes.tile_rects == as_float.tile_rects
+    assert np.abs(as_bytes.image.astype(int) - np.rint(as_float.image * 255)).max() <= 1

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from deepvis_app.io.images import read_image
 from tests.gui.conftest import CLASSES, TINY_MODEL
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from PySide6.QtCore import Qt
 
@@ -12,25 +14,31 @@ from tests.gui.conftest import pane_pixels
 
 def test_real_worker_thread_answers_keys(make_window, qtbot):
     window = make_window(sync=False)
-    assert window.session._worker.is_alive()
+    assert _compute_threads()
     qtbot.keyClick(window, Qt.Key.Key_K)
     qtbot.keyClick(window, Qt.Key.Key_L)
     qtbot.keyClick(window, Qt.Key.Key_B)
-    qtbot.waitUntil(lambda: window.last_result.generation == window.session._generation
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session.generation
                     and not window.last_result.stale, timeout=20000)
     state = window.session.state
     assert (state.cursor_area, state.selected_unit, state.back_enabled) == ("bottom", 1, True)
     assert pane_pixels(window.panes["back"]).std() > 5.0
     window.close()
-    assert not window.session._worker.is_alive()
+    assert not _compute_threads()
 
 
 def test_closing_the_window_stops_the_session(make_window):
+    before = set(threading.enumerate())
     window = make_window(sync=False)
-    threads = [window.session._worker]
+    started = [t for t in threading.enumerate() if t not in before]
+    assert started
     window.close()
-    assert not any(t.is_alive() for t in threads)
+    assert not any(t.is_alive() for t in started if t is not threading.current_thread())
     window.close()  # a second close is harmless
+
+
+def _compute_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "deepvis-compute" and t.is_alive()]
 
 
 def test_missing_camera_shows_a_message_and_keeps_running(make_window, qtbot):
@@ -46,7 +54,7 @@ def test_unreadable_image_file_is_a_status_message(make_window, qtbot, tmp_path)
     window = make_window(spec=str(tmp_path), sync=False)
     qtbot.waitUntil(lambda: "broken.jpg" in window.status.text(), timeout=10000)
     qtbot.keyClick(window, Qt.Key.Key_E)  # next file: still alive, still showing something
-    qtbot.waitUntil(lambda: window.last_result.generation == window.session._generation, timeout=10000)
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session.generation, timeout=10000)
     assert window.isVisible() and pane_pixels(window.panes["input"]).mean() > 150
 
 

@@ -26,7 +26,7 @@ _EPS = 1e-6  # pytorch-grad-cam's eps
 
 def _layer_signal(model: nn.Module, x: torch.Tensor, objective: Objective,
                   cam_layer: str) -> tuple[torch.Tensor, torch.Tensor]:
-    result = objective_gradient(model, x, objective, objective.index, grad_layers=[cam_layer])
+    result = objective_gradient(model, x, objective, objective.index, grad_layers=[cam_layer], input_grad=False)
     acts, grads = result.activations[cam_layer], result.layer_grads[cam_layer]
     if acts.dim() != 4:
         raise ValueError(f"Grad-CAM needs a layer with a spatial (B, K, h, w) output; "

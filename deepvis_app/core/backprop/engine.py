@@ -23,7 +23,7 @@ _METHOD_RULES = {"deconv": ("deconv", False), "guided": ("guided", False),
 class BackpropResult:
     """What one backward pass from a unit gives."""
 
-    input_grad: torch.Tensor              # (B, C, H, W) gradient-like signal at the network input
+    input_grad: torch.Tensor | None       # (B, C, H, W) signal at the network input (None if not asked for)
     layer_grads: dict[str, torch.Tensor]  # the signal at the outputs of the layers named in grad_layers
     activations: dict[str, torch.Tensor]  # forward outputs of the origin layer and of grad_layers (detached)
     output: torch.Tensor                  # model output (detached)
@@ -42,7 +42,7 @@ def backward_rules(method: str) -> ContextManager[object]:
 def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int],
                        method: str = "gradient", seed: str = "activation",
                        position: tuple[int, int] | None = None, grad_layers: Sequence[str] = (),
-                       probability: bool = False) -> BackpropResult:
+                       probability: bool = False, input_grad: bool = True) -> BackpropResult:
     """Back-project ``unit`` of ``layer`` (None: the model output) to the input of ``model``.
 
     ``unit`` is one channel index for the whole batch, or one per batch item; with a single image
@@ -57,7 +57,8 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
 
     ``probability=True`` seeds the softmax (over dim 1) of the layer's output instead of the raw
     values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
-    outputs (zero for layers the origin does not depend on).
+    outputs (zero for layers the origin does not depend on). ``input_grad=False`` skips the signal at
+    the input (``input_grad`` is then None), so the backward stops at the earliest of ``grad_layers``.
     """
     if seed not in SEEDS:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
@@ -72,11 +73,12 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
         raise TypeError(f"the model output is a {type(origin).__name__}, not a tensor; name a layer")
     signal = torch.softmax(origin, dim=1) if probability else origin
     seed_tensor = make_seed(signal.detach(), units, seed, position)
-    targets = [x_in] + [tapped(taps, n) for n in grad_layers]
+    targets = ([x_in] if input_grad else []) + [tapped(taps, n) for n in grad_layers]
     grads = torch.autograd.grad(signal, targets, grad_outputs=seed_tensor, allow_unused=True,
-                                materialize_grads=True)
+                                materialize_grads=True) if targets else ()
     activations = {n: tapped(taps, n).detach() for n in names}
-    return BackpropResult(grads[0], dict(zip(grad_layers, grads[1:])), activations, _detached(output))
+    layer_grads = dict(zip(grad_layers, grads[1:] if input_grad else grads))
+    return BackpropResult(grads[0] if input_grad else None, layer_grads, activations, _detached(output))
 
 
 def _detached(output: object) -> torch.Tensor:

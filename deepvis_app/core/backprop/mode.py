@@ -30,39 +30,42 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
     return kwargs.get(name, default)
 
 
-def _relu_call(inplace_default: bool) -> Callable[[tuple, dict], tuple[torch.Tensor, float | None, bool]]:
-    def parse(args: tuple, kwargs: dict) -> tuple[torch.Tensor, float | None, bool] | None:
-        return args[0] if args else kwargs["input"], None, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
+# A parser turns a call's (args, kwargs) into (input, upper clip or None, in place), or None when the
+# call is not a ReLU (a hardtanh whose lower bound is not 0).
+_Parsed = tuple[torch.Tensor, "float | None", bool]
+_Parser = Callable[[tuple, dict], "_Parsed | None"]
+
+
+def _input(args: tuple, kwargs: dict) -> torch.Tensor:
+    return args[0] if args else kwargs["input"]
+
+
+def _relu_call(inplace_default: bool, upper: float | None = None) -> _Parser:
+    def parse(args: tuple, kwargs: dict) -> _Parsed:
+        return _input(args, kwargs), upper, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
     return parse
 
 
-def _relu6_call(inplace_default: bool):
-    def parse(args: tuple, kwargs: dict):
-        return args[0] if args else kwargs["input"], 6.0, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
-    return parse
-
-
-def _hardtanh_call(inplace_default: bool, with_inplace_arg: bool):
-    def parse(args: tuple, kwargs: dict):
+def _hardtanh_call(inplace_default: bool, with_inplace_arg: bool) -> _Parser:
+    def parse(args: tuple, kwargs: dict) -> _Parsed | None:
         low = float(_arg(args, kwargs, 1, "min_val", -1.0))
         high = float(_arg(args, kwargs, 2, "max_val", 1.0))
         if low != 0.0 or high <= 0.0:
             return None
         inplace = bool(_arg(args, kwargs, 3, "inplace", inplace_default)) if with_inplace_arg else inplace_default
-        return args[0] if args else kwargs["input"], high, inplace
+        return _input(args, kwargs), high, inplace
     return parse
 
 
-def _relu_table() -> dict[Any, Callable]:
-    table: dict[Any, Callable] = {
+def _relu_table() -> dict[Any, _Parser]:
+    return {
         F.relu: _relu_call(False), torch.relu: _relu_call(False), torch.Tensor.relu: _relu_call(False),
         torch.relu_: _relu_call(True), torch.Tensor.relu_: _relu_call(True),
-        F.relu6: _relu6_call(False), torch._C._nn.relu6: _relu6_call(False),
-        torch._C._nn.relu6_: _relu6_call(True),
+        F.relu6: _relu_call(False, 6.0), torch._C._nn.relu6: _relu_call(False, 6.0),
+        torch._C._nn.relu6_: _relu_call(True, 6.0),
         F.hardtanh: _hardtanh_call(False, True), torch._C._nn.hardtanh: _hardtanh_call(False, False),
         F.hardtanh_: _hardtanh_call(True, False), torch._C._nn.hardtanh_: _hardtanh_call(True, False),
     }
-    return table
 
 
 _MAX_POOL_2D = (F.max_pool2d, torch.max_pool2d)

@@ -24,11 +24,11 @@ import torch
 RULES = ("backprop", "deconv", "guided")
 
 
-def _gate(out: torch.Tensor, upper: float | None) -> torch.Tensor:
-    gate = out > 0
-    if upper is not None:
-        gate &= out < upper
-    return gate
+def _true_grad(grad: torch.Tensor, out: torch.Tensor, upper: float | None) -> torch.Tensor:
+    """g * [x > 0] (or g * [0 < x < upper]) in one fused pass, the kernel autograd itself uses."""
+    if upper is None:
+        return torch.ops.aten.threshold_backward(grad, out, 0)
+    return torch.ops.aten.hardtanh_backward(grad, out, 0.0, upper)
 
 
 def _clipped_relu(x: torch.Tensor, upper: float | None) -> torch.Tensor:
@@ -46,7 +46,7 @@ class _BackpropRelu(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (out,) = ctx.saved_tensors
-        return grad * _gate(out, ctx.upper), None
+        return _true_grad(grad, out, ctx.upper), None
 
 
 class _DeconvRelu(torch.autograd.Function):
@@ -70,7 +70,7 @@ class _GuidedRelu(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (out,) = ctx.saved_tensors
-        return grad * (_gate(out, ctx.upper) & (grad > 0)), None
+        return _true_grad(grad, out, ctx.upper).clamp_(min=0), None  # fresh tensor: safe in place
 
 
 _FUNCTIONS = {"backprop": _BackpropRelu, "deconv": _DeconvRelu, "guided": _GuidedRelu}

@@ -35,7 +35,8 @@ class Axis:
     start: float = 0.0
 
     def window(self, kernel: int, stride: int, padding: int, dilation: int = 1) -> Axis:
-        return Axis(self.jump * stride, self.size + dilation * (kernel - 1) * self.jump, self.start - padding * self.jump)
+        size = self.size + dilation * (kernel - 1) * self.jump
+        return Axis(self.jump * stride, size, self.start - padding * self.jump)
 
     def union(self, other: Axis) -> Axis:
         start = min(self.start, other.start)

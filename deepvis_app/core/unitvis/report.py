@@ -40,9 +40,8 @@ def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
     layout = UnitVisLayout(request.unit_vis)
     found = set(layout.layers_on_disk()) | set(layout.find_max_layers())
     found |= {p.name for kind in EXTRA_IMAGE_KINDS for p in (layout.root / kind).glob("*") if p.is_dir()}
-    order = [info.name for info in loaded.layers]
-    layers = list(request.layers) if request.layers else sorted(found, key=lambda n: (n not in order,
-                                                                                     order.index(n) if n in order else 0, n))
+    order = {info.name: index for index, info in enumerate(loaded.layers)}
+    layers = list(request.layers) if request.layers else sorted(found, key=lambda n: (order.get(n, len(order)), n))
     rows = []
     for layer in layers:
         units = _unit_count(loaded, layout, layer)

@@ -64,35 +64,44 @@ class HelpOverlay(QWidget):
     def _fit(self, area: QRectF) -> tuple[QFont, int]:
         """The largest font (and column count) that shows every row inside `area`."""
         font = QFont(self.font())
+        columns = 1
         for size in range(17, 7, -1):
             font.setPixelSize(size)
             metrics = QFontMetrics(font)
             per_column = max(1, int((area.height() - metrics.height() * 2) // (metrics.height() * 1.25)))
             columns = -(-len(self._rows) // per_column) if self._rows else 1
-            if columns * self._column_width(metrics) <= area.width():
+            if columns * self._column_width(font) <= area.width():
                 return font, columns
         return font, columns
 
-    def _column_width(self, metrics: QFontMetrics) -> int:
-        keys = max((metrics.horizontalAdvance(k) for k, _ in self._rows), default=0)
-        text = max((metrics.horizontalAdvance(t) for _, t in self._rows), default=0)
-        return keys + text + 3 * metrics.horizontalAdvance("  ")
+    def _column_width(self, font: QFont) -> int:
+        text = max((QFontMetrics(font).horizontalAdvance(t) for _, t in self._rows), default=0)
+        return self._key_width(font) + text + QFontMetrics(font).horizontalAdvance("    ")
+
+    def _key_width(self, font: QFont) -> int:
+        """Width of the keys column: the widest keys in bold, plus a gap."""
+        metrics = QFontMetrics(_bold(font))
+        return max((metrics.horizontalAdvance(k) for k, _ in self._rows), default=0) + metrics.horizontalAdvance("   ")
 
     def _draw_rows(self, painter: QPainter, font: QFont, area: QRectF, columns: int) -> None:
         metrics = QFontMetrics(font)
         per_column = -(-len(self._rows) // columns) if self._rows else 1
         col_w = area.width() / columns
-        key_w = max((metrics.horizontalAdvance(k) for k, _ in self._rows), default=0) + metrics.horizontalAdvance("  ")
+        key_w = self._key_width(font)
         line = metrics.height() * 1.25
-        key_font = QFont(font)
-        key_font.setBold(True)
         for index, (keys, text) in enumerate(self._rows):
             col, row = divmod(index, per_column)
             x, y = area.x() + col * col_w, area.y() + row * line + metrics.ascent()
-            painter.setFont(key_font)
+            painter.setFont(_bold(font))
             painter.setPen(KEY_COLOR)
             painter.drawText(round(x), round(y), keys)
             painter.setFont(font)
             painter.setPen(TEXT_COLOR)
             elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, round(col_w - key_w - 8))
             painter.drawText(round(x + key_w), round(y), elided)
+
+
+def _bold(font: QFont) -> QFont:
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold

@@ -1,0 +1,173 @@
+"""Deep dream as cnn-vis does it: layer or neuron amplification, multiscale, tiled, RMSProp.
+
+Every cnn-vis option is a `DreamConfig` field with cnn-vis's name and default. The image lives
+in caffe space (0..255 minus mean, see `params.py`), as in cnn-vis. Per step and per
+checkerboard phase (see `dream_tiles.py`) the network's gradient of every window is computed
+(batched), then each window gets its own RMSProp update with the p-norm, auxiliary p-norm and
+TV gradients of its current pixels, optionally divided per pixel by its window count.
+
+Deviations from cnn-vis, all deliberate: noise is blurred per channel in float (cnn-vis blurs
+the uint8 image across channels too), and resizing between sizes is bicubic in float (cnn-vis
+goes through uint8). The caller receives a `DreamStep` after every step and decides what to
+print, save, show or plot (core never prints).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepvis_app.core.unitvis import regularizers as reg
+from deepvis_app.core.unitvis.dream_tiles import Region, pixel_counts, size_sequence, tile_regions
+from deepvis_app.core.unitvis.objectives import AmplifyWeights, channel_sum, forward_to_layer, layer_amplification
+from deepvis_app.core.unitvis.params import InputSpace
+
+
+@dataclass(frozen=True)
+class DreamConfig:
+    image_type: str = "amplify_layer"  # amplify_layer | amplify_neuron
+    target_layer: str = ""
+    target_neuron: int = 0
+    initialization_scale: float = 1.0
+    initialization_blur: float = 0.0
+    initial_size: str | None = None  # xF | HxW; None: base size
+    final_size: str | None = None
+    num_sizes: int = 1
+    resize_type: str = "geometric"
+    learning_rate: float = 1.0
+    decay_rate: float = 0.95
+    num_steps: int = 1000
+    use_pixel_learning_rates: bool = False
+    batch_size: int = 1
+    amplify: AmplifyWeights = field(default_factory=AmplifyWeights)
+    alpha: float = 6.0
+    p_reg: float = 1e-4
+    p_scale: float = 1.0
+    alpha_aux: float = 6.0
+    p_reg_aux: float = 0.0
+    p_scale_aux: float = 1.0
+    beta: float = 2.0
+    tv_reg: float = 0.5
+    tv_reg_scale: float = 1.0
+    tv_reg_step: float = 0.0
+    tv_reg_step_iter: int = 50
+    seed: int = 0
+
+
+@dataclass
+class DreamStep:
+    """State after one step, for the caller's output_iter handling."""
+
+    size_index: int
+    num_sizes: int
+    step: int  # 1-based within this size
+    num_steps: int
+    image: torch.Tensor  # 1 x C x H x W caffe space (do not modify)
+    stats: dict[str, float]
+
+
+def noise_image(shape: tuple[int, int, int], scale: float, blur: float, generator: torch.Generator) -> torch.Tensor:
+    """cnn-vis's start: N(0, scale) noise, blurred per channel by `blur` (1 x C x H x W)."""
+    noise = torch.randn((1, *shape), generator=generator) * scale
+    return reg.gaussian_blur(noise, blur) if blur > 0 else noise
+
+
+def dream(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
+          initial_image: np.ndarray | None = None, device: torch.device | str = "cpu",
+          on_step: Callable[[DreamStep], None] | None = None) -> torch.Tensor:
+    """Run every size of the schedule; returns the final 1 x C x H x W image in caffe space."""
+    base = net_size if initial_image is None else tuple(initial_image.shape[:2])
+    sizes = size_sequence(base, config.initial_size, config.final_size, config.num_sizes, config.resize_type)
+    if initial_image is None:
+        gen = torch.Generator().manual_seed(config.seed)
+        image = noise_image((space.channels, *sizes[0]), config.initialization_scale,
+                            config.initialization_blur, gen).to(device)
+        anchor_full = None
+    else:
+        anchor_full = space.from_image(initial_image, device)
+        image = _resize(anchor_full, sizes[0])
+    for size_index, size in enumerate(sizes):
+        image = _resize(image, size)
+        anchor = None if anchor_full is None else _resize(anchor_full, size)
+        image = _dream_one_size(model, space, config, net_size, image, anchor, size_index, len(sizes), on_step)
+    return image
+
+
+def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
+
+
+def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
+                    image: torch.Tensor, anchor: torch.Tensor | None, size_index: int, num_sizes: int,
+                    on_step: Callable[[DreamStep], None] | None) -> torch.Tensor:
+    size = tuple(image.shape[-2:])
+    phases = tile_regions(size, net_size)
+    pixel_lr = 1.0 / torch.from_numpy(pixel_counts(size, phases[0] + phases[1])).to(image)
+    image = image.clone()
+    caches: dict[Region, torch.Tensor] = {}
+    tv_reg = config.tv_reg
+    for step in range(config.num_steps):
+        stats: dict[str, float] = {}
+        for regions in phases:
+            if regions:
+                grads = region_gradients(model, space, config, image, regions)
+                for region, grad in zip(regions, grads):
+                    stats = _update_region(config, image, anchor, region, grad, caches, tv_reg, pixel_lr)
+        if (step + 1) % config.tv_reg_step_iter == 0:
+            tv_reg += config.tv_reg_step
+        if on_step is not None:
+            on_step(DreamStep(size_index, num_sizes, step + 1, config.num_steps, image, stats))
+    return image
+
+
+def _crop(image: torch.Tensor, region: Region) -> torch.Tensor:
+    y0, y1, x0, x1 = region
+    return image[:, :, y0:y1, x0:x1]
+
+
+def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, image: torch.Tensor,
+                     regions: list[Region]) -> list[torch.Tensor]:
+    """The descent direction of the objective for each window (C x h x w each), batch_size at a time."""
+    grads: list[torch.Tensor] = []
+    for start in range(0, len(regions), max(1, config.batch_size)):
+        batch = torch.cat([_crop(image, r) for r in regions[start:start + config.batch_size]]).requires_grad_(True)
+        activation = forward_to_layer(model, config.target_layer, space.to_net(batch))
+        if config.image_type == "amplify_layer":
+            objective = layer_amplification(activation, config.amplify)
+        elif config.image_type == "amplify_neuron":
+            objective = channel_sum(activation, config.target_neuron)
+        else:
+            raise ValueError(f"unknown image_type '{config.image_type}' (amplify_layer, amplify_neuron)")
+        (grad,) = torch.autograd.grad(objective.sum(), batch)
+        grads.extend(-grad)
+    return grads
+
+
+def _update_region(config: DreamConfig, image: torch.Tensor, anchor: torch.Tensor | None, region: Region,
+                   cnn_grad: torch.Tensor, caches: dict[Region, torch.Tensor], tv_reg: float,
+                   pixel_lr: torch.Tensor) -> dict[str, float]:
+    """cnn-vis's per-window update, in place on `image`; returns its print statistics."""
+    pixels = _crop(image, region)
+    target = pixels if anchor is None else pixels - _crop(anchor, region)
+    p_loss, p_grad = reg.p_norm(target, config.alpha, config.p_scale)
+    _, p_grad_aux = reg.p_norm(pixels, config.alpha_aux, config.p_scale_aux)
+    tv_loss, tv_grad = reg.tv_norm(pixels / config.tv_reg_scale, config.beta)
+    tv_grad = tv_grad / config.tv_reg_scale
+    total = cnn_grad[None] + config.p_reg * p_grad + config.p_reg_aux * p_grad_aux + tv_reg * tv_grad
+    update, caches[region] = reg.rmsprop_step(total, caches.get(region), config.decay_rate)
+    update = update * config.learning_rate
+    if config.use_pixel_learning_rates:
+        update = update * _crop(pixel_lr[None, None], region)
+    pixels += update
+    return {"p_loss": float(p_loss.sum()), "tv_loss": float(tv_loss.sum()),
+            "mean_p_grad": float((config.p_reg * p_grad).abs().mean()),
+            "mean_tv_grad": float((tv_reg * tv_grad).abs().mean()), "mean_cnn_grad": float(cnn_grad.abs().mean()),
+            "step_mean": float(update.abs().mean()), "step_median": float(update.abs().median()),
+            "image_mean": float(image.mean()), "image_std": float(image.std())}

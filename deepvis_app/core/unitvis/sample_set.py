@@ -1,0 +1,57 @@
+"""A small, offline image folder from skimage.data: for the shipped unit images and benchmarks.
+
+The default model ships per-unit images computed over these (no ImageNet on a user's disk and no
+download allowed), and `bench/find_max.py` scans them. About two dozen images that load without
+network, each written whole plus random square crops, some mirrored, as JPEG files; the same
+seed gives the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from deepvis_app.core.preprocess import as_rgb_uint8
+from deepvis_app.io.images import write_image
+
+SAMPLE_SET_NAMES = ("astronaut", "cat", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "rocket",
+                    "retina", "stereo_motorcycle", "colorwheel", "logo", "camera", "coins", "moon", "page", "text",
+                    "clock", "grass", "gravel", "brick", "horse", "checkerboard")
+
+
+def sample_set_image(name: str) -> np.ndarray:
+    """One skimage.data image as HxWx3 uint8 (stereo pairs: the left view; masks: 0/255)."""
+    from skimage import data
+
+    image = getattr(data, name)()
+    if name == "stereo_motorcycle":
+        image = image[0]
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    return as_rgb_uint8(image)
+
+
+def write_sample_set(folder: str | Path, variants: int = 4, seed: int = 0) -> list[Path]:
+    """Write every sample image whole plus `variants - 1` random square crops; returns the paths."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    written = []
+    for name in SAMPLE_SET_NAMES:
+        image = sample_set_image(name)
+        path = folder / f"{name}_0.jpg"
+        write_image(path, image, quality=90)
+        written.append(path)
+        for variant in range(1, variants):
+            path = folder / f"{name}_{variant}.jpg"
+            write_image(path, _random_crop(image, rng), quality=90)
+            written.append(path)
+    return written
+
+
+def _random_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    side = max(16, int(min(image.shape[:2]) * rng.uniform(0.35, 0.8)))
+    top = int(rng.integers(0, image.shape[0] - side + 1))
+    left = int(rng.integers(0, image.shape[1] - side + 1))
+    crop = image[top:top + side, left:left + side]
+    return crop[:, ::-1] if rng.random() < 0.5 else crop

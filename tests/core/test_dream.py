@@ -1,0 +1,97 @@
+"""Deep dream: sizes, tiles covering the image with the right per-pixel learning rates, and the
+tiled multiscale loop on a tiny hand-made network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.unitvis.dream import DreamConfig, dream, region_gradients
+from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
+from deepvis_app.core.unitvis.objectives import layer_amplification
+from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.settings.defaults import Settings
+
+
+def test_parse_size():
+    assert parse_size(None, (224, 300)) == (224, 300)
+    assert parse_size("x1.5", (224, 300)) == (336, 450)
+    assert parse_size("600x800", (224, 300)) == (600, 800)
+    with pytest.raises(ValueError, match="HxW"):
+        parse_size("big", (1, 1))
+
+
+def test_size_sequences():
+    assert size_sequence((100, 200), None, "x4", 3, "geometric") == [(100, 200), (200, 400), (400, 800)]
+    assert size_sequence((100, 200), None, "x4", 3, "linear") == [(100, 200), (250, 500), (400, 800)]
+    assert size_sequence((100, 200), "50x60", "x4", 1) == [(50, 60)]
+
+
+@pytest.mark.parametrize("size", [(224, 224), (300, 500), (449, 700), (1000, 230), (100, 90)])
+def test_tiles_cover_image_and_pixel_rates(size):
+    window = (224, 224)
+    even, odd = tile_regions(size, window)
+    regions = even + odd
+    counts = pixel_counts(size, regions)
+    assert counts.min() >= 1, "every pixel is in some window"
+    assert set(np.unique(counts)) <= {1.0, 2.0, 4.0}
+    for y0, y1, x0, x1 in regions:
+        assert y1 - y0 == min(224, size[0]) and x1 - x0 == min(224, size[1])
+        assert 0 <= y0 and y1 <= size[0] and 0 <= x0 and x1 <= size[1]
+    # the windows are a grid: coverage = (windows over row y) * (windows over column x)
+    per_axis = [np.array([sum(a <= i < b for a, b in axis_ranges(total, 224)) for i in range(total)])
+                for total in size]
+    np.testing.assert_array_equal(counts, np.outer(*per_axis))
+    for total, length in ((size[0], 224), (size[1], 224)):
+        spans = axis_ranges(total, length)
+        for a, c in zip(spans, spans[2:]):
+            assert a[1] < c[0], "a window never overlaps its second neighbour"
+
+
+def _tiny_net() -> nn.Module:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 5, 3, padding=1))
+    return net.eval().requires_grad_(False)
+
+
+def _space() -> InputSpace:
+    return InputSpace.from_preprocessor(Preprocessor(Settings(input_size=(16, 16),
+                                                              mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))))
+
+
+def test_one_window_gradient_is_the_whole_image_gradient():
+    net, space = _tiny_net(), _space()
+    image = torch.randn(1, 3, 16, 16) * 20
+    config = DreamConfig(target_layer="2")
+    (ours,) = region_gradients(net, space, config, image, [(0, 16, 0, 16)])
+    x = image.clone().requires_grad_(True)
+    layer_amplification(net(space.to_net(x))).sum().backward()
+    torch.testing.assert_close(ours, -x.grad[0])
+
+
+def test_multiscale_tiled_dream_amplifies_layer():
+    net, space = _tiny_net(), _space()
+    seen = []
+    config = DreamConfig(target_layer="2", num_steps=4, initial_size="20x30", final_size="40x50", num_sizes=2,
+                         learning_rate=2.0, use_pixel_learning_rates=True, initialization_scale=10.0,
+                         initialization_blur=1.0, batch_size=3, tv_reg=0.01, p_reg=0.0)
+    out = dream(net, space, config, (16, 16), on_step=lambda e: seen.append((e.size_index, e.step, e.image.shape)))
+    assert out.shape == (1, 3, 40, 50)
+    assert [s[:2] for s in seen] == [(0, 1), (0, 2), (0, 3), (0, 4), (1, 1), (1, 2), (1, 3), (1, 4)]
+    start = torch.nn.functional.interpolate(torch.zeros(1, 3, 40, 50), size=(40, 50))
+    before = layer_amplification(net(space.to_net(start))).item()
+    after = layer_amplification(net(space.to_net(out))).item()
+    assert after > before
+
+
+def test_image_start_with_strong_p_norm_stays_close():
+    net, space = _tiny_net(), _space()
+    start = (np.random.default_rng(0).random((24, 20, 3)) * 255).astype(np.uint8)
+    config = DreamConfig(target_layer="2", num_steps=3, learning_rate=0.5, p_reg=1.0, alpha=2.0, tv_reg=0.0)
+    out = dream(net, space, config, (16, 16), initial_image=start)
+    assert out.shape == (1, 3, 24, 20)
+    rendered = space.to_uint8(out)
+    assert np.abs(rendered.astype(int) - start).mean() < 4
