@@ -103,7 +103,7 @@ def _dream(args: argparse.Namespace) -> int:
     config = dream_config(args)
     for text in (config.initial_size, config.final_size):
         try:
-            parse_size(text, (1, 1))
+            parse_size(text, (1000, 1000))  # the format only; sizes are checked against the image later
         except ValueError as exc:
             raise UserError(str(exc)) from None
     loaded = model_from_args(args)

@@ -97,7 +97,10 @@ def config_from_args(args: argparse.Namespace):
         changes["size"] = (args.size[0], args.size[-1])
     if (changes.get("steps") or 1) < 1 or args.batch < 1:
         raise UserError("--steps and --batch must be >= 1")
-    return preset(args.preset).replace(seed=args.seed, **changes)
+    try:
+        return preset(args.preset).replace(seed=args.seed, **changes).validate()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -129,24 +132,34 @@ def write_results(out: Path, layer: str, channels: int, result, space, render: s
     """Unit images, the whole_layer sprite (updated in place) and objective_values.json."""
     import numpy as np
 
+    from deepvis_app.core.preprocess import resize_uint8
     from deepvis_app.core.unitvis.layout import UnitVisLayout
     from deepvis_app.io.images import write_bytes_atomic
 
     layout = UnitVisLayout(out)
+    values_path = layout.whole_layer_sprite(layer).with_name("objective_values.json")
+    record = _read_values(values_path, layer)  # before writing anything: a bad file stops the run cleanly
     images = result.images(space, render)
     for unit, image in zip(result.units, images):
         layout.write_unit_image("regularized_opt", layer, unit, image)
-    tiles = layout.read_sprite_tiles(layer, channels)
-    if tiles is None or tiles[0].shape != images[0].shape:
-        tiles = [np.zeros_like(images[0]) for _ in range(channels)]
-    tiles = [tile.copy() for tile in tiles]
+    tiles = layout.read_sprite_tiles(layer, channels) or [np.zeros_like(images[0]) for _ in range(channels)]
+    tiles = [resize_uint8(tile, images[0].shape[:2]).copy() for tile in tiles]  # an earlier run's --size
     for unit, image in zip(result.units, images):
         tiles[unit] = image
     sprite = layout.write_sprite(layer, tiles)
-    values_path = layout.whole_layer_sprite(layer).with_name("objective_values.json")
-    record = json.loads(values_path.read_text()) if values_path.is_file() else {"layer": layer, "units": {}}
     for unit, best, last in zip(result.units, result.best_values, result.last_values):
         record["units"][str(unit)] = {"best": float(best), "last": float(last), **meta}
     write_bytes_atomic(values_path, json.dumps(record, indent=1, sort_keys=True).encode())
     return {"images": len(images), "folder": str(layout.unit_image("regularized_opt", layer, 0).parent),
             "sprite": str(sprite), "values": str(values_path)}
+
+
+def _read_values(path: Path, layer: str) -> dict:
+    if not path.is_file():
+        return {"layer": layer, "units": {}}
+    try:
+        record = json.loads(path.read_text())
+        record["units"].items()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UserError(f"{path}: not an objective_values.json written by deepvis optimize; move it away") from None
+    return record

@@ -105,6 +105,7 @@ class Session:
         model_lock = threading.Lock()
         self.engine = ComputeEngine(loaded, model_lock)
         root = unit_vis_root(settings)
+        # No folder (a torchvision model without model_dir): a path that holds nothing, so every read misses.
         self.loader = UnitImageLoader(UnitVisLayout(root or Path("/nonexistent-unit-vis")),
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
                                       unit_compute(loaded, settings, model_lock), synchronous=sync)

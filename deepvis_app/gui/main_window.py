@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QResizeEvent
+from PySide6.QtCore import QEvent, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self.bridge = ResultBridge(session, self)
         self.bridge.delivered.connect(self.show_result)
         self._send_sizes_later = qthrottled(self.send_pane_sizes, RESIZE_THROTTLE_MS)
-        self.resize(*settings.window_size)
+        self.resize(*self._fitting_size(settings.window_size))
 
     # --- construction -------------------------------------------------------------------------
     def _build_panes(self) -> None:
@@ -99,6 +99,15 @@ class MainWindow(QMainWindow):
         self.panes["layers"].hover_text = self.session.hover_text
 
     # --- layout -------------------------------------------------------------------------------
+    def _fitting_size(self, wanted: tuple[int, int]) -> tuple[int, int]:
+        """The configured window size, shrunk (aspect kept) to fit a real screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or QGuiApplication.platformName() == "offscreen":  # screenshots keep the set size
+            return wanted
+        available = screen.availableGeometry()
+        scale = min(1.0, available.width() / max(wanted[0], 1), available.height() / max(wanted[1], 1))
+        return max(320, round(wanted[0] * scale)), max(240, round(wanted[1] * scale))
+
     def relayout(self) -> None:
         """Place every pane for the current canvas size and unit-images visibility."""
         rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width,
@@ -199,6 +208,11 @@ class MainWindow(QMainWindow):
         aux.set_image(None if labels_mode else result.images.get("aux"), "aux" in result.stale)
 
     # --- lifetime -----------------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen with another scale
+            self._send_sizes_later()
+        return super().event(event)
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().showEvent(event)
         self.relayout()

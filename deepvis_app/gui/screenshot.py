@@ -4,10 +4,12 @@ This is how the README pictures are made and how tests look at the real window. 
 `QApplication.sendEvent` as QKeyEvents, the same path a real key press takes. "Settled" means:
 the painted result carries the session's latest generation (so it reflects every typed key)
 and no pane is stale (per-unit images still loading). That also holds while a video plays.
+Panes that stay stale while the session has nothing to do (no camera frame) do not block it.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from deepvis_app.gui.keys import key_event
 from deepvis_app.io.images import write_bytes_atomic
 
 POLL_MS = 50
+STALE_IDLE_S = 2.0
 
 
 def grab_png(widget: QWidget) -> bytes:
@@ -41,6 +44,7 @@ class ScreenshotDriver(QObject):
         self.error: str | None = None
         self.exit_code: int | None = None
         self._typed = False
+        self._stale_idle_since: float | None = None
         self._typing_started = False
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._check_settled)
@@ -78,9 +82,22 @@ class ScreenshotDriver(QObject):
         self.finished.emit(code)
 
     def _settled(self) -> bool:
-        """The painted result reflects every key typed and no pane waits for data."""
-        result = self.window.last_result
-        return result is not None and not result.stale and result.generation >= self.window.session.generation
+        """The painted result reflects every key typed and no pane waits for data.
+
+        Panes stale while the session is idle for `STALE_IDLE_S` (no camera frame ever came,
+        say) count as settled: nothing more is coming.
+        """
+        result, session = self.window.last_result, self.window.session
+        if result is None or result.generation < session.generation:
+            return False
+        if not result.stale:
+            return True
+        now = time.monotonic()
+        if not session.idle():
+            self._stale_idle_since = None
+        elif self._stale_idle_since is None:
+            self._stale_idle_since = now
+        return self._stale_idle_since is not None and now - self._stale_idle_since >= STALE_IDLE_S
 
     def _save(self) -> int:
         """Write the grab; 0 on success, 2 (with `error` set) when the file cannot be written."""

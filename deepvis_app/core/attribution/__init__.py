@@ -72,7 +72,7 @@ def _dispatch(model: nn.Module, x: torch.Tensor, method: str, objective: Objecti
     if method == "integrated_gradients":
         if "quadrature" in options:
             options["quadrature_method"] = options.pop("quadrature")
-        return integrated_gradients(model, x, objective, **options)[0]
+        return integrated_gradients(model, x, objective, with_delta=False, **options)[0]
     if not cam_layer:
         raise ValueError(f"{method} needs a layer with a spatial output (layer= or cam_layer=)")
     if method == "gradcam":

@@ -44,9 +44,12 @@ def quadrature(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, objective: Objective,
                          baseline: float | torch.Tensor = 0.0, steps: int = 32,
-                         quadrature_method: str = "gausslegendre", internal_batch_size: int | None = None
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """((B, C, H, W) attribution, (B,) convergence delta) for ``objective``."""
+                         quadrature_method: str = "gausslegendre", internal_batch_size: int | None = None,
+                         with_delta: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """((B, C, H, W) attribution, (B,) convergence delta or None) for ``objective``.
+
+    The delta costs one more forward of the inputs and the baselines; ``with_delta=False`` skips it.
+    """
     alphas, weights = quadrature(quadrature_method, steps)
     x = x.detach()
     base = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
@@ -58,6 +61,8 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, objective: Objective
         grads[part] = objective_gradient(model, path[part], objective, index[part]).input_grad
     weight = torch.as_tensor(weights, dtype=x.dtype, device=x.device).view(-1, *([1] * x.dim()))
     attribution = (grads.reshape(steps, *x.shape) * weight).sum(dim=0) * (x - base)
+    if not with_delta:
+        return attribution, None
     ends = objective_values(model, torch.cat([x, base]), objective, objective.tiled(2))
     delta = attribution.flatten(1).sum(1) - (ends[: x.shape[0]] - ends[x.shape[0]:])
     return attribution, delta

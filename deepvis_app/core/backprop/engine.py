@@ -58,27 +58,33 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
     ``probability=True`` seeds the softmax (over dim 1) of the layer's output instead of the raw
     values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
     outputs (zero for layers the origin does not depend on). ``input_grad=False`` skips the signal at
-    the input (``input_grad`` is then None), so the backward stops at the earliest of ``grad_layers``.
+    the input (``input_grad`` is then None): the graph then starts at the tapped layers, so forward
+    and backward below the earliest of ``grad_layers`` record and compute nothing.
     """
     if seed not in SEEDS:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
     rules = backward_rules(method)
     x, units = _batch_units(x, unit)
     names = ([layer] if layer else []) + [n for n in grad_layers if n != layer]
-    x_in = x.detach().requires_grad_(True)
+    x_in = x.detach().requires_grad_(input_grad)
     with torch.enable_grad(), tapping(model, names) as taps, rules:
         output = model(x_in)
-    origin = tapped(taps, layer) if layer else output
-    if not isinstance(origin, torch.Tensor):
-        raise TypeError(f"the model output is a {type(origin).__name__}, not a tensor; name a layer")
-    signal = torch.softmax(origin, dim=1) if probability else origin
-    seed_tensor = make_seed(signal.detach(), units, seed, position)
+    signal = _origin_signal(output, taps, layer, probability)
     targets = ([x_in] if input_grad else []) + [tapped(taps, n) for n in grad_layers]
+    seed_tensor = make_seed(signal.detach(), units, seed, position)
     grads = torch.autograd.grad(signal, targets, grad_outputs=seed_tensor, allow_unused=True,
                                 materialize_grads=True) if targets else ()
     activations = {n: tapped(taps, n).detach() for n in names}
     layer_grads = dict(zip(grad_layers, grads[1:] if input_grad else grads))
     return BackpropResult(grads[0] if input_grad else None, layer_grads, activations, _detached(output))
+
+
+def _origin_signal(output: object, taps: dict[str, torch.Tensor], layer: str | None,
+                   probability: bool) -> torch.Tensor:
+    origin = tapped(taps, layer) if layer else output
+    if not isinstance(origin, torch.Tensor):
+        raise TypeError(f"the model output is a {type(origin).__name__}, not a tensor; name a layer")
+    return torch.softmax(origin, dim=1) if probability else origin
 
 
 def _detached(output: object) -> torch.Tensor:

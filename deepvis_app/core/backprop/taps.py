@@ -5,7 +5,9 @@ a clone. Each tap stores the module's output and hands the network a clone in it
 in-place op (an in-place ReLU after a conv) rewrites the clone and never the stored tensor: the stored
 activation stays the pre-ReLU value, and gradients taken with respect to it are the signal arriving at
 that layer's output. For a module called several times (a reused ReLU) the last call wins, as in
-``core.capture``. Hooks are removed in ``finally``.
+``core.capture``. When gradients are on but nothing upstream requires them (the input does not),
+the tapped output becomes a graph leaf, so a backward can start below it and stop there (what
+Grad-CAM needs). Hooks are removed in ``finally``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def _tap_hook(name: str, store: dict[str, torch.Tensor]):
     def hook(_module: nn.Module, _inputs: object, output: object) -> object:
         if not isinstance(output, torch.Tensor):
             return None
+        if torch.is_grad_enabled() and not output.requires_grad and output.is_floating_point():
+            output = output.detach().requires_grad_(True)
         store[name] = output
         return output.clone()
     return hook

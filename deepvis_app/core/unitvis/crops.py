@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from deepvis_app.core.backprop import backward_rules
-from deepvis_app.core.capture import capturing
 from deepvis_app.core.display import norm01c, to_uint8
 from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.unitvis.partial_forward import forward_until
 from deepvis_app.core.unitvis.receptive_field import LayerRF, receptive_field
 
 CROP_METHODS = ("deconv", "guided")
@@ -78,9 +78,8 @@ def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: 
     position, so the crops of many units share one backward pass.
     """
     x_in = x.detach().requires_grad_(True)
-    with torch.enable_grad(), capturing(model, [layer], keep_graph=True) as store, backward_rules(method):
-        model(x_in)
-    out = store[layer]
+    with torch.enable_grad(), backward_rules(method):
+        out = forward_until(model, x_in, [layer])[layer]
     rows = torch.arange(out.shape[0], device=out.device)
     index = [rows, torch.as_tensor(list(units), device=out.device)]
     if out.dim() > 2:

@@ -20,9 +20,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from deepvis_app.core.capture import capturing
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.partial_forward import forward_until
 from deepvis_app.core.unitvis.scan_data import batch_loader, dataset_files, fixed_batches, shard
 from deepvis_app.core.unitvis.topk import TopK, batch_candidates, empty_topk, merge_topk, topk_entries
 from deepvis_app.io.images import write_bytes_atomic
@@ -102,11 +102,9 @@ def _scan_batch(loaded: LoadedModel, request: FindMaxRequest, state: ScanState,
     if len(indices) == 0:
         return
     x = inputs.to(loaded.device, non_blocking=True)
-    with capturing(loaded.module, request.layers) as store, torch.inference_mode():
-        loaded.module(x)
+    with torch.inference_mode():
+        store = forward_until(loaded.module, x, request.layers, clone=True)
     for name in request.layers:
-        if name not in store:
-            raise RuntimeError(f"layer '{name}' produced no tensor output in the forward pass")
         candidates = batch_candidates(store[name], indices)
         table = state.tables.get(name)
         if table is None:

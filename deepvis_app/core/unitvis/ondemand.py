@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepvis_app.core.capture import capture_activations
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.crops import CropItem, crop_items, layer_receptive_field
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.partial_forward import forward_until
 from deepvis_app.core.unitvis.receptive_field import LayerRF
 from deepvis_app.core.unitvis.topk import batch_candidates, empty_topk, merge_topk
 
@@ -41,8 +41,8 @@ def compute_unit_images(loaded: LoadedModel, layer: str, unit: int, images: list
         return None
     fitted = [loaded.preprocessor.fit_frame(image) for image in images]
     x = torch.from_numpy(np.stack([loaded.preprocessor.to_array(f) for f in fitted])).to(loaded.device)
-    _, acts = capture_activations(loaded.module, x, [layer])
-    values = acts[layer]
+    with torch.inference_mode():
+        values = forward_until(loaded.module, x, [layer])[layer]
     if not 0 <= unit < values.shape[1]:
         raise ValueError(f"unit {unit} out of range: layer '{layer}' has {values.shape[1]} units")
     candidates = batch_candidates(values[:, unit:unit + 1], torch.arange(len(fitted)))

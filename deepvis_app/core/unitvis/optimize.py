@@ -163,3 +163,18 @@ def default_render(config: OptimizeConfig) -> str:
     if config.render != "auto":
         return config.render
     return "norm01c" if config.param == "pixel" and not config.decorrelate else "clip"
+
+
+def optimized_unit_image(loaded, layer: str, unit: int, config: OptimizeConfig | None = None,
+                         progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """One unit's optimized image (RGB uint8) for a `LoadedModel`: the on-demand entry point.
+
+    Default: lucent's preset at 112 px and 128 steps (a few seconds on a CPU for block layers).
+    """
+    from deepvis_app.core.unitvis.optimize_config import preset
+
+    config = config or preset("lucent").replace(size=(112, 112), steps=128)
+    space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
+    result = optimize_units(loaded.module, space, layer, [unit], config, tuple(loaded.settings.input_size),
+                            device=loaded.device, progress=progress)
+    return result.images(space, default_render(config))[0]

@@ -53,6 +53,21 @@ class OptimizeConfig:
     def replace(self, **changes) -> "OptimizeConfig":
         return dataclasses.replace(self, **changes)
 
+    def validate(self) -> "OptimizeConfig":
+        """Self, or ValueError naming the first field with an unknown choice or a bad number."""
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} '{getattr(self, name)}' is not one of: {', '.join(choices)}")
+        if self.steps < 1 or self.blur_every < 0 or self.tv_reg_step_iter < 1:
+            raise ValueError("steps and tv_reg_step_iter must be >= 1, blur_every >= 0")
+        return self
+
+
+_CHOICES = {"objective": ("channel", "neuron", "amplify"), "param": ("pixel", "fft"),
+            "transforms": ("none", "standard"), "optimizer": ("sgd", "rmsprop", "adam"),
+            "lr_policy": ("constant", "progress", "progress01"), "render": ("auto", "clip", "rescale", "norm01c"),
+            "keep": ("best", "last")}
+
 
 PRESETS: dict[str, OptimizeConfig] = {
     "yosinski1": OptimizeConfig(blur_radius=0.5, blur_every=4, small_norm_percentile=50, steps=500,
