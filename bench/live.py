@@ -13,7 +13,7 @@
   default model (video, back on, every layer visited; goal < 1536 MiB); ``..._this_benchmark``
   is this process's own peak (several sessions and the bare loops).
 
-Usage: python bench/live.py [--seconds 6] [--rounds 5] [--model efficientnet_lite0]
+Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0]
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def rate(step, seconds: float, warmup: int = 1) -> float:
     return count / (time.perf_counter() - start)
 
 
-def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1) -> tuple[float, float]:
+def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
+               lock: threading.Lock | None = None) -> tuple[float, float]:
     """(forward fps, forward+backward fps) of the bare module on one preprocessed frame."""
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
     module = loaded.module
@@ -85,7 +86,8 @@ def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1) -> tuple[flo
         torch.autograd.grad(out, leaf, grad_outputs=seed)
 
     try:
-        return in_thread(lambda: (rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)))
+        with lock or threading.Lock():   # the session's model lock: its thread must not run meanwhile
+            return in_thread(lambda: (rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)))
     finally:
         handle.remove()
 
@@ -113,23 +115,44 @@ class Counter:
             self.last, self.count = forward, self.count + 1
         self.event.set()
 
+    def wait_for(self, count: int, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < count and time.monotonic() < deadline:
+            self.event.wait(0.2)
+            self.event.clear()
 
-def live_fps(loaded, settings, video: Path, keys: list[str], seconds: float) -> float:
-    session = Session(loaded, settings, InputManager(settings, str(video)))
-    counter = Counter(session)
-    session.set_on_result(counter)
-    try:
+
+class LiveRun:
+    """One warm session on the video; `measure` unfreezes the video for a while and counts the
+    frames the compute thread handled, then freezes it again so the machine is free for the
+    bare loop (the session stays warm between measurements)."""
+
+    def __init__(self, loaded, settings, video: Path):
+        self.session = Session(loaded, settings, InputManager(settings, str(video)))
+        self.counter = Counter(self.session)
+        self.session.set_on_result(self.counter)
+        self.session.start()
+        self.counter.wait_for(3)
+        self.frozen = False
+
+    def measure(self, keys: list[str], seconds: float) -> float:
         for key in keys:
-            session.handle_key(key)
-        session.start()
-        deadline = time.monotonic() + 120
-        while counter.count < 3 and time.monotonic() < deadline:   # warm-up
-            counter.event.wait(0.5)
-        start_count, start = counter.count, time.perf_counter()
+            self.session.handle_key(key)
+        self._set_frozen(False)
+        self.counter.wait_for(self.counter.count + 2)    # the keys' own recompute, a first new frame
+        start_count, start = self.counter.count, time.perf_counter()
         time.sleep(seconds)
-        return (counter.count - start_count) / (time.perf_counter() - start)
-    finally:
-        session.stop()
+        fps = (self.counter.count - start_count) / (time.perf_counter() - start)
+        self._set_frozen(True)
+        time.sleep(0.5)                                  # let the frame in flight finish
+        return fps
+
+    def _set_frozen(self, frozen: bool) -> None:
+        if self.session.inputs.frozen != frozen:
+            self.session.handle_key("f")
+
+    def close(self) -> None:
+        self.session.stop()
 
 
 def key_latencies(loaded, settings, keys_before: list[str], presses: int = 20) -> list[float]:
@@ -170,21 +193,25 @@ def summary(values: list[float]) -> dict[str, float]:
             "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
 
 
-def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) -> dict[str, float]:
+def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) -> dict:
     """Bare and live rates measured in alternation, ``rounds`` times, so that a change in the
     machine's load hits both sides of each ratio; medians over the rounds."""
     layer = loaded.layers[0].name
     runs: dict[str, list[float]] = {k: [] for k in ("bare_fwd", "live_off", "bare_fb", "live_on")}
     bare_rates(loaded, 0.0, layer, warmup=10)   # the first calls of a fresh process are much slower
-    for _ in range(rounds):
-        bare_fwd, bare_fb = bare_rates(loaded, seconds / 2, layer)
-        runs["bare_fwd"].append(bare_fwd)
-        runs["live_off"].append(live_fps(loaded, settings, video, [], seconds))
-        runs["bare_fb"].append(bare_fb)
-        runs["live_on"].append(live_fps(loaded, settings, video, ["k", "b"], seconds))
-    ratio_off = [live / bare for live, bare in zip(runs["live_off"], runs["bare_fwd"])]
-    ratio_on = [live / bare for live, bare in zip(runs["live_on"], runs["bare_fb"])]
-    report = {f"{name}_fps": round(statistics.median(values), 2) for name, values in runs.items()}
+    live = LiveRun(loaded, settings, video)
+    try:
+        for _ in range(rounds):
+            bare_fwd, bare_fb = bare_rates(loaded, seconds / 2, layer, lock=live.session.engine.lock)
+            runs["bare_fwd"].append(bare_fwd)
+            runs["live_off"].append(live.measure(["Esc"], seconds))
+            runs["bare_fb"].append(bare_fb)
+            runs["live_on"].append(live.measure(["k", "b"], seconds))
+    finally:
+        live.close()
+    ratio_off = [lv / bare for lv, bare in zip(runs["live_off"], runs["bare_fwd"])]
+    ratio_on = [lv / bare for lv, bare in zip(runs["live_on"], runs["bare_fb"])]
+    report: dict = {f"{name}_fps": round(statistics.median(values), 2) for name, values in runs.items()}
     report["ratio_back_off"] = round(statistics.median(ratio_off), 3)
     report["ratio_back_on"] = round(statistics.median(ratio_on), 3)
     report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
@@ -223,8 +250,8 @@ def app_rss_run(model: str | None, seconds: float = 10.0) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per live measurement")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per live measurement")
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--model", default=None)
     parser.add_argument("--app-rss-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -10,7 +10,8 @@ What is explained:
   (default: the output layer), seeded per ``--seed``; ``--target C`` means unit C of the output layer;
 - occlusion, smoothgrad, integrated_gradients: the class ``--target`` if given, else unit ``--unit``
   of ``--layer`` (channel sum); the top predicted class when neither is given;
-- gradcam, gradcam++, guided_gradcam: the map is computed at ``--cam-layer`` (default ``--layer``);
+- gradcam, gradcam++, guided_gradcam: the map is computed at ``--cam-layer`` (default ``--layer``,
+  else the model's last spatial layer);
   the objective is the class ``--target`` (default: the top class) or, with ``--unit`` and
   ``--cam-layer``, that unit of ``--layer``.
 """
@@ -34,6 +35,8 @@ from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, back_view
 def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "attribute", "backprop / attribution map of one unit or class for one input",
                             run_attribute)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__[__doc__.index("What is explained"):]
     parser.add_argument("input", help="image file, sample:<name>, or .npy of a preprocessed float32 (C,H,W) input")
     parser.add_argument("--method", required=True, choices=BACKPROP_METHODS + ATTRIBUTION_METHODS)
     parser.add_argument("--layer", help="layer name (default: the output layer)")
@@ -115,7 +118,7 @@ def _compute(args: argparse.Namespace, loaded, x: torch.Tensor, layer: str, pred
                                   position=position, probability=args.probability).input_grad
     options = _method_options(args, loaded.settings)
     if args.method in CAM_METHODS:
-        cam_layer = args.cam_layer or layer
+        cam_layer = args.cam_layer or args.layer or _last_spatial_layer(loaded)
         objective_layer = layer if (args.unit is not None and args.target is None and args.cam_layer) else None
         unit = args.unit if objective_layer else None
         return attribute(loaded.module, x, args.method, target=None if unit is not None else args.target,
@@ -123,6 +126,13 @@ def _compute(args: argparse.Namespace, loaded, x: torch.Tensor, layer: str, pred
     use_unit = args.target is None and args.unit is not None
     return attribute(loaded.module, x, args.method, target=args.target, layer=layer if use_unit else None,
                      unit=args.unit if use_unit else None, **options)
+
+
+def _last_spatial_layer(loaded) -> str:
+    spatial = [info.name for info in loaded.layers if info.is_spatial]
+    if not spatial:
+        raise UserError("the model has no layer with a spatial output for Grad-CAM")
+    return spatial[-1]
 
 
 def _method_options(args: argparse.Namespace, settings) -> dict[str, Any]:

@@ -103,12 +103,14 @@ class Session:
         self._message: str | None = "h for help"
         self._pretty = [info.pretty for info in loaded.layers]
         model_lock = threading.Lock()
+        self._closing = threading.Event()
         self.engine = ComputeEngine(loaded, model_lock)
         root = unit_vis_root(settings)
         # No folder (a torchvision model without model_dir): a path that holds nothing, so every read misses.
         self.loader = UnitImageLoader(UnitVisLayout(root or Path("/nonexistent-unit-vis")),
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
-                                      unit_compute(loaded, settings, model_lock), synchronous=sync)
+                                      unit_compute(loaded, settings, model_lock, self._closing),
+                                      synchronous=sync)
         self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings)
         self._worker = Worker(self._compute, self._deliver, self._source.frame_changed)
         self._post()
@@ -121,6 +123,7 @@ class Session:
 
     def stop(self) -> None:
         """Stop and join every thread the session uses: compute, unit-image loader, inputs."""
+        self._closing.set()
         self._worker.stop()
         self.loader.close()
         self.inputs.close()

@@ -300,9 +300,12 @@ class PaneSource:
             data.unit_images = self.loader.request(key_layer, state.selected_unit)
 
 
-def unit_compute(loaded: LoadedModel, settings: Any, model_lock: threading.Lock) -> ComputeUnitImages | None:
+def unit_compute(loaded: LoadedModel, settings: Any, model_lock: threading.Lock,
+                 cancel: threading.Event | None = None) -> ComputeUnitImages | None:
     """The loader's on-demand fallback (top-9 and deconv montages from the sample images), run under
-    the model lock so it never overlaps the compute thread's hooks; None when switched off."""
+    the model lock so it never overlaps the compute thread's hooks; None when switched off. Once
+    ``cancel`` is set, computations not yet started return None (closing the window does not wait
+    for them)."""
     if not settings.unit_images_on_demand:
         return None
     try:
@@ -312,8 +315,12 @@ def unit_compute(loaded: LoadedModel, settings: Any, model_lock: threading.Lock)
     images: list[np.ndarray] = []
 
     def compute(layer: str, unit: int):
+        if cancel is not None and cancel.is_set():
+            return None
         if not images:
             images.extend(sample_image(name) for name in SAMPLE_NAMES)
         with model_lock:
+            if cancel is not None and cancel.is_set():
+                return None
             return compute_unit_images(loaded, layer, unit, images)
     return compute

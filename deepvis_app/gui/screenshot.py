@@ -4,7 +4,7 @@ This is how the README pictures are made and how tests look at the real window. 
 `QApplication.sendEvent` as QKeyEvents, the same path a real key press takes. "Settled" means:
 the painted result carries the session's latest generation (so it reflects every typed key)
 and no pane is stale (per-unit images still loading). That also holds while a video plays.
-Panes that stay stale while the session has nothing to do (no camera frame) do not block it.
+Without any input frame (a camera that never delivered) an idle session counts as settled.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from deepvis_app.gui.keys import key_event
 from deepvis_app.io.images import write_bytes_atomic
 
 POLL_MS = 50
-STALE_IDLE_S = 2.0
+NO_FRAME_IDLE_S = 2.0
 
 
 def grab_png(widget: QWidget) -> bytes:
@@ -44,7 +44,7 @@ class ScreenshotDriver(QObject):
         self.error: str | None = None
         self.exit_code: int | None = None
         self._typed = False
-        self._stale_idle_since: float | None = None
+        self._no_frame_idle_since: float | None = None
         self._typing_started = False
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._check_settled)
@@ -84,8 +84,8 @@ class ScreenshotDriver(QObject):
     def _settled(self) -> bool:
         """The painted result reflects every key typed and no pane waits for data.
 
-        Panes stale while the session is idle for `STALE_IDLE_S` (no camera frame ever came,
-        say) count as settled: nothing more is coming.
+        Without any input frame (a camera that never delivered) panes stay stale for good: then
+        a session idle for `NO_FRAME_IDLE_S` counts as settled, since nothing more is coming.
         """
         result, session = self.window.last_result, self.window.session
         if result is None or result.generation < session.generation:
@@ -93,11 +93,11 @@ class ScreenshotDriver(QObject):
         if not result.stale:
             return True
         now = time.monotonic()
-        if not session.idle():
-            self._stale_idle_since = None
-        elif self._stale_idle_since is None:
-            self._stale_idle_since = now
-        return self._stale_idle_since is not None and now - self._stale_idle_since >= STALE_IDLE_S
+        if session.inputs.latest() is not None or not session.idle():
+            self._no_frame_idle_since = None
+        elif self._no_frame_idle_since is None:
+            self._no_frame_idle_since = now
+        return self._no_frame_idle_since is not None and now - self._no_frame_idle_since >= NO_FRAME_IDLE_S
 
     def _save(self) -> int:
         """Write the grab; 0 on success, 2 (with `error` set) when the file cannot be written."""

@@ -147,6 +147,12 @@ def test_salinet_centre_of_window_unpooling_by_hand():
     expected = torch.zeros(5, 5, dtype=torch.float64)
     expected[0::2, 0::2] = 1.0  # windows start at -1, 1, 3: centres 0, 2, 4
     torch.testing.assert_close(grad, expected, rtol=0, atol=0)
+    ceil = nn.Sequential(nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 6 -> 3 windows: 0, 2, 4 (cut at 6)
+    grad = backprop_from_unit(ceil, torch.randn(1, 1, 6, 6, dtype=torch.float64), "0", 0,
+                              method="salinet", seed="one").input_grad[0, 0]
+    expected = torch.zeros(6, 6, dtype=torch.float64)
+    expected[1::2, 1::2] = 1.0  # centres 1, 3, 5
+    torch.testing.assert_close(grad, expected, rtol=0, atol=0)
 
 
 class _CentrePool(nn.Module):
@@ -196,3 +202,14 @@ def test_nothing_left_active_after_a_call_or_a_raise(method):
     _assert_clean(boom)
     with pytest.raises(ValueError, match="unknown backprop method"):
         backprop_from_unit(net, x, "conv2", 1, method="nope")
+
+
+def test_layer_signals_without_input_grad_match():
+    net, x = tiny_net("inplace", residual=True), tiny_input()
+    full = backprop_from_unit(net, x, None, [1, 2], method="guided", seed="one", grad_layers=["conv2", "act1"])
+    short = backprop_from_unit(net, x, None, [1, 2], method="guided", seed="one", grad_layers=["conv2", "act1"],
+                               input_grad=False)
+    assert short.input_grad is None
+    for name in ("conv2", "act1"):
+        torch.testing.assert_close(short.layer_grads[name], full.layer_grads[name], rtol=0, atol=0)
+        torch.testing.assert_close(short.activations[name], full.activations[name], rtol=0, atol=0)

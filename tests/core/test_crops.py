@@ -79,7 +79,9 @@ def test_deconv_crops_match_backprop_from_unit(cropped):
         padded[10:10 + SIZE[0], 10:10 + SIZE[1]] = grad
         window = padded[9 + 8 * i:19 + 8 * i, 9 + 8 * j:19 + 8 * j]
         saved = read_image(layout.crop(method, "pool", 2, 0))
-        assert np.abs(saved.astype(int) - to_uint8(norm01c(window)).astype(int)).max() <= 1
+        limit = np.percentile(np.abs(window), 99.5)
+        expected = to_uint8(norm01c(np.clip(window, -limit, limit)))
+        assert np.abs(saved.astype(int) - expected.astype(int)).max() <= 1
 
 
 def test_montages_written_for_every_unit(cropped):

@@ -247,3 +247,28 @@ def test_engine_backward_matches_backprop_from_unit(tiny_loaded, method):
         np.testing.assert_allclose(fwd.activation(origin), reference.activations[origin][0].numpy(), rtol=1e-6)
     assert engine.forward(1, image, False, method) is fwd            # cached: same frame, same rule
     assert engine.forward(2, image, False, method) is not fwd        # new frame: forward reruns
+
+
+def test_pattern_mode_and_unit_images_from_disk(tiny_loaded, tmp_path):
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+
+    layout = UnitVisLayout(tmp_path)
+    colors = [np.full((24, 24, 3), (30 * i, 255 - 30 * i, 128), np.uint8) for i in range(8)]
+    layout.write_sprite("0", colors)
+    layout.write_unit_image("max_im", "0", 1, np.full((60, 60, 3), 200, np.uint8))
+    settings = tiny_loaded.settings.replace(unit_vis_dir=str(tmp_path))
+    session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=True)
+    try:
+        result = press(session, "s")
+        assert result.status.startswith("pattern") and "layers" not in result.stale
+        for unit in (0, 5):
+            x, y, w, h = result.tile_rects[unit]
+            centre = result.images["layers"][y + h // 2, x + w // 2].astype(int)
+            assert np.abs(centre - (30 * unit, 255 - 30 * unit, 128)).max() <= 12   # JPEG
+        result = press(session, "k", "l")
+        pane = result.images["unit_images"]
+        assert "unit_images" not in result.stale and (np.abs(pane.astype(int) - 200).max(axis=2) <= 8).any()
+        result = press(session, "l")
+        assert _uniform(result.images["unit_images"])      # unit 2: nothing on disk
+    finally:
+        session.stop()

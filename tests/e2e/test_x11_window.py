@@ -25,9 +25,9 @@ TITLE = "Deep Visualization Toolbox"
 WIDTH, HEIGHT = 900, 560
 TOOLS = ("Xvfb", "xdotool", "import")
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     any(shutil.which(t) is None for t in TOOLS),
-    reason=f"needs {', '.join(TOOLS)} (apt-get install xvfb xdotool imagemagick libxcb-cursor0 ...)")
+    reason=f"needs {', '.join(TOOLS)} (apt-get install xvfb xdotool imagemagick libxcb-cursor0 ...)")]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PySide6.QtCore import QEvent, QPointF, Qt
 
@@ -126,6 +127,7 @@ def test_hover_shows_unit_and_label(make_window, qtbot):
     assert pane.show_hover(QPointF(rect.right() + 5, rect.bottom() + 5).toPoint()) is None
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")  # its only constructor
 def test_drop_of_an_image_file_shows_it(make_window, tmp_path):
     from PySide6.QtCore import QMimeData, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent

@@ -94,9 +94,9 @@ def _detached(output: object) -> torch.Tensor:
 def _batch_units(x: torch.Tensor, unit: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     if x.dim() < 2:
         raise ValueError(f"input must be batched (B, C, ...), got shape {tuple(x.shape)}")
-    if isinstance(unit, (int,)) or (isinstance(unit, torch.Tensor) and unit.dim() == 0):
-        return x, torch.full((x.shape[0],), int(unit), dtype=torch.long)
-    units = torch.as_tensor(list(unit), dtype=torch.long)
+    units = torch.as_tensor(unit.cpu() if isinstance(unit, torch.Tensor) else unit, dtype=torch.long).reshape(-1)
+    if units.numel() == 1:
+        return x, units.expand(x.shape[0]).clone()
     if x.shape[0] == 1 and len(units) > 1:
         x = x.expand(len(units), *x.shape[1:]).contiguous()
     if len(units) != x.shape[0]:

@@ -7,7 +7,9 @@ window starting at i*s - p, and its centre is i*s - p + d*(k//2), clamped into t
 ``__center``, int((x0 + x1) / 2), is offset k//2 for its unpadded windows). Where windows overlap
 (stride < kernel) the contributions are summed (the exact transpose of "read the centre");
 DNN-Visualizer overwrites instead, which is the same for non-overlapping pooling (its VGG).
-The forward is the ordinary max-pool.
+The forward is the ordinary max-pool. Only 2-D max-pooling without returned indices
+(``nn.MaxPool2d``, ``F.max_pool2d``, ``torch.max_pool2d``) is changed; adaptive, 1-D and 3-D
+max-pools keep their switches.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 For every entry of a find-max result the image is re-run, the window the unit sees at its
 arg-max position is cut out (zero-padded where it leaves the image, as the original did, so the
 unit stays centred), and the backward signal from that one position (seed 1.0 at (unit, i, j))
-is cut out the same way and shown with `norm01c`. Entries of many units go through the network
-together: each batch row carries its own unit and position.
+is cut out the same way and shown with `norm01c` after clipping its largest 0.5% magnitudes
+(`signal_image`: otherwise a few extreme pixels flatten deep layers' crops to uniform gray).
+Entries of many units go through the network together: each batch row has its own unit and position.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from deepvis_app.core.unitvis.receptive_field import LayerRF, receptive_field
 CROP_METHODS = ("deconv", "guided")
 # backprop method -> (crop file kind, montage kind)
 METHOD_KINDS = {"deconv": ("deconv", "max_deconv"), "guided": ("guided", "max_guided")}
+DISPLAY_CLIP_PERCENTILE = 99.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,12 @@ def cut(image: np.ndarray, box: tuple[int, int, int, int], fill: float = 0) -> n
     return out
 
 
+def signal_image(signal: np.ndarray, percentile: float = DISPLAY_CLIP_PERCENTILE) -> np.ndarray:
+    """A backward signal (HxWxC) as uint8: clipped at the percentile of |signal|, then norm01c (0 is gray)."""
+    limit = np.percentile(np.abs(signal), percentile) if signal.size else 0.0
+    return to_uint8(norm01c(np.clip(signal, -limit, limit) if limit > 0 else signal))
+
+
 def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: Sequence[int],
                           positions: Sequence[Sequence[int] | None], method: str) -> torch.Tensor:
     """(B, C, H, W) input signal with seed 1.0 at (units[b], *positions[b]) for each row b.
@@ -107,5 +115,5 @@ def crop_items(loaded: LoadedModel, layer: str, rf: LayerRF, items: Sequence[Cro
         hwc = grad.cpu().numpy().transpose(0, 2, 3, 1)
         if pre.bgr and hwc.shape[3] == 3:
             hwc = hwc[..., ::-1]
-        result[method] = [to_uint8(norm01c(cut(g, box))) for g, box in zip(hwc, boxes)]
+        result[method] = [signal_image(cut(g, box)) for g, box in zip(hwc, boxes)]
     return result
