@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -92,14 +93,26 @@ def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
         handle.remove()
 
 
+_BARE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-bare")
+
+
 def in_thread(work):
-    """Run ``work()`` in a fresh thread, as the app's compute thread runs the model (on this
-    machine, under load, torch ran up to 20x slower in the main thread than in another thread)."""
-    out: list = []
-    thread = threading.Thread(target=lambda: out.append(work()), name="bench-bare")
-    thread.start()
-    thread.join()
-    return out[0]
+    """Run ``work()`` in one long-lived thread, as the app's compute thread runs the model (on this
+    machine, under load, torch ran up to 20x slower in the main thread, and a fresh thread starts
+    slow too)."""
+    return _BARE_THREAD.submit(work).result()
+
+
+def preprocess_ms(loaded, image: np.ndarray, repeats: int = 10) -> float:
+    """Milliseconds the Preprocessor takes to fit one video frame (crop + resize + normalise)."""
+    pre = loaded.preprocessor
+
+    def work() -> float:
+        start = time.perf_counter()
+        for _ in range(repeats):
+            pre.to_array(pre.fit_frame(image))
+        return 1000 * (time.perf_counter() - start) / repeats
+    return round(in_thread(work), 1)
 
 
 class Counter:
@@ -263,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {"model": settings.model, "device": str(loaded.device), "torch_threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds))
+    frame = np.ascontiguousarray(cv2.cvtColor(sample_image("chelsea"), cv2.COLOR_RGB2BGR)[:240, :320])
+    report["preprocess_ms_per_frame"] = preprocess_ms(loaded, frame)
+    _BARE_THREAD.shutdown()
     report["key_latency_ms_back_off"] = summary(key_latencies(loaded, settings, ["k"]))
     report["key_latency_ms_back_on"] = summary(key_latencies(loaded, settings, ["k", "b"]))
     report["peak_rss_mib_this_benchmark"] = peak_rss_mib()

@@ -17,6 +17,9 @@ def register(subparsers: Any) -> None:
     classify.add_argument("--top", type=int, default=5, help="how many classes (default 5)")
     classify.add_argument("--json", action="store_true", help="print JSON")
 
+    keys = add_subcommand(subparsers, "keys", "print the key bindings (with your key_overrides) as a table", run_keys)
+    keys.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
+
     show = add_subcommand(subparsers, "settings", "print every setting and its value", run_settings)
     show.add_argument("--show-origin", action="store_true", help="also print which layer set each value")
 
@@ -54,4 +57,18 @@ def run_settings(args: argparse.Namespace) -> int:
     for name, value, origin in settings_table(loaded):
         shown = value.__name__ if callable(value) and hasattr(value, "__name__") else repr(value)
         print(f"{name} = {shown}" + (f"    # {origin}" if args.show_origin else ""))
+    return 0
+
+
+def run_keys(args: argparse.Namespace) -> int:
+    from deepvis_app.keymap import help_rows, markdown_table
+
+    overrides = settings_from_args(args).settings.key_overrides
+    if args.markdown:
+        print(markdown_table(overrides))
+        return 0
+    rows = help_rows(overrides)
+    width = max(len(keys) for keys, _ in rows)
+    for keys, text in rows:
+        print(f"{keys:<{width}}  {text}")
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skimage.color import rgb2gray
-from skimage.transform import resize
 
 from deepvis_app.settings.defaults import Settings
 
@@ -48,12 +47,19 @@ def center_crop_to_aspect(image: np.ndarray, aspect: float) -> np.ndarray:
 
 
 def resize_uint8(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an HxWxC uint8 image to (height, width), anti-aliased when shrinking."""
+    """Resize an HxWxC uint8 image to (height, width): area averaging when shrinking, bilinear when growing.
+
+    OpenCV's uint8 resize is ~20x faster than skimage's float anti-aliased resize, which matters on the
+    live path (one resize per camera frame).
+    """
+    import cv2
+
     if image.shape[:2] == tuple(size):
         return image
     shrinking = size[0] < image.shape[0] or size[1] < image.shape[1]
-    out = resize(image, size, order=1, anti_aliasing=shrinking, preserve_range=True)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    out = cv2.resize(np.ascontiguousarray(image), (size[1], size[0]), interpolation=interpolation)
+    return out.reshape(size[0], size[1], *image.shape[2:])
 
 
 class Preprocessor:

@@ -86,8 +86,6 @@ def find_max(loaded: LoadedModel, request: FindMaxRequest, progress: Progress | 
             save_state(state_path, fingerprint, state)
         if progress is not None:
             progress(state.done, len(batches), len(indices) + len(failed))
-    if resumed == len(batches):
-        save_state(state_path, fingerprint, state)
     merged = _gather_states(state, world)
     result = FindMaxResult(len(files), len(batches) - resumed, resumed)
     if rank == 0:
