@@ -38,7 +38,8 @@ def run_npy(folder, name: str, *args: str, process: bool = False) -> np.ndarray:
     """Run the command (in a real process, or in-process through the same entry point) and load --npy."""
     out = folder / f"{name}.npy"
     argv = ["attribute", str(folder / "x.npy"), *args, "--npy", str(out), "-o", str(folder / f"{name}.png"),
-            "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu"]
+            "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu",
+            "--set", "input_size=(64, 64)"]
     if process:
         result = deepvis(*argv)
         assert result.returncode == 0, result.stderr
@@ -72,6 +73,7 @@ def test_cli_rejects_a_bad_npy(resnet, capsys):
     folder, _, _ = resnet
     np.save(folder / "bad.npy", np.zeros((64, 64), dtype=np.float32))
     code = main(["attribute", str(folder / "bad.npy"), "--method", "gradient", "--npy", str(folder / "o.npy"),
-                 "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu"])
+                 "--model", "torchvision:resnet18", "--weights", str(folder / "w.pth"), "--device", "cpu",
+            "--set", "input_size=(64, 64)"])
     assert code == 2 and "bad.npy: expected a float (C,H,W) array" in capsys.readouterr().err
     assert not (folder / "o.npy").exists()
