@@ -2,9 +2,6 @@
 $TORCH_HOME/hub/checkpoints cache (deepvis never downloads; `deepvis layers --model alexnet` names the file)."""
 
 builder = "torchvision:alexnet"
-input_size = (224, 224)
-mean = (0.485, 0.456, 0.406)
-std = (0.229, 0.224, 0.225)
 
 layers = (
     'features.1',

@@ -2,9 +2,6 @@
 $TORCH_HOME/hub/checkpoints cache (deepvis never downloads; `deepvis layers --model googlenet` names the file)."""
 
 builder = "torchvision:googlenet"
-input_size = (224, 224)
-mean = (0.485, 0.456, 0.406)
-std = (0.229, 0.224, 0.225)
 
 layers = (
     'conv1',

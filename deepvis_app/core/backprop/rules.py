@@ -59,13 +59,8 @@ class _DeconvRelu(torch.autograd.Function):
         return torch.relu(grad), None
 
 
-class _GuidedRelu(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, upper: float | None) -> torch.Tensor:
-        out = _clipped_relu(x, upper)
-        ctx.save_for_backward(out)
-        ctx.upper = upper
-        return out
+class _GuidedRelu(_BackpropRelu):
+    """Same forward (and saved output) as the true gradient; the backward also drops negative signals."""
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
