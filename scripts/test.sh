@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+.venv/bin/ruff check .
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 set +e
 .venv/bin/python -m pytest -q "$@"
