@@ -5,14 +5,55 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from deepvis_app.errors import DeepvisError, OutputPathError
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import LoadedSettings, load_settings
 
 
-class UserError(Exception):
+class UserError(DeepvisError):
     """A mistake in the user's arguments or inputs: reported in one line, exit code 2."""
+
+
+def check_output_file(path: str | Path, suffixes: tuple[str, ...] | None = None) -> Path:
+    """``path`` as a Path once it is known to be writable as a file, before any computation starts:
+    not a directory, an allowed suffix (when ``suffixes`` is given), parent folder existing (or
+    creatable) and writable. Raises `OutputPathError` naming the path and the problem."""
+    out = Path(path)
+    if out.is_dir():
+        raise OutputPathError(f"{out}: is a directory; give a file name")
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise OutputPathError(f"{out}: unknown extension '{out.suffix}' (use one of {', '.join(suffixes)})")
+    _check_writable_dir(out.parent if str(out.parent) else Path("."), out)
+    return out
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """``path`` as a Path once it is known to be usable as an output folder (existing and writable,
+    or creatable), before any computation starts. Raises `OutputPathError`."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out}: exists and is not a folder")
+    _check_writable_dir(out, out)
+    return out
+
+
+def _check_writable_dir(folder: Path, named: Path) -> None:
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(f"{named}: cannot create it, {existing} is a file, not a folder")
+    try:  # a real probe: os.access says yes to root even on a read-only mount
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise OutputPathError(f"{named}: folder {existing} is not writable ({exc.strerror})") from None
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
