@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Open the deepvis toolbox window (same as `deepvis gui ...`)."""
+"""Open the deepvis toolbox window (same as `deepvis gui ...`, with the same options and errors)."""
 
 import sys
 
-from deepvis_app.cli.main import main
+from deepvis_app.cli.gui_command import standalone_parser
+from deepvis_app.cli.main import run
 
 if __name__ == "__main__":
-    sys.exit(main(["gui", *sys.argv[1:]]))
+    sys.exit(run(lambda: standalone_parser("run_toolbox.py"), sys.argv[1:]))

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepvis_app.core.capture import capturing
+from deepvis_app.core.hooks import tapping
 from deepvis_app.core.model import load_model
 from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 from deepvis_app.core.unitvis.sample_set import write_sample_set
@@ -41,7 +41,7 @@ def bare_forward_seconds(loaded, inputs: torch.Tensor, batch: int, layers: tuple
     """Seconds for batched forwards over all inputs (with `layers` captured when given)."""
     start = time.perf_counter()
     for first in range(0, len(inputs), batch):
-        with capturing(loaded.module, layers), torch.inference_mode():
+        with tapping(loaded.module, layers), torch.inference_mode():
             loaded.module(inputs[first:first + batch])
     return time.perf_counter() - start
 

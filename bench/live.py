@@ -9,11 +9,17 @@
   (goal >= 0.9);
 - ``key_latency_ms_*``: time from `handle_key` to the new Result on a still image (activations
   cached), for moving the selection with back off and with back on (goal < 50 ms);
+- ``slow_methods``: for occlusion, smoothgrad and integrated_gradients (default options) on a still
+  image, back on: ``first_partial_s`` (time from the key selecting the method to the first result
+  showing a map: occlusion's coarse map, goal < 1 s on the default model), ``key_latency_ms`` (from
+  `handle_key` to that key's Result while the method runs, keys moving the unit so every key
+  abandons the running job; goal < 50 ms), ``handle_key_ms`` (the UI thread's own cost per key),
+  ``partials`` (partial results seen), ``finished_s`` (a full run, no key pressed);
 - ``peak_rss_mib_app``: peak resident memory of a fresh process running only the session on the
   default model (video, back on, every layer visited; goal < 1536 MiB); ``..._this_benchmark``
   is this process's own peak (several sessions and the bare loops).
 
-Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0]
+Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0] [--only-slow]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import cv2
 import numpy as np
 import torch
 
+from deepvis_app.core.hooks import find_module, forward_hooks
 from deepvis_app.core.model import load_model
 from deepvis_app.core.session import Session
 from deepvis_app.io.images import sample_image
@@ -71,8 +78,7 @@ def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
     module = loaded.module
     captured: dict[str, torch.Tensor] = {}
-    handle = dict(module.named_modules())[layer].register_forward_hook(
-        lambda _m, _i, out: captured.__setitem__("out", out))
+    hook = (find_module(module, layer), lambda _m, _i, out: captured.__setitem__("out", out))
 
     def forward():
         with torch.no_grad():
@@ -86,11 +92,8 @@ def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
         seed[:, 0] = out[:, 0].detach()
         torch.autograd.grad(out, leaf, grad_outputs=seed)
 
-    try:
-        with lock or threading.Lock():   # the session's model lock: its thread must not run meanwhile
-            return in_thread(lambda: (rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)))
-    finally:
-        handle.remove()
+    with forward_hooks([hook]), lock or threading.Lock():   # the session's model lock: its thread must wait
+        return in_thread(lambda: (rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)))
 
 
 _BARE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-bare")
@@ -200,6 +203,74 @@ def _press_and_wait(session: Session, cond: threading.Condition, key: str, timeo
     return 1000 * (time.perf_counter() - start)
 
 
+class Results:
+    """Every Result the session delivers, in order (partial ones included)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.seen: list = []
+        self.cond = threading.Condition()
+
+    def __call__(self) -> None:
+        result = self.session.latest_result()
+        with self.cond:
+            if result is not None and (not self.seen or result is not self.seen[-1]):
+                self.seen.append((time.perf_counter(), result))
+            self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 300.0):
+        """The first (time, Result) seen from now on for which ``predicate(result)`` holds."""
+        with self.cond:
+            start = len(self.seen)
+            ok = self.cond.wait_for(lambda: any(predicate(r) for _, r in self.seen[start:]), timeout)
+            return next((t, r) for t, r in self.seen[start:] if predicate(r)) if ok else (None, None)
+
+
+def _shows_map(result) -> bool:
+    back = result.images.get("back")
+    return back is not None and not (back == back[0, 0]).all()
+
+
+def slow_method_run(loaded, settings, method: str, presses: int = 12, gap_s: float = 0.4) -> dict:
+    """first_partial_s, key latencies while ``method`` runs, finished_s (see the module docstring)."""
+    session = Session(loaded, settings, InputManager(settings, "sample:chelsea"))
+    results = Results(session)
+    session.set_on_result(results)
+    report: dict = {}
+    try:
+        session.start()
+        results.wait_for(lambda r: "input" in r.images)
+        for key in ("k", "b"):                       # grid, gradient on
+            session.handle_key(key)
+        results.wait_for(lambda r: r.generation >= session.generation and r.progress is None and _shows_map(r))
+        while session.state.back_method != method:
+            session.handle_key("N")
+        start, target = time.perf_counter(), session.generation
+        when, _ = results.wait_for(lambda r: r.generation >= target and r.progress is not None and _shows_map(r))
+        report["first_partial_s"] = round(when - start, 2) if when else None
+        latencies, key_ms = [], []
+        for index in range(presses):
+            time.sleep(gap_s)                        # the method is busy again
+            pressed = time.perf_counter()
+            session.handle_key("l" if index % 2 == 0 else "j")
+            key_ms.append(1000 * (time.perf_counter() - pressed))
+            target = session.generation
+            when, _ = results.wait_for(lambda r: r.generation >= target)
+            latencies.append(1000 * (when - pressed) if when else float("inf"))
+        report["key_latency_ms"] = summary(latencies)
+        report["handle_key_ms"] = summary(key_ms)
+        target = session.generation
+        start = time.perf_counter()
+        session.handle_key("L")                      # a unit not visited yet: a fresh job, left alone until done
+        target = session.generation
+        when, _ = results.wait_for(lambda r: r.generation >= target and r.progress is None and _shows_map(r))
+        report["finished_s"] = round(when - start, 2) if when else None
+        report["partials"] = sum(1 for _, r in results.seen if r.progress is not None)
+    finally:
+        session.stop()
+    return report
+
+
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {"median": round(statistics.median(ordered), 1),
@@ -267,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--model", default=None)
     parser.add_argument("--app-rss-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-slow", action="store_true", help="only the slow-method measurements")
     args = parser.parse_args(argv)
     if args.app_rss_only:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
@@ -274,6 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     report = {"model": settings.model, "device": str(loaded.device), "torch_threads": torch.get_num_threads()}
+    if args.only_slow:
+        report["slow_methods"] = {m: slow_method_run(loaded, settings, m)
+                                  for m in ("occlusion", "smoothgrad", "integrated_gradients")}
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds))
     frame = np.ascontiguousarray(cv2.cvtColor(sample_image("chelsea"), cv2.COLOR_RGB2BGR)[:240, :320])
@@ -281,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     _BARE_THREAD.shutdown()
     report["key_latency_ms_back_off"] = summary(key_latencies(loaded, settings, ["k"]))
     report["key_latency_ms_back_on"] = summary(key_latencies(loaded, settings, ["k", "b"]))
+    report["slow_methods"] = {m: slow_method_run(loaded, settings, m)
+                              for m in ("occlusion", "smoothgrad", "integrated_gradients")}
     report["peak_rss_mib_this_benchmark"] = peak_rss_mib()
     report["peak_rss_mib_app"] = app_peak_rss(args.model)
     json.dump(report, sys.stdout, indent=1)

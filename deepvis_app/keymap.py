@@ -105,9 +105,20 @@ def lookup(key: str, overrides: KeyOverrides | None = None) -> str | None:
     return key_index(overrides).get(key)
 
 
-def help_rows(overrides: KeyOverrides | None = None) -> list[tuple[str, str]]:
-    """(keys, help) rows for the help overlay, in table order."""
-    return [(", ".join(b.keys), b.help) for b in bindings(overrides)]
+# Actions whose help line ends with the list of back-pane methods (the method registry's names).
+METHOD_CYCLE_ACTIONS = ("next_back_method",)
+
+
+def help_rows(overrides: KeyOverrides | None = None, methods: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(keys, help) rows for the help overlay, in table order; the method-cycle line lists
+    ``methods`` (default: the method registry's names, in cycle order)."""
+    if methods is None:
+        from deepvis_app.core.methods import METHOD_NAMES  # the registry (imports torch): only when asked
+
+        methods = METHOD_NAMES
+    cycle = f" ({', '.join(methods)})" if methods else ""
+    return [(", ".join(b.keys), b.help + (cycle if b.action in METHOD_CYCLE_ACTIONS else ""))
+            for b in bindings(overrides)]
 
 
 def markdown_table(overrides: KeyOverrides | None = None) -> str:

@@ -11,10 +11,11 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _isolated_local_settings(tmp_path_factory, monkeypatch):
-    """Tests never read the developer's own settings/settings_local.py."""
+    """Tests never read the developer's own settings/settings_local.py (an empty value: no local file),
+    nor write logs under the real home ($XDG_STATE_HOME/deepvis)."""
     if "DEEPVIS_SETTINGS_LOCAL" not in os.environ:
-        path = tmp_path_factory.getbasetemp() / "no_settings_local.py"
-        monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", str(path))
+        monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", "")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "xdg_state"))
 
 
 @pytest.fixture(scope="session")

@@ -5,40 +5,55 @@ INPUT is an image file, ``sample:<name>``, or a ``.npy`` holding an already-prep
 same tensor). ``--npy`` writes the raw signal with respect to the network input, (C, H, W) float32,
 before any display filter; for Grad-CAM and Grad-CAM++ it is the map upsampled to (1, H, W).
 
-What is explained:
-- backprop methods (gradient, deconv, guided, salinet, desalinet): unit ``--unit`` of ``--layer``
-  (default: the output layer), seeded per ``--seed``; ``--target C`` means unit C of the output layer;
-- occlusion, smoothgrad, integrated_gradients: the class ``--target`` if given, else unit ``--unit``
-  of ``--layer`` (channel sum); the top predicted class when neither is given;
-- gradcam, gradcam++, guided_gradcam: the map is computed at ``--cam-layer`` (default ``--layer``,
-  else the model's last spatial layer);
-  the objective is the class ``--target`` (default: the top class) or, with ``--unit`` and
-  ``--cam-layer``, that unit of ``--layer``.
+The methods, their options (one flag each) and the picture's default view come from the method
+registry (`deepvis_app.core.methods`); ``--help`` lists them. What is explained: see `EXPLAINED`.
+Output paths are checked, and --target/--unit against the model, before anything is computed.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from deepvis_app.cli.common import UserError, add_subcommand, model_from_args, print_json
-from deepvis_app.core.attribution import ATTRIBUTION_METHODS, CAM_METHODS, QUADRATURES, attribute
-from deepvis_app.core.backprop import BACKPROP_METHODS, SEEDS, backprop_from_unit
+from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
+from deepvis_app.core.attribution import make_objective
+from deepvis_app.core.backprop import SEEDS, backprop_from_unit
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, back_view
+from deepvis_app.core.hooks import capture_activations
+from deepvis_app.core.methods import METHOD_NAMES, METHODS, MapKind, Method, get_method, settings_options
+from deepvis_app.core.options import option_fields, option_type
+from deepvis_app.io.images import IMAGE_SUFFIXES
+
+OPTION_DEST = "method_option_"   # argparse dest prefix of the generated method-option flags
+
+
+def _names(methods: list[Method]) -> str:
+    return ", ".join(m.name for m in methods)
+
+
+EXPLAINED = f"""What is explained:
+- backprop methods ({_names([m for m in METHODS if m.is_backprop])}): unit --unit of --layer
+  (default: the output layer), seeded per --seed; --target C means unit C of the output layer;
+- {_names([m for m in METHODS if not m.is_backprop and m.kind is MapKind.INPUT])}: the class --target
+  if given, else unit --unit of --layer (channel sum); the top predicted class when neither is given;
+- {_names([m for m in METHODS if m.kind is MapKind.LAYER])}: the map is computed at --cam-layer
+  (default --layer, else the model's last spatial layer); the objective is the class --target
+  (default: the top class) or, with --unit and --cam-layer, that unit of --layer.
+"""
 
 
 def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "attribute", "backprop / attribution map of one unit or class for one input",
                             run_attribute)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = __doc__[__doc__.index("What is explained"):]
+    parser.epilog = EXPLAINED
     parser.add_argument("input", help="image file, sample:<name>, or .npy of a preprocessed float32 (C,H,W) input")
-    parser.add_argument("--method", required=True, choices=BACKPROP_METHODS + ATTRIBUTION_METHODS)
+    parser.add_argument("--method", required=True, choices=METHOD_NAMES,
+                        help="; ".join(f"{m.name}: {m.help}" for m in METHODS))
     parser.add_argument("--layer", help="layer name (default: the output layer)")
     parser.add_argument("--unit", type=int, help="unit (channel) index in --layer")
     parser.add_argument("--seed", choices=SEEDS, default="activation", help="backprop seed (default activation)")
@@ -46,7 +61,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target", type=int, help="class index of the output layer")
     parser.add_argument("--probability", action="store_true", help="explain the softmax probability, not the logit")
     parser.add_argument("--cam-layer", help="Grad-CAM layer (default --layer)")
-    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default raw; overlay for CAMs)")
+    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own, "
+                        "raw; overlay for gradcam and gradcam++)")
     parser.add_argument("--colormap", choices=COLORMAPS, default="jet")
     parser.add_argument("-o", "--output", help="write the displayed map to this image file")
     parser.add_argument("--npy", help="write the raw (C,H,W) float32 map to this .npy file")
@@ -54,28 +70,106 @@ def register(subparsers: Any) -> None:
     _add_method_options(parser)
 
 
+def _method_flags() -> dict[str, list[tuple[Method, Any]]]:
+    """{flag name: [(method, option field)]}: every option of every registered method; options with
+    the same ``flag`` (e.g. ``batch``) share one flag."""
+    flags: dict[str, list[tuple[Method, Any]]] = {}
+    for method in METHODS:
+        for field in option_fields(method.options):
+            flags.setdefault(field.metadata.get("flag") or field.name, []).append((method, field))
+    return flags
+
+
+def _flag_type(hint: Any) -> Any:
+    """The scalar a flag parses to (``float | Tensor`` -> float)."""
+    for candidate in (hint, *getattr(hint, "__args__", ())):
+        if candidate in (bool, int, float, str):
+            return candidate
+    return str
+
+
 def _add_method_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("method options (defaults from settings)")
-    group.add_argument("--window", type=int, help="occlusion window (px)")
-    group.add_argument("--stride", type=int, help="occlusion stride (px)")
-    group.add_argument("--baseline", type=float, help="occlusion / integrated gradients baseline value")
-    group.add_argument("--samples", type=int, help="smoothgrad samples")
-    group.add_argument("--noise-level", type=float, help="smoothgrad noise, fraction of the input range")
-    group.add_argument("--steps", type=int, help="integrated gradients steps")
-    group.add_argument("--quadrature", choices=QUADRATURES, default="gausslegendre")
-    group.add_argument("--batch", type=int, help="rows per forward pass (occlusion windows, IG steps, samples)")
+    """One flag per method option, generated from the registry (`core.methods`)."""
+    group = parser.add_argument_group("method options (each names the methods it applies to; unset: the "
+                                      "settings' method_options, else the method's default)")
+    for flag, users in _method_flags().items():
+        first_method, first = users[0]
+        kind = _flag_type(option_type(first_method.options, first))
+        helps = {field.metadata["help"] for _, field in users}
+        text = "; ".join(f"{m.name}: {f.metadata['help']}" for m, f in users) if len(helps) > 1 else \
+            f"{', '.join(m.name for m, _ in users)}: {first.metadata['help']}"
+        defaults = {str(f.default) for _, f in users}
+        shown = ", ".join(f"{m.name} {f.default}" for m, f in users) if len(defaults) > 1 else str(first.default)
+        kwargs: dict[str, Any] = {"dest": OPTION_DEST + flag, "default": None, "help": f"{text} (default {shown})"}
+        if kind is not bool:
+            kwargs["metavar"] = flag.upper()
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+            if first.metadata.get("choices"):
+                kwargs["choices"] = first.metadata["choices"]
+        group.add_argument(f"--{flag.replace('_', '-')}", **kwargs)
+
+
+def _method_options(args: argparse.Namespace, method: Method, settings) -> Any:
+    """The method's options: its defaults <- the settings' method_options <- the flags given."""
+    settings_options(method, settings.method_options)   # a bad setting is named as one
+    values = dict(settings.method_options.get(method.name, {}))
+    for field in option_fields(method.options):
+        given = getattr(args, OPTION_DEST + (field.metadata.get("flag") or field.name), None)
+        if given is not None:
+            values[field.name] = given
+    return method.make_options(values)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path is writable before anything is computed."""
+    if args.output:
+        check_output_file(args.output, IMAGE_SUFFIXES)
+    if args.npy:
+        check_output_file(args.npy, (".npy",))
+
+
+def _check_indices(args: argparse.Namespace, loaded, layer: str, x: torch.Tensor) -> None:
+    """--target and --unit name an existing class and unit (one line naming the valid range)."""
+    classes = loaded.layer(loaded.output_layer).channels
+    if args.target is not None and not 0 <= args.target < classes:
+        raise UserError(f"--target {args.target} is out of range: the model has {classes} classes "
+                        f"(0..{classes - 1})")
+    if args.unit is None:
+        return
+    units = _channels(loaded, layer, x)
+    if not 0 <= args.unit < units:
+        raise UserError(f"--unit {args.unit} is out of range: layer '{layer}' has {units} units (0..{units - 1})")
+
+
+def _channels(loaded, layer: str, x: torch.Tensor) -> int:
+    """Channels of ``layer``'s output: from the layer list, else from one forward pass."""
+    known = {info.name: info for info in loaded.layers}
+    if layer in known:
+        return known[layer].channels
+    try:
+        _, outputs = capture_activations(loaded.module, x, [layer])
+    except KeyError as exc:
+        raise UserError(f"--layer {layer}: {exc.args[0] if exc.args else exc}") from None
+    return int(outputs[layer].shape[1])
 
 
 def run_attribute(args: argparse.Namespace) -> int:
     if not args.output and not args.npy and not args.json:
         raise UserError("nothing to write: give -o out.png and/or --npy out.npy (or --json)")
+    _check_outputs(args)
+    method = get_method(args.method)
     loaded = model_from_args(args)
-    x, image = _load_input(args.input, loaded)
     layer = args.layer or loaded.output_layer
+    options = None if method.is_backprop else _method_options(args, method, loaded.settings)
+    x, image = _load_input(args.input, loaded)
+    _check_indices(args, loaded, layer, x)
     with torch.no_grad():
         predicted = int(loaded.module(x).argmax(dim=1)[0])
-    signal = _compute(args, loaded, x, layer, predicted)[0].detach().float().cpu().numpy()
-    written = _write_outputs(args, signal, image, loaded.settings.grad_norm_blur_radius)
+    signal = _compute(args, method, options, loaded, x, layer, predicted)[0].detach().float().cpu().numpy()
+    written = _write_outputs(args, method, signal, image, loaded.settings.grad_norm_blur_radius)
     if args.json:
         print_json({"method": args.method, "layer": layer, "unit": args.unit, "target": args.target,
                     "predicted": predicted, "shape": list(signal.shape), "written": written})
@@ -86,46 +180,39 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 def _load_input(spec: str, loaded) -> tuple[torch.Tensor, np.ndarray]:
+    max_pixels = loaded.settings.max_image_pixels
     if spec.lower().endswith(".npy"):
-        path = Path(spec)
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise UserError(f"{path}: not a readable .npy file ({exc})") from None
-        channels = loaded.settings.input_channels
-        if array.ndim != 3 or array.shape[0] != channels or not np.issubdtype(array.dtype, np.floating):
-            raise UserError(f"{path}: expected a float (C,H,W) array with C={channels}, got {array.dtype} "
-                            f"{array.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None].to(loaded.device)
+        from deepvis_app.io.npy_input import read_npy_input
+
+        array = read_npy_input(spec, loaded.settings.input_channels, max_pixels)
+        x = torch.from_numpy(array)[None].to(loaded.device)
         return x, loaded.preprocessor.to_image(x)
     from deepvis_app.io.images import load_input
 
-    frame = loaded.preprocessor.fit_frame(load_input(spec))
+    frame = loaded.preprocessor.fit_frame(load_input(spec, max_pixels))
     return loaded.preprocessor.to_tensor(frame, loaded.device), frame
 
 
-def _compute(args: argparse.Namespace, loaded, x: torch.Tensor, layer: str, predicted: int) -> torch.Tensor:
-    if args.method in BACKPROP_METHODS:
+def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, x: torch.Tensor, layer: str,
+             predicted: int) -> torch.Tensor:
+    if method.is_backprop:
         origin, unit = (loaded.output_layer, args.target) if args.target is not None else (layer, args.unit)
         if unit is None:
             if origin != loaded.output_layer:
                 raise UserError(f"--unit is needed for layer '{origin}'")
             unit = predicted
         position = _parse_position(args.position) if args.seed == "position" else None
-        return backprop_from_unit(loaded.module, x, origin, unit, method=args.method, seed=args.seed,
+        return backprop_from_unit(loaded.module, x, origin, unit, method=method.name, seed=args.seed,
                                   position=position, probability=args.probability).input_grad
-    options = _method_options(args, loaded.settings)
-    if args.method in CAM_METHODS:
+    cam_layer = None
+    if method.kind is MapKind.LAYER:
         cam_layer = args.cam_layer or args.layer or _last_spatial_layer(loaded)
-        objective_layer = layer if (args.unit is not None and args.target is None and args.cam_layer) else None
-        unit = args.unit if objective_layer else None
-        return attribute(loaded.module, x, args.method, target=None if unit is not None else args.target,
-                         layer=objective_layer, unit=unit, cam_layer=cam_layer, **options)
-    use_unit = args.target is None and args.unit is not None
-    return attribute(loaded.module, x, args.method, target=args.target, layer=layer if use_unit else None,
-                     unit=args.unit if use_unit else None, **options)
+        use_unit = args.unit is not None and args.target is None and bool(args.cam_layer)
+    else:
+        use_unit = args.target is None and args.unit is not None
+    objective = make_objective(loaded.module, x, None if use_unit else args.target, layer if use_unit else None,
+                               args.unit if use_unit else None, args.probability)
+    return method.compute(loaded.module, x, objective, options, cam_layer=cam_layer)
 
 
 def _last_spatial_layer(loaded) -> str:
@@ -133,23 +220,6 @@ def _last_spatial_layer(loaded) -> str:
     if not spatial:
         raise UserError("the model has no layer with a spatial output for Grad-CAM")
     return spatial[-1]
-
-
-def _method_options(args: argparse.Namespace, settings) -> dict[str, Any]:
-    batch = args.batch or settings.perturbations_per_eval
-    if args.method == "occlusion":
-        return {"window": args.window or settings.occlusion_window, "stride": args.stride or settings.occlusion_stride,
-                "baseline": settings.occlusion_baseline if args.baseline is None else args.baseline,
-                "perturbations_per_eval": batch}
-    if args.method == "smoothgrad":
-        return {"samples": args.samples or settings.smoothgrad_samples, "batch_size": batch,
-                "noise_level": settings.smoothgrad_sigma if args.noise_level is None else args.noise_level,
-                "probability": args.probability}
-    if args.method == "integrated_gradients":
-        return {"steps": args.steps or settings.ig_steps, "quadrature": args.quadrature,
-                "baseline": 0.0 if args.baseline is None else args.baseline, "internal_batch_size": batch,
-                "probability": args.probability}
-    return {"probability": args.probability}
 
 
 def _parse_position(text: str | None) -> tuple[int, int]:
@@ -160,7 +230,8 @@ def _parse_position(text: str | None) -> tuple[int, int]:
     return i, j
 
 
-def _write_outputs(args: argparse.Namespace, signal: np.ndarray, image: np.ndarray, blur: float) -> list[str]:
+def _write_outputs(args: argparse.Namespace, method: Method, signal: np.ndarray, image: np.ndarray,
+                   blur: float) -> list[str]:
     from deepvis_app.io.images import write_bytes_atomic, write_image
 
     written = []
@@ -170,7 +241,7 @@ def _write_outputs(args: argparse.Namespace, signal: np.ndarray, image: np.ndarr
         write_bytes_atomic(args.npy, buffer.getvalue())
         written.append(str(args.npy))
     if args.output:
-        view = args.view or ("overlay" if args.method in ("gradcam", "gradcam++") else "raw")
+        view = args.view or method.view
         write_image(args.output, back_view(signal, view, image=image, blur_sigma=blur, colormap=args.colormap))
         written.append(str(args.output))
     return written

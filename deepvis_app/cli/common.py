@@ -1,4 +1,10 @@
-"""What every subcommand shares: the common flags and loading settings and model from them."""
+"""What every subcommand shares: the common flags, argument types, output-path checks, and loading
+settings and model from the arguments.
+
+User mistakes are raised as `deepvis_app.errors.DeepvisError` subclasses (`UserError` here for bad
+arguments); `deepvis_app.cli.main` turns those into one line and exit code 2, anything else into an
+internal-error report.
+"""
 
 from __future__ import annotations
 
@@ -56,17 +62,40 @@ def _check_writable_dir(folder: Path, named: Path) -> None:
         raise OutputPathError(f"{named}: folder {existing} is not writable ({exc.strerror})") from None
 
 
-def user_error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input rather than a bug in deepvis."""
-    from deepvis_app.core.model import ModelError
-    from deepvis_app.io.images import ImageReadError
-    from deepvis_app.settings.loader import SettingsError
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a mistake in the arguments reported in one line (no usage block), exit code 2."""
 
-    return (SettingsError, ModelError, ImageReadError, FileNotFoundError, KeyError, ValueError)
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse reports anything else in one line, exit code 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def add_logging_arguments(parser: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    """--log-level and --log-file (accepted before and after the command name)."""
+    group = parser.add_argument_group("logging")
+    group.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=default,
+                       help="how much to log on stderr (default: $DEEPVIS_LOG_LEVEL, else warning)")
+    group.add_argument("--log-file", metavar="PATH", default=default,
+                       help="also write the log to PATH (the window logs to "
+                            "$XDG_STATE_HOME/deepvis/deepvis.log by default)")
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights, --set, --device, --trust-checkpoint: accepted by every subcommand."""
+    """--model, --weights, --set, --device, --trust-checkpoint, --log-level, --log-file: accepted by every
+    subcommand."""
     group = parser.add_argument_group("model and settings")
     group.add_argument("--model", help="models/<name> folder, torchvision:<name>, or package.module:factory")
     group.add_argument("--weights", help="weights file (state dict or checkpoint)")
@@ -75,6 +104,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", help="auto, cpu, cuda, cuda:N")
     group.add_argument("--trust-checkpoint", action="store_true",
                        help="allow checkpoints that need code execution to load")
+    add_logging_arguments(parser)
 
 
 def add_subcommand(subparsers: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
@@ -96,11 +126,12 @@ def settings_from_args(args: argparse.Namespace) -> LoadedSettings:
 
 
 def model_from_args(args: argparse.Namespace):
-    """(LoadedModel, Settings) for the arguments, or a user error."""
+    """The LoadedModel for the arguments, or a user error (settings errors name their file)."""
     from deepvis_app.core.model import load_model
 
-    settings: Settings = settings_from_args(args).settings
-    return load_model(settings)
+    loaded = settings_from_args(args)
+    settings: Settings = loaded.settings
+    return load_model(settings, origins=loaded.origins)
 
 
 def print_json(value: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deepvis_app.cli.common import add_subcommand, model_from_args, print_json, settings_from_args
+from deepvis_app.cli.common import add_subcommand, model_from_args, positive_int, print_json, settings_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
 
     classify = add_subcommand(subparsers, "classify", "classify an image (path or sample:<name>)", run_classify)
     classify.add_argument("image", help="image file, or sample:chelsea etc. (skimage.data)")
-    classify.add_argument("--top", type=int, default=5, help="how many classes (default 5)")
+    classify.add_argument("--top", type=positive_int, default=5, help="how many classes, at least 1 (default 5)")
     classify.add_argument("--json", action="store_true", help="print JSON")
 
     keys = add_subcommand(subparsers, "keys", "print the key bindings (with your key_overrides) as a table", run_keys)
@@ -41,7 +41,8 @@ def run_classify(args: argparse.Namespace) -> int:
     from deepvis_app.io.images import load_input
 
     loaded = model_from_args(args)
-    results = classify_image(loaded, load_input(args.image), top=args.top)
+    image = load_input(args.image, loaded.settings.max_image_pixels)
+    results = classify_image(loaded, image, top=args.top, name=args.image)
     if args.json:
         print_json(results)
         return 0

@@ -1,6 +1,7 @@
 """`deepvis gui` (and run_toolbox.py): open the toolbox window, or save a screenshot of it.
 
-Qt is imported only when the command runs, so the rest of the CLI works without PySide6.
+Qt is imported only when the command runs, so the rest of the CLI works without PySide6. The window
+always keeps a log file (see `deepvis_app.cli.main`), since nobody may be watching its terminal.
 """
 
 from __future__ import annotations
@@ -9,11 +10,35 @@ import argparse
 import sys
 from typing import Any
 
-from deepvis_app.cli.common import UserError, add_subcommand, model_from_args
+from deepvis_app.cli.common import (
+    ArgumentParser,
+    UserError,
+    add_common_arguments,
+    add_subcommand,
+    check_output_file,
+    model_from_args,
+)
+
+HELP = "open the Deep Visualization Toolbox window"
+SCREENSHOT_SUFFIXES = (".png",)
 
 
 def register(subparsers: Any) -> None:
-    parser = add_subcommand(subparsers, "gui", "open the Deep Visualization Toolbox window", run)
+    parser = add_subcommand(subparsers, "gui", HELP, run)
+    _add_gui_arguments(parser)
+
+
+def standalone_parser(prog: str) -> argparse.ArgumentParser:
+    """The same options as `deepvis gui`, for a script that only opens the window (run_toolbox.py)."""
+    parser = ArgumentParser(prog=prog, description=f"{HELP[0].upper()}{HELP[1:]} (same as deepvis gui).")
+    add_common_arguments(parser)
+    parser.set_defaults(handler=run, command="gui")
+    _add_gui_arguments(parser)
+    return parser
+
+
+def _add_gui_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(log_to_file=True)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", metavar="PATH",
                         help="image file, image folder, video file or sample:<name> (default: sample images)")
@@ -38,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         keys = parse_key_sequence(args.keys)
     except ValueError as exc:
         raise UserError(f"--keys: {exc}") from None
+    if args.screenshot:
+        check_output_file(args.screenshot, SCREENSHOT_SUFFIXES)
     loaded = model_from_args(args)
     options = GuiOptions(input=args.input, camera=args.camera, screenshot=args.screenshot,
                          keys=keys, after_ms=args.after_ms)

@@ -1,18 +1,28 @@
-"""`deepvis` entry point: builds the subcommand parser and turns user errors into exit code 2.
+"""`deepvis` entry point: builds the subcommand parser and is the command line's error boundary.
 
-Each subcommand lives in a module with `register(subparsers)`; the handler it sets returns an
-exit code. User errors (bad settings, missing weights, unreadable images, bad arguments) are
-one line on stderr and exit 2, never a traceback.
+Each subcommand lives in a module with `register(subparsers)`; the handler it sets returns an exit code.
+The promise to the user, kept here for every command:
+- a user error (any `deepvis_app.errors.DeepvisError`: bad settings, missing weights, unreadable images,
+  bad arguments) is one line per problem on stderr and exit code 2, never a traceback;
+- anything else is a bug in deepvis: its traceback goes to the log file, stderr gets one line saying an
+  internal error happened and where the log is, exit code 1;
+- Ctrl+C exits 130; a reader that stops early (`deepvis keys | head`) ends the command quietly (exit 141,
+  as a process killed by SIGPIPE).
+Logging (stderr level, log files, where internal errors are written) is set up by `deepvis_app.cli.logs`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import os
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
-from deepvis_app.cli.common import UserError, user_error_types
+from deepvis_app.cli.common import ArgumentParser, add_logging_arguments
+from deepvis_app.cli.logs import LogSetup
+from deepvis_app.errors import DeepvisError
 
 COMMAND_MODULES = (
     "deepvis_app.cli.core_commands",
@@ -21,10 +31,18 @@ COMMAND_MODULES = (
     "deepvis_app.cli.optimize_commands",
     "deepvis_app.cli.gui_command",
 )
+DESCRIPTION = ("Look inside a convolutional network: list its layers, classify images, draw attribution maps, "
+               "make per-unit images, or explore it live in a window (deepvis gui).")
+EPILOG = ("Run 'deepvis COMMAND --help' for a command's options. Every command takes --model, --weights, "
+          "--set KEY=VALUE, --device, --log-level and --log-file.")
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_STDOUT_CLOSED = 128 + 13  # SIGPIPE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepvis", description=__doc__.splitlines()[0])
+def build_parser(prog: str = "deepvis") -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    add_logging_arguments(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         if importlib.util.find_spec(module_name) is not None:
@@ -33,24 +51,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run `deepvis` with ``argv`` (default: the process's arguments); returns the exit code."""
+    return run(build_parser, argv)
+
+
+def run(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None = None) -> int:
+    """Build the parser, parse ``argv`` and run the chosen handler, all inside the error boundary."""
+    logs = LogSetup(sys.argv[1:] if argv is None else list(argv))
     try:
-        return int(args.handler(args) or 0)
-    except UserError as exc:
-        return _fail(str(exc))
-    except user_error_types() as exc:
+        args = make_parser().parse_args(argv)
+        logs.start(args)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except DeepvisError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("deepvis: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as exc:  # noqa: BLE001 - the boundary: every other exception is a bug, reported once
+        return logs.internal_error(exc)
+    finally:
+        logs.stop()
 
 
 def _fail(message: str) -> int:
     lines = message.strip().splitlines() or ["unknown error"]
     for line in lines:
         print(f"deepvis: error: {line}", file=sys.stderr)
-    return 2
+    return EXIT_USER_ERROR
+
+
+def _stdout_closed() -> int:
+    """The reader went away: point stdout at devnull so the final flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except Exception:  # noqa: BLE001 - stdout is no real file (in-process capture): nothing to redirect
+        pass
+    return EXIT_STDOUT_CLOSED
 
 
 if __name__ == "__main__":

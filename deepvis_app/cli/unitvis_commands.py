@@ -1,4 +1,9 @@
-"""`deepvis find-max`, `deepvis crops`, `deepvis report`: the data side of the per-unit pipeline."""
+"""`deepvis find-max`, `deepvis crops`, `deepvis report`: the data side of the per-unit pipeline.
+
+Output folders are checked (writable folder, not a file) before the model is loaded; images that
+cannot be read are listed in the JSON summary with their problem ("skipped"/"problems" of
+find-max, "missing_images"/"problems" of crops), never fatal.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deepvis_app.cli.common import UserError, add_subcommand, model_from_args, print_json
+from deepvis_app.cli.common import UserError, add_subcommand, check_output_dir, model_from_args, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +40,7 @@ def _register_find_max(subparsers: Any) -> None:
 
 
 def _find_max(args: argparse.Namespace) -> int:
-    from deepvis_app.core.layers import find_module
+    from deepvis_app.core.hooks import find_module
     from deepvis_app.core.unitvis.distributed import cuda_device_for, process_group, ranks_from_env
     from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 
@@ -46,6 +51,7 @@ def _find_max(args: argparse.Namespace) -> int:
         raise UserError("--layers: give at least one layer name (see `deepvis layers`)")
     if args.batch < 1 or args.top < 1 or args.workers < 0 or args.checkpoint_every < 1:
         raise UserError("--batch, --top and --checkpoint-every must be >= 1, --workers >= 0")
+    check_output_dir(args.out)
     loaded = model_from_args(args)
     for name in layers:
         find_module(loaded.module, name)
@@ -58,7 +64,8 @@ def _find_max(args: argparse.Namespace) -> int:
     if ranks.is_main:
         print_json({"images": result.images, "scan_seconds": round(seconds, 3), "batches_run": result.batches_run,
                     "resumed_batches": result.resumed_batches, "processes": ranks.world,
-                    "skipped": result.skipped, "written": [str(p) for p in result.written]})
+                    "skipped": result.skipped, "problems": result.problems,
+                    "state_discarded": result.state_discarded, "written": [str(p) for p in result.written]})
     return 0
 
 
@@ -98,17 +105,29 @@ def _crops(args: argparse.Namespace) -> int:
     unknown = [m for m in methods if m not in CROP_METHODS]
     if unknown or args.tile < 8 or args.batch < 1:
         raise UserError(f"--methods takes {', '.join(CROP_METHODS)}; --tile >= 8; --batch >= 1")
+    check_output_dir(args.out)
     loaded = model_from_args(args)
     request = CropRequest(args.out, _layer_list(args.layers) or None, args.dataset, methods, args.tile,
                           args.batch, args.save_crops, args.force)
     with _bar(args.no_progress, "unit") as bar:
-        def progress(layer: str, done: int, total: int) -> None:
-            bar.set_description(layer)
-            bar.total, bar.n = total, done
-            bar.refresh()
-        result = make_crops(loaded, request, progress)
-    print_json({"units_written": result.layers, "missing_images": sorted(set(result.missing_images))})
+        result = make_crops(loaded, request, unit_progress(bar))
+    print_json({"units_written": result.layers, "missing_images": sorted(set(result.missing_images)),
+                "problems": result.problems})
     return 0
+
+
+def unit_progress(bar):
+    """make_crops' progress callback: the bar starts over (count, total and clock) at each layer, so
+    its rate and ETA are the layer's own, not diluted by the time the previous layers took."""
+    shown: list[str] = []
+
+    def progress(layer: str, done: int, total: int) -> None:
+        if shown != [layer]:
+            shown[:] = [layer]
+            bar.reset(total=total)
+            bar.set_description(layer, refresh=False)
+        bar.update(done - bar.n)
+    return progress
 
 
 def _register_report(subparsers: Any) -> None:
@@ -120,10 +139,12 @@ def _register_report(subparsers: Any) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from deepvis_app.cli.common import settings_from_args
+    from deepvis_app.core.unitvis.layout import unit_vis_root
     from deepvis_app.core.unitvis.report import ReportRequest, write_report
 
+    check_output_dir(args.out)
     settings = settings_from_args(args).settings
-    unit_vis = args.unit_vis or _default_unit_vis(settings)
+    unit_vis = args.unit_vis or unit_vis_root(settings)
     if unit_vis is None or not Path(unit_vis).is_dir():
         raise UserError(f"unit-vis folder {unit_vis} does not exist (pass --unit-vis DIR)")
     loaded = model_from_args(args)
@@ -131,8 +152,3 @@ def _report(args: argparse.Namespace) -> int:
     print_json({"index": str(index)})
     return 0
 
-
-def _default_unit_vis(settings: Any) -> Path | None:
-    if settings.unit_vis_dir:
-        return Path(settings.unit_vis_dir)
-    return Path(settings.model_dir) / "unit_vis" if settings.model_dir else None

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from deepvis_app.core.state import ORIGINAL_BACK_MODES, ORIGINAL_BACK_VIEWS, ModelInfo, ViewState, initial_state
+from deepvis_app.core.state import (
+    ORIGINAL_BACK_MODES,
+    ORIGINAL_BACK_VIEWS,
+    CursorArea,
+    ModelInfo,
+    ViewState,
+    ZoomMode,
+    initial_state,
+)
 
 Action = Callable[[ViewState, ModelInfo], ViewState]
 
@@ -35,19 +43,19 @@ def move_selection(state: ViewState, info: ModelInfo, direction: str, dist: int 
     cols = info.cols[state.layer_idx]
     if direction in ("left", "right"):
         step = -dist if direction == "left" else dist
-        if state.cursor_area == "top":
+        if not state.in_grid:
             state = state.replace(layer_idx=min(max(state.layer_idx + step, 0), len(info.layers) - 1))
         else:
             state = state.replace(selected_unit=state.selected_unit + step)
     elif direction == "down":
-        if state.cursor_area == "top":
-            state = state.replace(cursor_area="bottom")
+        if not state.in_grid:
+            state = state.replace(cursor_area=CursorArea.GRID)
         else:
             state = state.replace(selected_unit=state.selected_unit + cols * dist)
-    elif direction == "up" and state.cursor_area == "bottom":
+    elif direction == "up" and state.in_grid:
         unit = state.selected_unit - cols * dist
         if unit < 0:
-            state = state.replace(selected_unit=unit + cols, cursor_area="top")
+            state = state.replace(selected_unit=unit + cols, cursor_area=CursorArea.LAYER_LIST)
         else:
             state = state.replace(selected_unit=unit)
     return ensure_valid(state, info)
@@ -78,9 +86,9 @@ def reset_state(state: ViewState, info: ModelInfo) -> ViewState:
 
 def zoom_mode(state: ViewState, info: ModelInfo) -> ViewState:
     """z: none -> selected unit -> backprop image -> none (the backprop step is skipped when back is off)."""
-    mode = (state.layers_pane_zoom_mode + 1) % 3
-    if mode == 2 and not state.back_enabled:
-        mode = 0
+    mode = ZoomMode((state.layers_pane_zoom_mode + 1) % len(ZoomMode))
+    if mode is ZoomMode.BACK and not state.back_enabled:
+        mode = ZoomMode.NONE
     return state.replace(layers_pane_zoom_mode=mode)
 
 
@@ -215,9 +223,9 @@ def apply_action(action: str, state: ViewState, info: ModelInfo) -> ViewState:
 
 def select_layer(state: ViewState, info: ModelInfo, index: int) -> ViewState:
     """A click on a layer name: that layer, cursor on the layer list."""
-    return ensure_valid(state.replace(layer_idx=int(index), cursor_area="top"), info)
+    return ensure_valid(state.replace(layer_idx=int(index), cursor_area=CursorArea.LAYER_LIST), info)
 
 
 def select_unit(state: ViewState, info: ModelInfo, unit: int) -> ViewState:
     """A click on a tile: that unit, cursor in the grid."""
-    return ensure_valid(state.replace(selected_unit=int(unit), cursor_area="bottom"), info)
+    return ensure_valid(state.replace(selected_unit=int(unit), cursor_area=CursorArea.GRID), info)

@@ -27,9 +27,13 @@ COLORMAPS = ("gray", *_COLORMAPS)
 
 
 def norm01(x: np.ndarray) -> np.ndarray:
-    """Min-max to [0, 1]: (x - min) / (max - min + 1e-10), as float."""
-    x = np.asarray(x, dtype=np.float64)
-    return (x - x.min()) / (x.max() - x.min() + _EPS)
+    """Min-max to [0, 1] over the whole array: (x - min) / (max - min + 1e-10). Float arrays keep
+    their precision (a float32 layer stays float32 on the live path), others become float64."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    low, high = x.min(), x.max()
+    return (x - low) / (high - low + _EPS)
 
 
 def norm01c(x: np.ndarray, center: float = 0.0) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deepvis_app.core.hooks import forward_hooks
 from deepvis_app.settings.defaults import Settings
 
 
@@ -52,7 +53,6 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
     """Every named module that returned a tensor during one forward, in output order."""
     seen: list[_Observed] = []
     alive: list[torch.Tensor] = []  # keeps outputs alive so their ids stay unique during the pass
-    handles = []
 
     def make_hook(name: str, sub: nn.Module):
         kinds = tuple(cls.__name__ for cls in type(sub).__mro__)
@@ -63,15 +63,9 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
                 seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds))
         return hook
 
-    try:
-        for name, sub in module.named_modules():
-            if name:
-                handles.append(sub.register_forward_hook(make_hook(name, sub)))
-        with torch.no_grad():
-            module(example)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with forward_hooks((sub, make_hook(name, sub)) for name, sub in module.named_modules() if name), \
+            torch.no_grad():
+        module(example)
     return seen
 
 
@@ -118,10 +112,3 @@ def pretty_name(name: str, settings: Settings) -> str:
         return str(pretty(name))
     return name
 
-
-def find_module(module: nn.Module, name: str) -> nn.Module:
-    """The submodule with this dotted name, with a clear error when there is none."""
-    try:
-        return module.get_submodule(name)
-    except AttributeError:
-        raise KeyError(f"the model has no module named '{name}'") from None

@@ -12,7 +12,13 @@ import numpy as np
 import torch
 from skimage.color import rgb2gray
 
+from deepvis_app.errors import DeepvisError
 from deepvis_app.settings.defaults import Settings
+from deepvis_app.settings.loader import SettingsError, validate
+
+
+class ImageShapeError(DeepvisError, ValueError):
+    """An array that is no image (wrong number of dimensions or channels)."""
 
 
 def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -21,7 +27,7 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         img = img[:, :, None]
     if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-        raise ValueError(f"expected an HxW or HxWxC image with 1, 3 or 4 channels, got shape {img.shape}")
+        raise ImageShapeError(f"expected an HxW or HxWxC image with 1, 3 or 4 channels, got shape {img.shape}")
     img = img[:, :, :3] if img.shape[2] == 4 else img
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2)
@@ -73,10 +79,9 @@ class Preprocessor:
         self.scale = float(settings.input_scale)
         self.mean = np.asarray(settings.mean, dtype=np.float32).reshape(-1, 1, 1)
         self.std = np.asarray(settings.std, dtype=np.float32).reshape(-1, 1, 1)
-        if self.channels not in (1, 3):
-            raise ValueError(f"input_channels must be 1 or 3, got {self.channels}")
-        if len(self.mean) not in (1, self.channels) or len(self.std) not in (1, self.channels):
-            raise ValueError(f"mean/std need 1 or {self.channels} values, got {len(self.mean)}/{len(self.std)}")
+        problems = validate(settings, {})  # the loader already checked settings it built; this is for the rest
+        if problems:
+            raise SettingsError(problems)
 
     def fit_frame(self, image: np.ndarray, stretch: bool | None = None) -> np.ndarray:
         """RGB uint8 frame at the network's input size: centre-cropped (or stretched), resized."""

@@ -5,7 +5,9 @@ thread just blits. Pane rules follow the original toolbox (`caffevis/app.py`): t
 window background when back is "disabled" (off, or the cursor on the layer list with the origin
 not frozen) and olive while stale; the aux pane shows the selected unit enlarged when the cursor
 is in the grid, else the top-5 labels (drawn by the window); the per-unit images pane stacks
-regularized-opt, top-9 and deconv images, only for the selected unit of the grid.
+regularized-opt, top-9 and deconv images, only for the selected unit of the grid; an image that
+is not on disk (a unit never optimized, say) gets a labelled placeholder there and in pattern
+mode, never a black tile. The status line names the input, the mode and a running method's progress.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from deepvis_app.core import tiles
 from deepvis_app.core.display import back_view
 from deepvis_app.core.preprocess import center_crop_to_aspect
-from deepvis_app.core.state import ModelInfo, ViewState
+from deepvis_app.core.state import ModelInfo, ViewState, ZoomMode
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.settings.defaults import Settings
 
@@ -37,8 +39,9 @@ class PaneData:
     activations: np.ndarray | None = None    # current layer's output, (C,) or (C, H, W)
     layer_grads: np.ndarray | None = None    # back diffs at the current layer
     input_grad: np.ndarray | None = None     # back signal at the input (C, H, W)
-    back_stale: bool = False
-    sprite: list[np.ndarray] | None = None   # pattern-mode tiles ([] none on disk, None loading)
+    back_stale: bool = False                 # input_grad, if any, is a partial map
+    sprite: list[np.ndarray | None] | None = None  # pattern-mode tiles ([] none on disk, None loading;
+    #                                               a None tile: that unit has no image)
     unit_images: UnitImages | None = None    # selected unit's images (None: loading)
     unit_images_wanted: bool = False
 
@@ -103,10 +106,10 @@ def layers_pane(data: PaneData, state: ViewState, info: ModelInfo, settings: Set
                 size: tuple[int, int], values: np.ndarray | None, back: np.ndarray | None, panes: Panes) -> None:
     """The unit grid (or its zoomed forms) into ``panes``."""
     background = settings.window_background
-    if state.layers_pane_zoom_mode == 2 and back is not None:
+    if state.layers_pane_zoom_mode is ZoomMode.BACK and back is not None:
         panes.images["layers"] = tiles.fit_to_pane(back, size, background)[0]
         return
-    if state.layers_pane_zoom_mode == 1 and values is not None:
+    if state.layers_pane_zoom_mode is ZoomMode.UNIT and values is not None:
         unit = values[min(state.selected_unit, len(values) - 1)]
         panes.images["layers"] = tiles.fit_to_pane(unit, size, background)[0]
         return
@@ -126,7 +129,7 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
     count = info.units[state.layer_idx]
     cols = info.cols[state.layer_idx]
     highlights = tiles.selection_highlights(
-        count, state.selected_unit if state.cursor_area == "bottom" else None,
+        count, state.selected_unit if state.in_grid else None,
         state.backprop_unit if state.backprop_selection_frozen and state.backprop_layer == state.layer_idx else None,
         settings.layer_clr_cursor, settings.layer_clr_back_sel)
     if state.pattern_mode:
@@ -135,7 +138,9 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
                 panes.stale.add("layers")
             return None
         side = max(4, min(size) // cols - 2)
-        return tiles.make_mosaic(tiles.as_uint8(tiles.pattern_tiles(data.sprite[:count], side)), cols,
+        images = [img if img is not None else placeholder((side, side), "no image", settings)
+                  for img in data.sprite[:count]]
+        return tiles.make_mosaic(tiles.as_uint8(tiles.pattern_tiles(images, side)), cols,
                                  settings.window_background, highlights)
     pad = settings.layer_clr_back_background if state.layers_show_back else settings.window_background
     if values is None:
@@ -146,16 +151,58 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
     return tiles.make_mosaic(tiles.as_uint8(tiles.fc_squares(values)), cols, pad, highlights)
 
 
-def unit_images_pane(images: UnitImages, size: tuple[int, int], background) -> np.ndarray:
-    """regularized-opt, top-9 max images and their deconvs stacked vertically (missing ones skipped)."""
+UNIT_IMAGE_LABELS = {"regularized_opt": "no optimized image", "max_im": "no top-9 images",
+                     "max_deconv": "no deconv images"}
+
+
+def placeholder(size: tuple[int, int], label: str, settings: Settings) -> np.ndarray:
+    """A read-only (width, height) tile saying ``label``: what stands for an image not on disk (cached)."""
+    return _placeholder((max(1, int(size[0])), max(1, int(size[1]))), label, tuple(settings.window_background))
+
+
+@lru_cache(maxsize=64)
+def _placeholder(size: tuple[int, int], label: str, background: tuple[float, ...]) -> np.ndarray:
     width, height = size
+    tile = np.empty((height, width, 3), np.uint8)
+    tile[:] = np.rint(np.asarray(background) * 255 * 1.4).clip(0, 255).astype(np.uint8)
+    grey = (150, 150, 150)
+    cv2.rectangle(tile, (0, 0), (width - 1, height - 1), grey, 1)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (text_w, text_h), _ = cv2.getTextSize(label, font, 1.0, 1)
+    scale = min(0.5, 0.9 * width / max(text_w, 1), 0.5 * height / max(text_h, 1))
+    if scale >= 0.2:
+        (text_w, text_h), _ = cv2.getTextSize(label, font, scale, 1)
+        cv2.putText(tile, label, ((width - text_w) // 2, (height + text_h) // 2), font, scale, grey, 1, cv2.LINE_AA)
+    else:
+        cv2.line(tile, (0, 0), (width - 1, height - 1), grey, 1)
+        cv2.line(tile, (0, height - 1), (width - 1, 0), grey, 1)
+    tile.flags.writeable = False
+    return tile
+
+
+_last_unit_pane: list[tuple[UnitImages, tuple[int, int], np.ndarray]] = []   # compute thread only
+
+
+def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settings) -> np.ndarray:
+    """regularized-opt, top-9 max images and their deconvs stacked vertically, a labelled
+    placeholder for each one not on disk (the last pane is reused while the unit and size stay)."""
+    if _last_unit_pane and _last_unit_pane[0][0] is images and _last_unit_pane[0][1] == size:
+        return _last_unit_pane[0][2]
+    width, height = size
+    background = settings.window_background
     pane = blank(size, background).copy()
-    y = 0
-    for _, img in images.present():
-        part = tiles.fit_to_pane(img, (width, height // 3), background)[0]
+    slot = height // 3
+    for index, (kind, label) in enumerate(UNIT_IMAGE_LABELS.items()):
+        img = getattr(images, kind)
+        if img is None:
+            side = max(1, min(width, slot) - 8)
+            img = placeholder((side, max(1, side // 2)), label, settings)
+        part = tiles.fit_to_pane(img, (width, slot), background)[0]
+        y = index * slot
         used_h = min(part.shape[0], height - y)
         pane[y:y + used_h] = part[:used_h]
-        y += height // 3
+    pane.flags.writeable = False
+    _last_unit_pane[:] = [(images, size, pane)]
     return pane
 
 
@@ -174,13 +221,15 @@ def render_panes(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
     back_size = _size(sizes, "back")
     if disp == "disabled":
         panes.images["back"] = blank(back_size, background)
-    elif data.back_stale or back is None:
+    elif back is None:
         panes.images["back"] = blank(back_size, settings.stale_background)
         panes.stale.add("back")
-    else:
+    else:  # a partial map (a slow method still running) is shown, marked stale
         panes.images["back"] = tiles.fit_to_pane(back, back_size, background)[0]
+        if data.back_stale:
+            panes.stale.add("back")
     layers_pane(data, state, info, settings, _size(sizes, "layers"), values, back, panes)
-    if state.cursor_area == "bottom" and values is not None and not state.pattern_mode:
+    if state.in_grid and values is not None and not state.pattern_mode:
         panes.aux_mode = "unit"
         unit = values[min(state.selected_unit, len(values) - 1)]
         panes.images["aux"] = tiles.fit_to_pane(unit, _size(sizes, "aux"), background)[0]
@@ -196,22 +245,53 @@ def _unit_images(data: PaneData, settings: Settings, size: tuple[int, int], pane
         panes.images["unit_images"] = blank(size, settings.stale_background)
         panes.stale.add("unit_images")
     else:
-        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings.window_background)
+        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings)
+
+
+@dataclass(frozen=True)
+class MethodProgress:
+    """A slow method that is still running: shown in the status line."""
+
+    method: str
+    fraction: float
+    elapsed_s: float
+    frame: str | None = None     # the frame it explains, when newer frames wait (video)
+
+
+@dataclass(frozen=True)
+class StatusInput:
+    """What the status line says about the input."""
+
+    name: str | None = None       # file name, "pan.avi #12", "camera 0 #40"
+    position: str | None = None   # "3 of 6" in a list of files
+    frozen: bool = False
 
 
 def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
-                timings: dict[str, float] | None = None) -> str:
-    """The original's status text: ``fwd|back|pattern  <layer>:<unit> | Back: ... | Boost: b/g | FPS: x | msg``."""
-    mode = "pattern" if state.pattern_mode else "back" if state.layers_show_back else "fwd"
-    parts = [f"{mode}  {pretty[state.layer_idx]}:{state.selected_unit}"]
+                timings: dict[str, float] | None = None, source: StatusInput | None = None,
+                progress: MethodProgress | None = None) -> str:
+    """The original's status text plus the input and a running method:
+    ``fwd|back|pattern  <layer>:<unit> | Back: ... | Boost: b/g | FPS: x | <input> | <zoom> | msg``."""
+    parts = [f"{state.grid_shows}  {pretty[state.layer_idx]}:{state.selected_unit}"]
     if state.back_enabled:
         frozen = ", frozen" if state.backprop_selection_frozen else ""
-        parts.append(f"Back: {state.back_method}/{state.back_view} "
+        view = f"{state.back_view}:{state.colormap}" if state.back_view == "overlay" else state.back_view
+        parts.append(f"Back: {state.back_method}/{view} "
                      f"(from {pretty[state.backprop_layer]}_{state.backprop_unit}{frozen})")
     else:
         parts.append("Back: off")
+    if progress is not None:
+        text = f"{progress.method} {100 * progress.fraction:.0f}% {progress.elapsed_s:.1f} s"
+        if progress.frame:
+            text += f" on {progress.frame} (newer frames wait)"
+        parts.append(text)
     parts.append(f"Boost: {state.boost_indiv(info):g}/{state.boost_gamma(info):g}")
     parts.append(f"FPS: {fps:.1f}")
+    if source is not None and source.name:
+        where = f" ({source.position})" if source.position else ""
+        parts.append(f"{source.name}{where}{' frozen' if source.frozen else ''}")
+    if state.layers_pane_zoom_mode is not ZoomMode.NONE:
+        parts.append(f"zoom: {'unit' if state.layers_pane_zoom_mode is ZoomMode.UNIT else 'back'}")
     if timings:
         parts.append(" ".join(f"{name} {1000 * secs:.0f} ms" for name, secs in timings.items()))
     if message:

@@ -1,15 +1,20 @@
-"""The Qt-free session the window drives: keys in, `Result`s out (the contract is helpers/GUI_SEAM.md).
+"""The Qt-free session the window drives: keys in, `Result`s out.
 
 The window calls `handle_key`, `click`, `set_pane_sizes`; each changes the frozen `ViewState`
 (through the pure actions of `core.actions`) or the input, then posts a request (state +
-generation) to the compute thread and returns at once: no public method runs torch, so the UI
-thread never waits on the model. The compute thread answers with a `Result` holding every pane
-as a read-only uint8 image plus the text the window draws. `sync=True` runs the same compute
-inline in `process_pending()`, for deterministic tests.
+generation) to the compute `Worker` and returns at once: no public method runs torch, so the UI
+thread never waits on the model. The worker answers with a `Result` holding every pane as a
+read-only uint8 image plus the text the window draws; a slow method sends partial results first.
+A new frame or newly loaded unit images make the worker run the last request again.
+
+``sync=True`` runs the same worker inline (in the thread that posts), for deterministic tests:
+the window cannot tell. Threads (compute, unit-image loader) start in `start()`, never here.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,22 +24,38 @@ from pathlib import Path
 import numpy as np
 
 from deepvis_app.core.actions import SESSION_ACTIONS, apply_action, select_layer, select_unit
-from deepvis_app.core.attribution import ATTRIBUTION_METHODS
-from deepvis_app.core.backprop import BACKPROP_METHODS
+from deepvis_app.core.arrays import read_only
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS
+from deepvis_app.core.engine import ComputeEngine
 from deepvis_app.core.layers import LayerInfo
+from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_settings, settings_options
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.render import DEFAULT_PANE_SIZES, PaneData, Panes, render_panes, status_line
+from deepvis_app.core.pane_source import PaneSource
+from deepvis_app.core.progress import CancelToken
+from deepvis_app.core.render import (
+    DEFAULT_PANE_SIZES,
+    MethodProgress,
+    PaneData,
+    Panes,
+    StatusInput,
+    render_panes,
+    status_line,
+)
 from deepvis_app.core.state import ModelInfo, ViewState, initial_state
+from deepvis_app.core.unit_compute import unit_compute
 from deepvis_app.core.unit_image_loader import UnitImageLoader
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.worker import ComputeEngine, PaneSource, Worker, unit_compute
+from deepvis_app.core.unitvis.layout import UnitVisLayout, unit_vis_root
+from deepvis_app.core.worker import Worker
+from deepvis_app.io.sources import Frame, InputManager
 from deepvis_app.keymap import help_rows, key_index
 from deepvis_app.settings.defaults import Settings
 
 PANE_IMAGES = ("input", "layers", "aux", "back", "unit_images")
 FIRST_FRAME_TIMEOUT_S = 10.0
+MESSAGE_SHOWN_S = 8.0    # a status message goes away after this long (and the next result)
+
+log = logging.getLogger("deepvis.session")
 
 
 @dataclass(frozen=True)
@@ -47,23 +68,26 @@ class LayerEntry:
     back_origin: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Result:
-    """Everything the window shows; arrays are read-only uint8 HxWx3 (see GUI_SEAM.md)."""
+    """Everything the window shows; arrays are read-only uint8 HxWx3. Compared by identity (its arrays
+    make == meaningless)."""
 
     generation: int
-    images: dict[str, np.ndarray]
-    stale: frozenset[str]
-    layers: tuple[LayerEntry, ...]
-    cursor_on_layer_list: bool
-    top_labels: tuple[tuple[str, float], ...]
-    aux_mode: str
-    status: str
-    message: str | None
-    help_lines: tuple[tuple[str, str], ...] | None
-    show_unit_images: bool
-    grid_shape: tuple[int, int]
-    tile_rects: tuple[tuple[int, int, int, int], ...]
+    images: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    stale: frozenset[str] = frozenset()
+    layers: tuple[LayerEntry, ...] = ()
+    cursor_on_layer_list: bool = True
+    top_labels: tuple[tuple[str, float], ...] = ()
+    aux_mode: str = "labels"
+    status: str = ""
+    message: str | None = None
+    help_lines: tuple[tuple[str, str], ...] | None = None
+    show_unit_images: bool = True
+    grid_shape: tuple[int, int] = (1, 1)
+    tile_rects: tuple[tuple[int, int, int, int], ...] = ()
+    error: str | None = None                 # the request failed: "Type: message" (also in message)
+    progress: MethodProgress | None = None   # a slow method is still running (this is a partial result)
 
 
 @dataclass(frozen=True)
@@ -75,35 +99,44 @@ class Request:
     sizes: tuple[tuple[str, tuple[int, int]], ...]
 
 
-def unit_vis_root(settings: Settings) -> Path | None:
-    """The per-unit image folder: unit_vis_dir, else <model_dir>/unit_vis."""
-    if settings.unit_vis_dir:
-        return Path(settings.unit_vis_dir)
-    return Path(settings.model_dir) / "unit_vis" if settings.model_dir else None
+class _Messages:
+    """The latest status message, shown for `MESSAGE_SHOWN_S` (thread-safe)."""
+
+    def __init__(self, first: str | None):
+        self._lock = threading.Lock()
+        self._text, self._since = first, time.monotonic()
+
+    def add(self, text: str) -> None:
+        with self._lock:
+            self._text, self._since = text, time.monotonic()
+
+    def current(self) -> str | None:
+        with self._lock:
+            return self._text if time.monotonic() - self._since < MESSAGE_SHOWN_S else None
 
 
 class Session:
-    """The app without its window (see the module docstring and GUI_SEAM.md)."""
+    """The app without its window (see the module docstring)."""
 
-    def __init__(self, loaded: LoadedModel, settings: Settings, inputs, *, sync: bool = False):
+    def __init__(self, loaded: LoadedModel, settings: Settings, inputs: InputManager, *, sync: bool = False):
+        check_method_settings(settings.method_options)
         self.loaded, self.settings, self.inputs, self.sync = loaded, settings, inputs, sync
         self.info = ModelInfo.create([(i.name, i.shape[0]) for i in loaded.layers], settings,
-                                     back_methods=BACKPROP_METHODS + ATTRIBUTION_METHODS,
-                                     back_views=BACK_VIEWS, colormaps=COLORMAPS)
+                                     back_methods=METHOD_NAMES, back_views=BACK_VIEWS, colormaps=COLORMAPS)
         self.state: ViewState = initial_state(self.info)
         self.should_quit = False
         self._keys = key_index(settings.key_overrides)
+        self._help = tuple(help_rows(settings.key_overrides, METHOD_NAMES))
         self._lock = threading.Lock()
         self._generation = 0
         self._sizes = dict(DEFAULT_PANE_SIZES)
         self._result: Result | None = None
         self._on_result: Callable[[], None] | None = None
-        self._pending: Request | None = None
-        self._last_request: Request | None = None
-        self._message: str | None = "h for help"
+        self._messages = _Messages("h for help")
         self._pretty = [info.pretty for info in loaded.layers]
-        model_lock = threading.Lock()
         self._closing = threading.Event()
+        self._started = False
+        model_lock = threading.Lock()
         self.engine = ComputeEngine(loaded, model_lock)
         root = unit_vis_root(settings)
         # No folder (a torchvision model without model_dir): a path that holds nothing, so every read misses.
@@ -111,15 +144,21 @@ class Session:
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
                                       unit_compute(loaded, settings, model_lock, self._closing),
                                       synchronous=sync)
-        self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings)
-        self._worker = Worker(self._compute, self._deliver, self._source.frame_changed)
-        self._post()
+        options = {m.name: settings_options(m, settings.method_options) for m in METHODS}
+        self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings, options)
+        self._worker: Worker[Request, Result] = Worker(self._compute, self._deliver, self._error_result,
+                                                       inline=sync)
 
-    # --- the window's calls (never run torch) ---------------------------------------------------------
+    # --- the window's calls (never run torch, except inline in sync mode) ------------------------------
     def start(self) -> None:
-        """Start the compute thread (no-op in sync mode)."""
-        if not self.sync:
-            self._worker.start()
+        """Start the threads (compute, unit-image loader), listen to the inputs, post the first request."""
+        if self._started:
+            return
+        self._started = True
+        self.inputs.add_frame_listener(self._on_frame)
+        self.loader.start()
+        self._worker.start()
+        self._post()
 
     def stop(self) -> None:
         """Stop and join every thread the session uses: compute, unit-image loader, inputs."""
@@ -181,7 +220,8 @@ class Session:
         self._post()
 
     def set_on_result(self, callback: Callable[[], None]) -> None:
-        """``callback()`` runs in the compute thread whenever a new Result is ready."""
+        """``callback()`` runs in the compute thread (the posting thread in sync mode) whenever a new
+        Result is ready."""
         self._on_result = callback
 
     @property
@@ -191,42 +231,35 @@ class Session:
             return self._generation
 
     def idle(self) -> bool:
-        """Every posted request has its Result and nothing is pending or computing (screenshots)."""
+        """Every posted request has its final Result and nothing is pending or computing (screenshots)."""
         result = self.latest_result()
         with self._lock:
-            answered = result is not None and result.generation >= self._generation
-            pending = self._pending is not None
-        return answered and not pending and not self._worker.busy
+            answered = result is not None and result.generation >= self._generation and result.progress is None
+        return answered and not self._worker.busy
 
     def latest_result(self) -> Result | None:
         with self._lock:
             return self._result
 
     def process_pending(self) -> None:
-        """Sync mode: compute the pending request inline (waiting for the first frame)."""
-        with self._lock:
-            request, self._pending = self._pending, None
-        if request is None and self._source.frame_changed():
-            request = self._last_request
-        if request is not None:
-            if self.inputs.latest() is None:
-                self.inputs.wait_for_frame(timeout=FIRST_FRAME_TIMEOUT_S)
-            self._deliver(self._compute(request))
+        """Sync mode: run what is pending, or the last request again when its input changed (a new
+        frame); a no-op with the compute thread."""
+        self._worker.run_pending()
 
     # --- plumbing -------------------------------------------------------------------------------------
     def _post(self) -> None:
+        if not self._started:
+            return
         with self._lock:
             self._generation += 1
             request = Request(self._generation, self.state, tuple(sorted(self._sizes.items())))
-            self._last_request = request
-            if self.sync:
-                self._pending = request
-        if not self.sync:
-            self._worker.post(request)
+        self._worker.post(request)
+
+    def _on_frame(self, _frame: Frame) -> None:
+        self._worker.invalidate()
 
     def _on_unit_images(self, _key: object) -> None:
-        if not self.sync:
-            self._post()
+        self._worker.invalidate(cancel=True)   # a slow job resumes where it stopped
 
     def _unit_at(self, x: float, y: float) -> int | None:
         result = self.latest_result()
@@ -245,58 +278,80 @@ class Session:
         if self._on_result is not None:
             self._on_result()
 
-    def _compute(self, request: Request) -> Result:
+    def _compute(self, request: Request, token: CancelToken) -> Result:
+        if self.sync and self.inputs.latest() is None:
+            self.inputs.wait_for_frame(timeout=FIRST_FRAME_TIMEOUT_S)
         timings: dict[str, float] = {}
-        try:
-            data, labels = self._source.gather(request.state, timings, self._early(request))
-            return self._render(request, data, labels, timings)
-        except Exception as exc:  # the loop keeps running; the error goes to the status line
-            self._message = f"error: {type(exc).__name__}: {exc}"
-            return self._error_result(request)
 
-    def _render(self, request: Request, data: PaneData, labels: tuple, timings: dict[str, float]) -> Result:
+        def partial(data: PaneData, progress: MethodProgress) -> None:
+            self._deliver(self._render(request, data, (), {}, progress))
+
+        data, labels = self._source.gather(request.state, timings, token, partial)
+        return self._render(request, data, labels, timings)
+
+    def _render(self, request: Request, data: PaneData, labels: tuple, timings: dict[str, float],
+                progress: MethodProgress | None = None) -> Result:
         start = time.perf_counter()
         panes = render_panes(data, request.state, self.info, self.settings, dict(request.sizes))
         timings["render"] = time.perf_counter() - start
         self._collect_messages(data, request.state)
-        return self._result_from(request, panes, labels, timings)
-
-    def _early(self, request: Request) -> Callable[[PaneData], None]:
-        """Delivers a result with the back pane stale before a slow attribution method runs."""
-        def deliver(data: PaneData) -> None:
-            self._deliver(self._render(request, data, (), {}))
-        return deliver
+        return self._result_from(request, panes, labels, timings, progress)
 
     def _collect_messages(self, data: PaneData, state: ViewState) -> None:
-        messages = self.inputs.pop_messages() + self.loader.pop_messages()
+        for message in self.inputs.pop_messages() + self.loader.pop_messages():
+            self._messages.add(message)
         if state.pattern_mode and data.sprite == []:
             layer = self.info.layers[state.layer_idx]
-            messages.append(f"no pattern images for {layer} (regularized_opt/{layer}/whole_layer.jpg)")
-        if messages:
-            self._message = messages[-1]
+            self._messages.add(f"no pattern images for {layer} (regularized_opt/{layer}/whole_layer.jpg)")
 
-    def _result_from(self, request: Request, panes: Panes, labels: tuple, timings: dict[str, float]) -> Result:
+    def _status(self, state: ViewState, message: str | None, timings: dict[str, float] | None = None,
+                progress: MethodProgress | None = None) -> str:
+        return status_line(state, self.info, self._pretty, self._source.fps(), message,
+                           timings if state.debug_level else None, self._input_status(), progress)
+
+    def _input_status(self) -> StatusInput:
+        frame = self.inputs.latest()
+        if frame is None:
+            return StatusInput()
+        mode = self.inputs.mode
+        if mode == "files":
+            index, count = self.inputs.position()
+            return StatusInput(frame.name, f"{index + 1} of {count}" if count > 1 else None)
+        name = f"{frame.name} #{frame.seq}" if mode == "camera" else frame.name
+        return StatusInput(name, None, self.inputs.frozen)
+
+    def _result_from(self, request: Request, panes: Panes, labels: tuple, timings: dict[str, float],
+                     progress: MethodProgress | None) -> Result:
         state = request.state
-        images = {name: _read_only(img) for name, img in panes.images.items()}
+        message = self._messages.current()
         return Result(
-            generation=request.generation, images=images, stale=frozenset(panes.stale),
-            layers=layer_entries(self.loaded.layers, state), cursor_on_layer_list=state.cursor_area == "top",
+            generation=request.generation,
+            images={name: read_only(img) for name, img in panes.images.items()},
+            stale=frozenset(panes.stale),
+            layers=layer_entries(self.loaded.layers, state),
+            cursor_on_layer_list=not state.in_grid,
             top_labels=labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
             aux_mode=panes.aux_mode,
-            status=status_line(state, self.info, self._pretty, self._source.fps(), self._message,
-                               timings if state.debug_level else None),
-            message=self._message, help_lines=tuple(help_rows(self.settings.key_overrides)) if state.show_help
-            else None, show_unit_images=state.show_unit_jpgs, grid_shape=panes.grid_shape,
-            tile_rects=panes.tile_rects)
+            status=self._status(state, message, timings, progress),
+            message=message,
+            help_lines=self._help if state.show_help else None,
+            show_unit_images=state.show_unit_jpgs,
+            grid_shape=panes.grid_shape,
+            tile_rects=panes.tile_rects,
+            progress=progress)
 
-    def _error_result(self, request: Request) -> Result:
-        previous = self.latest_result()
+    def _error_result(self, request: Request, exc: Exception) -> Result:
+        """The previous images with the error in the status line (the worker logged the traceback)."""
+        error = f"{type(exc).__name__}: {exc}"
+        self._messages.add(f"error: {error}")
+        message = self._messages.current()
         state = request.state
-        return Result(request.generation, previous.images if previous else {}, frozenset(),
-                      layer_entries(self.loaded.layers, state), state.cursor_area == "top", (), "labels",
-                      status_line(state, self.info, self._pretty, self._source.fps(), self._message), self._message,
-                      None, state.show_unit_jpgs, previous.grid_shape if previous else (1, 1),
-                      previous.tile_rects if previous else ())
+        previous = self.latest_result() or Result(generation=request.generation)
+        return dataclasses.replace(
+            previous, generation=request.generation, layers=layer_entries(self.loaded.layers, state),
+            cursor_on_layer_list=not state.in_grid, top_labels=(), aux_mode="labels",
+            status=self._status(state, message), message=message, help_lines=None,
+            show_unit_images=state.show_unit_jpgs, error=error, progress=None)
 
 
 def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry, ...]:
@@ -304,9 +359,3 @@ def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry
     return tuple(LayerEntry(info.name, info.pretty, index == state.layer_idx,
                             state.backprop_selection_frozen and index == state.backprop_layer)
                  for index, info in enumerate(layers))
-
-
-def _read_only(image: np.ndarray) -> np.ndarray:
-    image = np.ascontiguousarray(image)
-    image.flags.writeable = False
-    return image

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from enum import Enum, IntEnum
 from typing import Any
 
 from deepvis_app.settings.defaults import Settings
@@ -18,6 +19,35 @@ from deepvis_app.settings.defaults import Settings
 # The original's back modes are "grad" and "deconv"; this rebuild names them as the backprop package.
 ORIGINAL_BACK_MODES = ("gradient", "deconv")
 ORIGINAL_BACK_VIEWS = ("raw", "gray", "norm", "normblur")
+
+
+class CursorArea(str, Enum):
+    """Where the cursor is: the layer list (the original's "top") or the unit grid ("bottom")."""
+
+    LAYER_LIST = "top"
+    GRID = "bottom"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ZoomMode(IntEnum):
+    """What the grid pane shows enlarged (`z` cycles them; the original's 0, 1, 2)."""
+
+    NONE = 0
+    UNIT = 1
+    BACK = 2
+
+
+class GridShows(str, Enum):
+    """What the unit grid shows (also the first word of the status line)."""
+
+    ACTIVATIONS = "fwd"
+    BACK_DIFFS = "back"
+    PATTERNS = "pattern"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -61,7 +91,7 @@ class ViewState:
     """Everything the keys change (the original's CaffeVisAppState, minus locks and caches)."""
 
     layer_idx: int = 0
-    cursor_area: str = "top"            # "top": layer list; "bottom": unit grid
+    cursor_area: CursorArea = CursorArea.LAYER_LIST
     selected_unit: int = 0
     backprop_layer: int = 0             # origin of the backward pass (follows the selection unless frozen)
     backprop_unit: int = 0
@@ -71,7 +101,7 @@ class ViewState:
     back_view: str = "raw"              # a display.BACK_VIEWS entry
     colormap: str = "jet"
     pattern_mode: bool = False
-    layers_pane_zoom_mode: int = 0      # 0 none, 1 selected unit, 2 backprop image
+    layers_pane_zoom_mode: ZoomMode = ZoomMode.NONE
     layers_show_back: bool = False      # grid shows back diffs instead of activations
     boost_indiv_idx: int = 0
     boost_gamma_idx: int = 0
@@ -81,8 +111,24 @@ class ViewState:
     stretch_mode: bool = False
     debug_level: int = 0
 
+    def __post_init__(self) -> None:
+        # plain "bottom" / 2 (tests, older callers) become the enums
+        object.__setattr__(self, "cursor_area", CursorArea(self.cursor_area))
+        object.__setattr__(self, "layers_pane_zoom_mode", ZoomMode(self.layers_pane_zoom_mode))
+
     def replace(self, **changes: Any) -> ViewState:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def in_grid(self) -> bool:
+        return self.cursor_area is CursorArea.GRID
+
+    @property
+    def grid_shows(self) -> GridShows:
+        """Patterns (pattern mode), back diffs (``a``) or activations."""
+        if self.pattern_mode:
+            return GridShows.PATTERNS
+        return GridShows.BACK_DIFFS if self.layers_show_back else GridShows.ACTIVATIONS
 
     def boost_indiv(self, info: ModelInfo) -> float:
         return info.boost_indiv_choices[self.boost_indiv_idx % len(info.boost_indiv_choices)]
@@ -93,7 +139,7 @@ class ViewState:
     def back_what_to_disp(self) -> str:
         """The original's rule: "disabled" when back is off, or the cursor is on the layer list and
         the origin is not frozen; else "normal" (the session adds "stale" while not recomputed)."""
-        if not self.back_enabled or (self.cursor_area == "top" and not self.backprop_selection_frozen):
+        if not self.back_enabled or (not self.in_grid and not self.backprop_selection_frozen):
             return "disabled"
         return "normal"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepvis_app.core.display import sign_colors, to_uint8
+from deepvis_app.core.display import norm01, sign_colors, to_uint8
 from deepvis_app.core.state import grid_cols
 
 Color = tuple[float, float, float]
@@ -48,12 +48,6 @@ def as_maps(data: np.ndarray) -> np.ndarray:
     return values
 
 
-def normalize_forward(maps: np.ndarray) -> np.ndarray:
-    """Whole-layer min-max to [0, 1] (one range for all channels, as `tile_images_normalize`)."""
-    low, high = float(maps.min()), float(maps.max())
-    return (maps - low) / (high - low + _EPS)
-
-
 def back_diff_colors(maps: np.ndarray) -> np.ndarray:
     """(C, H, W) diffs as (C, H, W, 3) colours in [0, 1]: / max|x|, positive green, negative red."""
     return sign_colors(maps).astype(np.float32)
@@ -72,9 +66,11 @@ def apply_boosts(values: np.ndarray, boost_indiv: float, boost_gamma: float) -> 
 
 
 def layer_values(data: np.ndarray, back: bool, boost_indiv: float, boost_gamma: float) -> np.ndarray:
-    """A layer's activations (or back diffs when ``back``) as boosted (C, H, W, 3) colours in [0, 1]."""
+    """A layer's activations (or back diffs when ``back``) as boosted (C, H, W, 3) colours in [0, 1].
+    Activations are min-max normalised over the whole layer (one range for all channels, as the
+    original's `tile_images_normalize`)."""
     maps = as_maps(data)
-    colors = back_diff_colors(maps) if back else np.repeat(normalize_forward(maps)[..., None], 3, axis=3)
+    colors = back_diff_colors(maps) if back else np.repeat(norm01(maps)[..., None], 3, axis=3)
     return apply_boosts(colors, boost_indiv, boost_gamma)
 
 

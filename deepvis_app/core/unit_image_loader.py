@@ -6,7 +6,9 @@ a wide layer can take a second. So `request` answers only from the cache and oth
 the load; only the latest request of each kind is kept (moving through units quickly never
 builds a backlog), and `on_ready(key)` fires in the loader thread when a result is cached:
 the GUI must hop to its own thread before repainting. Units with nothing on disk are cached as
-an empty `UnitImages`, so they are not looked up again.
+an empty `UnitImages`, so they are not looked up again. A sprite tile that is all black is a
+unit the pipeline never optimized (its sprite is filled with black): it comes back as None.
+The thread starts with `start()` (or the first request), never in the constructor.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
 
 JOIN_TIMEOUT_S = 10.0
+BLACK_TILE_MAX = 12  # JPEG noise on an all-black tile stays below this
 EMPTY_UNIT_IMAGES = UnitImages(regularized_opt=None, max_im=None, max_deconv=None)
 
 UnitKey = tuple[str, int]
@@ -32,7 +35,7 @@ ComputeUnitImages = Callable[[str, int], UnitImages | None]
 class SpriteTiles:
     """A layer's whole_layer sprite cut into per-unit tiles (views into one array)."""
 
-    tiles: tuple[np.ndarray, ...]
+    tiles: tuple[np.ndarray | None, ...]
     nbytes: int
 
 
@@ -64,7 +67,12 @@ class UnitImageLoader:
         self._stopping = False
         self._messages: list[str] = []
         self._thread: threading.Thread | None = None
-        if not synchronous:
+
+    def start(self) -> None:
+        """Start the loader thread (idempotent; a synchronous loader has none)."""
+        with self._lock:
+            if self._synchronous or self._thread is not None or self._stopping:
+                return
             self._thread = threading.Thread(target=self._run, name="deepvis-unit-images", daemon=True)
             self._thread.start()
 
@@ -79,12 +87,13 @@ class UnitImageLoader:
             return self.cache.get(key)
         with self._lock:
             self._pending_unit = key
+        self.start()
         self._wake.set()
         return None
 
-    def request_sprite(self, layer: str, count: int) -> list[np.ndarray] | None:
-        """The first `count` tiles of the layer's sprite if cached ([] when there is none on disk);
-        else queue a load and return None."""
+    def request_sprite(self, layer: str, count: int) -> list[np.ndarray | None] | None:
+        """The first `count` tiles of the layer's sprite if cached ([] when there is none on disk;
+        None for a unit without an image); else queue a load and return None."""
         key = sprite_key(layer, count)
         cached = self.cache.get(key)
         if cached is None and not self._stopping:
@@ -94,6 +103,7 @@ class UnitImageLoader:
             else:
                 with self._lock:
                     self._pending_sprite = key
+                self.start()
                 self._wake.set()
         return None if cached is None else list(cached.tiles)
 
@@ -105,7 +115,8 @@ class UnitImageLoader:
 
     def close(self) -> None:
         """Stop the loader thread and join it (a running `compute` is allowed to finish)."""
-        self._stopping = True
+        with self._lock:
+            self._stopping = True
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(JOIN_TIMEOUT_S)
@@ -167,8 +178,9 @@ class UnitImageLoader:
         if key in self.cache:
             return
         _, layer, count = key
-        tiles = self.layout.read_sprite_tiles(layer, count) or []
-        self._store(key, SpriteTiles(tuple(tiles), sum(tile.nbytes for tile in tiles)))
+        tiles = [None if int(tile.max()) <= BLACK_TILE_MAX else tile
+                 for tile in self.layout.read_sprite_tiles(layer, count) or []]
+        self._store(key, SpriteTiles(tuple(tiles), sum(tile.nbytes for tile in tiles if tile is not None)))
 
     def _store(self, key: Hashable, value: object) -> None:
         self.cache.put(key, value)

@@ -2,7 +2,8 @@
 
 Called by `deepvis gui` (and run_toolbox.py). A bad `--input` does not stop the app: the window
 opens on the sample images with the problem in the status bar, as for a missing camera (whose
-thread reports and retries by itself). Ctrl+C in the terminal closes the window cleanly.
+thread reports and retries by itself). Ctrl+C in the terminal closes the window cleanly. A Qt
+binding known to crash after minutes (see binding_check) stops it before the window opens.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from deepvis_app.core.session import Session
+from deepvis_app.gui.binding_check import BindingError, require_sound_binding
 from deepvis_app.gui.main_window import TITLE, MainWindow
 from deepvis_app.gui.screenshot import ScreenshotDriver
 from deepvis_app.gui.theme import apply_dark_theme
@@ -54,6 +56,10 @@ def run_gui(loaded: Any, options: GuiOptions) -> tuple[int, str | None]:
     """Open the window and run until it closes; (exit code, error message or None)."""
     settings: Settings = loaded.settings
     app = application()
+    try:  # before any thread starts: other threads touching None would blur the measurement
+        require_sound_binding()
+    except BindingError as exc:
+        return 2, str(exc)
     apply_dark_theme(app, settings)
     inputs, notice = open_inputs(settings, options.input, options.camera)
     session = window = None

@@ -1,32 +1,49 @@
-"""Worker-thread "result ready" callbacks -> one queued Qt signal on the UI thread.
+"""Session "result ready" callbacks -> one queued Qt signal on the UI thread.
 
 The session calls `notify` from its compute thread, possibly many times per repaint. At most one
 event is pending in the Qt queue at any time: the UI fetches the *latest* result when it gets
 there, so a slow paint never builds a backlog. Results older than the one shown are dropped.
+A notification made in the UI thread itself (a session computing inline) is delivered at once.
 The cross-thread connection goes to a `@Slot` method (PySide6 crashes with lambdas there).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+
+class ShownResult(Protocol):
+    """What the bridge reads of a result."""
+
+    @property
+    def generation(self) -> int: ...
+
+
+class ResultSource(Protocol):
+    """What the bridge needs of the session."""
+
+    def set_on_result(self, callback: Callable[[], None]) -> None: ...
+
+    def latest_result(self) -> ShownResult | None: ...
 
 
 class ResultBridge(QObject):
-    """Delivers each new `Result` of a session to the UI thread as `delivered(result)`."""
+    """Delivers each new result of a session to the UI thread as `delivered(result)`."""
 
     _ready = Signal()
     delivered = Signal(object)
 
-    def __init__(self, session: Any, parent: QObject | None = None):
+    def __init__(self, session: ResultSource, parent: QObject | None = None):
         super().__init__(parent)
         self._session = session
         self._lock = threading.Lock()
         self._pending = False
         self._shown_generation = -1
-        self._shown: Any = None
+        self._shown: ShownResult | None = None
         self._ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         session.set_on_result(self.notify)
 
@@ -36,6 +53,9 @@ class ResultBridge(QObject):
 
     def notify(self) -> None:
         """Called from any thread when the session has a new result; coalesces to one event."""
+        if QThread.currentThread() == self.thread():
+            self._deliver()
+            return
         with self._lock:
             if self._pending:
                 return
@@ -48,7 +68,7 @@ class ResultBridge(QObject):
 
     @Slot()
     def deliver_now(self) -> None:
-        """Show the latest result at once (sync mode, or after a key in the UI thread)."""
+        """Show the latest result at once."""
         self._deliver()
 
     @Slot()

@@ -2,19 +2,18 @@
 
 The window never computes: keys, clicks, hovering, drops and resizes become calls on the Qt-free
 `Session`; the session's results arrive through `ResultBridge` (at most one pending event, old
-generations dropped) and are painted as they are. In sync mode (tests) the window asks the
-session to compute inline after each input, so the same code path runs deterministically.
+generations dropped) and are painted as they are. A session in sync mode (tests) computes inline
+in its calls and its results arrive at once through the same bridge: the window has one code path.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
+from deepvis_app.core.session import Result, Session
 from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
 from deepvis_app.gui.layout import pane_rects
@@ -49,14 +48,14 @@ class MainWindow(QMainWindow):
 
     resultShown = Signal(int)
 
-    def __init__(self, session: Any, settings: Settings, *, sync: bool = False, notice: str | None = None,
+    def __init__(self, session: Session, settings: Settings, *, sync: bool = False, notice: str | None = None,
                  title: str = TITLE):
+        """``sync`` is accepted for older callers and ignored: the session decides how it computes."""
         super().__init__()
         self.session = session
         self.settings = settings
-        self.sync = sync
         self.notice = notice
-        self.last_result: Any = None
+        self.last_result: Result | None = None
         self._closed = False
         self._show_unit_images = settings.init_show_unit_jpgs
         self.setWindowTitle(title)
@@ -129,15 +128,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self.session.set_pane_sizes(self.pane_sizes())
-        self._after_input()
 
     @Slot()
     def _on_canvas_resized(self) -> None:
         self.relayout()
-        if self.sync:
-            self.send_pane_sizes()
-        else:
-            self._send_sizes_later()
+        self._send_sizes_later()
 
     # --- input --------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
@@ -149,8 +144,7 @@ class MainWindow(QMainWindow):
         """Give a key string to the session; True when it is bound."""
         self.notice = None
         bound = self.session.handle_key(key)
-        self._after_input()
-        if getattr(self.session, "should_quit", False):
+        if self.session.should_quit:
             self.close()
         return bound
 
@@ -166,26 +160,18 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: list[str]) -> None:
         self.session.open_paths(paths)
-        self._after_input()
 
     @Slot(int)
     def _on_layer_clicked(self, index: int) -> None:
         self.session.select_layer(index)
-        self._after_input()
 
     @Slot(float, float)
     def _on_tile_clicked(self, x: float, y: float) -> None:
         self.session.click("layers", x, y)
-        self._after_input()
-
-    def _after_input(self) -> None:
-        if self.sync:
-            self.session.process_pending()
-            self.bridge.deliver_now()
 
     # --- results ------------------------------------------------------------------------------
     @Slot(object)
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: Result) -> None:
         """Paint one `Result` (already filtered to be newer than the last one shown)."""
         self.last_result = result
         for name in ("input", "layers", "back", "unit_images"):
@@ -201,7 +187,7 @@ class MainWindow(QMainWindow):
         self.status.set_text(result.status + (f"  |  {self.notice}" if self.notice else ""))
         self.resultShown.emit(result.generation)
 
-    def _show_aux(self, result: Any) -> None:
+    def _show_aux(self, result: Result) -> None:
         aux: AuxPane = self.panes["aux"]
         labels_mode = result.aux_mode == "labels"
         aux.set_labels(result.top_labels if labels_mode else ())

@@ -3,8 +3,10 @@
 This is how the README pictures are made and how tests look at the real window. Keys go through
 `QApplication.sendEvent` as QKeyEvents, the same path a real key press takes. "Settled" means:
 the painted result carries the session's latest generation (so it reflects every typed key)
-and no pane is stale (per-unit images still loading). That also holds while a video plays.
-Without any input frame (a camera that never delivered) an idle session counts as settled.
+and no pane is stale (per-unit images still loading), so the grab shows the first frame of the
+requested input, never the "waiting for the first frame" placeholder, however slowly the input
+opens. That also holds while a video plays. Only when the input reported that it cannot give a
+frame (a missing camera, no readable file) does an idle session without a frame count as settled.
 """
 
 from __future__ import annotations
@@ -84,8 +86,10 @@ class ScreenshotDriver(QObject):
     def _settled(self) -> bool:
         """The painted result reflects every key typed and no pane waits for data.
 
-        Without any input frame (a camera that never delivered) panes stay stale for good: then
-        a session idle for `NO_FRAME_IDLE_S` counts as settled, since nothing more is coming.
+        While the input is still opening (a video's first frame, a camera warming up) it waits for
+        that frame, however long it takes (up to the timeout). Without any input frame for good (a
+        camera that reported it is missing, no readable file) panes stay stale: then a session
+        idle for `NO_FRAME_IDLE_S` counts as settled, since nothing more is coming.
         """
         result, session = self.window.last_result, self.window.session
         if result is None or result.generation < session.generation:
@@ -93,7 +97,8 @@ class ScreenshotDriver(QObject):
         if not result.stale:
             return True
         now = time.monotonic()
-        if session.inputs.latest() is not None or not session.idle():
+        inputs = session.inputs
+        if inputs.latest() is not None or inputs.awaiting_frame() or not session.idle():
             self._no_frame_idle_since = None
         elif self._no_frame_idle_since is None:
             self._no_frame_idle_since = now

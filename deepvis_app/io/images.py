@@ -1,7 +1,15 @@
-"""Reading images from disk and the built-in sample images, with errors that name the file.
+"""Reading and writing image files, and the built-in sample images: the API the rest of deepvis uses.
 
-Bad input must never crash the app: every failure here is an `ImageReadError` whose message
-names the file and the problem, so the GUI can show it in the status bar and move on.
+Bad input must never crash the app or eat its memory: every failure here is an `ImageReadError`
+(a `DeepvisError`) whose message names the file and the problem, so the command line prints one
+line, the window shows it in the status bar and find-max lists the file and moves on. Decoding
+itself (pixel limit from the header, EXIF orientation, Pillow) lives in `io.decode`; `.npy`
+network inputs in `io.arrays`. Writes are atomic: a temp file beside the target, then a rename.
+
+The sample images come from `skimage.data` (on disk, no download): `SAMPLE_NAMES` are the ones
+the window cycles through by default, `SAMPLE_SET_NAMES` the larger offline folder that the
+shipped per-unit images and the find-max benchmark scan (`core.unitvis.sample_set`). One loader,
+`sample_image`, serves both.
 """
 
 from __future__ import annotations
@@ -13,35 +21,33 @@ from pathlib import Path
 import numpy as np
 
 from deepvis_app.core.preprocess import as_rgb_uint8
+from deepvis_app.io.decode import ImageReadError, decode_image_file, path_problem
+from deepvis_app.io.opencv import import_cv2
+
+__all__ = ["IMAGE_SUFFIXES", "SAMPLE_NAMES", "SAMPLE_SET_NAMES", "ImageReadError", "list_image_files",
+           "load_input", "path_problem", "read_image", "sample_image", "write_bytes_atomic", "write_image"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+SAMPLE_PREFIX = "sample:"
+# Shown by the window when no input is given (and accepted as `sample:<name>`).
 SAMPLE_NAMES = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat", "hubble_deep_field")
+# The offline image folder of `core.unitvis.sample_set` (its file names are `<name>_<variant>.jpg`).
+SAMPLE_SET_NAMES = ("astronaut", "cat", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "rocket",
+                    "retina", "stereo_motorcycle", "colorwheel", "logo", "camera", "coins", "moon", "page", "text",
+                    "clock", "grass", "gravel", "brick", "horse", "checkerboard")
+# Sample names that are not skimage.data function names: the left view of the stereo pair.
+_SKIMAGE_NAMES = {"motorcycle_left": "stereo_motorcycle"}
 
 
-class ImageReadError(OSError):
-    """An image file that cannot be read; the message names the file and why."""
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB (gray expanded, alpha dropped, 16-bit reduced)."""
-    import cv2
-
-    path = Path(path)
-    if not path.is_file():
-        raise ImageReadError(f"{path}: no such file")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise ImageReadError(f"{path}: not a readable image (empty, truncated or unknown format)")
-    if image.ndim == 3 and image.shape[2] >= 3:
-        image = image[:, :, [2, 1, 0]] if image.shape[2] == 3 else image[:, :, [2, 1, 0, 3]]
-    return as_rgb_uint8(image)
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB (gray expanded, alpha dropped, 16-bit reduced, EXIF
+    orientation applied). `max_pixels`: the `max_image_pixels` setting (None: its default)."""
+    return as_rgb_uint8(decode_image_file(path, max_pixels))
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 92) -> None:
     """Write an RGB image atomically (temp file in the same folder, then rename)."""
-    import cv2
-
+    cv2 = import_cv2()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rgb = as_rgb_uint8(image)
@@ -75,15 +81,19 @@ def _current_umask() -> int:
 
 
 def sample_image(name: str) -> np.ndarray:
-    """One of skimage.data's images (all on disk, no download) as HxWx3 uint8."""
+    """A sample image (any of SAMPLE_NAMES or SAMPLE_SET_NAMES) as HxWx3 uint8: stereo pairs give the
+    left view, binary masks 0/255."""
     from skimage import data
 
-    if name == "motorcycle_left":  # the left view of skimage's stereo pair
-        return as_rgb_uint8(data.stereo_motorcycle()[0])
-    loader = getattr(data, name, None)
-    if loader is None or name not in SAMPLE_NAMES:
-        raise ImageReadError(f"sample:{name}: unknown sample image (known: {', '.join(SAMPLE_NAMES)})")
-    return as_rgb_uint8(loader())
+    if name not in SAMPLE_NAMES and name not in SAMPLE_SET_NAMES:
+        raise ImageReadError.about(f"{SAMPLE_PREFIX}{name}",
+                                   f"unknown sample image (known: {', '.join(SAMPLE_NAMES)})")
+    image = getattr(data, _SKIMAGE_NAMES.get(name, name))()
+    if name in ("motorcycle_left", "stereo_motorcycle"):
+        image = image[0]
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    return as_rgb_uint8(image)
 
 
 def list_image_files(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
@@ -93,8 +103,10 @@ def list_image_files(folder: str | os.PathLike, recursive: bool = False) -> list
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_input(spec: str) -> np.ndarray:
-    """An image from a path or `sample:<name>` (how the CLI names built-in images)."""
-    if spec.startswith("sample:"):
+def load_input(spec: str, max_pixels: int | None = None) -> np.ndarray:
+    """An image from a path or `sample:<name>` (how the CLI names built-in images); `max_pixels` as
+    for `read_image`."""
+    if spec.startswith(SAMPLE_PREFIX):
         return sample_image(spec.split(":", 1)[1])
-    return read_image(spec)
+    return read_image(spec, max_pixels)
+

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from deepvis_app.io.images import IMAGE_SUFFIXES, SAMPLE_NAMES, load_input
+from deepvis_app.errors import DeepvisError
+from deepvis_app.io.images import IMAGE_SUFFIXES, SAMPLE_NAMES, load_input, path_problem
 
 LIST_SUFFIX = ".txt"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv")
 SAMPLE_PREFIX = "sample:"
 
 
-class InputError(ValueError):
+class InputError(DeepvisError, ValueError):
     """An input the user named that cannot be used at all; the message names it."""
 
 
@@ -40,9 +41,10 @@ def entry_name(entry: str) -> str:
     return entry if entry.startswith(SAMPLE_PREFIX) else Path(entry).name
 
 
-def read_entry_image(entry: str) -> np.ndarray:
-    """An image entry as HxWx3 uint8 RGB; raises `ImageReadError` naming the file."""
-    return load_input(entry)
+def read_entry_image(entry: str, max_pixels: int | None = None) -> np.ndarray:
+    """An image entry as HxWx3 uint8 RGB; raises `ImageReadError` naming the file. `max_pixels`: the
+    `max_image_pixels` setting (None: its default)."""
+    return load_input(entry, max_pixels)
 
 
 def list_folder(folder: str | os.PathLike, regexp: str) -> list[str]:
@@ -88,7 +90,7 @@ def entries_from_paths(paths: list[str | os.PathLike], regexp: str) -> tuple[lis
             usable = is_video(str(path)) or path.suffix.lower() in IMAGE_SUFFIXES or re.match(regexp, path.name, re.I)
             found, message = ([str(path)], None) if usable else ([], f"{path}: not an image or video file (skipped)")
         else:
-            found, message = [], f"{path}: no such file or folder"
+            found, message = [], f"{path}: {path_problem(path) or 'no such file or folder'}"
         entries += found
         messages += [message] if message else []
     return entries, messages

@@ -14,17 +14,11 @@ from typing import Callable
 
 import numpy as np
 
+from deepvis_app.core.arrays import read_only
 from deepvis_app.core.preprocess import as_rgb_uint8
 
 Publish = Callable[[np.ndarray, str], None]
 Notify = Callable[[str], None]
-
-
-def read_only(image: np.ndarray) -> np.ndarray:
-    """A contiguous copy-free (when possible) array that no consumer can modify."""
-    image = np.ascontiguousarray(image)
-    image.flags.writeable = False
-    return image
 
 
 def bgr_frame_to_rgb(frame: np.ndarray, mirror: bool = False) -> np.ndarray:

@@ -68,7 +68,8 @@ class InputManager:
         # frame read before a freeze can slip in after `toggle_freeze` returns.
         self._frozen: set[str] = set()
         self._player = StaticPlayer(entries, index, self._publisher("static"), self._notify,
-                                    paced=settings.video_paced, active=not self._camera_mode)
+                                    paced=settings.video_paced, active=not self._camera_mode,
+                                    max_pixels=settings.max_image_pixels)
         self._player.start()
         if self._camera_mode:
             self._ensure_camera().set_active(True)
@@ -111,6 +112,14 @@ class InputManager:
     @property
     def camera_device(self) -> int | str | None:
         return self._camera_device
+
+    def awaiting_frame(self) -> bool:
+        """Whether the active source is still working on a frame to show (opening a file, decoding
+        a video's first frame, a camera warming up): False once it gave one or reported that it
+        cannot. Screenshot mode waits for it rather than grabbing the placeholder."""
+        if self._camera_mode:
+            return self._camera is not None and self._camera.connecting
+        return self._player.loading()
 
     def position(self) -> tuple[int, int]:
         """(index, count) in the static list, for the status bar."""

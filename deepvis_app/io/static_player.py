@@ -2,32 +2,36 @@
 
 Reading a large image or opening and decoding a video takes tens to hundreds of milliseconds;
 doing it here keeps next/previous instant in the window: `step` only moves the index and
-wakes this thread, and the latest request wins. An unreadable entry is skipped (in the
-direction of travel) with a message naming the file. A video plays at its own frame rate
-(or as fast as it decodes when `paced` is False) and, at its end, reports it and loops
-back to the start.
+wakes this thread, and the latest request wins. An unreadable entry (an image that does not
+decode, a video without a single decodable frame) is skipped in the direction of travel with a
+message naming the file and the reason; when no entry can be shown, the last message says which
+file failed and why. A video plays at its own frame rate (or as fast as it decodes when `paced`
+is False) and, at its end, reports it and loops back to the start; a video that cannot be
+reopened is skipped like an unreadable entry.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import numpy as np
 
-from deepvis_app.io.images import ImageReadError
-from deepvis_app.io.playlist import entry_name, is_video, read_entry_image
-from deepvis_app.io.reader_thread import Notify, Publish, ReaderThread, bgr_frame_to_rgb, read_only
+from deepvis_app.core.arrays import read_only
+from deepvis_app.io.images import ImageReadError, path_problem
+from deepvis_app.io.opencv import import_cv2
+from deepvis_app.io.playlist import InputError, entry_name, is_video, read_entry_image
+from deepvis_app.io.reader_thread import Notify, Publish, ReaderThread, bgr_frame_to_rgb
 
 FALLBACK_FPS = 25.0
 
 
 class _Video:
-    """One open video file and where its playback stands."""
+    """One open video file whose first frame decoded, and where its playback stands."""
 
-    def __init__(self, path: str, capture: Any):
-        import cv2
-
+    def __init__(self, path: str, capture: Any, first_frame: np.ndarray):
+        cv2 = import_cv2()
         self.path = path
         self.name = entry_name(path)
         self.capture = capture
@@ -35,25 +39,33 @@ class _Video:
         self.period = 1.0 / fps if fps and 1.0 <= fps <= 1000.0 else 1.0 / FALLBACK_FPS
         self.frame_no = 0
         self.due = time.monotonic()
+        self._pending: np.ndarray | None = first_frame
 
     @classmethod
-    def open(cls, path: str) -> _Video | None:
-        import cv2
+    def open(cls, path: str) -> _Video:
+        """Open `path` and decode its first frame; `InputError` naming the file and why it cannot play."""
+        problem = path_problem(path)
+        if problem is None and os.path.getsize(path) == 0:
+            problem = "empty file"
+        if problem is not None:
+            raise InputError(f"{path}: {problem}")
+        capture = import_cv2().VideoCapture(path)  # OpenCV's own [ WARN ] lines silenced
+        if not capture.isOpened():
+            capture.release()
+            raise InputError(f"{path}: not a video OpenCV can open (unknown format, or a damaged header)")
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            capture.release()
+            raise InputError(f"{path}: no frame could be decoded (a damaged file, or a codec OpenCV lacks)")
+        return cls(path, capture, frame)
 
-        capture = cv2.VideoCapture(path)
-        if capture.isOpened():
-            return cls(path, capture)
-        capture.release()
-        return None
-
-    def rewind(self) -> bool:
-        """Back to the first frame (reopened: seeking is unreliable across codecs)."""
-        import cv2
-
-        self.capture.release()
-        self.capture = cv2.VideoCapture(self.path)
-        self.frame_no = 0
-        return bool(self.capture.isOpened())
+    def read(self) -> np.ndarray | None:
+        """The next BGR frame (the one decoded by `open` first), None at the end or on a decoding error."""
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        ok, frame = self.capture.read()
+        return frame if ok else None
 
     def release(self) -> None:
         self.capture.release()
@@ -63,14 +75,16 @@ class StaticPlayer(ReaderThread):
     """The static side of the inputs: a list of entries, the current index, video playback."""
 
     def __init__(self, entries: list[str], index: int, publish: Publish, notify: Notify,
-                 *, paced: bool = True, active: bool = True):
+                 *, paced: bool = True, active: bool = True, max_pixels: int | None = None):
         super().__init__("deepvis-files", publish, notify, active)
+        self._max_pixels = max_pixels  # the max_image_pixels setting
         self._paced = paced
         self._entries = list(entries)
         self._index = index % len(entries)
         self._request: tuple[int, int] | None = (self._index, 1)
         self._video: _Video | None = None
         self._was_paused = False
+        self._showing = False  # between taking a request and showing (or giving up on) its entry
 
     # --- called from other threads ----------------------------------------------------------
     def step(self, delta: int) -> None:
@@ -101,13 +115,23 @@ class StaticPlayer(ReaderThread):
         with self._lock:
             return is_video(self._entries[self._index])
 
+    def loading(self) -> bool:
+        """Whether an entry is being opened (its frame is on its way, or a message that it cannot be)."""
+        with self._lock:
+            return self._request is not None or self._showing
+
     # --- the thread -------------------------------------------------------------------------
     def _step(self) -> float | None:
         with self._lock:
             request, self._request = self._request, None
             entries = self._entries
+            self._showing = request is not None
         if request is not None:
-            self._show(entries, *request)
+            try:
+                self._show(entries, *request)
+            finally:
+                with self._lock:
+                    self._showing = False
         _, active, frozen = self._state()
         paused = frozen or not active
         resumed, self._was_paused = self._was_paused and not paused, paused
@@ -118,11 +142,17 @@ class StaticPlayer(ReaderThread):
         return self._play(self._video)
 
     def _show(self, entries: list[str], index: int, direction: int) -> None:
+        """Show the first readable entry from `index` on, in the direction of travel."""
         self._close_video()
+        problem = ""
         for attempt in range(len(entries)):
             position = (index + attempt * direction) % len(entries)
-            loaded = self._open_entry(entries[position])
-            if loaded is None:
+            try:
+                loaded = self._open_entry(entries[position])
+            except InputError as exc:
+                problem = str(exc)
+                if len(entries) > 1:
+                    self._notify(f"skipped {problem}")
                 continue
             with self._lock:
                 replaced = self._entries is not entries  # a list dropped meanwhile: show nothing of this one
@@ -130,33 +160,32 @@ class StaticPlayer(ReaderThread):
                     self._index = position
             if isinstance(loaded, _Video):
                 self._video = loaded
+                if not replaced:
+                    self._play(loaded)  # its first frame, at once
             elif not replaced:
                 self._publish(read_only(loaded), entry_name(entries[position]))
             return
-        self._notify("no readable image or video in the input list")
+        self._notify(f"cannot show {problem}" if len(entries) == 1 else
+                     f"none of the {len(entries)} inputs can be shown (last: {problem})")
 
-    def _open_entry(self, entry: str) -> np.ndarray | _Video | None:
-        """The entry's image or opened video; None (with a message naming it) when unreadable."""
+    def _open_entry(self, entry: str) -> np.ndarray | _Video:
+        """The entry's image or opened video; `InputError` naming the file and the reason when unreadable."""
         if is_video(entry):
-            video = _Video.open(entry)
-            if video is None:
-                self._notify(f"skipped {entry}: cannot open this video")
-            return video
+            return _Video.open(entry)
         try:
-            return read_entry_image(entry)
+            return read_entry_image(entry, self._max_pixels)
         except ImageReadError as exc:  # its message starts with the path
-            self._notify(f"skipped {exc}")
+            raise InputError(str(exc)) from exc
         except ValueError as exc:  # an image with a shape no network can take
-            self._notify(f"skipped {entry}: {exc}")
-        return None
+            raise InputError(f"{entry}: {exc}") from exc
 
     def _play(self, video: _Video) -> float | None:
         """Publish the next frame when due; return the time until the one after."""
         now = time.monotonic()
         if self._paced and now < video.due:
             return video.due - now
-        ok, frame = video.capture.read()
-        if not ok or frame is None:
+        frame = video.read()
+        if frame is None:
             return self._end_of_video(video)
         self._publish(bgr_frame_to_rgb(frame), f"{video.name} #{video.frame_no}")
         video.frame_no += 1
@@ -164,16 +193,24 @@ class StaticPlayer(ReaderThread):
         return max(0.0, video.due - now) if self._paced else 0.0
 
     def _end_of_video(self, video: _Video) -> float | None:
-        if video.frame_no == 0:
-            self._notify(f"{video.path}: no frame could be read from this video")
-            self._close_video()
-            return None
+        """Loop: reopen the file (seeking is unreliable across codecs); move on when that fails."""
+        self._close_video()
+        try:
+            self._video = _Video.open(video.path)
+        except InputError as exc:
+            self._move_on(str(exc))
+            return 0.0
         self._notify(f"{video.name}: end of video, playing again from the start")
-        if not video.rewind():
-            self._notify(f"{video.path}: cannot reopen this video")
-            self._close_video()
-            return None
         return 0.0
+
+    def _move_on(self, problem: str) -> None:
+        """The entry shown became unreadable: on to the next one (unless it is the only one)."""
+        with self._lock:
+            alone = len(self._entries) == 1
+            if not alone and self._request is None:
+                self._index = (self._index + 1) % len(self._entries)
+                self._request = (self._index, 1)
+        self._notify(f"cannot show {problem}" if alone else f"skipped {problem}")
 
     def _close_video(self) -> None:
         if self._video is not None:

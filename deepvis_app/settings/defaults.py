@@ -101,6 +101,10 @@ class Settings:
     camera_retry_s: float = 2.0
     # Play video files at their own frame rate; False: as fast as they decode (benchmarks).
     video_paced: bool = True
+    # Largest image (width x height, read from the file header before decoding) any reader accepts:
+    # command line, input list, find-max and crops; also the largest H x W of a .npy input. Larger
+    # files are refused with a message naming them (a 7 KB JPEG can claim 32768x32768 = 3 GiB decoded).
+    max_image_pixels: int = 50_000_000
 
     # --- view ----------------------------------------------------------------------------
     # Window size (width, height) at start.
@@ -134,15 +138,10 @@ class Settings:
     class_clr_1: tuple[float, float, float] = (0.5, 1.0, 0.5)
 
     # --- backprop and attribution --------------------------------------------------------
-    # Default attribution options used by the backprop pane.
-    occlusion_window: int = 16
-    occlusion_stride: int = 8
-    occlusion_baseline: float = 0.0
-    smoothgrad_samples: int = 16
-    smoothgrad_sigma: float = 0.15
-    ig_steps: int = 32
-    # Windows (or samples) evaluated per forward pass by occlusion and friends.
-    perturbations_per_eval: int = 32
+    # Options of the back-pane methods, per method, over their defaults, e.g.
+    # {"occlusion": {"window": 32, "stride": 16}, "smoothgrad": {"samples": 32}}. Every method's
+    # options, defaults and meaning: `deepvis attribute --help` (declared in core/methods.py).
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some fields changed."""

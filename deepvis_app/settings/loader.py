@@ -1,11 +1,18 @@
 """Merge the settings layers and remember which layer set each value.
 
 Layers, lowest first: the documented defaults (`defaults.Settings`) <- the model's
-`models/<model>/settings.py` <- `settings/settings_local.py` (or the file named by
-`DEEPVIS_SETTINGS_LOCAL`) <- command-line `--set key=value`. Override files are plain Python,
-run with `runpy`, so they may hold functions (a layer filter, a pretty-name function), as in
-the original toolbox. Names starting with `_` and imported modules are ignored; any other
-unknown name is an error with a did-you-mean. Every problem found is reported at once.
+`models/<model>/settings.py` <- the local settings file <- command-line `--set key=value`. Override
+files are plain Python, run with `runpy`, so they may hold functions (a layer filter, a pretty-name
+function), as in the original toolbox. Names starting with `_` and imported modules are ignored; any
+other unknown name is an error with a did-you-mean. Values are checked against their field type and
+against each other (input size, channels, mean/std, key overrides), and every problem found is reported
+at once, naming the file (or `--set`) that set the value.
+
+Where things are: `models_root()` is the one place that finds the model folders (the top-level `models/`
+of a source checkout, or the copy shipped inside the installed package as `deepvis_app/models`). The local
+settings file is `settings/settings_local.py` in a source checkout, `$XDG_CONFIG_HOME/deepvis/settings_local.py`
+(default `~/.config/deepvis/`) in an installed package, or the file named by `DEEPVIS_SETTINGS_LOCAL`
+(which must exist; an empty value means "no local settings").
 """
 
 from __future__ import annotations
@@ -15,24 +22,29 @@ import ast
 import collections.abc
 import dataclasses
 import difflib
+import math
 import os
 import runpy
+import traceback
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from deepvis_app.errors import DeepvisError
 from deepvis_app.settings.defaults import PATH_FIELDS, Settings, setting_names
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_ROOT = REPO_ROOT / "models"
-LOCAL_SETTINGS = REPO_ROOT / "settings" / "settings_local.py"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = PACKAGE_DIR.parent
+LOCAL_ENV = "DEEPVIS_SETTINGS_LOCAL"
 DEFAULT_ORIGIN = "default"
 CLI_ORIGIN = "--set"
+# Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
+MAX_INPUT_SIDE = 8192
 
 
-class SettingsError(ValueError):
+class SettingsError(DeepvisError):
     """One or more settings problems; the message lists each, naming its file."""
 
     def __init__(self, problems: list[str]):
@@ -49,8 +61,16 @@ class LoadedSettings:
 
 
 def models_root() -> Path:
-    """Folder holding one sub-folder per model (overridable by DEEPVIS_MODELS_DIR)."""
-    return Path(os.environ.get("DEEPVIS_MODELS_DIR", MODELS_ROOT))
+    """Folder holding one sub-folder per model: DEEPVIS_MODELS_DIR when set, else the copy shipped in the
+    installed package (`deepvis_app/models`), else the source checkout's top-level `models/`."""
+    if os.environ.get("DEEPVIS_MODELS_DIR"):
+        return Path(os.environ["DEEPVIS_MODELS_DIR"])
+    shipped = PACKAGE_DIR / "models"
+    return shipped if shipped.is_dir() else REPO_ROOT / "models"
+
+
+def _in_source_checkout() -> bool:
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "deepvis_app").is_dir()
 
 
 def model_settings_file(model: str) -> Path | None:
@@ -70,9 +90,32 @@ def available_models() -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/settings.py")) if root.is_dir() else []
 
 
-def local_settings_file() -> Path:
-    """The user's settings_local.py (it need not exist)."""
-    return Path(os.environ.get("DEEPVIS_SETTINGS_LOCAL", LOCAL_SETTINGS))
+def default_local_settings_file() -> Path:
+    """settings/settings_local.py in a source checkout, else under $XDG_CONFIG_HOME/deepvis (need not exist)."""
+    if _in_source_checkout():
+        return REPO_ROOT / "settings" / "settings_local.py"
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "deepvis" / "settings_local.py"
+
+
+def local_settings_file() -> Path | None:
+    """The user's settings_local.py: the file named by DEEPVIS_SETTINGS_LOCAL (None when it is set but
+    empty), else the default one (which need not exist)."""
+    named = os.environ.get(LOCAL_ENV)
+    if named is None:
+        return default_local_settings_file()
+    return Path(named).expanduser() if named.strip() else None
+
+
+def _check_named_local_file(path: Path | None, problems: list[str]) -> None:
+    """A file named by DEEPVIS_SETTINGS_LOCAL must be a readable file: a typo is never silently ignored."""
+    if path is None or os.environ.get(LOCAL_ENV) is None:
+        return
+    if path.is_dir():
+        problems.append(f"{path}: is a folder, not a settings file ({LOCAL_ENV}={os.environ[LOCAL_ENV]})")
+    elif not path.is_file():
+        problems.append(f"{path}: no such settings file ({LOCAL_ENV}={os.environ[LOCAL_ENV]}; "
+                        f"set it to an empty value for no local settings)")
 
 
 def load_settings(
@@ -91,7 +134,9 @@ def load_settings(
     values: dict[str, Any] = {}
     origins: dict[str, str] = {name: DEFAULT_ORIGIN for name in setting_names()}
     local_path = local_file if local_file is not None else local_settings_file()
-    local_values = _run_settings_file(local_path, problems) if local_path.is_file() else {}
+    if local_file is None:
+        _check_named_local_file(local_path, problems)
+    local_values = _run_settings_file(local_path, problems) if local_path and local_path.is_file() else {}
 
     cli_values = _parse_overrides(overrides, problems)
     cli_values.update(extra or {})
@@ -108,7 +153,8 @@ def load_settings(
         model_values = _run_settings_file(model_file, problems)
         model_values.setdefault("model_dir", str(model_file.parent))
         layers.append((str(model_file), model_values, model_file.parent))
-    layers.append((str(local_path), local_values, local_path.parent))
+    if local_path is not None:
+        layers.append((str(local_path), local_values, local_path.parent))
     layers.append((CLI_ORIGIN, cli_values, Path.cwd()))
     values["model"] = str(chosen)
     origins["model"] = CLI_ORIGIN if model else origins["model"]
@@ -120,6 +166,7 @@ def load_settings(
             values[name] = _resolve_path(name, value, base_dir)
             origins[name] = origin
     settings = _build(values, origins, problems)
+    problems.extend(validate(settings, origins))
     if problems:
         raise SettingsError(problems)
     return LoadedSettings(settings=settings, origins=origins)
@@ -132,8 +179,12 @@ def _run_settings_file(path: Path, problems: list[str]) -> dict[str, Any]:
     except SyntaxError as exc:
         problems.append(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}")
         return {}
+    except SystemExit as exc:  # a settings file must not end the program
+        problems.append(f"{_where(path, exc)}: calls sys.exit({'' if exc.code is None else repr(exc.code)}); "
+                        f"a settings file may only assign settings")
+        return {}
     except Exception as exc:  # noqa: BLE001 - any failure of user code is reported, not raised
-        problems.append(f"{path}: running it failed: {type(exc).__name__}: {exc}")
+        problems.append(f"{_where(path, exc)}: running it failed: {type(exc).__name__}: {exc}")
         return {}
     known = set(setting_names())
     values: dict[str, Any] = {}
@@ -147,6 +198,13 @@ def _run_settings_file(path: Path, problems: list[str]) -> dict[str, Any]:
             continue
         values[name] = value
     return values
+
+
+def _where(path: Path, exc: BaseException) -> str:
+    """`path:line` of the deepest frame of the traceback that ran in `path` (just `path` if none)."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
+             if Path(frame.filename).resolve() == path.resolve()]
+    return f"{path}:{lines[-1]}" if lines else str(path)
 
 
 def _parse_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str, Any]:
@@ -238,6 +296,50 @@ def _coerce(value: Any, hint: Any) -> tuple[Any, bool]:
     if origin is collections.abc.Callable:
         return value, callable(value)
     return value, True
+
+
+def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """Problems with values that have the right type but cannot work (alone or together), each naming
+    the file or `--set` that set the value."""
+    problems: list[str] = []
+
+    def bad(name: str, why: str) -> None:
+        value = getattr(settings, name)
+        problems.append(f"{origins.get(name, DEFAULT_ORIGIN)}: setting '{name}' = {value!r}: {why}")
+
+    if not all(1 <= side <= MAX_INPUT_SIDE for side in settings.input_size):
+        bad("input_size", f"height and width must be between 1 and {MAX_INPUT_SIDE} pixels")
+    if settings.input_channels not in (1, 3):
+        bad("input_channels", "must be 3 (RGB) or 1 (grayscale)")
+    for name in ("mean", "std"):
+        values = getattr(settings, name)
+        channels = settings.input_channels
+        if channels in (1, 3) and len(values) not in (1, channels):
+            count = "1 value" if channels == 1 else f"1 or {channels} values"
+            if origins.get(name, DEFAULT_ORIGIN) == DEFAULT_ORIGIN:  # the file to fix is the one setting channels
+                problems.append(f"{origins.get('input_channels', DEFAULT_ORIGIN)}: setting 'input_channels' = "
+                                f"{channels} needs '{name}' with {count}; set it too (the default is {values!r})")
+            else:
+                bad(name, f"needs {count} for input_channels = {channels} "
+                          f"(set by {origins.get('input_channels', DEFAULT_ORIGIN)})")
+        elif not all(math.isfinite(v) for v in values):
+            bad(name, "values must be finite numbers")
+    if any(v == 0 for v in settings.std):
+        bad("std", "values must not be 0 (the input is divided by them)")
+    if not math.isfinite(settings.input_scale) or settings.input_scale == 0:
+        bad("input_scale", "must be a finite, non-zero number")
+    if settings.channel_order.upper() not in ("RGB", "BGR"):
+        bad("channel_order", "must be 'RGB' or 'BGR'")
+    if settings.layers is not None and not settings.layers:
+        bad("layers", "lists no layer (use None to find them automatically)")
+    if settings.key_overrides:
+        from deepvis_app.keymap import key_index
+
+        try:
+            key_index(settings.key_overrides)
+        except ValueError as exc:
+            problems.append(f"{origins.get('key_overrides', DEFAULT_ORIGIN)}: {exc}")
+    return problems
 
 
 def _type_name(hint: Any) -> str:

@@ -77,3 +77,42 @@ def test_cli_rejects_a_bad_npy(resnet, capsys):
             "--set", "input_size=(64, 64)"])
     assert code == 2 and "bad.npy: expected a float (C,H,W) array" in capsys.readouterr().err
     assert not (folder / "o.npy").exists()
+
+
+def _argv(folder, *args: str) -> list[str]:
+    return ["attribute", str(folder / "x.npy"), *args, "--model", "torchvision:resnet18", "--weights",
+            str(folder / "w.pth"), "--device", "cpu", "--set", "input_size=(64, 64)"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "5000"], "--target 5000 is out of range: the model has 1000 classes (0..999)"),
+    (["--layer", "layer2.0", "--unit", "128"], "--unit 128 is out of range: layer 'layer2.0' has 128 units (0..127)"),
+    (["--layer", "layer3", "--unit", "-1"], "--unit -1 is out of range: layer 'layer3' has 256 units (0..255)"),
+])
+def test_an_out_of_range_target_or_unit_is_one_line(resnet, capsys, args, message):
+    folder, _, _ = resnet
+    out = folder / "range.npy"
+    code = main(_argv(folder, "--method", "occlusion", *args, "--npy", str(out)))
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == f"deepvis: error: {message}" and not out.exists()
+
+
+@pytest.mark.parametrize("output, problem", [(".", "is a directory"), ("map.xyz", "unknown extension '.xyz'")])
+def test_a_bad_output_path_is_refused_before_the_model_loads(resnet, capsys, monkeypatch, output, problem):
+    import deepvis_app.cli.attribute_command as command
+
+    folder, _, _ = resnet
+    monkeypatch.setattr(command, "model_from_args", lambda args: pytest.fail("the model was loaded"))
+    code = main(_argv(folder, "--method", "occlusion", "-o", str(folder / output)))
+    assert code == 2 and problem in capsys.readouterr().err
+
+
+def test_method_flags_come_from_the_registry_and_reach_the_method(resnet):
+    from deepvis_app.core.methods import attribute
+
+    folder, model, x = resnet
+    ours = run_npy(folder, "occ", "--method", "occlusion", "--target", "7", "--window", "24", "--stride", "20",
+                   "--batch", "5", "--baseline", "0.5")
+    reference = attribute(model, x, "occlusion", target=7, window=24, stride=20, baseline=0.5)
+    np.testing.assert_allclose(ours, reference[0].numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(ours, attribute(model, x, "occlusion", target=7)[0].numpy(), atol=1e-3)

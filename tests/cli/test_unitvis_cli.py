@@ -58,3 +58,60 @@ def test_missing_folder_and_missing_results(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     assert main(["crops", "--out", str(tmp_path), "--no-progress", *MODEL]) == 2
     assert "find-max" in capsys.readouterr().err
+
+
+# --- issue 8: output paths checked before computing; bad images listed; progress per layer ----------
+@pytest.mark.parametrize("command", ["find-max", "crops", "report"])
+def test_output_that_is_a_file_is_refused_before_the_model_loads(dataset, tmp_path, capsys, command):
+    out = tmp_path / "out.txt"
+    out.write_text("not a folder")
+    argv = {"find-max": ["find-max", str(dataset), "--layers", "conv", "--no-progress"],
+            "crops": ["crops", "--no-progress"], "report": ["report", "--unit-vis", str(tmp_path)]}[command]
+    # a model that does not exist: had the model been loaded first, its error would come instead
+    assert main([*argv, "--out", str(out), "--model", "no_such_model_anywhere"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: exists and is not a folder" in err and "no_such_model" not in err
+
+
+def test_find_max_lists_oversized_images_and_says_when_state_is_discarded(tmp_path, capsys):
+    from tests.core.test_find_max import make_dataset
+    from tests.io.hostile_images import jpeg_claiming, write
+
+    images = make_dataset(tmp_path / "images", count=6)
+    write(images / "huge.jpg", jpeg_claiming(32768, 32768))
+    args = ["find-max", str(images), "--layers", "fc", "--batch", "4", "--workers", "1", "--out",
+            str(tmp_path / "uv"), "--no-progress", *MODEL]
+    assert main(args) == 0
+    summary = _json(capsys)
+    assert summary["skipped"] == ["broken.png", "huge.jpg"] and summary["state_discarded"] is None
+    assert "32768x32768" in summary["problems"]["huge.jpg"]
+    (images / "huge.jpg").unlink()
+    assert main(args) == 0
+    assert "images changed" in _json(capsys)["state_discarded"]
+
+
+def test_crops_progress_starts_over_at_each_layer():
+    """The second layer's ETA is its own: 9 units left at 1 unit/s, not diluted by the first
+    layer's 100 s (which made a 2.5-minute job read 7:47:59)."""
+    import io
+
+    from tqdm import tqdm
+
+    from deepvis_app.cli.unitvis_commands import unit_progress
+
+    clock = [0.0]
+    bar = tqdm(file=io.StringIO(), total=0)
+    bar._time = lambda: clock[0]
+    bar.start_t = bar.last_print_t = 0.0
+    progress = unit_progress(bar)
+    progress("conv", 0, 10)
+    clock[0] = 100.0
+    progress("conv", 10, 10)
+    progress("fc", 0, 10)
+    clock[0] = 101.0
+    progress("fc", 1, 10)
+    info = bar.format_dict
+    assert (info["n"], info["total"], info["prefix"].rstrip(": ")) == (1, 10, "fc")
+    remaining = (info["total"] - info["n"]) * info["elapsed"] / info["n"]
+    assert remaining == pytest.approx(9.0)
+    bar.close()

@@ -113,3 +113,23 @@ def test_ondemand_ranks_and_crops_like_the_pipeline(cropped):
     assert compute_unit_images(loaded, "pool", 3, []) is None
     with pytest.raises(ValueError, match="out of range"):
         compute_unit_images(loaded, "pool", 9, images[:2])
+
+
+def test_images_that_became_unreadable_are_listed_not_fatal(tmp_path):
+    """Top images replaced after find-max (a header claiming 65536x65536, which raised a raw
+    cv2.error before, and garbage): listed with their problem, every unit still gets its montage."""
+    from tests.io.hostile_images import png_bytes
+
+    dataset = make_dataset(tmp_path / "images", count=12)
+    out = tmp_path / "unit_vis"
+    loaded = tiny_model()
+    find_max(loaded, FindMaxRequest(dataset, ("fc",), out, top=4, batch_size=5))
+    best = [unit[0]["path"] for unit in json.loads(UnitVisLayout(out).find_max_json("fc").read_text())["units"]]
+    (dataset / best[0]).write_bytes(png_bytes(65536, 65536, rows=0))
+    if best[1] != best[0]:
+        (dataset / best[1]).write_bytes(b"garbage")
+    result = make_crops(loaded, CropRequest(out, ("fc",), tile=20))
+    assert result.layers == {"fc": 4}
+    assert str(dataset / best[0]) in result.missing_images
+    assert "65536x65536" in result.problems[str(dataset / best[0])]
+    assert all(UnitVisLayout(out).unit_image("max_im", "fc", unit).is_file() for unit in range(4))

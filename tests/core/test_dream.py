@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.core.unitvis.dream import DreamConfig, dream, region_gradients
+from deepvis_app.core.unitvis.dream import dream, region_gradients
+from deepvis_app.core.unitvis.dream_config import DreamConfig
 from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
 from deepvis_app.core.unitvis.objectives import layer_amplification
 from deepvis_app.core.unitvis.params import InputSpace

@@ -61,7 +61,7 @@ def make_dataset(root: Path, count: int = 23, seed: int = 0) -> Path:
 
 def brute_force(model: LoadedModel, dataset: Path, layer: str, top: int) -> list[list[tuple]]:
     """Per unit, sorted (-value, path, pos) of every image, one image at a time."""
-    from deepvis_app.core.capture import capture_activations
+    from deepvis_app.core.hooks import capture_activations
     from deepvis_app.io.images import list_image_files
 
     rows: dict[int, list[tuple]] = {}
@@ -170,3 +170,63 @@ def test_two_gloo_processes_equal_one(dataset, reference, tmp_path):
         assert read_units(tmp_path, layer) == read_units(reference, layer)
     skipped = json.loads(UnitVisLayout(tmp_path).find_max_skipped().read_text())["skipped"]
     assert skipped == ["broken.png"]
+
+
+# --- issue 8: bad images never abort a scan; resume notices changed images --------------------------
+def _with_hostile_images(root: Path) -> Path:
+    from tests.io.hostile_images import jpeg_claiming, png_bytes, write
+
+    make_dataset(root)
+    write(root / "huge_claim.jpg", jpeg_claiming(32768, 32768))          # decoded to 3 GiB before
+    write(root / "nested" / "over_opencv.png", png_bytes(65536, 65536, rows=0))  # raised cv2.error before
+    (root / "folder.png").mkdir()                                          # not a file: not listed
+    return root
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_oversized_images_are_listed_with_the_problem_and_skipped(reference, tmp_path, workers):
+    dataset = _with_hostile_images(tmp_path / "images")
+    out = tmp_path / "out"
+    result = find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, out, top=5, batch_size=4, workers=workers))
+    assert result.skipped == ["broken.png", "huge_claim.jpg", "nested/over_opencv.png"]
+    assert "32768x32768" in result.problems["huge_claim.jpg"]
+    assert "max_image_pixels" in result.problems["nested/over_opencv.png"]
+    assert "not a readable image" in result.problems["broken.png"]
+    for layer in LAYERS:  # the readable images rank exactly as without the hostile ones
+        assert read_units(out, layer) == read_units(reference, layer)
+    listed = json.loads(UnitVisLayout(out).find_max_skipped().read_text())
+    assert listed["skipped"] == result.skipped and listed["problems"] == result.problems
+
+
+def test_resume_notices_replaced_images(tmp_path):
+    dataset = make_dataset(tmp_path / "images")
+    request = FindMaxRequest(dataset, LAYERS, tmp_path / "out", top=5, batch_size=4)
+    first = find_max(tiny_model(), request)
+    assert first.state_discarded is None
+    rng = np.random.default_rng(7)
+    for name in ("img_001.png", "img_002.png", "nested/img_003.png", "img_004.png"):  # same names, new pixels
+        write_image(dataset / name, rng.integers(0, 256, (SIZE[0], SIZE[1], 3), dtype=np.uint8))
+    rerun = find_max(tiny_model(), request)
+    assert rerun.state_discarded is not None and "images changed" in rerun.state_discarded
+    assert rerun.resumed_batches == 0 and rerun.batches_run == 6
+    fresh = tmp_path / "fresh"
+    find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, fresh, top=5, batch_size=4))
+    for layer in LAYERS:
+        assert read_units(request.out, layer) == read_units(fresh, layer)
+    again = find_max(tiny_model(), request)
+    assert again.state_discarded is None and again.batches_run == 0, "unchanged images: resumed at its end"
+
+
+def test_a_checkpoint_of_another_scan_is_discarded_and_said(dataset, tmp_path):
+    find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, tmp_path, top=5, batch_size=4))
+    result = find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, tmp_path, top=3, batch_size=4))
+    assert "different scan" in result.state_discarded and result.resumed_batches == 0
+
+
+def test_missing_or_file_dataset_is_one_clear_error(tmp_path):
+    from deepvis_app.errors import DeepvisError
+
+    (tmp_path / "file.jpg").write_bytes(b"x")
+    for name, problem in (("none", "no such folder"), ("file.jpg", "is a file, not a folder")):
+        with pytest.raises(DeepvisError, match=problem):
+            find_max(tiny_model(), FindMaxRequest(tmp_path / name, LAYERS, tmp_path / "out"))

@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from deepvis_app.core.capture import capture_activations
+from deepvis_app.core.hooks import capture_activations
 from deepvis_app.core.layers import discover_layers
 from deepvis_app.core.model import prepare_for_visualization
 from deepvis_app.settings.defaults import Settings

@@ -9,7 +9,15 @@ import torch
 import torchvision
 from torch import nn
 
-from deepvis_app.core.model import ModelError, load_model, load_state_dict, torchvision_hub_file
+from deepvis_app.core.classify import classify_image
+from deepvis_app.core.model import (
+    ModelError,
+    NonFiniteError,
+    load_model,
+    load_state_dict,
+    resolve_device,
+    torchvision_hub_file,
+)
 from deepvis_app.settings.loader import load_settings
 
 
@@ -80,3 +88,74 @@ def test_grayscale_non_square_model(tmp_path):
 def gray_factory() -> nn.Module:
     return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("payload", [bytes(range(256)) * 4, b"\x80\x02" + bytes(range(200)), b"hello world", b""])
+@pytest.mark.parametrize("trust", [False, True])
+def test_a_file_that_is_no_checkpoint_is_called_that(tmp_path, payload, trust):
+    path = tmp_path / "w.pth"
+    path.write_bytes(payload)
+    with pytest.raises(ModelError, match=rf"{path}: not a (readable )?torch checkpoint") as info:
+        load_state_dict(path, trust=trust)
+    assert "needs code execution" not in str(info.value)
+
+
+def test_weights_folder_is_named(tmp_path):
+    with pytest.raises(ModelError, match="is a folder, not a file"):
+        load_state_dict(tmp_path)
+
+
+@pytest.mark.parametrize("device, fragment", [("meta", "holds no numbers"), ("mps", "device 'mps'"),
+                                              ("nonsense", "device 'nonsense'")])
+def test_unusable_devices_are_model_errors(device, fragment):
+    with pytest.raises(ModelError, match=fragment):
+        resolve_device(device)
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+def failing_factory() -> nn.Module:
+    raise RuntimeError("no such checkpoint layout")
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("os:system", "model 'os:system': calling it failed (TypeError"),
+    ("os:sep", "str is not a factory"),
+    (f"{__name__}:failing_factory", "calling it failed (RuntimeError: no such checkpoint layout)"),
+])
+def test_factories_that_fail_are_model_errors(tmp_path, spec, fragment):
+    with pytest.raises(ModelError) as info:
+        load_model(_settings(spec, tmp_path))
+    assert fragment in str(info.value)
+
+
+def test_layer_and_input_problems_name_the_settings_that_caused_them(tmp_path):
+    loaded = load_settings(model=f"{__name__}:tiny_factory", local_file=tmp_path / "none.py",
+                           overrides=["input_size=(16, 16)", "layers=('0', '2', '1x')"])
+    with pytest.raises(ModelError, match=r"^--set: setting 'layers' names modules the model does not have: "
+                                         r"'1x' \(did you mean '1'\?\)"):
+        load_model(loaded.settings, origins=loaded.origins)
+    loaded = load_settings(model=f"{__name__}:tiny_factory", local_file=tmp_path / "none.py",
+                           overrides=["input_size=(16, 16)", "input_channels=1", "mean=(0.5,)", "std=(0.5,)"])
+    with pytest.raises(ModelError, match=r"cannot run on a 1x1x16x16 input \(input_channels from --set, "
+                                         r"input_size from --set\)"):
+        load_model(loaded.settings, origins=loaded.origins)
+
+
+def test_nan_weights_warn_and_nan_outputs_raise(tmp_path, caplog):
+    state = tiny_factory().state_dict()
+    state["4.bias"] = torch.tensor([0.0, float("nan"), 0.0])
+    torch.save(state, tmp_path / "nan.pt")
+    with caplog.at_level("WARNING", logger="deepvis"):
+        loaded = load_model(_settings(f"{__name__}:tiny_factory", tmp_path, weights=str(tmp_path / "nan.pt"),
+                                      input_size=(16, 16)))
+    assert "nan.pt: 1 tensors hold NaN" in caplog.text
+    image = torch.zeros(20, 20, 3, dtype=torch.uint8).numpy()
+    with pytest.raises(NonFiniteError, match=r"^cat.png: the model's output holds NaN: the weights \(.*nan.pt\)"):
+        classify_image(loaded, image, name="cat.png")
+
+
+def test_unknown_layer_is_a_key_error_and_a_model_error(tmp_path):
+    loaded = load_model(_settings(f"{__name__}:tiny_factory", tmp_path, input_size=(16, 16)))
+    with pytest.raises(KeyError) as info:
+        loaded.layer("nope")
+    assert isinstance(info.value, ModelError) and str(info.value).startswith("unknown layer 'nope'")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.unitvis.objectives import forward_to_layer
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis.optimize import optimize_units
 from deepvis_app.core.unitvis.optimize_config import preset
 from deepvis_app.core.unitvis.params import InputSpace
@@ -53,11 +53,11 @@ def test_optimized_image_beats_dataset_top1(default_model, space):
     model = default_model.module
     dataset = default_model.preprocessor.batch([sample_image(n) for n in SAMPLE_NAMES])
     with torch.no_grad():
-        top1 = forward_to_layer(model, layer, dataset)[:, units].amax(dim=(2, 3)).amax(0)
+        top1 = forward_until(model, dataset, [layer])[layer][:, units].amax(dim=(2, 3)).amax(0)
     config = preset("yosinski3").replace(steps=25, size=(96, 96), objective="channel")
     result = optimize_units(model, space, layer, units, config, (224, 224))
     with torch.no_grad():
-        acts = forward_to_layer(model, layer, space.to_net(result.z))
+        acts = forward_until(model, space.to_net(result.z), [layer])[layer]
     achieved = acts[torch.arange(len(units)), units].amax(dim=(1, 2))
     assert (achieved > top1).all(), (achieved, top1)
     # the best value reported is the objective (channel mean) of the returned image
@@ -70,10 +70,3 @@ def test_unknown_choices_are_value_errors(default_model, space):
         optimize_units(default_model.module, space, "_blocks.0", [0], preset("yosinski3").replace(
             objective="bogus", steps=1, size=(32, 32)), (224, 224))
 
-
-def test_on_demand_single_unit_image(default_model):
-    from deepvis_app.core.unitvis.optimize import optimized_unit_image
-
-    config = preset("lucent").replace(steps=2, size=(48, 48))
-    image = optimized_unit_image(default_model, "_blocks.2", 4, config)
-    assert image.shape == (48, 48, 3) and image.dtype == np.uint8 and image.std() > 0

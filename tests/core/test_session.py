@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import re
 import threading
 import time
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from deepvis_app.core.model import load_model
-from deepvis_app.core.session import PANE_IMAGES, Session
+from deepvis_app.core.session import PANE_IMAGES, Result, Session
 from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.keymap import help_rows
@@ -45,6 +50,8 @@ def make_session(tiny_loaded):
         loaded = loaded or tiny_loaded
         session = Session(loaded, loaded.settings, InputManager(loaded.settings, spec), sync=sync)
         made.append(session)
+        if sync:
+            session.start()
         return session
 
     yield make
@@ -176,16 +183,19 @@ def test_bad_file_gives_a_message_and_keeps_running(make_session, tmp_path):
     assert not _uniform(result.images["input"])
 
 
-def test_compute_error_becomes_a_message(make_session, monkeypatch):
+def test_compute_error_becomes_a_message(make_session, monkeypatch, caplog):
     session = make_session()
     session.process_pending()
     original = session.engine.forward
     monkeypatch.setattr(session.engine, "forward", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
-    result = press(session, "0")
-    assert "boom" in result.message and "input" in result.images    # previous images kept
+    with caplog.at_level(logging.ERROR, logger="deepvis.worker"):
+        result = press(session, "0")
+    assert result.error == "RuntimeError: boom" and "boom" in result.message and "boom" in result.status
+    assert "input" in result.images                                    # previous images kept
+    assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records if r.name == "deepvis.worker")
     monkeypatch.setattr(session.engine, "forward", original)
-    result = press(session, "0")
-    assert "boom" in result.message and result.generation > 0
+    result = press(session, "0")                                       # the next request runs
+    assert result.error is None and result.generation == session.generation and "input" not in result.stale
 
 
 def test_real_thread_on_the_default_model(make_session):
@@ -232,13 +242,14 @@ def test_input_keys_reach_the_inputs(make_session):
 def test_engine_backward_matches_backprop_from_unit(tiny_loaded, method):
     """The retained-graph backward of the worker equals the backprop package's own entry point."""
     from deepvis_app.core.backprop import backprop_from_unit
-    from deepvis_app.core.worker import ComputeEngine
+    from deepvis_app.core.engine import ComputeEngine
+    from deepvis_app.core.methods import get_method
 
     engine = ComputeEngine(tiny_loaded)
     image = sample_image("coffee")
     fwd = engine.forward(1, image, False, method)
     for origin, unit, view in (("3", 5, "0"), ("7", 2, "3"), ("4", 1, None)):
-        back = engine.backward(fwd, method, origin, unit, view, {})
+        back = engine.backward(fwd, get_method(method), origin, unit, view)
         reference = backprop_from_unit(tiny_loaded.module, fwd.x, origin, unit, method,
                                        grad_layers=[view] if view else [])
         np.testing.assert_allclose(back.input_grad, reference.input_grad[0].numpy(), rtol=1e-5, atol=1e-7)
@@ -258,6 +269,7 @@ def test_pattern_mode_and_unit_images_from_disk(tiny_loaded, tmp_path):
     layout.write_unit_image("max_im", "0", 1, np.full((60, 60, 3), 200, np.uint8))
     settings = tiny_loaded.settings.replace(unit_vis_dir=str(tmp_path))
     session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=True)
+    session.start()
     try:
         result = press(session, "s")
         assert result.status.startswith("pattern") and "layers" not in result.stale
@@ -269,6 +281,225 @@ def test_pattern_mode_and_unit_images_from_disk(tiny_loaded, tmp_path):
         pane = result.images["unit_images"]
         assert "unit_images" not in result.stale and (np.abs(pane.astype(int) - 200).max(axis=2) <= 8).any()
         result = press(session, "l")
-        assert _uniform(result.images["unit_images"])      # unit 2: nothing on disk
+        pane = result.images["unit_images"]                # unit 2: nothing on disk, labelled placeholders
+        assert not (np.abs(pane.astype(int) - 200).max(axis=2) <= 8).any() and not _uniform(pane)
+    finally:
+        session.stop()
+
+
+def _results(session: Session) -> list:
+    """Every Result the session delivers from now on, partial ones included."""
+    seen: list = []
+    session.set_on_result(lambda: seen.append(session.latest_result()))
+    return seen
+
+
+def _select_method(session: Session, method: str) -> None:
+    while session.state.back_method != method:
+        session.handle_key("N")
+
+
+def test_occlusion_sends_partial_maps_keeps_the_unit_pane_and_ends_with_the_direct_map(tiny_loaded, tmp_path):
+    from deepvis_app.core.methods import attribute
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+
+    UnitVisLayout(tmp_path).write_unit_image("max_im", "0", 0, np.full((60, 60, 3), 200, np.uint8))
+    options = {"window": 4, "stride": 2, "perturbations_per_eval": 8}
+    settings = tiny_loaded.settings.replace(unit_vis_dir=str(tmp_path), method_options={"occlusion": options})
+    session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=True)
+    session.start()
+    try:
+        press(session, "k", "b")
+        seen = _results(session)
+        _select_method(session, "occlusion")
+        partial = [r for r in seen if r.progress is not None and r.generation == session.generation]
+        final = session.latest_result()
+        assert partial and all(r.progress.method == "occlusion" and r.progress.fraction < 1 for r in partial)
+        assert "back" in partial[0].stale and "occlusion 0%" in partial[0].status
+        maps = [r for r in partial if not _uniform(r.images["back"])]
+        assert maps, "no partial map (the coarse one) before the final"
+        for result in partial:                      # the per-unit pane keeps its images meanwhile
+            assert "unit_images" not in result.stale
+            assert (np.abs(result.images["unit_images"].astype(int) - 200).max(axis=2) <= 8).any()
+        assert final.progress is None and "back" not in final.stale and seen.index(final) > seen.index(maps[0])
+        forward = session.engine.last_forward
+        direct = attribute(tiny_loaded.module, forward.x, "occlusion", layer="0", unit=0, **options)
+        np.testing.assert_array_equal(session.engine._back.input_grad, direct[0].numpy())
+    finally:
+        session.stop()
+
+
+def test_the_status_names_the_input_and_shows_zoom_and_colormap(make_session):
+    session = make_session()
+    result = press(session)
+    assert "sample:chelsea (1 of 7)" in result.status
+    seq = session.inputs.latest().seq
+    session.handle_key("e")
+    assert session.inputs.wait_for_frame(after_seq=seq, timeout=30) is not None
+    result = press(session, "k", "z", "b", "v", "v", "v", "v")
+    assert "(2 of 7)" in result.status and "zoom: unit" in result.status
+    assert session.state.back_view == "overlay" and f"/overlay:{session.state.colormap} " in result.status
+    result = press(session, "M")
+    assert f"/overlay:{session.state.colormap} " in result.status and session.state.colormap != "gray"
+
+
+def _write_video(path: Path, frames: int = 40) -> Path:
+    image = cv2.cvtColor(sample_image("chelsea"), cv2.COLOR_RGB2BGR)[:96, :128]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (128, 96))
+    for index in range(frames):
+        writer.write(np.ascontiguousarray(np.roll(image, index, axis=1)))
+    writer.release()
+    return path
+
+
+def test_the_status_gives_the_video_frame_number_and_frozen(make_session, tmp_path):
+    session = make_session(str(_write_video(tmp_path / "pan.avi")))
+    result = press(session)
+    frame = session.inputs.latest()
+    assert re.search(r"pan\.avi #\d+", result.status) and frame.name in result.status
+    result = press(session, "f")
+    assert session.inputs.frozen and f"{session.inputs.latest().name} frozen" in result.status
+
+
+def test_a_message_does_not_stay_forever(make_session, monkeypatch):
+    from deepvis_app.core import session as session_module
+
+    monkeypatch.setattr(session_module, "MESSAGE_SHOWN_S", 0.2)
+    session = make_session()
+    result = press(session, "c")
+    assert "no camera" in result.message and "no camera" in result.status
+    time.sleep(0.3)
+    result = press(session, "t")
+    assert result.message is None and "no camera" not in result.status
+
+
+def test_a_unit_without_an_optimized_image_gets_a_placeholder_not_a_black_tile(tiny_loaded, tmp_path):
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+
+    tiles = [np.full((24, 24, 3), 90 + 20 * i, np.uint8) for i in range(8)]
+    tiles[1] = np.zeros((24, 24, 3), np.uint8)               # unit 1 was never optimized
+    UnitVisLayout(tmp_path).write_sprite("0", tiles)
+    settings = tiny_loaded.settings.replace(unit_vis_dir=str(tmp_path))
+    session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=True)
+    session.start()
+    try:
+        result = press(session, "s")
+        x, y, w, h = result.tile_rects[1]
+        tile = result.images["layers"][y:y + h, x:x + w].astype(int)
+        assert tile.max() > 60 and not _uniform(result.images["layers"][y:y + h, x:x + w])   # drawn, labelled
+        x, y, w, h = result.tile_rects[2]
+        assert np.abs(result.images["layers"][y + h // 2, x + w // 2].astype(int) - 130).max() <= 12
+    finally:
+        session.stop()
+
+
+class _Gate(nn.Module):
+    """Blocks the compute thread's forward while armed, until released (a slow batch, on demand)."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed = False
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.armed and threading.current_thread().name == "deepvis-compute":
+            self.entered.set()
+            self.release.wait(DEADLINE_S)
+        return x
+
+
+def test_a_key_abandons_a_running_occlusion_whose_map_is_never_delivered(tiny_loaded, make_session, caplog):
+    gate = _Gate()
+    module = nn.Sequential(*list(tiny_loaded.module.children())[:2], gate, *list(tiny_loaded.module.children())[2:])
+    loaded = dataclasses.replace(tiny_loaded, module=module.eval())
+    session = Session(loaded, loaded.settings.replace(method_options={"occlusion": {"window": 8, "stride": 8}}),
+                      InputManager(loaded.settings, "sample:chelsea"))
+    seen = _results(session)
+    ready = threading.Event()
+    session.set_on_result(lambda: (seen.append(session.latest_result()), ready.set()))
+
+    def settled(**wanted) -> Result:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            result = session.latest_result()
+            if result is not None and result.generation == session.generation and result.progress is None \
+                    and "input" in result.images:
+                return result
+            ready.wait(0.1)
+            ready.clear()
+        pytest.fail("no settled result")
+    try:
+        session.start()
+        settled()
+        session.handle_key("k")
+        session.handle_key("b")
+        settled()
+        _select_method(session, "smoothgrad")                          # the method after occlusion
+        settled()
+        gate.armed = True
+        with caplog.at_level(logging.DEBUG, logger="deepvis.worker"):
+            session.handle_key("B")                                    # smoothgrad -> occlusion
+            assert session.state.back_method == "occlusion"
+            occlusion_generation = session.generation
+            assert gate.entered.wait(DEADLINE_S), "occlusion never reached the model"
+            session.handle_key("l")                                    # a new unit: a new job
+            gate.armed = False
+            gate.release.set()
+            final = settled()
+        assert final.generation > occlusion_generation and "back" not in final.stale
+        assert not [r for r in seen if r.generation == occlusion_generation and r.progress is None]
+        assert any("superseded" in r.getMessage() for r in caplog.records if r.name == "deepvis.worker")
+    finally:
+        session.stop()
+
+
+class _CountingInputs(InputManager):
+    """An InputManager that counts how often the session looks at its latest frame."""
+
+    looks = 0
+
+    def latest(self):
+        type(self).looks += 1
+        return super().latest()
+
+
+def test_the_compute_thread_sleeps_while_idle_and_wakes_on_a_new_frame(tiny_loaded):
+    inputs = _CountingInputs(tiny_loaded.settings, "sample:chelsea")
+    session = Session(tiny_loaded, tiny_loaded.settings, inputs)
+    ready = threading.Event()
+    session.set_on_result(ready.set)
+    try:
+        session.start()
+        deadline = time.monotonic() + DEADLINE_S
+        while "chelsea" not in getattr(session.latest_result(), "status", "") and time.monotonic() < deadline:
+            ready.wait(0.1)
+        first = session.latest_result()
+        time.sleep(0.2)
+        looks = _CountingInputs.looks
+        time.sleep(0.5)
+        assert _CountingInputs.looks == looks              # no polling while idle
+        inputs.next_file()                                 # a new frame, no new request
+        while "(2 of 7)" not in session.latest_result().status and time.monotonic() < deadline:
+            ready.wait(0.1)
+            ready.clear()
+        result = session.latest_result()
+        assert "(2 of 7)" in result.status and result.generation == first.generation
+    finally:
+        session.stop()
+
+
+def test_on_video_a_slow_method_finishes_its_frame_and_says_newer_frames_wait(tiny_loaded, tmp_path):
+    settings = tiny_loaded.settings.replace(
+        method_options={"occlusion": {"window": 1, "stride": 1, "perturbations_per_eval": 1}})
+    session = Session(tiny_loaded, settings, InputManager(settings, str(_write_video(tmp_path / "v.avi"))), sync=True)
+    session.start()
+    try:
+        press(session, "k", "b")
+        seen = _results(session)
+        _select_method(session, "occlusion")
+        behind = [r for r in seen if r.progress is not None and r.progress.frame]
+        assert behind, "the video never got ahead of a 1024-forward occlusion"
+        assert re.search(r"occlusion \d+% [\d.]+ s on v\.avi #\d+ \(newer frames wait\)", behind[-1].status)
+        assert session.latest_result().progress is None   # it finished on its frame, never abandoned
     finally:
         session.stop()

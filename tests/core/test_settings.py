@@ -93,3 +93,83 @@ def test_every_setting_is_documented():
     undocumented = [name for name in setting_names() if not docs.get(name)]
     assert not undocumented
     assert Settings().model == "efficientnet_lite0"
+
+
+def test_settings_local_env_must_exist_unless_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", str(tmp_path / "typo.py"))
+    with pytest.raises(SettingsError, match=rf"{tmp_path / 'typo.py'}: no such settings file"):
+        load_settings()
+    monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", str(tmp_path))
+    with pytest.raises(SettingsError, match=rf"{tmp_path}: is a folder, not a settings file"):
+        load_settings()
+    monkeypatch.setenv("DEEPVIS_SETTINGS_LOCAL", "")
+    loaded = load_settings()
+    assert loaded.settings.fast_move_dist == Settings().fast_move_dist
+    assert all(origin in ("default", "--set") or "models" in origin for origin in loaded.origins.values())
+
+
+def test_settings_file_failures_name_the_line(tmp_path):
+    local = tmp_path / "local.py"
+    local.write_text("device = 'cpu'\n\nraise SystemExit\n")
+    with pytest.raises(SettingsError, match=rf"{local}:3: calls sys.exit\(\)"):
+        load_settings(local_file=local)
+    local.write_text("import sys\ndef _f():\n    return {}['x']\nfast_move_dist = _f()\n")
+    with pytest.raises(SettingsError, match=rf"{local}:3: running it failed: KeyError"):
+        load_settings(local_file=local)
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("input_size=(0, 0)", "'input_size' = (0, 0): height and width must be between 1 and"),
+    ("input_size=(-5, 7)", "'input_size' = (-5, 7)"),
+    ("input_size=(100000, 100000)", "between 1 and 8192"),
+    ("input_channels=2", "'input_channels' = 2: must be 3 (RGB) or 1 (grayscale)"),
+    ("std=(0.2, 0, 0.2)", "'std' = (0.2, 0.0, 0.2): values must not be 0"),
+    ("input_scale=0", "'input_scale' = 0.0: must be a finite, non-zero number"),
+    ("channel_order='GBR'", "'channel_order' = 'GBR': must be 'RGB' or 'BGR'"),
+    ("layers=()", "'layers' = (): lists no layer"),
+    ("key_overrides={'toggle_help': ('l',)}", "key_overrides bind a key to several actions"),
+])
+def test_values_that_cannot_work_are_named(tmp_path, override, fragment):
+    with pytest.raises(SettingsError) as info:
+        load_settings(overrides=[override], local_file=tmp_path / "none.py")
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("--set: ") and fragment in info.value.problems[0]
+
+
+def test_mean_std_count_names_the_model_file(models_root):
+    folder = _model_dir(models_root, "builder = 'torchvision:resnet18'\ninput_channels = 1\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(model="mynet", local_file=models_root / "none.py")
+    model_file = folder / "settings.py"
+    assert info.value.problems == [
+        f"{model_file}: setting 'input_channels' = 1 needs 'mean' with 1 value; set it too "
+        f"(the default is (0.485, 0.456, 0.406))",
+        f"{model_file}: setting 'input_channels' = 1 needs 'std' with 1 value; set it too "
+        f"(the default is (0.229, 0.224, 0.225))",
+    ]
+    local = models_root / "local.py"
+    local.write_text("mean = (0.5, 0.5, 0.5)\nstd = (0.5,)\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(model="mynet", local_file=local)
+    assert info.value.problems == [
+        f"{local}: setting 'mean' = (0.5, 0.5, 0.5): needs 1 value for input_channels = 1 (set by {model_file})"]
+
+
+def test_models_root_prefers_the_shipped_copy(tmp_path, monkeypatch):
+    from deepvis_app.settings import loader
+
+    monkeypatch.delenv("DEEPVIS_MODELS_DIR", raising=False)
+    assert loader.models_root() == loader.REPO_ROOT / "models"  # this source checkout
+    assert (loader.models_root() / "efficientnet_lite0" / "settings.py").is_file()
+    (tmp_path / "pkg" / "models").mkdir(parents=True)
+    monkeypatch.setattr(loader, "PACKAGE_DIR", tmp_path / "pkg")
+    assert loader.models_root() == tmp_path / "pkg" / "models"  # an installed wheel
+
+
+def test_installed_package_keeps_local_settings_in_the_config_folder(tmp_path, monkeypatch):
+    from deepvis_app.settings import loader
+
+    assert loader.default_local_settings_file() == loader.REPO_ROOT / "settings" / "settings_local.py"
+    monkeypatch.setattr(loader, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert loader.default_local_settings_file() == tmp_path / "config" / "deepvis" / "settings_local.py"

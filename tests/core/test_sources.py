@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -166,9 +169,66 @@ def test_single_image_file(make_manager, folder):
 def test_all_unreadable_keeps_running(make_manager, tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"")
     manager = make_manager(str(tmp_path / "x.jpg"))
-    seen = wait_for_message(manager, "no readable image")
-    assert any("x.jpg" in m for m in seen)
+    wait_for_message(manager, "x.jpg")
     assert manager.latest() is None
+
+
+def settled_messages(manager: InputManager) -> list[str]:
+    """Every message once the static list has finished opening its entry (the status bar shows the last)."""
+    wait_until(lambda: not manager.awaiting_frame())
+    return manager.pop_messages()
+
+
+def test_the_only_input_unreadable_the_last_message_names_it_and_why(make_manager, tmp_path):
+    (tmp_path / "x.jpg").write_bytes(b"")
+    manager = make_manager(str(tmp_path / "x.jpg"))
+    messages = settled_messages(manager)
+    assert messages and "x.jpg" in messages[-1] and "empty file" in messages[-1], messages
+    assert manager.latest() is None
+
+
+def test_no_readable_entry_the_last_message_names_the_last_file_and_why(make_manager, tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "b.png").write_bytes(b"not a png at all")
+    manager = make_manager(str(tmp_path))
+    messages = settled_messages(manager)
+    assert any("a.jpg" in m and "empty file" in m for m in messages), messages
+    assert "b.png" in messages[-1] and "2 inputs" in messages[-1], messages
+
+
+def write_undecodable_video(path: Path) -> Path:
+    """A video whose header OpenCV accepts but whose frames do not decode (data garbled)."""
+    data = bytearray(write_video(path, frames=8).read_bytes())
+    for i in range(400, len(data) - 200):
+        data[i] = (data[i] * 7 + 3) % 256
+    path.write_bytes(bytes(data))
+    capture = cv2.VideoCapture(str(path))
+    opened, decoded = capture.isOpened(), capture.isOpened() and capture.read()[0]
+    capture.release()
+    assert opened and not decoded, "precondition: OpenCV opens the file but decodes no frame"
+    return path
+
+
+def test_video_without_a_decodable_frame_is_skipped_for_the_next_entry(make_manager, folder, tmp_path):
+    broken = write_undecodable_video(tmp_path / "broken.avi")
+    manager = make_manager()
+    next_frame(manager, None)
+    manager.open_paths([str(broken), str(folder / "c.png")])
+    wait_until(lambda: manager.latest().name == "c.png")
+    messages = manager.pop_messages()
+    assert any("broken.avi" in m and "no frame could be decoded" in m for m in messages), messages
+
+
+def test_a_video_that_cannot_be_reopened_at_its_end_moves_on(make_manager, folder, tmp_path):
+    clip = write_video(tmp_path / "clip.avi", frames=12, fps=12.0)
+    manager = make_manager()
+    next_frame(manager, None)
+    manager.open_paths([str(clip), str(folder / "a.png")])
+    wait_until(lambda: manager.latest().name.startswith("clip.avi #"))
+    clip.unlink()  # the capture still reads the open file; reopening it for the next loop fails
+    wait_until(lambda: manager.latest().name == "a.png")
+    messages = manager.pop_messages()
+    assert any("clip.avi" in m and "no such file" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("spec", ["/nonexistent/image.png", "sample:nope", "EMPTY"])
@@ -422,3 +482,74 @@ def test_close_is_idempotent_and_stops_everything(settings):
     assert {t for t in set(threading.enumerate()) - before if t.is_alive()} == set()
     manager.toggle_camera()  # after close: no new thread
     assert {t for t in set(threading.enumerate()) - before if t.is_alive()} == set()
+
+
+class WarmingUpDevice(FakeDevice):
+    """A camera whose first frame takes until `ready` is set, as a real one warming up."""
+
+    def __init__(self, frame: np.ndarray, ready: threading.Event):
+        super().__init__(10**6, frame, [])
+        self.ready = ready
+
+    def read(self):
+        self.ready.wait(DEADLINE_S)
+        time.sleep(0.002)
+        return super().read()
+
+
+def test_a_camera_is_connecting_until_its_first_frame_or_its_failure():
+    ready, published, messages = threading.Event(), [], []
+    frame = np.zeros((6, 8, 3), np.uint8)
+    reader = CameraReader(3, lambda img, name: published.append(name), messages.append, sleep_s=0.001,
+                          retry_s=0.01, open_capture=lambda device: WarmingUpDevice(frame, ready))
+    missing = CameraReader(4, lambda img, name: None, messages.append, retry_s=0.01,
+                           open_capture=lambda device: None)
+    reader.start()
+    missing.start()
+    try:
+        time.sleep(0.2)
+        assert reader.connecting and not published  # still waiting for the first frame
+        ready.set()
+        wait_until(lambda: published and not reader.connecting)
+        wait_until(lambda: any("camera 4" in m and "not found" in m for m in messages))
+        assert not missing.connecting  # it reported; nothing is on its way
+    finally:
+        for r in (reader, missing):
+            r.stop()
+            r.join(DEADLINE_S)
+
+
+def test_awaiting_frame_ends_with_the_frame_or_with_the_failure(make_manager, folder):
+    manager = make_manager(str(folder / "a.png"))
+    next_frame(manager, None)
+    wait_until(lambda: not manager.awaiting_frame())
+    manager = make_manager(camera=99)
+    wait_for_message(manager, "camera 99")
+    assert not manager.awaiting_frame() and manager.latest() is None
+
+
+CAMERA_RETRIES = """
+import logging, sys, time
+logging.basicConfig(level=logging.WARNING, format="LOG %(name)s %(levelname)s %(message)s")
+logging.getLogger("deepvis.io.camera").setLevel(logging.DEBUG)
+from deepvis_app.io.camera import CameraReader
+messages = []
+reader = CameraReader(99, lambda img, name: None, messages.append, retry_s=0.02)
+reader.start()
+time.sleep(0.6)
+reader.stop()
+reader.join(5)
+print(len(messages), messages)
+"""
+
+
+def test_camera_retries_print_no_opencv_warnings_and_go_to_our_log():
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", CAMERA_RETRIES], cwd=root, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("1 "), done.stdout  # the user is told once
+    lines = done.stderr.splitlines()
+    assert not [line for line in lines if "WARN" in line or "ERROR" in line], done.stderr
+    retries = [line for line in lines if line.startswith("LOG deepvis.io.camera") and "camera 99" in line]
+    assert len(retries) >= 5, done.stderr  # every retry is in our log

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.core import tiles
+from deepvis_app.core.display import norm01
 
 BG = (0.2, 0.2, 0.2)
 CURSOR = (0.5, 1.0, 0.5)
@@ -18,7 +19,8 @@ def _maps(seed=0, shape=(7, 5, 4)):
 
 def test_forward_normalisation_is_whole_layer_min_max():
     maps = _maps()
-    normed = tiles.normalize_forward(maps)
+    normed = tiles.layer_values(maps, back=False, boost_indiv=0.0, boost_gamma=1.0)[..., 0]
+    assert normed.dtype == np.float32, "the live path stays in float32"
     expected = (maps - maps.min()) / (maps.max() - maps.min())
     np.testing.assert_allclose(normed, expected, atol=1e-6)
     # global, not per channel: exactly one channel reaches 1
@@ -60,7 +62,7 @@ def test_selected_tile_border_and_frozen_origin_border():
 
 
 def test_boost_individual_fills_every_channel():
-    values = np.repeat(tiles.normalize_forward(np.abs(_maps()))[..., None], 3, axis=3)
+    values = np.repeat(norm01(np.abs(_maps()))[..., None], 3, axis=3)
     boosted = tiles.apply_boosts(values, 1.0, 1.0)
     np.testing.assert_allclose(boosted.reshape(7, -1).max(axis=1), 1.0, atol=1e-5)
     half = tiles.apply_boosts(values, 0.5, 1.0)

@@ -153,7 +153,7 @@ def test_cache_budget_evicts_old_units(make_loader, layout):
 
 def test_sprite_tiles(make_loader, tmp_path):
     layout = UnitVisLayout(tmp_path)
-    tiles = [np.full((8, 8, 3), 30 * i, dtype=np.uint8) for i in range(5)]
+    tiles = [np.full((8, 8, 3), 40 + 30 * i, dtype=np.uint8) for i in range(5)]
     layout.write_sprite("conv1", tiles)
     ready: list = []
     loader = make_loader(layout, ByteLRUCache(10**6), on_ready=ready.append)
@@ -167,9 +167,30 @@ def test_sprite_tiles(make_loader, tmp_path):
     assert wait_until(lambda: loader.request_sprite("fc", 10)) == []
 
 
+def test_black_sprite_tiles_are_units_without_an_image(make_loader, tmp_path):
+    """The pipeline fills units it did not optimize with black: those come back as None."""
+    layout = UnitVisLayout(tmp_path)
+    tiles = [np.full((8, 8, 3), 120, dtype=np.uint8), np.zeros((8, 8, 3), np.uint8),
+             np.full((8, 8, 3), 200, dtype=np.uint8)]
+    layout.write_sprite("conv1", tiles)
+    loader = make_loader(layout, ByteLRUCache(10**6), synchronous=True)
+    loaded = loader.request_sprite("conv1", 3)
+    assert loaded[1] is None and loaded[0] is not None and loaded[2] is not None
+
+
+def test_no_thread_before_start(layout):
+    before = set(threading.enumerate())
+    loader = UnitImageLoader(layout, ByteLRUCache(10**6))
+    assert set(threading.enumerate()) - before == set()
+    loader.start()
+    assert len(set(threading.enumerate()) - before) == 1
+    loader.close()
+
+
 def test_close_joins_and_later_requests_do_not_restart(layout):
     before = set(threading.enumerate())
     loader = UnitImageLoader(layout, ByteLRUCache(10**6))
+    loader.start()
     assert len(set(threading.enumerate()) - before) == 1
     loader.close()
     loader.close()

@@ -78,7 +78,7 @@ def test_real_keys_change_the_real_window(x_display, tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(f"class_{i}" for i in range(10)), encoding="utf-8")
     env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT),
-           "DEEPVIS_SETTINGS_LOCAL": str(tmp_path / "none.py")}
+           "DEEPVIS_SETTINGS_LOCAL": ""}
     app = subprocess.Popen([sys.executable, "run_toolbox.py", "--model", "tests.gui.tiny_net:build",
                             "--set", "input_size=(64, 64)", "--set", f"labels={str(labels)!r}",
                             "--set", f"window_size=({WIDTH}, {HEIGHT})", "--device", "cpu"],

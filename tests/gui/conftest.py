@@ -54,7 +54,7 @@ def make_window(qtbot, tiny_loaded):
         apply_dark_theme(qtbot_app(), settings)
         inputs = inputs or InputManager(settings, spec, camera)
         session = Session(tiny_loaded, settings, inputs, sync=sync)
-        window = MainWindow(session, settings, sync=sync, notice=notice)
+        window = MainWindow(session, settings, notice=notice)
         made.append((window, inputs))
         qtbot.addWidget(window)
         session.start()

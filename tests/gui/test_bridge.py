@@ -68,3 +68,14 @@ def test_detach_ignores_late_notifications(qtbot):
     bridge.detach()
     source.callback()  # must not raise, must not queue
     assert not bridge._pending
+
+
+def test_a_notification_from_the_ui_thread_is_delivered_at_once(qtbot):
+    """A session computing inline (sync mode) notifies from the UI thread: no event-loop turn needed."""
+    source = _Source()
+    bridge = ResultBridge(source)
+    shown = []
+    bridge.delivered.connect(lambda r: shown.append(r.generation))
+    source.result = _Result(4)
+    source.callback()
+    assert shown == [4]

@@ -38,7 +38,7 @@ def test_screenshot_mode_saves_the_window_after_keys_at_device_pixel_ratio_2(tmp
     labels.write_text("\n".join(CLASSES), encoding="utf-8")
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2", "PYTHONPATH": str(ROOT),
-           "DEEPVIS_SETTINGS_LOCAL": str(tmp_path / "none.py")}
+           "DEEPVIS_SETTINGS_LOCAL": ""}
     command = [sys.executable, "run_toolbox.py", "--model", TINY_MODEL, "--set", "input_size=(64, 64)",
                "--set", f"labels={str(labels)!r}", "--set", "window_size=(900, 560)", "--device", "cpu",
                "--screenshot", str(out), "--keys", "k l b h", "--after-ms", "50"]

@@ -73,3 +73,19 @@ def test_missing_input_path_opens_the_samples_with_a_notice(make_window, tiny_lo
     window = make_window(inputs=inputs, notice=notice)
     assert "nope.png" in window.status.text()
     assert pane_pixels(window.panes["input"]).std() > 10
+
+
+def test_the_status_bar_names_the_video_and_its_frame(make_window, qtbot, tmp_path):
+    import cv2
+
+    from deepvis_app.io.images import sample_image
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (96, 64))
+    for index in range(30):
+        writer.write(np.ascontiguousarray(np.roll(sample_image("coffee")[:64, :96, ::-1], index, axis=1)))
+    writer.release()
+    window = make_window(spec=str(path), sync=False)
+    qtbot.waitUntil(lambda: "clip.avi #" in window.status.text(), timeout=20000)
+    qtbot.keyClick(window, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: "frozen" in window.status.text(), timeout=20000)

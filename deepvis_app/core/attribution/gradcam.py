@@ -15,13 +15,31 @@ Maps are unnormalized. ``upsample=True`` resizes Grad-CAM maps to the input size
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from deepvis_app.core.attribution.objective import Objective, objective_gradient
+from deepvis_app.core.options import option
 
 _EPS = 1e-6  # pytorch-grad-cam's eps
+
+
+@dataclass(frozen=True)
+class GradCamOptions:
+    """Options of `gradcam`."""
+
+    upsample: bool = option(True, "resize the map to the input size (bilinear)")
+    relu: bool = option(True, "keep only the positive part of the map")
+
+
+@dataclass(frozen=True)
+class GradCamPlusPlusOptions:
+    """Options of `gradcam_plus_plus`."""
+
+    upsample: bool = option(True, "resize the map to the input size (bilinear)")
 
 
 def _layer_signal(model: nn.Module, x: torch.Tensor, objective: Objective,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.backprop.taps import tapped, tapping
+from deepvis_app.core.hooks import tapped, tapping
 
 
 @dataclass(frozen=True)

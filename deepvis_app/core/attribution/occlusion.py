@@ -7,20 +7,40 @@ mean, over the windows covering it, of ``f(x) - f(x with the window := baseline)
 copies go through the network in one forward (``perturbations_per_eval``). The coverage average is
 computed in closed form (window membership matrices R, C: attr = Rᵀ D C / Rᵀ 1 C) instead of
 accumulating one mask per window.
+
+Coarse to fine (when a `Progress` wants partial maps): a coarse pass with windows of about a
+third of the image (9 windows) gives a first map within a few forwards; then the configured
+windows run batch by batch and each partial map averages the windows done so far, falling back to
+the coarse map where none is done yet. The final map is the single pass's, bit for bit: the
+coarse pass only feeds the partial maps.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from deepvis_app.core.attribution.objective import Objective, chunks, objective_values
+from deepvis_app.core.options import option
+from deepvis_app.core.progress import NO_PROGRESS, Progress
+from deepvis_app.core.torch_args import pair
+
+COARSE_SPLITS = 3  # the coarse pass: windows of about 1/3 of the image per axis
 
 
-def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    return (int(value[0]), int(value[1])) if isinstance(value, (tuple, list)) else (int(value), int(value))
+@dataclass(frozen=True)
+class OcclusionOptions:
+    """Options of `occlusion` (defaults are the app's settings)."""
+
+    window: int = option(16, "occlusion window side (px)")
+    stride: int = option(8, "occlusion stride (px)")
+    baseline: float | torch.Tensor = option(0.0, "value put into the occluded window (also integrated "
+                                                 "gradients' baseline)")
+    perturbations_per_eval: int = option(16, "occluded copies per forward pass (fewer: a new request "
+                                              "abandons the running map sooner)", flag="batch", minimum=1)
 
 
 def window_membership(size: int, window: int, stride: int) -> torch.Tensor:
@@ -34,24 +54,81 @@ def window_membership(size: int, window: int, stride: int) -> torch.Tensor:
     return ((index >= starts) & (index < starts + window)).double()
 
 
+class _Windows:
+    """One window grid over an input: membership matrices and the drop -> map formula."""
+
+    def __init__(self, x: torch.Tensor, window: tuple[int, int], stride: tuple[int, int]):
+        height, width = x.shape[2:]
+        self.rows = window_membership(height, window[0], stride[0]).to(x.device, x.dtype)
+        self.cols = window_membership(width, window[1], stride[1]).to(x.device, x.dtype)
+        self.count = self.rows.shape[0] * self.cols.shape[0]
+        self.channels = x.shape[1]
+
+    def masks(self, part: slice) -> torch.Tensor:
+        """(n, 1, 1, H, W) 0/1 masks of windows ``part`` (row-major positions)."""
+        index = torch.arange(self.count)[part]
+        rows = self.rows[index // self.cols.shape[0]]
+        cols = self.cols[index % self.cols.shape[0]]
+        return (rows[:, :, None] * cols[:, None, :])[:, None, None]
+
+    def attribution(self, drops: torch.Tensor, done: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, H, W) mean drop over the windows covering each pixel (only windows ``done``,
+        a (count,) bool; pixels that none covers are NaN)."""
+        batch = drops.shape[1]
+        grid = drops.reshape(self.rows.shape[0], self.cols.shape[0], batch).permute(2, 0, 1)
+        weight = torch.ones_like(grid[0])
+        if done is not None:
+            weight = done.reshape(weight.shape).to(weight.dtype)
+            grid = torch.where(weight.bool(), grid, torch.zeros_like(grid))
+        total = self.rows.T @ grid @ self.cols
+        coverage = self.rows.T @ weight @ self.cols
+        if done is not None:
+            total = torch.where(coverage > 0, total, torch.full_like(total, math.nan))
+        return (total / coverage)[:, None].expand(-1, self.channels, -1, -1).contiguous()
+
+
+def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: _Windows, part: slice,
+           base: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+    mask = windows.masks(part)
+    batch = x.shape[0]
+    occluded = (x[None] * (1 - mask) + base * mask).reshape(-1, *x.shape[1:])
+    values = objective_values(model, occluded, objective, objective.tiled(mask.shape[0]))
+    return initial[None] - values.reshape(mask.shape[0], batch)
+
+
+def _coarse(x: torch.Tensor, fine: _Windows, window: tuple[int, int]) -> _Windows | None:
+    sides = tuple(max(w, math.ceil(size / COARSE_SPLITS)) for w, size in zip(window, x.shape[2:]))
+    coarse = _Windows(x, sides, sides)
+    return coarse if 4 * coarse.count < fine.count else None
+
+
 def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, window: int | tuple[int, int] = 16,
               stride: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
-              perturbations_per_eval: int = 32) -> torch.Tensor:
+              perturbations_per_eval: int = 16, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, C, H, W) occlusion attribution of ``objective`` (see the module docstring)."""
-    batch, _, height, width = x.shape
-    (win_h, win_w), (step_h, step_w) = _pair(window), _pair(stride)
-    rows = window_membership(height, win_h, step_h).to(x.device, x.dtype)
-    cols = window_membership(width, win_w, step_w).to(x.device, x.dtype)
-    masks = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(-1, 1, 1, height, width)
+    window_hw, stride_hw = pair(window), pair(stride)
+    fine = _Windows(x, window_hw, stride_hw)
     base = torch.as_tensor(baseline, dtype=x.dtype, device=x.device)
-    initial = objective_values(model, x, objective, objective.index)
-    drops = torch.empty(masks.shape[0], batch, dtype=x.dtype, device=x.device)
-    for part in chunks(masks.shape[0], perturbations_per_eval):
-        mask = masks[part]
-        occluded = (x[None] * (1 - mask) + base * mask).reshape(-1, *x.shape[1:])
-        values = objective_values(model, occluded, objective, objective.tiled(mask.shape[0]))
-        drops[part] = initial[None] - values.reshape(mask.shape[0], batch)
-    drops = drops.reshape(rows.shape[0], cols.shape[0], batch).permute(2, 0, 1)
-    total = rows.T @ drops @ cols
-    coverage = rows.T @ torch.ones_like(drops[0]) @ cols
-    return (total / coverage)[:, None].expand(-1, x.shape[1], -1, -1).contiguous()
+    initial = progress.remember("initial", lambda: objective_values(model, x, objective, objective.index))
+    coarse = _coarse(x, fine, window_hw) if progress.reporting else None
+    coarse_map = None
+    if coarse is not None:
+        coarse_drops = progress.remember("coarse", lambda: torch.cat(
+            [_drops(model, x, objective, coarse, part, base, initial)
+             for part in chunks(coarse.count, perturbations_per_eval)]))
+        coarse_map = coarse.attribution(coarse_drops)
+        progress.report(0.0, lambda: coarse_map)
+    drops = torch.zeros(fine.count, x.shape[0], dtype=x.dtype, device=x.device)
+    done = torch.zeros(fine.count, dtype=torch.bool)
+    parts = chunks(fine.count, perturbations_per_eval)
+    for index, part in enumerate(parts):
+        drops[part] = progress.step(index, lambda: _drops(model, x, objective, fine, part, base, initial))
+        done[part] = True
+        progress.report((index + 1) / len(parts), lambda: _partial(fine, drops, done, coarse_map))
+    return fine.attribution(drops)
+
+
+def _partial(fine: _Windows, drops: torch.Tensor, done: torch.Tensor, coarse_map: torch.Tensor | None) -> torch.Tensor:
+    partial = fine.attribution(drops, done)
+    fallback = coarse_map if coarse_map is not None else torch.zeros_like(partial)
+    return torch.where(torch.isnan(partial), fallback, partial)

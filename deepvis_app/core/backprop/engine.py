@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from deepvis_app.core.backprop.mode import ReluRuleMode
-from deepvis_app.core.backprop.taps import tapped, tapping
+from deepvis_app.core.hooks import tapped, tapping
 
 BACKPROP_METHODS = ("gradient", "deconv", "guided", "salinet", "desalinet")
 SEEDS = ("activation", "one", "position")
@@ -105,8 +105,9 @@ def _batch_units(x: torch.Tensor, unit: int | Sequence[int]) -> tuple[torch.Tens
 
 
 def make_seed(values: torch.Tensor, units: torch.Tensor, seed: str,
-              position: tuple[int, int] | None = None) -> torch.Tensor:
-    """The top signal for ``seed`` on a layer output ``values`` (B, K, ...), one unit per batch item."""
+              position: Sequence[int] | Sequence[Sequence[int]] | None = None) -> torch.Tensor:
+    """The top signal for ``seed`` on a layer output ``values`` (B, K, ...), one unit per batch item;
+    ``position`` is one (i, j) for every item, or one per item."""
     channels = values.shape[1]
     if int(units.min()) < 0 or int(units.max()) >= channels:
         raise ValueError(f"unit {units.tolist()} out of range: the layer has {channels} channels")
@@ -124,13 +125,14 @@ def make_seed(values: torch.Tensor, units: torch.Tensor, seed: str,
     return seed_tensor
 
 
-def _position_index(values: torch.Tensor, position: tuple[int, int] | None) -> tuple[int, ...]:
+def _position_index(values: torch.Tensor, position: Sequence | None) -> tuple[int | torch.Tensor, ...]:
     if position is None:
         raise ValueError("seed 'position' needs position=(i, j)")
     spatial = tuple(values.shape[2:])
-    index = tuple(int(p) for p in position)
-    if len(index) != len(spatial) or any(not 0 <= p < s for p, s in zip(index, spatial)):
-        raise ValueError(f"position {index} outside the layer's spatial size {spatial}")
-    return index
+    index = torch.as_tensor(position, dtype=torch.long)  # (ndim,) for every item, or (B, ndim)
+    if not 1 <= index.dim() <= 2 or index.shape[-1] != len(spatial) or (index < 0).any() \
+            or (index >= torch.tensor(spatial)).any():
+        raise ValueError(f"position {tuple(index.tolist())} outside the layer's spatial size {spatial}")
+    return tuple(index.T.to(values.device)) if index.dim() == 2 else tuple(int(p) for p in index)
 
 

@@ -22,13 +22,7 @@ from torch.overrides import TorchFunctionMode
 
 from deepvis_app.core.backprop.pooling import max_pool2d_centre_unpool
 from deepvis_app.core.backprop.rules import relu_with_rule
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
+from deepvis_app.core.torch_args import call_arg
 
 # A parser turns a call's (args, kwargs) into (input, upper clip or None, in place), or None when the
 # call is not a ReLU (a hardtanh whose lower bound is not 0).
@@ -42,17 +36,17 @@ def _input(args: tuple, kwargs: dict) -> torch.Tensor:
 
 def _relu_call(inplace_default: bool, upper: float | None = None) -> _Parser:
     def parse(args: tuple, kwargs: dict) -> _Parsed:
-        return _input(args, kwargs), upper, bool(_arg(args, kwargs, 1, "inplace", inplace_default))
+        return _input(args, kwargs), upper, bool(call_arg(args, kwargs, 1, "inplace", inplace_default))
     return parse
 
 
 def _hardtanh_call(inplace_default: bool, with_inplace_arg: bool) -> _Parser:
     def parse(args: tuple, kwargs: dict) -> _Parsed | None:
-        low = float(_arg(args, kwargs, 1, "min_val", -1.0))
-        high = float(_arg(args, kwargs, 2, "max_val", 1.0))
+        low = float(call_arg(args, kwargs, 1, "min_val", -1.0))
+        high = float(call_arg(args, kwargs, 2, "max_val", 1.0))
         if low != 0.0 or high <= 0.0:
             return None
-        inplace = bool(_arg(args, kwargs, 3, "inplace", inplace_default)) if with_inplace_arg else inplace_default
+        inplace = bool(call_arg(args, kwargs, 3, "inplace", inplace_default)) if with_inplace_arg else inplace_default
         return _input(args, kwargs), high, inplace
     return parse
 
@@ -89,7 +83,7 @@ class ReluRuleMode(TorchFunctionMode):
             parsed = parse(args, kwargs)
             if parsed is not None:
                 return self._apply_relu(*parsed)
-        if self.centre_unpool and func in _MAX_POOL_2D and not _arg(args, kwargs, 6, "return_indices", False):
+        if self.centre_unpool and func in _MAX_POOL_2D and not call_arg(args, kwargs, 6, "return_indices", False):
             return max_pool2d_centre_unpool(*args, **{k: v for k, v in kwargs.items() if k != "return_indices"})
         return func(*args, **kwargs)
 

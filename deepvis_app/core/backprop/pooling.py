@@ -19,11 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
+from deepvis_app.core.torch_args import pair
 
 
 def window_centres(size_in: int, size_out: int, kernel: int, stride: int, padding: int,
@@ -55,7 +51,7 @@ class _CentreUnpoolMaxPool2d(torch.autograd.Function):
 def max_pool2d_centre_unpool(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                              dilation: Any = 1, ceil_mode: bool = False) -> torch.Tensor:
     """``F.max_pool2d`` whose backward is SaliNet's centre-of-window unpooling."""
-    kernel = _pair(kernel_size)
-    steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride)
-    return _CentreUnpoolMaxPool2d.apply(x, kernel, steps, _pair(padding), _pair(dilation), bool(ceil_mode))
+    kernel = pair(kernel_size)
+    steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else pair(stride)
+    return _CentreUnpoolMaxPool2d.apply(x, kernel, steps, pair(padding), pair(dilation), bool(ceil_mode))
 

@@ -3,12 +3,15 @@
 Per layer: read DIR/find_max/<layer>.json, crop every unit's top entries (see `crops`), and write
 the unit's max_im / max_deconv (/ max_guided) montages through `UnitVisLayout`. Units whose
 montages are already on disk are skipped, so an interrupted run continues where it stopped.
-Images shared by many units are decoded once (small LRU cache).
+Images shared by many units are decoded once (small LRU cache). An image that cannot be read any
+more (moved, replaced by a damaged file, over the `max_image_pixels` limit) is listed with its
+problem and left out of its units' montages; it never stops the run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,7 +23,11 @@ from deepvis_app.core.unitvis.crops import METHOD_KINDS, CropItem, crop_items, l
 from deepvis_app.core.unitvis.find_max import read_find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.scan_data import ScanError
+from deepvis_app.errors import DeepvisError
 from deepvis_app.io.images import ImageReadError, read_image, write_image
+
+log = logging.getLogger("deepvis.unitvis.crop_pipeline")
 
 # progress(layer, units done in this layer, units in this layer)
 CropProgress = Callable[[str, int, int], None]
@@ -44,6 +51,7 @@ class CropRequest:
 class CropResult:
     layers: dict[str, int]          # layer -> units written
     missing_images: list[str]       # top entries whose image could not be read any more
+    problems: dict[str, str] = field(default_factory=dict)   # such an image -> why
 
 
 def make_crops(loaded: LoadedModel, request: CropRequest, progress: CropProgress | None = None) -> CropResult:
@@ -51,24 +59,26 @@ def make_crops(loaded: LoadedModel, request: CropRequest, progress: CropProgress
     layout = UnitVisLayout(request.out)
     layers = list(request.layers) if request.layers else layout.find_max_layers()
     if not layers:
-        raise FileNotFoundError(f"{layout.find_max_json('*').parent}: no find-max results (run `deepvis find-max`)")
+        raise ScanError(f"{layout.find_max_json('*').parent}: no find-max results (run `deepvis find-max`)")
     result = CropResult({}, [])
     for layer in layers:
-        result.layers[layer] = _layer_crops(loaded, layout, layer, request, result.missing_images, progress)
+        result.layers[layer] = _layer_crops(loaded, layout, layer, request, result, progress)
     return result
 
 
 def _layer_crops(loaded: LoadedModel, layout: UnitVisLayout, layer: str, request: CropRequest,
-                 missing: list[str], progress: CropProgress | None) -> int:
+                 result: CropResult, progress: CropProgress | None) -> int:
     doc = read_find_max(layout, layer)
     dataset = Path(request.dataset or doc.get("dataset", "."))
     rf = layer_receptive_field(loaded, layer)
     fitted = _fitted_reader(loaded, dataset)
     todo = [u for u in range(len(doc["units"])) if request.force or not _unit_done(layout, layer, u, request)]
     per_chunk = max(1, request.batch_size // max(1, doc["top"]))
+    if progress is not None:
+        progress(layer, 0, len(todo))  # the layer starts now (its clock too)
     for start in range(0, len(todo), per_chunk):
         chunk = todo[start:start + per_chunk]
-        items, owners = _chunk_items(doc, chunk, fitted, dataset, missing)
+        items, owners = _chunk_items(doc, chunk, fitted, dataset, result)
         crops = crop_items(loaded, layer, rf, items, request.methods)
         for unit in chunk:
             picked = {kind: [c for c, owner in zip(values, owners) if owner == unit] for kind, values in crops.items()}
@@ -78,14 +88,15 @@ def _layer_crops(loaded: LoadedModel, layout: UnitVisLayout, layer: str, request
     return len(todo)
 
 
-def _chunk_items(doc: dict, units: Sequence[int], fitted: Callable[[str], np.ndarray | None], dataset: Path,
-                 missing: list[str]) -> tuple[list[CropItem], list[int]]:
+def _chunk_items(doc: dict, units: Sequence[int], fitted: Callable[[str], np.ndarray | str], dataset: Path,
+                 result: CropResult) -> tuple[list[CropItem], list[int]]:
     items, owners = [], []
     for unit in units:
         for entry in doc["units"][unit]:
             image = fitted(entry["path"])
-            if image is None:
-                missing.append(str(dataset / entry["path"]))
+            if isinstance(image, str):  # the problem
+                result.missing_images.append(str(dataset / entry["path"]))
+                result.problems[str(dataset / entry["path"])] = image
                 continue
             position = tuple(entry["pos"]) if "pos" in entry else None
             items.append(CropItem(unit, image, position))
@@ -93,13 +104,21 @@ def _chunk_items(doc: dict, units: Sequence[int], fitted: Callable[[str], np.nda
     return items, owners
 
 
-def _fitted_reader(loaded: LoadedModel, dataset: Path) -> Callable[[str], np.ndarray | None]:
+def _fitted_reader(loaded: LoadedModel, dataset: Path) -> Callable[[str], np.ndarray | str]:
+    """relative path -> the image at the network's input size, or the problem (one line)."""
+    max_pixels = loaded.settings.max_image_pixels
+
     @lru_cache(maxsize=256)
-    def fitted(relative: str) -> np.ndarray | None:
+    def fitted(relative: str) -> np.ndarray | str:
         try:
-            return loaded.preprocessor.fit_frame(read_image(dataset / relative))
-        except (ImageReadError, ValueError):
-            return None
+            return loaded.preprocessor.fit_frame(read_image(dataset / relative, max_pixels))
+        except ImageReadError as exc:
+            return exc.problem or str(exc)
+        except (DeepvisError, ValueError) as exc:
+            return str(exc)
+        except Exception as exc:  # a decoder bug costs one image, not the run
+            log.exception("%s: unexpected error while reading", dataset / relative)
+            return f"unexpected error ({type(exc).__name__}: {exc})"
     return fitted
 
 

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepvis_app.core.backprop import backward_rules
+from deepvis_app.core.backprop import backward_rules, make_seed
 from deepvis_app.core.display import norm01c, to_uint8
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.unitvis.partial_forward import forward_until
-from deepvis_app.core.unitvis.receptive_field import LayerRF, receptive_field
+from deepvis_app.core.unitvis.receptive_field import Axis, LayerRF, receptive_field
 
 CROP_METHODS = ("deconv", "guided")
 # backprop method -> (crop file kind, montage kind)
@@ -43,8 +43,6 @@ def layer_receptive_field(loaded: LoadedModel, layer: str) -> LayerRF:
     shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
     rf = receptive_field(loaded.module, shape, layer, loaded.device)
     if rf is None:
-        from deepvis_app.core.unitvis.receptive_field import Axis
-
         rf = LayerRF(Axis(), Axis(), tuple(loaded.preprocessor.input_size), whole_image=True)
     return rf
 
@@ -88,12 +86,7 @@ def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: 
     x_in = x.detach().requires_grad_(True)
     with torch.enable_grad(), backward_rules(method):
         out = forward_until(model, x_in, [layer])[layer]
-    rows = torch.arange(out.shape[0], device=out.device)
-    index = [rows, torch.as_tensor(list(units), device=out.device)]
-    if out.dim() > 2:
-        index += [torch.as_tensor([p[d] for p in positions], device=out.device) for d in range(out.dim() - 2)]
-    seed = torch.zeros_like(out)
-    seed[tuple(index)] = 1.0
+    seed = make_seed(out.detach(), torch.as_tensor(list(units)), "position", positions)
     (grad,) = torch.autograd.grad(out, x_in, grad_outputs=seed)
     return grad.detach()
 

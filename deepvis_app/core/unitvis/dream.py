@@ -1,6 +1,6 @@
 """Deep dream as cnn-vis does it: layer or neuron amplification, multiscale, tiled, RMSProp.
 
-Every cnn-vis option is a `DreamConfig` field with cnn-vis's name and default. The image lives
+Every cnn-vis option is a `DreamConfig` field (`dream_config.py`) with cnn-vis's name and default. The image lives
 in caffe space (0..255 minus mean, see `params.py`), as in cnn-vis. Per step and per
 checkerboard phase (see `dream_tiles.py`) the network's gradient of every window is computed
 (batched), then each window gets its own RMSProp update with the p-norm, auxiliary p-norm and
@@ -14,7 +14,7 @@ print, save, show or plot (core never prints).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -22,41 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis import regularizers as reg
+from deepvis_app.core.unitvis.dream_config import DreamConfig
 from deepvis_app.core.unitvis.dream_tiles import Region, pixel_counts, size_sequence, tile_regions
-from deepvis_app.core.unitvis.objectives import AmplifyWeights, channel_sum, forward_to_layer, layer_amplification
+from deepvis_app.core.unitvis.objectives import channel_sum, layer_amplification
 from deepvis_app.core.unitvis.params import InputSpace
-
-
-@dataclass(frozen=True)
-class DreamConfig:
-    image_type: str = "amplify_layer"  # amplify_layer | amplify_neuron
-    target_layer: str = ""
-    target_neuron: int = 0
-    initialization_scale: float = 1.0
-    initialization_blur: float = 0.0
-    initial_size: str | None = None  # xF | HxW; None: base size
-    final_size: str | None = None
-    num_sizes: int = 1
-    resize_type: str = "geometric"
-    learning_rate: float = 1.0
-    decay_rate: float = 0.95
-    num_steps: int = 1000
-    use_pixel_learning_rates: bool = False
-    batch_size: int = 1
-    amplify: AmplifyWeights = field(default_factory=AmplifyWeights)
-    alpha: float = 6.0
-    p_reg: float = 1e-4
-    p_scale: float = 1.0
-    alpha_aux: float = 6.0
-    p_reg_aux: float = 0.0
-    p_scale_aux: float = 1.0
-    beta: float = 2.0
-    tv_reg: float = 0.5
-    tv_reg_scale: float = 1.0
-    tv_reg_step: float = 0.0
-    tv_reg_step_iter: int = 50
-    seed: int = 0
 
 
 @dataclass
@@ -138,7 +109,7 @@ def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, i
     grads: list[torch.Tensor] = []
     for start in range(0, len(regions), max(1, config.batch_size)):
         batch = torch.cat([_crop(image, r) for r in regions[start:start + config.batch_size]]).requires_grad_(True)
-        activation = forward_to_layer(model, config.target_layer, space.to_net(batch))
+        activation = forward_until(model, space.to_net(batch), [config.target_layer])[config.target_layer]
         if config.image_type == "amplify_layer":
             objective = layer_amplification(activation, config.amplify)
         elif config.image_type == "amplify_neuron":

@@ -3,7 +3,11 @@
 All listed layers are captured in the same forward pass; per batch, every unit's spatial max is
 merged into its top-k table by `topk.merge_topk` (no per-unit loops). The state (tables, failed
 images, batches done) is checkpointed atomically every few batches, so a run killed at any moment
-continues where it stopped and ends with the same tables as an uninterrupted run. Under
+continues where it stopped and ends with the same tables as an uninterrupted run. A checkpoint is
+only resumed when it belongs to the same scan (model, weights, layers, top, batch, ranks, input
+size, pixel limit) over the same files (paths, sizes and modification times): replacing an image
+discards it, and the result says so (`state_discarded`). An unreadable or oversized image is
+listed with its problem and skipped; it never aborts the scan. Under
 torch.distributed each rank scans its share of the fixed batches (see `scan_data`) and the tables
 are gathered and merged on rank 0, which equals the single-process result because the merge is
 order-independent.
@@ -14,18 +18,28 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
 
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.partial_forward import forward_until
-from deepvis_app.core.unitvis.scan_data import batch_loader, dataset_files, fixed_batches, shard
+from deepvis_app.core.unitvis.layout import UnitVisFileError, UnitVisLayout
+from deepvis_app.core.unitvis.scan_data import (
+    ScanError,
+    batch_loader,
+    dataset_files,
+    files_signature,
+    fixed_batches,
+    shard,
+)
 from deepvis_app.core.unitvis.topk import TopK, batch_candidates, empty_topk, merge_topk, topk_entries
 from deepvis_app.io.images import write_bytes_atomic
+
+log = logging.getLogger("deepvis.unitvis.find_max")
 
 # progress(batches done, batches total, images in the batch just done); may raise to stop the scan.
 Progress = Callable[[int, int, int], None]
@@ -52,56 +66,69 @@ class FindMaxResult:
     batches_run: int
     resumed_batches: int
     skipped: list[str] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)   # skipped image -> why
     written: list[Path] = field(default_factory=list)
+    state_discarded: str | None = None   # why an existing checkpoint was not resumed
 
 
 @dataclass
 class ScanState:
-    """Everything a resumed run needs: batches done, tables so far, unreadable image indices."""
+    """Everything a resumed run needs: batches done, tables so far, unreadable images (index -> problem)."""
 
     done: int = 0
     tables: dict[str, TopK] = field(default_factory=dict)
-    failed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanKey:
+    """What a checkpoint must match to be resumed: the scan itself and the files it reads."""
+
+    scan: str
+    files: str
 
 
 def find_max(loaded: LoadedModel, request: FindMaxRequest, progress: Progress | None = None,
              rank: int = 0, world: int = 1) -> FindMaxResult:
     """Scan (or finish scanning) `request.dataset`; rank 0 writes DIR/find_max/<layer>.json."""
     if request.top < 1:
-        raise ValueError(f"--top must be at least 1, got {request.top}")
+        raise ScanError(f"--top must be at least 1, got {request.top}")
     files = dataset_files(request.dataset)
     relative = [p.relative_to(request.dataset).as_posix() for p in files]
     batches = shard(fixed_batches(len(files), request.batch_size), rank, world)
     layout = UnitVisLayout(request.out)
     state_path = layout.find_max_state(rank, world)
-    fingerprint = _fingerprint(loaded, request, relative, rank, world)
-    state = load_state(state_path, fingerprint)
+    key = ScanKey(_scan_fingerprint(loaded, request, rank, world), files_signature(files, Path(request.dataset)))
+    state, discarded = load_state(state_path, key)
+    if discarded:
+        log.warning("%s: %s", state_path, discarded)
     resumed = state.done
     loader = batch_loader(files, loaded.preprocessor, batches[state.done:], request.workers,
-                          pin_memory=loaded.device.type == "cuda")
+                          pin_memory=loaded.device.type == "cuda", max_pixels=loaded.settings.max_image_pixels)
     for indices, inputs, failed in loader:
         _scan_batch(loaded, request, state, indices, inputs, failed)
         state.done += 1
         if state.done % request.checkpoint_every == 0 or state.done == len(batches):
-            save_state(state_path, fingerprint, state)
+            save_state(state_path, key, state)
         if progress is not None:
             progress(state.done, len(batches), len(indices) + len(failed))
     merged = _gather_states(state, world)
-    result = FindMaxResult(len(files), len(batches) - resumed, resumed)
+    result = FindMaxResult(len(files), len(batches) - resumed, resumed, state_discarded=discarded)
     if rank == 0:
-        result.skipped = [relative[i] for i in merged.failed]
+        result.skipped = [relative[i] for i in sorted(merged.failed)]
+        result.problems = {relative[i]: merged.failed[i] for i in sorted(merged.failed)}
         result.written = write_find_max(layout, request, merged, relative)
     return result
 
 
 def _scan_batch(loaded: LoadedModel, request: FindMaxRequest, state: ScanState,
-                indices: torch.Tensor, inputs: torch.Tensor, failed: list[int]) -> None:
-    state.failed.extend(failed)
+                indices: torch.Tensor, inputs: torch.Tensor, failed: list[tuple[int, str]]) -> None:
+    state.failed.update(failed)
     if len(indices) == 0:
         return
     x = inputs.to(loaded.device, non_blocking=True)
     with torch.inference_mode():
-        store = forward_until(loaded.module, x, request.layers, clone=True)
+        store = forward_until(loaded.module, x, request.layers)
     for name in request.layers:
         candidates = batch_candidates(store[name], indices)
         table = state.tables.get(name)
@@ -110,43 +137,50 @@ def _scan_batch(loaded: LoadedModel, request: FindMaxRequest, state: ScanState,
         state.tables[name] = merge_topk(table, candidates, request.top)
 
 
-def _fingerprint(loaded: LoadedModel, request: FindMaxRequest, relative: Sequence[str], rank: int,
-                 world: int) -> str:
-    """Identifies a scan: a checkpoint of a different scan is ignored, not resumed."""
-    key = {"files": list(relative), "layers": list(request.layers), "top": request.top,
-           "batch": request.batch_size, "rank": rank, "world": world,
-           "model": str(loaded.settings.builder or loaded.settings.model), "weights": str(loaded.weights_path),
-           "input": list(loaded.preprocessor.input_size)}
+def _scan_fingerprint(loaded: LoadedModel, request: FindMaxRequest, rank: int, world: int) -> str:
+    """Identifies a scan apart from its files: a checkpoint of a different scan is discarded."""
+    key = {"layers": list(request.layers), "top": request.top, "batch": request.batch_size, "rank": rank,
+           "world": world, "model": str(loaded.settings.builder or loaded.settings.model),
+           "weights": str(loaded.weights_path), "input": list(loaded.preprocessor.input_size),
+           "max_pixels": loaded.settings.max_image_pixels}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def save_state(path: Path, fingerprint: str, state: ScanState) -> None:
+def save_state(path: Path, key: ScanKey, state: ScanState) -> None:
     """Checkpoint atomically (temp file, then rename)."""
-    payload = {"fingerprint": fingerprint, "done": state.done, "failed": list(state.failed),
+    payload = {"scan": key.scan, "files": key.files, "done": state.done,
+               "failed": [[index, problem] for index, problem in sorted(state.failed.items())],
                "tables": {name: table.as_dict() for name, table in state.tables.items()}}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_state(path: Path, fingerprint: str) -> ScanState:
-    """The checkpoint at `path` if it belongs to this scan, else a fresh state."""
+def load_state(path: Path, key: ScanKey) -> tuple[ScanState, str | None]:
+    """The checkpoint at `path` if it belongs to this scan over these files, else a fresh state and
+    why the checkpoint was discarded (None when there was none)."""
     if not path.is_file():
-        return ScanState()
+        return ScanState(), None
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a corrupt checkpoint only costs a rescan
-        return ScanState()
-    if not isinstance(payload, dict) or payload.get("fingerprint") != fingerprint:
-        return ScanState()
-    tables = {name: TopK.from_dict(t) for name, t in payload["tables"].items()}
-    return ScanState(int(payload["done"]), tables, [int(i) for i in payload["failed"]])
+        scan, files = payload["scan"], payload["files"]
+        if scan != key.scan:
+            return ScanState(), "checkpoint of a different scan (model, weights, layers, --top, --batch, " \
+                                "processes or max_image_pixels changed): discarded, scanning from the start"
+        if files != key.files:
+            return ScanState(), "the images changed since the checkpoint (files added, removed, replaced or " \
+                                "modified): checkpoint discarded, scanning from the start"
+        tables = {name: TopK.from_dict(t) for name, t in payload["tables"].items()}
+        failed = {int(index): str(problem) for index, problem in payload["failed"]}
+        return ScanState(int(payload["done"]), tables, failed), None
+    except Exception:  # a corrupt or old-format checkpoint only costs a rescan
+        return ScanState(), "checkpoint unreadable or from an older deepvis: discarded, scanning from the start"
 
 
 def _gather_states(state: ScanState, world: int) -> ScanState:
     """All ranks' states merged (identity for one process)."""
     if world == 1:
-        return ScanState(state.done, dict(state.tables), sorted(state.failed))
+        return ScanState(state.done, dict(state.tables), dict(state.failed))
     import torch.distributed as dist
 
     gathered: list[Any] = [None] * world
@@ -154,21 +188,20 @@ def _gather_states(state: ScanState, world: int) -> ScanState:
     dist.all_gather_object(gathered, plain)
     merged = ScanState(state.done)
     for part in gathered:
-        merged.failed.extend(part["failed"])
+        merged.failed.update(part["failed"])
         for name, table_dict in part["tables"].items():
             table = TopK.from_dict(table_dict)
             merged.tables[name] = table if name not in merged.tables else merge_topk(
                 merged.tables[name], table, table.k)
-    merged.failed.sort()
     return merged
 
 
 def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanState,
                    relative: Sequence[str]) -> list[Path]:
-    """DIR/find_max/<layer>.json for every layer, plus the list of skipped images."""
+    """DIR/find_max/<layer>.json for every layer, plus the list of skipped images and their problems."""
     missing = [name for name in request.layers if name not in state.tables]
     if missing:
-        raise ValueError(f"{request.dataset}: no readable image, nothing to rank for {', '.join(missing)}")
+        raise ScanError(f"{request.dataset}: no readable image, nothing to rank for {', '.join(missing)}")
     written = []
     for name in request.layers:
         doc = {"layer": name, "top": request.top, "units": topk_entries(state.tables[name], list(relative)),
@@ -176,7 +209,9 @@ def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanSt
         path = layout.find_max_json(name)
         write_bytes_atomic(path, json.dumps(doc).encode())
         written.append(path)
-    skipped = {"dataset": str(Path(request.dataset).resolve()), "skipped": [relative[i] for i in state.failed]}
+    failed = sorted(state.failed)
+    skipped = {"dataset": str(Path(request.dataset).resolve()), "skipped": [relative[i] for i in failed],
+               "problems": {relative[i]: state.failed[i] for i in failed}}
     write_bytes_atomic(layout.find_max_skipped(), json.dumps(skipped, indent=1).encode())
     return written
 
@@ -185,11 +220,11 @@ def read_find_max(layout: UnitVisLayout, layer: str) -> dict:
     """A find-max JSON document, with a clear error when it is missing or malformed."""
     path = layout.find_max_json(layer)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no find-max result for layer '{layer}' (run `deepvis find-max` first)")
+        raise ScanError(f"{path}: no find-max result for layer '{layer}' (run `deepvis find-max` first)")
     try:
         doc = json.loads(path.read_text())
         if doc["layer"] != layer or not isinstance(doc["units"], list):
             raise ValueError("layer or units field wrong")
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a find-max result ({exc})") from None
+        raise UnitVisFileError(f"{path}: not a find-max result ({exc})") from None
     return doc

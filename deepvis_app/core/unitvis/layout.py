@@ -1,8 +1,10 @@
 """The on-disk layout of per-unit images: the one owner, used by the writer and the reader.
 
 The pipeline (`deepvis find-max / crops / optimize`) writes here and the app's per-unit pane
-reads here, so both call these functions instead of building paths themselves. The folder
-names are the original toolbox's, so its downloaded `unit_jpg_vis` folders also load:
+reads here, so both call these functions instead of building paths themselves; `unit_vis_root`
+says where the folder is for a model's settings. Every write is atomic (a temp file, then a rename),
+so a killed run leaves whole files or none. The folder names are the original toolbox's, so its
+downloaded `unit_jpg_vis` folders also load:
 
     <root>/find_max/<layer>.json                           top-k images per unit (find-max)
     <root>/find_max/skipped.json                           images find-max could not read
@@ -13,22 +15,38 @@ names are the original toolbox's, so its downloaded `unit_jpg_vis` folders also 
     <root>/regularized_opt/<layer>/<layer>_0007.jpg        the unit's optimized image
     <root>/regularized_opt/<layer>/<layer>_0007_montage.jpg  (original toolbox: 2x2 of 3x3, corner 2 shown)
     <root>/regularized_opt/<layer>/whole_layer.jpg         sprite of all units (pattern mode)
+    <root>/regularized_opt/<layer>/objective_values.json   per unit: objective values, settings (optimize)
     <root>/crops/<layer>/unit_0007/{maxim,deconv,guided}_000.png  individual crops (arik's layout)
 """
 
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from deepvis_app.io.images import ImageReadError, read_image, write_image
+from deepvis_app.core.state import grid_cols
+from deepvis_app.errors import DeepvisError
+from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic, write_image
+from deepvis_app.settings.defaults import Settings
 
 UNIT_IMAGE_KINDS = ("regularized_opt", "max_im", "max_deconv")
 # Written by `deepvis crops --methods guided` and shown by the report; the app does not read them.
 EXTRA_IMAGE_KINDS = ("max_guided",)
+
+
+class UnitVisFileError(DeepvisError, ValueError):
+    """A file in the unit-vis folder that deepvis did not write (or that is damaged)."""
+
+
+def unit_vis_root(settings: Settings) -> Path | None:
+    """The per-unit image folder: unit_vis_dir, else <model_dir>/unit_vis (None for neither)."""
+    if settings.unit_vis_dir:
+        return Path(settings.unit_vis_dir)
+    return Path(settings.model_dir) / "unit_vis" if settings.model_dir else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,9 @@ class UnitVisLayout:
     def whole_layer_sprite(self, layer: str) -> Path:
         return self.root / "regularized_opt" / layer / "whole_layer.jpg"
 
+    def objective_values(self, layer: str) -> Path:
+        return self.root / "regularized_opt" / layer / "objective_values.json"
+
     def crop(self, kind: str, layer: str, unit: int, rank: int) -> Path:
         return self.root / "crops" / layer / f"unit_{unit:04d}" / f"{kind}_{rank:03d}.png"
 
@@ -102,6 +123,21 @@ class UnitVisLayout:
         sprite = _read_or_none(self.whole_layer_sprite(layer))
         return None if sprite is None else split_square_sprite(sprite, count)
 
+    def read_objective_values(self, layer: str) -> dict[str, Any]:
+        """{"layer": ..., "units": {"7": {...}}} of `deepvis optimize` (empty when absent);
+        `UnitVisFileError` for a file it did not write."""
+        path = self.objective_values(layer)
+        if not path.is_file():
+            return {"layer": layer, "units": {}}
+        try:
+            record = json.loads(path.read_text())
+            if not all(isinstance(entry, dict) for entry in record["units"].values()):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise UnitVisFileError(f"{path}: not an objective_values.json written by deepvis optimize; "
+                                   "move it away") from None
+        return record
+
     # --- writing -------------------------------------------------------------------------
     def write_unit_image(self, kind: str, layer: str, unit: int, image: np.ndarray) -> Path:
         path = self.unit_image(kind, layer, unit)
@@ -111,6 +147,11 @@ class UnitVisLayout:
     def write_sprite(self, layer: str, tiles: list[np.ndarray]) -> Path:
         path = self.whole_layer_sprite(layer)
         write_image(path, join_square_sprite(tiles))
+        return path
+
+    def write_objective_values(self, layer: str, record: dict[str, Any]) -> Path:
+        path = self.objective_values(layer)
+        write_bytes_atomic(path, json.dumps(record, indent=1, sort_keys=True).encode())
         return path
 
 
@@ -123,14 +164,10 @@ def _read_or_none(path: Path) -> np.ndarray | None:
         return None
 
 
-def sprite_grid_side(count: int) -> int:
-    """Tiles per row and column of a sprite holding `count` units (the original's ceil(sqrt(C)))."""
-    return max(1, math.ceil(math.sqrt(count)))
-
-
 def join_square_sprite(tiles: list[np.ndarray]) -> np.ndarray:
-    """Equal-size HxWx3 tiles in a square row-major grid, black where the grid is not full."""
-    side = sprite_grid_side(len(tiles))
+    """Equal-size HxWx3 tiles in a square row-major grid (the original's ceil(sqrt(C)) a side), black
+    where the grid is not full."""
+    side = grid_cols(len(tiles))
     height, width = tiles[0].shape[:2]
     sprite = np.zeros((side * height, side * width, 3), dtype=np.uint8)
     for index, tile in enumerate(tiles):
@@ -141,7 +178,7 @@ def join_square_sprite(tiles: list[np.ndarray]) -> np.ndarray:
 
 def split_square_sprite(sprite: np.ndarray, count: int) -> list[np.ndarray]:
     """Inverse of `join_square_sprite` for the first `count` tiles."""
-    side = sprite_grid_side(count)
+    side = grid_cols(count)
     height, width = sprite.shape[0] // side, sprite.shape[1] // side
     return [sprite[r * height:(r + 1) * height, c * width:(c + 1) * width]
             for r, c in (divmod(i, side) for i in range(count))]

@@ -6,24 +6,18 @@ The original toolbox shipped no script that built these (issues #25, #58); here 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from skimage.util import montage
 
 from deepvis_app.core.preprocess import as_rgb_uint8, resize_uint8
+from deepvis_app.core.state import grid_cols
 
 MONTAGE_FILL = (32, 32, 32)  # padding and empty-slot colour, dark like the app's background
 
 
-def grid_side(count: int) -> int:
-    """Tiles per side of a square grid holding `count` images (3 for the top-9)."""
-    return max(1, math.ceil(math.sqrt(count)))
-
-
 def unit_montage(crops: list[np.ndarray], slots: int = 9, tile: int = 96, padding: int = 1) -> np.ndarray:
     """`crops` (best first) resized to tile x tile, in a square grid with `slots` places, as uint8 RGB."""
-    side = grid_side(slots)
+    side = grid_cols(slots)  # a square grid: 3 for the top-9
     tiles = np.empty((side * side, tile, tile, 3), dtype=np.uint8)
     tiles[:] = np.asarray(MONTAGE_FILL, dtype=np.uint8)
     for index, crop in enumerate(crops[:side * side]):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-OBJECTIVES = ("channel", "neuron", "amplify")
+from deepvis_app.core.unitvis.optimize_config import OBJECTIVES
 
 
 @dataclass(frozen=True)
@@ -66,28 +66,3 @@ def channel_sum(activation: torch.Tensor, unit: int) -> torch.Tensor:
     """cnn-vis amplify_neuron: diff -1 on the whole channel, i.e. the channel's sum, per image (N,)."""
     return activation[:, unit].reshape(activation.shape[0], -1).sum(1)
 
-
-class _StopForward(Exception):
-    """Raised by the hook once the target layer has run: the rest of the network is not needed."""
-
-
-def forward_to_layer(model: torch.nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
-    """The output of `layer` for input x, in the autograd graph, without running later layers."""
-    from deepvis_app.core.layers import find_module
-
-    store: dict[str, torch.Tensor] = {}
-
-    def hook(_module, _inputs, output):
-        store["out"] = output
-        raise _StopForward
-
-    handle = find_module(model, layer).register_forward_hook(hook)
-    try:
-        model(x)
-    except _StopForward:
-        pass
-    finally:
-        handle.remove()
-    if "out" not in store or not isinstance(store["out"], torch.Tensor):
-        raise RuntimeError(f"layer '{layer}' produced no tensor output in the forward pass")
-    return store["out"]

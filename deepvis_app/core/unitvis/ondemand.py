@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.crops import CropItem, crop_items, layer_receptive_field
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.core.unitvis.montage import unit_montage
-from deepvis_app.core.unitvis.partial_forward import forward_until
 from deepvis_app.core.unitvis.receptive_field import LayerRF
 from deepvis_app.core.unitvis.topk import batch_candidates, empty_topk, merge_topk
 

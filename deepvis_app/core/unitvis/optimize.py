@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis import regularizers as reg
-from deepvis_app.core.unitvis.objectives import forward_to_layer, unit_objective
+from deepvis_app.core.unitvis.objectives import unit_objective
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
 from deepvis_app.core.unitvis.params import ImageParam, InputSpace, make_param
 from deepvis_app.core.unitvis.transforms import transform_set
@@ -51,10 +52,18 @@ class _Tracker:
 
 def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Sequence[int], config: OptimizeConfig,
                    input_size: tuple[int, int], batch_size: int = 64, device: torch.device | str = "cpu",
-                   progress: Callable[[int], None] | None = None) -> OptimizeResult:
-    """Optimize an image for each unit, `batch_size` units per batch; `progress(n)` after each step."""
-    parts = [_optimize_batch(model, space, layer, list(units[i:i + batch_size]), config, input_size, device,
-                             progress) for i in range(0, len(units), batch_size)]
+                   progress: Callable[[int], None] | None = None,
+                   on_batch: Callable[[OptimizeResult], None] | None = None) -> OptimizeResult:
+    """Optimize an image for each unit, `batch_size` units per batch; `progress(n)` after each step,
+    `on_batch(result)` with each finished batch (to save it before the next one starts)."""
+    if not units:
+        raise ValueError("no units to optimize")
+    parts = []
+    for first in range(0, len(units), batch_size):
+        parts.append(_optimize_batch(model, space, layer, list(units[first:first + batch_size]), config, input_size,
+                                     device, progress))
+        if on_batch is not None:
+            on_batch(parts[-1])
     return OptimizeResult(list(units), torch.cat([p.z for p in parts]),
                           np.concatenate([p.best_values for p in parts]),
                           np.concatenate([p.last_values for p in parts]))
@@ -98,7 +107,7 @@ def _objective_and_grad(model: nn.Module, space: InputSpace, layer: str, units: 
     images = transform_set(config.transforms)(z, space.gray(), gen)
     if images.shape[-2:] != size:
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-    activation = forward_to_layer(model, layer, space.to_net(images))
+    activation = forward_until(model, space.to_net(images), [layer])[layer]
     values = unit_objective(config.objective, activation, units)
     (grad,) = torch.autograd.grad(values.sum(), z)
     return values.detach(), grad
@@ -164,17 +173,3 @@ def default_render(config: OptimizeConfig) -> str:
         return config.render
     return "norm01c" if config.param == "pixel" and not config.decorrelate else "clip"
 
-
-def optimized_unit_image(loaded, layer: str, unit: int, config: OptimizeConfig | None = None,
-                         progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """One unit's optimized image (RGB uint8) for a `LoadedModel`: the on-demand entry point.
-
-    Default: lucent's preset at 112 px and 128 steps (a few seconds on a CPU for block layers).
-    """
-    from deepvis_app.core.unitvis.optimize_config import preset
-
-    config = config or preset("lucent").replace(size=(112, 112), steps=128)
-    space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
-    result = optimize_units(loaded.module, space, layer, [unit], config, tuple(loaded.settings.input_size),
-                            device=loaded.device, progress=progress)
-    return result.images(space, default_render(config))[0]

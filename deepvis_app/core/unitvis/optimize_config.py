@@ -13,60 +13,60 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from deepvis_app.core.options import check_options, option
+
+OBJECTIVES = ("channel", "neuron", "amplify")  # objectives.py
+
 
 @dataclass(frozen=True)
 class OptimizeConfig:
-    objective: str = "neuron"  # channel | neuron | amplify (objectives.py)
-    param: str = "pixel"  # pixel | fft
-    decorrelate: bool = False  # lucent colour decorrelation + sigmoid
-    transforms: str = "none"  # none | standard (lucent)
-    steps: int = 1000  # forward passes; the last one only measures
-    size: tuple[int, int] | None = None  # image size; None: the model's input size
-    optimizer: str = "sgd"  # sgd: x += lr * grad (original) | rmsprop (cnn-vis) | adam (lucent)
-    lr: float = 100.0
-    lr_policy: str = "constant"  # constant | progress | progress01 (sgd only)
-    max_lr: float = math.inf
-    desired_prog: float = 2.0
-    early_prog: float = 2.0
-    late_prog_mult: float = 0.1
-    decay_rate: float = 0.95  # RMSProp cache decay
-    decay: float = 0.0  # L2 decay of the image after each step
-    blur_radius: float = 0.0  # Gaussian sigma, applied when step % blur_every == 0
-    blur_every: int = 0
-    small_val_percentile: float = 0.0
-    small_norm_percentile: float = 0.0
-    px_benefit_percentile: float = 0.0
-    px_abs_benefit_percentile: float = 0.0
-    alpha: float = 6.0  # p-norm exponent (cnn-vis)
-    p_reg: float = 0.0
-    p_scale: float = 1.0
-    beta: float = 2.0  # TV exponent (cnn-vis)
-    tv_reg: float = 0.0
-    tv_reg_scale: float = 1.0
-    tv_reg_step: float = 0.0  # added to tv_reg every tv_reg_step_iter steps
-    tv_reg_step_iter: int = 50
-    init_sd: float = 10.0  # pixel start: N(0, init_sd) in 0..255 units (original: mean_plus_rand, 10)
-    seed: int = 0
-    render: str = "auto"  # clip | rescale | norm01c | auto (norm01c for raw pixels, else clip)
-    keep: str = "best"  # best | last image per unit
+    """One option per field; `deepvis optimize` makes a flag of each (unset flags keep the preset's value)."""
+
+    objective: str = option("neuron", "what is maximized: the unit's mean (channel), its centre (neuron), or "
+                            "cnn-vis amplification", choices=OBJECTIVES)
+    param: str = option("pixel", "image parameterization", choices=("pixel", "fft"))
+    decorrelate: bool = option(False, "lucent colour decorrelation + sigmoid")
+    transforms: str = option("none", "random transforms per step (lucent's standard set)",
+                             choices=("none", "standard"))
+    steps: int = option(1000, "iterations (forward passes; the last one only measures)", minimum=1)
+    size: tuple[int, int] | None = option(None, "image size: S or H W (default: the model's input size)",
+                                          nargs="+", metavar="PX")
+    optimizer: str = option("sgd", "sgd (original: x += lr*grad) | rmsprop (cnn-vis) | adam (lucent)",
+                            choices=("sgd", "rmsprop", "adam"))
+    lr: float = option(100.0, "learning rate")
+    lr_policy: str = option("constant", "learning-rate policy (sgd)", choices=("constant", "progress", "progress01"))
+    max_lr: float = option(math.inf, "cap of the progress policies")
+    desired_prog: float = option(2.0, "objective gain per step of the progress policy")
+    early_prog: float = option(2.0, "progress01: desired gain early on")
+    late_prog_mult: float = option(0.1, "progress01: multiplier of (1 - objective)")
+    decay_rate: float = option(0.95, "RMSProp cache decay")
+    decay: float = option(0.0, "L2 decay of the image per step")
+    blur_radius: float = option(0.0, "Gaussian blur sigma (pixels), applied every blur_every steps")
+    blur_every: int = option(0, "blur every this many steps (0: never)", minimum=0)
+    small_val_percentile: float = option(0.0, "zero values below this percentile of |x|")
+    small_norm_percentile: float = option(0.0, "zero pixels whose colour norm is below this percentile")
+    px_benefit_percentile: float = option(0.0, "zero pixels whose contribution is below this percentile")
+    px_abs_benefit_percentile: float = option(0.0, "zero pixels whose |contribution| is below this percentile")
+    alpha: float = option(6.0, "p-norm exponent (cnn-vis)")
+    p_reg: float = option(0.0, "p-norm strength")
+    p_scale: float = option(1.0, "p-norm scale")
+    beta: float = option(2.0, "TV exponent (cnn-vis)")
+    tv_reg: float = option(0.0, "TV strength")
+    tv_reg_scale: float = option(1.0, "TV scale")
+    tv_reg_step: float = option(0.0, "TV strength added every tv_reg_step_iter steps")
+    tv_reg_step_iter: int = option(50, "steps between TV increments", minimum=1)
+    init_sd: float = option(10.0, "pixel start: N(0, init_sd) in 0..255 units (original: mean_plus_rand, 10)")
+    seed: int = option(0, "random seed")
+    render: str = option("auto", "how z becomes an image (auto: norm01c for raw pixels, else clip)",
+                         choices=("auto", "clip", "rescale", "norm01c"))
+    keep: str = option("best", "best or last image per unit", choices=("best", "last"))
 
     def replace(self, **changes) -> "OptimizeConfig":
         return dataclasses.replace(self, **changes)
 
     def validate(self) -> "OptimizeConfig":
         """Self, or ValueError naming the first field with an unknown choice or a bad number."""
-        for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} '{getattr(self, name)}' is not one of: {', '.join(choices)}")
-        if self.steps < 1 or self.blur_every < 0 or self.tv_reg_step_iter < 1:
-            raise ValueError("steps and tv_reg_step_iter must be >= 1, blur_every >= 0")
-        return self
-
-
-_CHOICES = {"objective": ("channel", "neuron", "amplify"), "param": ("pixel", "fft"),
-            "transforms": ("none", "standard"), "optimizer": ("sgd", "rmsprop", "adam"),
-            "lr_policy": ("constant", "progress", "progress01"), "render": ("auto", "clip", "rescale", "norm01c"),
-            "keep": ("best", "last")}
+        return check_options(self)
 
 
 PRESETS: dict[str, OptimizeConfig] = {

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from deepvis_app.core.display import norm01c
+from deepvis_app.core.display import norm01, norm01c
 from deepvis_app.core.preprocess import Preprocessor, as_rgb_uint8
 
 # lucent param/color.py: square root of the ImageNet colour covariance (RGB).
@@ -122,8 +122,7 @@ class InputSpace:
         if render == "norm01c":
             return as_rgb_uint8(norm01c(hwc, 0.0))
         if render == "rescale":
-            low, high = hwc.min(), hwc.max()
-            return as_rgb_uint8((hwc - low) / max(high - low, 1e-12))
+            return as_rgb_uint8(norm01(hwc))
         raise ValueError(f"unknown render mode '{render}' (clip, rescale, norm01c)")
 
 

@@ -7,23 +7,24 @@ so AlexNet conv5 is 163 px whatever the position). Convolutions and pools compos
 shifts it, ops that keep the spatial size (BN, ReLU, residual adds, concatenation) take the union
 of their inputs' windows, and anything that collapses space (flatten, global pooling, linear)
 makes the window the whole image. That covers graph nets (ResNet skips, GoogLeNet branches,
-EfficientNet's TF "SAME" pads). An op it cannot follow gives `None`, and callers fall back to
-`measure_receptive_field`, the gradient-support measurement.
+EfficientNet's TF "SAME" pads). An op it cannot follow gives `None` (the crops then use the whole
+image). `measure_receptive_field`, the support of the input gradient, is the independent check the
+tests compare the composed windows against.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from deepvis_app.core.capture import capturing
-from deepvis_app.core.layers import find_module
+from deepvis_app.core.hooks import MissingLayerOutput, forward_until
+from deepvis_app.core.torch_args import call_arg, pair
 
 
 @dataclass(frozen=True)
@@ -81,34 +82,26 @@ class _Geometry:
 _WHOLE = _Geometry(Axis(), Axis(), True)
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[-1]))
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name, default)
-
-
 def _conv(geo: _Geometry, args: tuple, kwargs: dict) -> _Geometry:
-    kernel = tuple(_arg(args, kwargs, 1, "weight", None).shape[-2:])
-    stride = _pair(_arg(args, kwargs, 3, "stride", 1))
-    dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
-    padding = _arg(args, kwargs, 4, "padding", 0)
+    kernel = tuple(call_arg(args, kwargs, 1, "weight", None).shape[-2:])
+    stride = pair(call_arg(args, kwargs, 3, "stride", 1))
+    dilation = pair(call_arg(args, kwargs, 5, "dilation", 1))
+    padding = call_arg(args, kwargs, 4, "padding", 0)
     if padding == "valid":
         padding = (0, 0)
     elif padding == "same":
         padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
-    pads = _pair(padding)
+    pads = pair(padding)
     return _Geometry(geo.rows.window(kernel[0], stride[0], pads[0], dilation[0]),
                      geo.cols.window(kernel[1], stride[1], pads[1], dilation[1]))
 
 
 def _pool(geo: _Geometry, args: tuple, kwargs: dict, with_dilation: bool) -> _Geometry:
-    kernel = _pair(_arg(args, kwargs, 1, "kernel_size", None))
-    stride = _arg(args, kwargs, 2, "stride", None)
-    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride)
-    pads = _pair(_arg(args, kwargs, 3, "padding", 0))
-    dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if with_dilation else (1, 1)
+    kernel = pair(call_arg(args, kwargs, 1, "kernel_size", None))
+    stride = call_arg(args, kwargs, 2, "stride", None)
+    stride = kernel if stride is None or stride == [] or stride == () else pair(stride)
+    pads = pair(call_arg(args, kwargs, 3, "padding", 0))
+    dilation = pair(call_arg(args, kwargs, 4, "dilation", 1)) if with_dilation else (1, 1)
     return _Geometry(geo.rows.window(kernel[0], stride[0], pads[0], dilation[0]),
                      geo.cols.window(kernel[1], stride[1], pads[1], dilation[1]))
 
@@ -125,7 +118,7 @@ def _adaptive(geo: _Geometry, size_in: tuple[int, int], size_out: tuple[int, int
 
 
 def _pad(geo: _Geometry, args: tuple, kwargs: dict) -> _Geometry:
-    pads = list(_arg(args, kwargs, 1, "pad", ()))
+    pads = list(call_arg(args, kwargs, 1, "pad", ()))
     left, top = (pads + [0, 0, 0, 0])[0], (pads + [0, 0, 0, 0])[2]
     return _Geometry(Axis(geo.rows.jump, geo.rows.size, geo.rows.start - top * geo.rows.jump),
                      Axis(geo.cols.jump, geo.cols.size, geo.cols.start - left * geo.cols.jump))
@@ -197,18 +190,15 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int], layer: str,
     """
     channels, height, width = (int(v) for v in input_shape)
     x = torch.zeros((1, channels, height, width), device=device)
-    found: list[_Geometry | None] = []
     mode = _GeometryMode(x)
-    handle = find_module(model, layer).register_forward_hook(
-        lambda _m, _i, out: found.append(mode.geometry(out) if isinstance(out, torch.Tensor) else None))
     try:
         with torch.no_grad(), mode:
-            model(x)
-    finally:
-        handle.remove()
-    if not found or found[0] is None:
+            out = forward_until(model, x, [layer])[layer]
+    except MissingLayerOutput:
         return None
-    geo = found[0]
+    geo = mode.geometry(out)
+    if geo is None:
+        return None
     return LayerRF(geo.rows, geo.cols, (height, width), whole_image=geo.whole)
 
 
@@ -225,9 +215,8 @@ def measure_receptive_field(model: nn.Module, input_shape: Sequence[int], layer:
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     x = torch.randn((trials, *input_shape), generator=generator).to(device).requires_grad_(True)
-    with torch.enable_grad(), capturing(model, [layer], keep_graph=True) as store:
-        model(x)
-        out = store[layer]
+    with torch.enable_grad():
+        out = forward_until(model, x, [layer])[layer]
         picked = out[:, :, position[0], position[1]] if position is not None and out.dim() == 4 else out
         (grad,) = torch.autograd.grad(picked.sum(), x)
     support = grad.abs().sum(dim=(0, 1)) > 0

@@ -2,8 +2,8 @@
 
 The default model ships per-unit images computed over these (no ImageNet on a user's disk and no
 download allowed), and `bench/find_max.py` scans them. About two dozen images that load without
-network, each written whole plus random square crops, some mirrored, as JPEG files; the same
-seed gives the same files.
+network (`io.images.SAMPLE_SET_NAMES`, loaded by `io.images.sample_image`), each written whole
+plus random square crops, some mirrored, as JPEG files; the same seed gives the same files.
 """
 
 from __future__ import annotations
@@ -12,24 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepvis_app.core.preprocess import as_rgb_uint8
-from deepvis_app.io.images import write_image
-
-SAMPLE_SET_NAMES = ("astronaut", "cat", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "rocket",
-                    "retina", "stereo_motorcycle", "colorwheel", "logo", "camera", "coins", "moon", "page", "text",
-                    "clock", "grass", "gravel", "brick", "horse", "checkerboard")
-
-
-def sample_set_image(name: str) -> np.ndarray:
-    """One skimage.data image as HxWx3 uint8 (stereo pairs: the left view; masks: 0/255)."""
-    from skimage import data
-
-    image = getattr(data, name)()
-    if name == "stereo_motorcycle":
-        image = image[0]
-    if image.dtype == bool:
-        image = image.astype(np.uint8) * 255
-    return as_rgb_uint8(image)
+from deepvis_app.io.images import SAMPLE_SET_NAMES, sample_image, write_image
 
 
 def write_sample_set(folder: str | Path, variants: int = 4, seed: int = 0) -> list[Path]:
@@ -38,7 +21,7 @@ def write_sample_set(folder: str | Path, variants: int = 4, seed: int = 0) -> li
     folder = Path(folder)
     written = []
     for name in SAMPLE_SET_NAMES:
-        image = sample_set_image(name)
+        image = sample_image(name)
         path = folder / f"{name}_0.jpg"
         write_image(path, image, quality=90)
         written.append(path)

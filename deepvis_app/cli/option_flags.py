@@ -1,0 +1,50 @@
+"""Command-line flags generated from an options dataclass (see `deepvis_app.core.options`).
+
+Each option field becomes ``--name`` (plus ``--name-with-dashes`` when the name has underscores, and
+the field's aliases), with the field's type, choices, help text and default, so the flags never
+repeat what the dataclass declares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import typing
+from typing import Any
+
+from deepvis_app.core.options import option_fields, option_type
+
+
+def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bool = True,
+                     default_group: str | None = None) -> None:
+    """One flag per option field of ``cls``. ``defaults=False``: every flag defaults to None (the
+    caller fills unset options from elsewhere, e.g. a preset); otherwise the field's default."""
+    groups: dict[str, Any] = {}
+    for field in option_fields(cls):
+        meta = field.metadata
+        title = meta["group"] or default_group
+        if title is not None and title not in groups:
+            groups[title] = parser.add_argument_group(title)
+        container = parser if title is None else groups[title]
+        names = [f"--{field.name}"] + ([f"--{field.name.replace('_', '-')}"] if "_" in field.name else [])
+        default = meta.get("cli_default", field.default) if defaults else None
+        kwargs: dict[str, Any] = {"dest": field.name, "default": default, "help": _help(meta["help"], default)}
+        hint = option_type(cls, field)
+        if hint is bool:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["type"] = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+            kwargs.update({key: meta[key] for key in ("choices", "nargs", "metavar") if meta[key]})
+        container.add_argument(*names, *meta["aliases"], **kwargs)
+
+
+def option_values(args: argparse.Namespace, cls: type, *, skip_none: bool = True) -> dict[str, Any]:
+    """{field: value} of the parsed flags of ``cls`` (without the unset ones, by default)."""
+    values = {field.name: getattr(args, field.name) for field in option_fields(cls)}
+    return {name: value for name, value in values.items() if value is not None or not skip_none}
+
+
+def _help(text: str, default: Any) -> str:
+    if default is None or default is False:
+        return text
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{text} (default {shown})"

@@ -1,0 +1,159 @@
+"""The torch work of the app: forward and backward passes with one-entry caches (`ComputeEngine`).
+
+Only the compute thread calls it (the unit-image loader borrows the model through ``lock``). The
+engine keeps the last forward and the last backward and reruns them only when their inputs
+changed: the forward when the frame, the stretch mode or the backward rule changed; the backward
+when the origin, the method or the layer whose diffs the grid shows changed. Backprop methods
+record the forward once with the method's ReLU rule and keep the graph, so moving the origin costs
+one backward, no forward. Any other method of the registry (`core.methods`) runs on the cached
+input; a progressive one gets a `Progress` whose memo the engine keeps for the current job, so a
+job abandoned by a newer request resumes where it stopped when it is asked for again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepvis_app.core.attribution.objective import make_objective
+from deepvis_app.core.backprop import backward_rules, make_seed
+from deepvis_app.core.classify import top_classes
+from deepvis_app.core.hooks import tapping
+from deepvis_app.core.methods import MapKind, Method
+from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.progress import NO_PROGRESS, Progress, cancel_points
+
+
+@dataclass
+class ForwardData:
+    """One forward pass: the fitted input, every shown layer's output, the top-5 classes."""
+
+    key: tuple
+    fitted: np.ndarray
+    x: torch.Tensor
+    outputs: dict[str, torch.Tensor]
+    top_labels: tuple[tuple[str, float], ...]
+    graph: torch.Tensor | None = None       # the input leaf of a recorded graph (backprop methods)
+    _numpy: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def activation(self, layer: str) -> np.ndarray:
+        """The layer's output for the single image, as float32 numpy (converted once)."""
+        if layer not in self._numpy:
+            self._numpy[layer] = self.outputs[layer].detach()[0].float().cpu().numpy()
+        return self._numpy[layer]
+
+
+@dataclass
+class BackData:
+    """One backward pass: the signal at the input (C, H, W) and at the grid's layer (or None)."""
+
+    key: tuple
+    input_grad: np.ndarray
+    layer_grad: np.ndarray | None
+
+
+def back_key(fwd: ForwardData, method: Method, origin: str, unit: int, view_layer: str | None) -> tuple:
+    """What identifies one backward job (its cache and memo key)."""
+    return (fwd.key, method.name, origin, unit, view_layer)
+
+
+class ComputeEngine:
+    """Forward and backward passes with one-entry caches (see the module docstring)."""
+
+    def __init__(self, loaded: LoadedModel, model_lock: threading.Lock | None = None):
+        self.loaded = loaded
+        self.lock = model_lock or threading.Lock()
+        self.names = [info.name for info in loaded.layers]
+        self._forward: ForwardData | None = None
+        self._back: BackData | None = None
+        self._memo_key: tuple | None = None
+        self._memo: dict[Hashable, Any] = {}
+
+    def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None) -> ForwardData:
+        """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph."""
+        key = (frame_seq, stretch, graph_rule)
+        if self._forward is not None and self._forward.key == key:
+            return self._forward
+        self._forward = self._back = None
+        pre = self.loaded.preprocessor
+        fitted = pre.fit_frame(image, stretch=stretch)
+        x = torch.from_numpy(pre.to_array(fitted))[None].to(self.loaded.device)
+        with self.lock:
+            outputs, scores, leaf = self._run_forward(x, graph_rule)
+        labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
+        self._forward = ForwardData(key, fitted, x, outputs, labels, leaf)
+        return self._forward
+
+    def _run_forward(self, x: torch.Tensor, graph_rule: str | None):
+        if graph_rule is None:
+            with tapping(self.loaded.module, self.names) as taps, torch.no_grad():
+                scores = self.loaded.module(x)
+            return dict(taps), scores, None
+        leaf = x.detach().requires_grad_(True)
+        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule):
+            scores = self.loaded.module(leaf)
+        return dict(taps), scores.detach(), leaf
+
+    def backward(self, fwd: ForwardData, method: Method, origin: str, unit: int, view_layer: str | None,
+                 options: Any = None, progress: Progress = NO_PROGRESS) -> BackData:
+        """The back signal from ``unit`` of ``origin`` (cached); ``view_layer``: also its diffs
+        (backprop methods). A progressive method reports through ``progress`` and raises
+        `Cancelled` when its token is set; what it finished is kept for the next try."""
+        key = back_key(fwd, method, origin, unit, view_layer)
+        if self.has_backward(key):
+            return self._back
+        with self.lock:
+            if method.is_backprop:
+                grads = self._backprop(fwd, origin, unit, view_layer)
+            else:
+                grads = (self._attribution(fwd, method, origin, unit, options, key, progress), None)
+        arrays = [None if g is None else g.detach()[0].float().cpu().numpy() for g in grads]
+        self._back = BackData(key, arrays[0], arrays[1])
+        self._memo_key, self._memo = None, {}
+        return self._back
+
+    @property
+    def last_forward(self) -> ForwardData | None:
+        return self._forward
+
+    def has_backward(self, key: tuple) -> bool:
+        """Whether the backward ``back_key(...)`` is cached."""
+        return self._back is not None and self._back.key == key
+
+    def _backprop(self, fwd: ForwardData, origin: str, unit: int, view_layer: str | None):
+        if fwd.graph is None:
+            raise RuntimeError("internal: backprop needs a forward recorded with graph_rule")
+        top = fwd.outputs[origin]
+        seed = make_seed(top.detach(), torch.tensor([unit]), "activation")
+        targets = [fwd.graph] + ([fwd.outputs[view_layer]] if view_layer else [])
+        grads = torch.autograd.grad(top, targets, grad_outputs=seed, retain_graph=True, allow_unused=True,
+                                    materialize_grads=True)
+        return grads[0], (grads[1] if view_layer else None)
+
+    def _attribution(self, fwd: ForwardData, method: Method, origin: str, unit: int, options: Any,
+                     key: tuple, progress: Progress) -> torch.Tensor:
+        if key != self._memo_key:
+            self._memo_key, self._memo = key, {}
+        if progress is not NO_PROGRESS:
+            progress.memo = self._memo
+        module = self.loaded.module
+        cam_layer = self.cam_layer(origin) if method.kind is MapKind.LAYER else None
+        objective = make_objective(module, fwd.x, None, origin, unit)
+        with cancel_points(module, progress):
+            return method.compute(module, fwd.x, objective, options, cam_layer=cam_layer, progress=progress)
+
+    def cam_layer(self, origin: str) -> str:
+        """Grad-CAM's layer: the last spatial layer below the origin (the map at the origin itself
+        would just be the unit's own activation), else the origin when it is spatial."""
+        index = self.names.index(origin)
+        for info in reversed(self.loaded.layers[:index]):
+            if info.is_spatial:
+                return info.name
+        if self.loaded.layers[index].is_spatial:
+            return origin
+        raise ValueError(f"no spatial layer at or below '{origin}' for Grad-CAM")

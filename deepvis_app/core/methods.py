@@ -1,0 +1,187 @@
+"""THE list of back-pane methods: backprop rules and attribution methods, one `Method` line each.
+
+Everything else reads this registry: the GUI's method cycle (`N`/`B`) and its help line, the
+command line's ``--method`` choices and option flags (`deepvis attribute`), the per-method
+settings (`method_options`, checked against each method's options dataclass), `attribute()` and
+the compute thread (which runs any method the same way, cancellable and with partial results
+when the method takes a ``progress``).
+
+A method is a function ``run(model, x, objective, [cam_layer,] *, progress=..., **options)``
+returning a (B, C, H, W) map at the input, with:
+
+- ``kind``: `MapKind.INPUT` (a signal at the network input) or `MapKind.LAYER` (computed at a
+  spatial layer below the origin, the Grad-CAM family: ``run`` then takes ``cam_layer``);
+- ``options``: a frozen dataclass of `core.options.option` fields; its defaults are the settings'
+  defaults, ``method_options = {"name": {...}}`` in a settings file overrides them, and each field
+  becomes a CLI flag (fields with the same ``flag`` share one, e.g. ``--batch``);
+- ``view``: the back view a picture of it uses by default (``deepvis attribute -o``);
+- ``rule``: for backprop methods, the ReLU rule set of `core.backprop`; the app then records one
+  forward per frame with that rule and every origin costs one backward.
+
+Adding an attribution method, exactly:
+
+1. write ``deepvis_app/core/attribution/<name>.py`` holding ``<Name>Options`` (a frozen dataclass of
+   `option(default, help)` fields, or none) and ``def <name>(model, x, objective, *, progress=NO_PROGRESS,
+   **options) -> Tensor``; call ``progress.step(i, work)`` per batch and ``progress.report(fraction,
+   make_partial)`` after it if the method is slow (both are free when nobody listens);
+2. add one line to `METHODS` below: ``Method("<name>", <name>, MapKind.INPUT, <Name>Options, help="...")``
+   (and its import).
+
+Nothing else changes: the GUI cycle, ``deepvis attribute --method <name>`` with its flags, the
+settings (``method_options = {"<name>": {...}}``), the help and the compute thread pick it up.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from enum import Enum
+from functools import partial
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from deepvis_app.core.attribution.gradcam import (
+    GradCamOptions,
+    GradCamPlusPlusOptions,
+    gradcam,
+    gradcam_plus_plus,
+    guided_gradcam,
+)
+from deepvis_app.core.attribution.integrated_gradients import IntegratedGradientsOptions, integrated_gradients_map
+from deepvis_app.core.attribution.objective import Objective, make_objective, objective_gradient
+from deepvis_app.core.attribution.occlusion import OcclusionOptions, occlusion
+from deepvis_app.core.attribution.smoothgrad import SmoothGradOptions, smoothgrad
+from deepvis_app.core.options import NoOptions, OptionsError, make_options
+from deepvis_app.core.progress import NO_PROGRESS, Progress
+
+
+class MapKind(str, Enum):
+    """Where a method's map is computed."""
+
+    INPUT = "input"   # a signal at the network input
+    LAYER = "layer"   # at a spatial layer below the origin (needs ``cam_layer``)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Method:
+    """One back-pane method (see the module docstring)."""
+
+    name: str
+    run: Callable[..., torch.Tensor]
+    kind: MapKind
+    options: type = NoOptions
+    view: str = "raw"
+    help: str = ""
+    rule: str | None = None
+
+    @property
+    def progressive(self) -> bool:
+        """Whether ``run`` takes a `Progress` (cancellable, with partial maps)."""
+        return "progress" in inspect.signature(self.run).parameters
+
+    @property
+    def is_backprop(self) -> bool:
+        return self.rule is not None
+
+    def make_options(self, values: Mapping[str, Any] | None = None) -> Any:
+        """The options dataclass with ``values`` applied (`OptionsError` for a bad name or value)."""
+        return make_options(self.options, dict(values or {}), self.name)
+
+    def compute(self, model: nn.Module, x: torch.Tensor, objective: Objective, options: Any = None, *,
+                cam_layer: str | None = None, progress: Progress = NO_PROGRESS) -> torch.Tensor:
+        """Run the method with ``options`` (an instance of its options dataclass; None: defaults)."""
+        options = self.options() if options is None else options
+        kwargs = {f.name: getattr(options, f.name) for f in fields(options)}
+        if self.progressive:
+            kwargs["progress"] = progress
+        if self.kind is MapKind.LAYER:
+            if not cam_layer:
+                raise ValueError(f"{self.name} needs a layer with a spatial output (layer= or cam_layer=)")
+            return self.run(model, x, objective, cam_layer, **kwargs)
+        return self.run(model, x, objective, **kwargs)
+
+
+def _backprop(model: nn.Module, x: torch.Tensor, objective: Objective, *, rule: str) -> torch.Tensor:
+    """A backprop rule's signal of the objective at the input (seed: 1 on the objective)."""
+    return objective_gradient(model, x, objective, objective.index, method=rule).input_grad
+
+
+def _backprop_method(name: str, help_text: str) -> Method:
+    return Method(name, partial(_backprop, rule=name), MapKind.INPUT, help=help_text, rule=name)
+
+
+METHODS: tuple[Method, ...] = (
+    _backprop_method("gradient", "the plain gradient"),
+    _backprop_method("deconv", "DeconvNet: ReLUs pass positive signals back"),
+    _backprop_method("guided", "guided backprop: the positive part of the gradient at every ReLU"),
+    _backprop_method("salinet", "SaliNet: gradient ReLUs, max-pool signals to the window centre"),
+    _backprop_method("desalinet", "DeSaliNet: guided ReLUs with max-pool switches"),
+    Method("occlusion", occlusion, MapKind.INPUT, OcclusionOptions,
+           help="drop of the objective when a window of the input is replaced by the baseline"),
+    Method("smoothgrad", smoothgrad, MapKind.INPUT, SmoothGradOptions,
+           help="mean backprop signal over noisy copies of the input"),
+    Method("integrated_gradients", integrated_gradients_map, MapKind.INPUT, IntegratedGradientsOptions,
+           help="the gradient integrated from the baseline to the input, times their difference"),
+    Method("gradcam", gradcam, MapKind.LAYER, GradCamOptions, view="overlay",
+           help="layer activations weighted by their mean gradient"),
+    Method("gradcam++", gradcam_plus_plus, MapKind.LAYER, GradCamPlusPlusOptions, view="overlay",
+           help="Grad-CAM with pixel-wise weights of positive gradients"),
+    Method("guided_gradcam", guided_gradcam, MapKind.LAYER,
+           help="guided backprop times the Grad-CAM map"),
+)
+
+_BY_NAME: dict[str, Method] = {method.name: method for method in METHODS}
+
+METHOD_NAMES: tuple[str, ...] = tuple(_BY_NAME)
+BACKPROP_METHOD_NAMES: tuple[str, ...] = tuple(m.name for m in METHODS if m.is_backprop)
+ATTRIBUTION_METHODS: tuple[str, ...] = tuple(m.name for m in METHODS if not m.is_backprop)
+CAM_METHODS: tuple[str, ...] = tuple(m.name for m in METHODS if m.kind is MapKind.LAYER)
+
+
+def get_method(name: str) -> Method:
+    """The registered method ``name``; ValueError listing the choices otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise OptionsError(f"unknown method '{name}' (choose from {', '.join(METHOD_NAMES)})") from None
+
+
+def settings_options(method: Method, method_options: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``method``'s options from the ``method_options`` setting (defaults where it says nothing)."""
+    return make_options(method.options, dict(method_options.get(method.name, {})),
+                        f"setting method_options['{method.name}']")
+
+
+def check_method_settings(method_options: Mapping[str, Mapping[str, Any]]) -> None:
+    """`OptionsError` for an unknown method name or a bad option in the ``method_options`` setting."""
+    for name in method_options:
+        if name not in _BY_NAME:
+            raise OptionsError(f"setting method_options: unknown method '{name}' "
+                               f"(choose from {', '.join(METHOD_NAMES)})")
+        settings_options(_BY_NAME[name], method_options)
+
+
+def attribute(model: nn.Module, x: torch.Tensor, method: str, *, target: int | Sequence[int] | None = None,
+              layer: str | None = None, unit: int | Sequence[int] | None = None, **options: Any) -> torch.Tensor:
+    """Attribution of the objective (see `core.attribution`) to the input ``x`` (B, C, H, W).
+
+    ``options`` are the method's options, plus ``probability`` (explain the softmax), ``cam_layer``
+    (Grad-CAM's layer, default ``layer``) and ``progress``.
+    """
+    if method not in _BY_NAME:
+        raise ValueError(f"unknown attribution method '{method}' (choose from {', '.join(METHOD_NAMES)})")
+    entry = _BY_NAME[method]
+    probability = bool(options.pop("probability", False))
+    cam_layer = options.pop("cam_layer", None) or layer
+    progress = options.pop("progress", NO_PROGRESS)
+    if "quadrature_method" in options:
+        options["quadrature"] = options.pop("quadrature_method")
+    chosen = entry.make_options(options)
+    objective = make_objective(model, x, target, layer, unit, probability)
+    return entry.compute(model, x, objective, chosen, cam_layer=cam_layer, progress=progress)

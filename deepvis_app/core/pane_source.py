@@ -1,0 +1,147 @@
+"""What the panes of one view state are drawn from: frame, forward, backward, unit images.
+
+`PaneSource.gather` runs in the compute thread: it takes the newest frame, the (cached) forward,
+the unit images and pattern sprite (through the loader, never blocking) and, when the back pane
+is on, the backward of the chosen method. Before a method that is not cached runs, a first
+version of the panes goes out with the back pane stale (showing the partial map of an earlier,
+abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
+its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from deepvis_app.core.engine import ComputeEngine, ForwardData, back_key
+from deepvis_app.core.methods import Method, get_method
+from deepvis_app.core.progress import CancelToken, Progress
+from deepvis_app.core.render import MethodProgress, PaneData
+from deepvis_app.core.state import ModelInfo, ViewState
+from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.io.sources import Frame
+from deepvis_app.settings.defaults import Settings
+
+MAX_PARTIALS_PER_S = 10.0
+
+# Gets the panes' data with the back pane stale (possibly a partial map) and the method's progress.
+OnPartial = Callable[[PaneData, MethodProgress], None]
+
+
+class FrameSource(Protocol):
+    """What the panes need from the inputs."""
+
+    def latest(self) -> Frame | None: ...
+
+
+class UnitImageSource(Protocol):
+    """What the panes need from the unit-image loader (answers from its cache, never blocks)."""
+
+    def request(self, layer: str, unit: int) -> UnitImages | None: ...
+
+    def request_sprite(self, layer: str, count: int) -> list[np.ndarray | None] | None: ...
+
+
+@dataclasses.dataclass
+class _Partial:
+    """The running map of the current slow job (kept when the job is abandoned, to resume)."""
+
+    key: tuple
+    started: float
+    fraction: float = 0.0
+    input_grad: np.ndarray | None = None
+
+
+class PaneSource:
+    """Gathers `PaneData` for a view state (see the module docstring)."""
+
+    def __init__(self, engine: ComputeEngine, inputs: FrameSource, loader: UnitImageSource, info: ModelInfo,
+                 settings: Settings, method_options: dict[str, Any]):
+        self.engine, self.inputs, self.loader, self.info, self.settings = engine, inputs, loader, info, settings
+        self.method_options = method_options
+        self.forward_times: list[float] = []
+        self.unit_max: tuple[int, np.ndarray] | None = None
+        self._partial: _Partial | None = None
+
+    def fps(self) -> float:
+        """1 / (time between the last two forwards), 0 when none in the last 2 s (as the original)."""
+        times = self.forward_times
+        if len(times) < 2 or time.perf_counter() - times[-1] > 2.0:
+            return 0.0
+        return 1.0 / max(times[-1] - times[-2], 1e-9)
+
+    def gather(self, state: ViewState, timings: dict[str, float], token: CancelToken,
+               on_partial: OnPartial) -> tuple[PaneData, tuple]:
+        """(PaneData, top-5 labels) for ``state``; see the module docstring for ``on_partial``."""
+        frame = self.inputs.latest()
+        if frame is None:
+            return PaneData(back_stale=True), ()
+        layer = self.info.layers[state.layer_idx]
+        need_back = state.back_what_to_disp() == "normal"
+        method = get_method(state.back_method)
+        graph = method.rule if need_back and method.is_backprop else None
+        start = time.perf_counter()
+        previous = self.engine.last_forward
+        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph)
+        if fwd is not previous:
+            self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
+        timings["forward"] = time.perf_counter() - start
+        data = PaneData(frame=frame.image, fitted=fwd.fitted, activations=fwd.activation(layer))
+        self.unit_max = (state.layer_idx, data.activations.reshape(len(data.activations), -1).max(axis=1))
+        self._add_unit_images(data, state, layer)
+        if need_back:
+            self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)
+        return data, fwd.top_labels
+
+    def _add_back(self, data: PaneData, fwd: ForwardData, frame: Frame, state: ViewState, method: Method,
+                  layer: str, timings: dict[str, float], token: CancelToken, on_partial: OnPartial) -> None:
+        origin, unit = self.info.layers[state.backprop_layer], state.backprop_unit
+        view_layer = layer if state.layers_show_back and method.is_backprop else None
+        key = back_key(fwd, method, origin, unit, view_layer)
+        progress = None
+        if not method.is_backprop and not self.engine.has_backward(key):
+            partial = self._partial if self._partial is not None and self._partial.key == key else None
+            self._partial = partial = partial or _Partial(key, time.monotonic())
+            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                       self._progress(method, partial, frame))
+            progress = Progress(token, self._reporter(data, method, partial, frame, on_partial))
+        start = time.perf_counter()
+        back = self.engine.backward(fwd, method, origin, unit, view_layer, self.method_options.get(method.name),
+                                    progress or Progress(token))
+        timings["back"] = time.perf_counter() - start
+        self._partial = None
+        data.input_grad, data.layer_grads = back.input_grad, back.layer_grad
+
+    def _reporter(self, data: PaneData, method: Method, partial: _Partial, frame: Frame, on_partial: OnPartial):
+        last_emit: list[float] = []
+
+        def report(fraction: float, make_partial: Callable[[], Any]) -> None:
+            now = time.monotonic()
+            if last_emit and now - last_emit[-1] < 1.0 / MAX_PARTIALS_PER_S:
+                return
+            last_emit[:] = [now]
+            partial.fraction = fraction
+            partial.input_grad = make_partial().detach()[0].float().cpu().numpy()
+            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                       self._progress(method, partial, frame))
+        return report
+
+    def _progress(self, method: Method, partial: _Partial, frame: Frame) -> MethodProgress:
+        latest = self.inputs.latest()
+        behind = latest is not None and latest.seq != frame.seq
+        return MethodProgress(method.name, partial.fraction, time.monotonic() - partial.started,
+                              frame.name if behind else None)
+
+    def _add_unit_images(self, data: PaneData, state: ViewState, layer: str) -> None:
+        if state.pattern_mode:
+            data.sprite = self.loader.request_sprite(layer, self.info.units[state.layer_idx])
+        wanted = self.settings.jpgvis_layers
+        key_layer = self.settings.jpgvis_remap.get(layer, layer)
+        data.unit_images_wanted = (state.show_unit_jpgs and state.in_grid
+                                   and (wanted is None or key_layer in wanted))
+        if data.unit_images_wanted:
+            data.unit_images = self.loader.request(key_layer, state.selected_unit)

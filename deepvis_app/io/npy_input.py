@@ -1,0 +1,71 @@
+"""`.npy` network inputs: an already-preprocessed float array, checked before it reaches the model.
+
+`deepvis attribute x.npy` feeds the array as it is (no resize, no mean/std), so it must be what
+the network takes: float, (C, H, W) or (1, C, H, W) with C the model's input channels, finite, and
+not larger than the `max_image_pixels` setting allows for H x W. The shape and dtype are read from
+the file header (a memory map) before any data is loaded, so a file claiming a huge array costs
+nothing. Problems are `ImageReadError`s naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from deepvis_app.io.decode import ImageReadError, path_problem, pixel_limit
+
+
+def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | None = None) -> np.ndarray:
+    """The array in `path` as contiguous float32 (C, H, W); raises `ImageReadError`."""
+    problem = path_problem(path)
+    if problem is not None:
+        raise ImageReadError.about(path, problem)
+    dtype, full_shape = _header(Path(path))
+    shape = full_shape[1:] if len(full_shape) == 4 and full_shape[0] == 1 else full_shape
+    if len(shape) != 3 or shape[0] != channels or not np.issubdtype(dtype, np.floating):
+        raise ImageReadError.about(path, f"expected a float (C,H,W) array (or (1,C,H,W)) with C={channels}, "
+                                         f"got {dtype} {full_shape}")
+    limit = pixel_limit(max_pixels)
+    if shape[1] * shape[2] > limit:
+        raise ImageReadError.about(path, f"array too large: {shape[1]}x{shape[2]} = {shape[1] * shape[2] / 1e6:.1f} "
+                                         f"megapixels, over the max_image_pixels setting ({limit / 1e6:g} MP)")
+    try:
+        array = np.load(Path(path), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:  # the data part is truncated
+        raise ImageReadError.about(path, f"not a readable .npy file ({_short(exc)})") from None
+    array = np.ascontiguousarray(array.reshape(shape), dtype=np.float32)
+    if not np.isfinite(array).all():
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise ImageReadError.about(path, f"contains {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
+                                         "inputs must be finite")
+    return array
+
+
+def _header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """dtype and shape from the .npy header, without reading the data."""
+    from numpy.lib import format as npy_format
+
+    readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+            if magic[:4] == b"PK\x03\x04":
+                raise ImageReadError.about(path, "an .npz archive, not a single .npy array")
+            if magic != b"\x93NUMPY":
+                raise ImageReadError.about(path, "not a .npy file (no NUMPY header)")
+            handle.seek(0)
+            version = npy_format.read_magic(handle)
+            if version not in readers:
+                raise ImageReadError.about(path, f"unsupported .npy format version {version}")
+            shape, _fortran, dtype = readers[version](handle)
+    except ImageReadError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise ImageReadError.about(path, f"not a readable .npy file ({_short(exc)})") from None
+    return dtype, tuple(int(n) for n in shape)
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160]
