@@ -14,7 +14,8 @@ already waiting).
 ``inline=True`` runs the very same code in the caller's thread, as a resolved future would:
 `post` computes before it returns (a post made while computing, from a result callback, runs
 right after), and `invalidate` only marks the last request for `run_pending`, since it may come
-from another thread. Tests and screenshots use it; the window cannot tell the difference.
+from another thread (frames arriving during an inline compute never start another one by
+themselves). Tests and screenshots use it; the window cannot tell the difference.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Worker(Generic[Req, Res]):
             self._token.cancel()
             self._cond.notify()
         if self.inline:
-            self.run_pending()
+            self._drain(rerun_invalidated=False)
 
     def invalidate(self, cancel: bool = False) -> None:
         """The last request's input changed: run it again (``cancel``: abandon the running one)."""
@@ -90,16 +91,21 @@ class Worker(Generic[Req, Res]):
             self._thread.join(JOIN_TIMEOUT_S)
 
     def run_pending(self) -> None:
-        """Inline mode: run what is pending (or the last request again when invalidated)."""
-        if not self.inline:
-            return
+        """Inline mode: run what is pending, or the last request again (once) when invalidated."""
+        if self.inline:
+            self._drain(rerun_invalidated=True)
+
+    def _drain(self, rerun_invalidated: bool) -> None:
+        # Invalidations that arrive while computing (video frames) wait for the next explicit
+        # run_pending: inline, a stream of frames must not keep the caller computing forever.
         with self._cond:
             if self._draining:      # a post from inside a result callback: the outer call runs it next
                 return
             self._draining = True
         try:
-            while (job := self._take(block=False)) is not None:
+            while (job := self._take(block=False, rerun_invalidated=rerun_invalidated)) is not None:
                 self._run(*job)
+                rerun_invalidated = False
         finally:
             with self._cond:
                 self._draining = False
@@ -114,10 +120,10 @@ class Worker(Generic[Req, Res]):
         return self._thread is not None and self._thread.is_alive()
 
     # --- the thread -----------------------------------------------------------------------------------
-    def _take(self, block: bool) -> tuple[Req, CancelToken] | None:
+    def _take(self, block: bool, rerun_invalidated: bool = True) -> tuple[Req, CancelToken] | None:
         with self._cond:
             while not self._stopping:
-                if self._pending is not None or (self._dirty and self._last is not None):
+                if self._pending is not None or (rerun_invalidated and self._dirty and self._last is not None):
                     if self._pending is not None:
                         self._last, self._pending = self._pending, None
                     self._dirty = False

@@ -121,3 +121,19 @@ def test_inline_mode_runs_posts_made_by_a_result_callback_after_it(make_worker):
     worker.post("first")
     assert order == ["computed first", "shown first", "callback returns", "computed second", "shown second"]
     assert not worker.is_alive() and threading.current_thread().name == "MainThread"
+
+
+def test_inline_invalidations_wait_for_an_explicit_run_pending(make_worker):
+    """Frames arriving while an inline compute runs must not make the caller compute forever."""
+    computed: list = []
+    worker: Worker | None = None
+
+    def compute(request, token):
+        computed.append(request)
+        worker.invalidate()               # a video frame arrives meanwhile, every time
+        return request
+    worker = make_worker(compute, lambda result: None, inline=True)
+    worker.post("a")
+    assert computed == ["a"]
+    worker.run_pending()                  # process_pending: the last request once more, not forever
+    assert computed == ["a", "a"]

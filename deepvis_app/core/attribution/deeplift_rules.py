@@ -11,12 +11,16 @@ is copied back into the input). captum's ``DeepLift`` hooks modules instead, onl
 ``SUPPORTED_NON_LINEAR`` (ReLU, ELU, LeakyReLU, Sigmoid, Tanh, Softplus, max-pools, Softmax), so
 ReLU6, hardswish and hardsigmoid keep their plain gradient there, and functional calls and reused
 modules are missed or refused. Products (squeeze-excitation gates) keep their gradient in both.
+captum 0.9 also gets two adjacent nonlinear modules wrong (ReLU -> MaxPool: a stale output
+gradient, captum issue #1104) and its max-pool fallback uses batch row 0's gradient for every row
+(issue #1276); the tests use the rule written out by hand there.
 
 2-D max pooling (without returned indices) uses captum's ``maxpool`` rule: each output's
 difference splits into (max(o, o') - o') at the input's argmax and (o - max(o, o')) at the
-baseline's argmax, each divided by the input difference there. Where pooling windows overlap,
-several outputs can pick the same position: their parts are added here (so the attributions still
-sum to f(x) - f(x')); captum scatters them with ``max_unpool2d``, which keeps one of them.
+baseline's argmax, each divided by the input difference there (the plain gradient where that is
+below eps). Where pooling windows overlap, several outputs can pick the same position: their parts
+are added here (so the attributions sum to f(x) - f(x')); captum scatters them with
+``max_unpool2d``, which keeps one of them.
 """
 
 from __future__ import annotations
