@@ -18,9 +18,10 @@ log = logging.getLogger("deepvis.io.camera")
 
 
 def _open_cv_capture(device: int | str) -> Any:
-    from deepvis_app.io.opencv import import_cv2
+    from deepvis_app.io.opencv import import_cv2, stderr_into_log
 
-    return import_cv2().VideoCapture(device)  # OpenCV's own [ WARN ] lines silenced
+    with stderr_into_log(f"opening camera {device}"):   # OpenCV's own lines go to our log
+        return import_cv2().VideoCapture(device)
 
 
 class CameraReader(ReaderThread):

@@ -20,7 +20,7 @@ import numpy as np
 
 from deepvis_app.core.arrays import read_only
 from deepvis_app.io.images import ImageReadError, path_problem
-from deepvis_app.io.opencv import import_cv2
+from deepvis_app.io.opencv import import_cv2, open_capture
 from deepvis_app.io.playlist import InputError, entry_name, is_video, read_entry_image
 from deepvis_app.io.reader_thread import Notify, Publish, ReaderThread, bgr_frame_to_rgb
 
@@ -49,12 +49,11 @@ class _Video:
             problem = "empty file"
         if problem is not None:
             raise InputError(f"{path}: {problem}")
-        capture = import_cv2().VideoCapture(path)  # OpenCV's own [ WARN ] lines silenced
+        capture, frame = open_capture(path)  # OpenCV's and FFmpeg's own lines go to our log
         if not capture.isOpened():
             capture.release()
             raise InputError(f"{path}: not a video OpenCV can open (unknown format, or a damaged header)")
-        ok, frame = capture.read()
-        if not ok or frame is None:
+        if frame is None:
             capture.release()
             raise InputError(f"{path}: no frame could be decoded (a damaged file, or a codec OpenCV lacks)")
         return cls(path, capture, frame)
