@@ -1,7 +1,7 @@
 """Fuzz the image reader for a while: mutated JPEG/PNG/WebP/TIFF/BMP/GIF bytes into `decode_image_bytes`.
 
 The suite runs a short, deterministic Hypothesis version (tests/io/test_decode_fuzz.py); this is
-the long run. A child process decodes random mutations of the seeds in `tests/io/image_seeds.py`
+the long run. A child process decodes random mutations of the seeds in `tests/helpers/image_seeds.py`
 (PNG chunk CRCs repaired half the time so mutations reach the decoder) and reports, per input,
 anything but a decoded array or an `ImageReadError`:
 
@@ -43,7 +43,7 @@ def child(args: argparse.Namespace) -> None:
     import numpy as np
 
     from deepvis_app.io.decode import ImageReadError, decode_image_bytes
-    from tests.io.image_seeds import apply, fix_png_crcs, random_ops, seeds
+    from tests.helpers.image_seeds import apply, fix_png_crcs, random_ops, seeds
 
     limit = int(args.memory_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

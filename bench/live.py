@@ -255,7 +255,7 @@ def slow_method_run(loaded, settings, method: str, presses: int = 12, gap_s: flo
             session.handle_key("l" if index % 2 == 0 else "j")
             key_ms.append(1000 * (time.perf_counter() - pressed))
             target = session.generation
-            when, _ = results.wait_for(lambda r: r.generation >= target)
+            when, _ = results.wait_for(lambda r, target=target: r.generation >= target)
             latencies.append(1000 * (when - pressed) if when else float("inf"))
         report["key_latency_ms"] = summary(latencies)
         report["handle_key_ms"] = summary(key_ms)
@@ -293,8 +293,8 @@ def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) ->
             runs["live_on"].append(live.measure(["k", "b"], seconds))
     finally:
         live.close()
-    ratio_off = [lv / bare for lv, bare in zip(runs["live_off"], runs["bare_fwd"])]
-    ratio_on = [lv / bare for lv, bare in zip(runs["live_on"], runs["bare_fb"])]
+    ratio_off = [lv / bare for lv, bare in zip(runs["live_off"], runs["bare_fwd"], strict=True)]
+    ratio_on = [lv / bare for lv, bare in zip(runs["live_on"], runs["bare_fb"], strict=True)]
     report: dict = {f"{name}_fps": round(statistics.median(values), 2) for name, values in runs.items()}
     report["ratio_back_off"] = round(statistics.median(ratio_off), 3)
     report["ratio_back_on"] = round(statistics.median(ratio_on), 3)

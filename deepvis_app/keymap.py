@@ -109,20 +109,18 @@ def lookup(key: str, overrides: KeyOverrides | None = None) -> str | None:
 METHOD_CYCLE_ACTIONS = ("next_back_method",)
 
 
-def help_rows(overrides: KeyOverrides | None = None, methods: Sequence[str] | None = None) -> list[tuple[str, str]]:
+def help_rows(overrides: KeyOverrides | None = None, methods: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(keys, help) rows for the help overlay, in table order; the method-cycle line lists
-    ``methods`` (default: the method registry's names, in cycle order)."""
-    if methods is None:
-        from deepvis_app.core.methods import METHOD_NAMES  # the registry (imports torch): only when asked
-
-        methods = METHOD_NAMES
+    ``methods`` (the caller passes the method registry's names, in cycle order: this module stays a leaf
+    that imports nothing of the project, so settings and core may both use it)."""
     cycle = f" ({', '.join(methods)})" if methods else ""
     return [(", ".join(b.keys), b.help + (cycle if b.action in METHOD_CYCLE_ACTIONS else ""))
             for b in bindings(overrides)]
 
 
-def markdown_table(overrides: KeyOverrides | None = None) -> str:
-    """The key table as Markdown (for the README)."""
+def markdown_table(overrides: KeyOverrides | None = None, methods: Sequence[str] = ()) -> str:
+    """The key table as Markdown (for the README); ``methods`` as in `help_rows`."""
     rows = ["| keys | action |", "|---|---|"]
-    rows += [f"| {' '.join(f'`{k}`' for k in keys.split(', '))} | {text} |" for keys, text in help_rows(overrides)]
+    rows += [f"| {' '.join(f'`{k}`' for k in keys.split(', '))} | {text} |"
+             for keys, text in help_rows(overrides, methods)]
     return "\n".join(rows)

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/ruff check .
+.venv/bin/lint-imports            # layers and "Qt only under gui/" ([tool.importlinter] in pyproject.toml)
+.venv/bin/mypy                    # core/ and settings/ ([tool.mypy] in pyproject.toml)
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 set +e
 .venv/bin/python -m pytest -q "$@"

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, run_checks
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
-from deepvis_app.core.attribution import make_objective
+from deepvis_app.core.attribution import Objective, make_objective
 from deepvis_app.core.backprop import SEEDS, backprop_from_unit
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, back_view
 from deepvis_app.core.hooks import capture_activations
@@ -42,7 +43,8 @@ EXPLAINED = f"""What is explained:
   if given, else unit --unit of --layer (channel sum); the top predicted class when neither is given;
 - {_names([m for m in METHODS if m.kind is MapKind.LAYER])}: the map is computed at --cam-layer
   (default --layer, else the model's last spatial layer); the objective is the class --target
-  (default: the top class) or, with --unit and --cam-layer, that unit of --layer.
+  (default: the top class) or, with --unit and --cam-layer, that unit of --layer;
+- noise_tunnel runs --base on each noisy copy and explains what --base explains.
 """
 
 
@@ -61,12 +63,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target", type=int, help="class index of the output layer")
     parser.add_argument("--probability", action="store_true", help="explain the softmax probability, not the logit")
     parser.add_argument("--cam-layer", help="Grad-CAM layer (default --layer)")
-    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own, "
-                        "raw; overlay for gradcam and gradcam++)")
+    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own: "
+                        + ", ".join(f"{m.name} {m.view}" for m in METHODS if not m.is_backprop) + "; raw otherwise)")
     parser.add_argument("--colormap", choices=COLORMAPS, default="jet")
     parser.add_argument("-o", "--output", help="write the displayed map to this image file")
     parser.add_argument("--npy", help="write the raw (C,H,W) float32 map to this .npy file")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    add_check_arguments(parser)
     _add_method_options(parser)
 
 
@@ -157,8 +160,9 @@ def _channels(loaded, layer: str, x: torch.Tensor) -> int:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    if not args.output and not args.npy and not args.json:
-        raise UserError("nothing to write: give -o out.png and/or --npy out.npy (or --json)")
+    if not args.output and not args.npy and not args.json and not args.faithfulness and not args.randomization_check:
+        raise UserError("nothing to write: give -o out.png and/or --npy out.npy (or --json, --faithfulness, "
+                        "--randomization-check)")
     _check_outputs(args)
     method = get_method(args.method)
     loaded = model_from_args(args)
@@ -168,14 +172,19 @@ def run_attribute(args: argparse.Namespace) -> int:
     _check_indices(args, loaded, layer, x)
     with torch.no_grad():
         predicted = int(loaded.module(x).argmax(dim=1)[0])
-    signal = _compute(args, method, options, loaded, x, layer, predicted)[0].detach().float().cpu().numpy()
+    explained = _explained(args, method, options, loaded, x, layer, predicted)
+    signal_map = _compute(args, method, options, loaded, loaded.module, x, layer, predicted, explained).detach()
+    signal = signal_map[0].float().cpu().numpy()
     written = _write_outputs(args, method, signal, image, loaded.settings.grad_norm_blur_radius)
+    checks = run_checks(args, loaded.module, x, explained[0], signal_map,
+                        lambda module: _compute(args, method, options, loaded, module, x, layer, predicted, explained))
     if args.json:
         print_json({"method": args.method, "layer": layer, "unit": args.unit, "target": args.target,
-                    "predicted": predicted, "shape": list(signal.shape), "written": written})
+                    "predicted": predicted, "shape": list(signal.shape), "written": written, **checks})
     else:
         for path in written:
             print(path)
+        print_checks(checks)
     return 0
 
 
@@ -193,26 +202,45 @@ def _load_input(spec: str, loaded) -> tuple[torch.Tensor, np.ndarray]:
     return loaded.preprocessor.to_tensor(frame, loaded.device), frame
 
 
-def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, x: torch.Tensor, layer: str,
-             predicted: int) -> torch.Tensor:
+def _backprop_origin(args: argparse.Namespace, loaded, layer: str, predicted: int) -> tuple[str, int]:
+    origin, unit = (loaded.output_layer, args.target) if args.target is not None else (layer, args.unit)
+    if unit is None:
+        if origin != loaded.output_layer:
+            raise UserError(f"--unit is needed for layer '{origin}'")
+        unit = predicted
+    return origin, unit
+
+
+def _explained(args: argparse.Namespace, method: Method, options: Any, loaded, x: torch.Tensor, layer: str,
+               predicted: int) -> tuple[Objective, str | None]:
+    """(what the map explains, the CAM layer or None); see `EXPLAINED`. For a backprop method the
+    objective is its origin unit (a class: the logit, or the probability with --probability)."""
     if method.is_backprop:
-        origin, unit = (loaded.output_layer, args.target) if args.target is not None else (layer, args.unit)
-        if unit is None:
-            if origin != loaded.output_layer:
-                raise UserError(f"--unit is needed for layer '{origin}'")
-            unit = predicted
-        position = _parse_position(args.position) if args.seed == "position" else None
-        return backprop_from_unit(loaded.module, x, origin, unit, method=method.name, seed=args.seed,
-                                  position=position, probability=args.probability).input_grad
+        origin, unit = _backprop_origin(args, loaded, layer, predicted)
+        if origin == loaded.output_layer:
+            return make_objective(loaded.module, x, unit, None, None, args.probability), None
+        return make_objective(loaded.module, x, None, origin, unit), None
     cam_layer = None
-    if method.kind is MapKind.LAYER:
+    if method.map_kind(options) is MapKind.LAYER:
         cam_layer = args.cam_layer or args.layer or _last_spatial_layer(loaded)
         use_unit = args.unit is not None and args.target is None and bool(args.cam_layer)
     else:
         use_unit = args.target is None and args.unit is not None
     objective = make_objective(loaded.module, x, None if use_unit else args.target, layer if use_unit else None,
                                args.unit if use_unit else None, args.probability)
-    return method.compute(loaded.module, x, objective, options, cam_layer=cam_layer)
+    return objective, cam_layer
+
+
+def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, module: torch.nn.Module,
+             x: torch.Tensor, layer: str, predicted: int, explained: tuple[Objective, str | None]) -> torch.Tensor:
+    """The map on ``module`` (the loaded model, or a randomized copy of it)."""
+    if method.is_backprop:
+        origin, unit = _backprop_origin(args, loaded, layer, predicted)
+        position = _parse_position(args.position) if args.seed == "position" else None
+        return backprop_from_unit(module, x, origin, unit, method=method.name, seed=args.seed,
+                                  position=position, probability=args.probability).input_grad
+    objective, cam_layer = explained
+    return method.compute(module, x, objective, options, cam_layer=cam_layer)
 
 
 def _last_spatial_layer(loaded) -> str:

@@ -62,13 +62,14 @@ def run_settings(args: argparse.Namespace) -> int:
 
 
 def run_keys(args: argparse.Namespace) -> int:
+    from deepvis_app.core.methods import METHOD_NAMES  # the registry imports torch: only for this command
     from deepvis_app.keymap import help_rows, markdown_table
 
     overrides = settings_from_args(args).settings.key_overrides
     if args.markdown:
-        print(markdown_table(overrides))
+        print(markdown_table(overrides, METHOD_NAMES))
         return 0
-    rows = help_rows(overrides)
+    rows = help_rows(overrides, METHOD_NAMES)
     width = max(len(keys) for keys, _ in rows)
     for keys, text in rows:
         print(f"{keys:<{width}}  {text}")

@@ -74,8 +74,8 @@ def _optimize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from deepvis_app.core.unitvis.layout import UnitVisLayout
-    from deepvis_app.core.unitvis.optimize import default_render, optimize_units
-    from deepvis_app.core.unitvis.optimize_output import OptimizeOutput, settings_key
+    from deepvis_app.core.unitvis.optimize import optimize_units
+    from deepvis_app.core.unitvis.optimize_output import OptimizeOutput, saved_render, settings_key
     from deepvis_app.core.unitvis.params import InputSpace
 
     config = config_from_args(args)
@@ -87,10 +87,11 @@ def _optimize(args: argparse.Namespace) -> int:
         raise UserError(f"--layer '{args.layer}': no such layer (see `deepvis layers`)") from None
     units = parse_units(args.units, info.channels)
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
-    render = default_render(config)
+    render = saved_render(config)
     size = tuple(config.size or loaded.settings.input_size)
     output = OptimizeOutput(UnitVisLayout(args.out), args.layer, info.channels, settings_key(config, size, render),
-                            {"preset": args.preset, "objective": config.objective, "steps": config.steps})
+                            {"preset": args.preset, "objective": config.objective, "steps": config.steps,
+                             "render": render})
     done = set() if args.force else set(output.done(units))
     todo = [unit for unit in units if unit not in done]
     if todo:

@@ -84,12 +84,15 @@ def _batch_progress(bar):
 
 
 def _register_crops(subparsers: Any) -> None:
-    parser = add_subcommand(subparsers, "crops", "Receptive-field crops, deconvs and top-k montages "
-                            "(max_im/, max_deconv/) from find-max results", _crops)
+    parser = add_subcommand(subparsers, "crops", "Receptive-field crops, their backward signals and top-k "
+                            "montages (max_im/ and max_deconv/, max_guided/ or max_backprop/) from find-max "
+                            "results", _crops)
     parser.add_argument("--out", type=Path, required=True, help="unit-vis folder holding find_max/")
     parser.add_argument("--layers", help="comma-separated layers (default: every find-max result)")
     parser.add_argument("--dataset", type=Path, help="image folder (default: the one find-max recorded)")
-    parser.add_argument("--methods", default="deconv", help="backward methods: deconv,guided (default deconv)")
+    parser.add_argument("--methods", help="backward methods, comma-separated: deconv, guided, gradient, auto "
+                        "(default: the unit_backprop setting, which the app's per-unit pane shows; auto = deconv "
+                        "when the model has max-pooling, else guided)")
     parser.add_argument("--tile", type=int, default=96, help="montage tile size in pixels (default 96)")
     parser.add_argument("--batch", type=int, default=16, help="crops per backward pass (default 16)")
     parser.add_argument("--save-crops", action="store_true", help="also write every crop as PNG under crops/")
@@ -99,19 +102,21 @@ def _register_crops(subparsers: Any) -> None:
 
 def _crops(args: argparse.Namespace) -> int:
     from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-    from deepvis_app.core.unitvis.crops import CROP_METHODS
+    from deepvis_app.core.unitvis.crops import UNIT_BACKPROP_CHOICES, unit_backprop_method
 
-    methods = _layer_list(args.methods)
-    unknown = [m for m in methods if m not in CROP_METHODS]
+    asked = _layer_list(args.methods)
+    unknown = [m for m in asked if m not in UNIT_BACKPROP_CHOICES]
     if unknown or args.tile < 8 or args.batch < 1:
-        raise UserError(f"--methods takes {', '.join(CROP_METHODS)}; --tile >= 8; --batch >= 1")
+        raise UserError(f"--methods takes {', '.join(UNIT_BACKPROP_CHOICES)}; --tile >= 8; --batch >= 1")
     check_output_dir(args.out)
     loaded = model_from_args(args)
+    methods = tuple(dict.fromkeys(unit_backprop_method(loaded, m) for m in asked or [None]))
     request = CropRequest(args.out, _layer_list(args.layers) or None, args.dataset, methods, args.tile,
                           args.batch, args.save_crops, args.force)
     with _bar(args.no_progress, "unit") as bar:
         result = make_crops(loaded, request, unit_progress(bar))
-    print_json({"units_written": result.layers, "missing_images": sorted(set(result.missing_images)),
+    print_json({"methods": list(methods), "units_written": result.layers,
+                "missing_images": sorted(set(result.missing_images)),
                 "problems": result.problems})
     return 0
 

@@ -15,7 +15,8 @@ def top_classes(loaded: LoadedModel, scores: torch.Tensor, top: int = 5) -> list
     row = scores.detach().float().reshape(-1)
     probs = row.softmax(0) if loaded.settings.output_is_logits else row
     values, indices = probs.topk(min(top, probs.numel()))
-    return [{"index": int(i), "label": loaded.label(int(i)), "prob": float(v)} for v, i in zip(values, indices)]
+    return [{"index": int(i), "label": loaded.label(int(i)), "prob": float(v)}
+            for v, i in zip(values, indices, strict=True)]
 
 
 def classify_image(loaded: LoadedModel, image: np.ndarray, top: int = 5, name: str = "the image") -> list[dict]:

@@ -74,9 +74,11 @@ class ComputeEngine:
         self._memo_key: tuple | None = None
         self._memo: dict[Hashable, Any] = {}
 
-    def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None) -> ForwardData:
-        """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph."""
-        key = (frame_seq, stretch, graph_rule)
+    def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
+                unpool: str = "switches") -> ForwardData:
+        """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph
+        (max-pool backward: ``unpool``, see `backward_rules`)."""
+        key = (frame_seq, stretch, graph_rule, unpool)
         if self._forward is not None and self._forward.key == key:
             return self._forward
         self._forward = self._back = None
@@ -84,18 +86,18 @@ class ComputeEngine:
         fitted = pre.fit_frame(image, stretch=stretch)
         x = torch.from_numpy(pre.to_array(fitted))[None].to(self.loaded.device)
         with self.lock:
-            outputs, scores, leaf = self._run_forward(x, graph_rule)
+            outputs, scores, leaf = self._run_forward(x, graph_rule, unpool)
         labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
         self._forward = ForwardData(key, fitted, x, outputs, labels, leaf)
         return self._forward
 
-    def _run_forward(self, x: torch.Tensor, graph_rule: str | None):
+    def _run_forward(self, x: torch.Tensor, graph_rule: str | None, unpool: str):
         if graph_rule is None:
             with tapping(self.loaded.module, self.names) as taps, torch.no_grad():
                 scores = self.loaded.module(x)
             return dict(taps), scores, None
         leaf = x.detach().requires_grad_(True)
-        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule):
+        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule, unpool):
             scores = self.loaded.module(leaf)
         return dict(taps), scores.detach(), leaf
 
@@ -105,15 +107,15 @@ class ComputeEngine:
         (backprop methods). A progressive method reports through ``progress`` and raises
         `Cancelled` when its token is set; what it finished is kept for the next try."""
         key = back_key(fwd, method, origin, unit, view_layer)
-        if self.has_backward(key):
+        if self._back is not None and self._back.key == key:
             return self._back
         with self.lock:
             if method.is_backprop:
-                grads = self._backprop(fwd, origin, unit, view_layer)
+                input_grad, layer_grad = self._backprop(fwd, origin, unit, view_layer)
             else:
-                grads = (self._attribution(fwd, method, origin, unit, options, key, progress), None)
-        arrays = [None if g is None else g.detach()[0].float().cpu().numpy() for g in grads]
-        self._back = BackData(key, arrays[0], arrays[1])
+                input_grad, layer_grad = self._attribution(fwd, method, origin, unit, options, key, progress), None
+        self._back = BackData(key, _first_as_numpy(input_grad),
+                              None if layer_grad is None else _first_as_numpy(layer_grad))
         self._memo_key, self._memo = None, {}
         return self._back
 
@@ -125,7 +127,8 @@ class ComputeEngine:
         """Whether the backward ``back_key(...)`` is cached."""
         return self._back is not None and self._back.key == key
 
-    def _backprop(self, fwd: ForwardData, origin: str, unit: int, view_layer: str | None):
+    def _backprop(self, fwd: ForwardData, origin: str, unit: int,
+                  view_layer: str | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if fwd.graph is None:
             raise RuntimeError("internal: backprop needs a forward recorded with graph_rule")
         top = fwd.outputs[origin]
@@ -142,7 +145,7 @@ class ComputeEngine:
         if progress is not NO_PROGRESS:
             progress.memo = self._memo
         module = self.loaded.module
-        cam_layer = self.cam_layer(origin) if method.kind is MapKind.LAYER else None
+        cam_layer = self.cam_layer(origin) if method.map_kind(options) is MapKind.LAYER else None
         objective = make_objective(module, fwd.x, None, origin, unit)
         with cancel_points(module, progress):
             return method.compute(module, fwd.x, objective, options, cam_layer=cam_layer, progress=progress)
@@ -157,3 +160,8 @@ class ComputeEngine:
         if self.loaded.layers[index].is_spatial:
             return origin
         raise ValueError(f"no spatial layer at or below '{origin}' for Grad-CAM")
+
+
+def _first_as_numpy(signal: torch.Tensor) -> np.ndarray:
+    """The first batch item of a back signal as a float32 numpy array."""
+    return signal.detach()[0].float().cpu().numpy()

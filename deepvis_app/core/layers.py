@@ -5,6 +5,15 @@ emit a tensor, in the order their outputs are produced. This works for sequentia
 for graphs (ResNet, GoogLeNet, EfficientNet) alike, because it observes the forward pass
 instead of reading the module tree. A container that only re-emits a child's tensor (a
 Sequential whose output *is* its last block's output) can be hidden.
+
+Automatic discovery offers the modules of the settings' ``layer_kinds`` and, whatever their class,
+*blocks*: modules with children whose spatial output none of their children produced, i.e. the
+module's own code computed it (a residual add, ``x * scale``: ConvNeXt ``CNBlock``, EfficientNet
+``MBConv``, MobileNetV3 ``InvertedResidual`` with its in-place ``+= input``, squeeze-excite). An
+in-place add keeps the tensor's identity, so outputs are told apart by (identity, version). Two kinds
+of outputs are not units and are left out: channels-last outputs of ``Linear`` inside a spatial block
+(ConvNeXt's pointwise MLP, (H, W, C)), and the 1x1 / flat outputs computed inside a module whose own
+output is spatial (the squeeze-excite path: pooled vector, its two 1x1 convs and their activations).
 """
 
 from __future__ import annotations
@@ -47,6 +56,13 @@ class _Observed:
     shape: tuple[int, ...]
     tensor_id: int
     kinds: tuple[str, ...]
+    version: int = 0            # the tensor's in-place version counter when the module returned it
+    has_children: bool = False
+
+    @property
+    def value(self) -> tuple[int, int]:
+        """What the module returned: same tensor and no in-place change since means the same value."""
+        return self.tensor_id, self.version
 
 
 def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]:
@@ -56,11 +72,13 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
 
     def make_hook(name: str, sub: nn.Module):
         kinds = tuple(cls.__name__ for cls in type(sub).__mro__)
+        has_children = next(sub.children(), None) is not None
 
         def hook(_mod, _inp, out):
             if isinstance(out, torch.Tensor) and out.dim() >= 2:
                 alive.append(out)
-                seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds))
+                seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds,
+                                      out._version, has_children))
         return hook
 
     with forward_hooks((sub, make_hook(name, sub)) for name, sub in module.named_modules() if name), \
@@ -87,20 +105,53 @@ def discover_layers(module: nn.Module, settings: Settings, device: torch.device 
 
 def _auto_layers(observed: list[_Observed], settings: Settings) -> list[_Observed]:
     kinds = set(settings.layer_kinds)
+    blocks = _blocks(observed)
+    inner = _not_units(observed)
     chosen: list[_Observed] = []
-    emitted: set[int] = set()
+    emitted: set[int | tuple[int, int]] = set()  # tensor ids (plain layers) and values (blocks)
     names: set[str] = set()
     for obs in observed:
-        if obs.name in names or not kinds.intersection(obs.kinds):
+        block = obs.name in blocks
+        if obs.name in names or obs.name in inner or not (block or kinds.intersection(obs.kinds)):
             continue
         if settings.layer_filter is not None and not settings.layer_filter(obs.name):
             continue
-        if settings.hide_repeated_outputs and obs.tensor_id in emitted:
+        if settings.hide_repeated_outputs and (obs.value if block else obs.tensor_id) in emitted:
             continue
         chosen.append(obs)
-        emitted.add(obs.tensor_id)
+        emitted.update((obs.tensor_id, obs.value))
         names.add(obs.name)
     return chosen
+
+
+def _descendant(name: str, parent: str) -> bool:
+    return name.startswith(parent + ".")
+
+
+def _blocks(observed: list[_Observed]) -> set[str]:
+    """Modules with children whose (first) spatial output no descendant returned (see the docstring)."""
+    found: set[str] = set()
+    done: set[str] = set()
+    for index, obs in enumerate(observed):
+        if obs.name in done or not obs.has_children or len(obs.shape) != 3:
+            continue
+        done.add(obs.name)
+        if not any(o.value == obs.value and _descendant(o.name, obs.name) for o in observed[:index]):
+            found.add(obs.name)
+    return found
+
+
+def _not_units(observed: list[_Observed]) -> set[str]:
+    """Channels-last Linear outputs and the squeeze-excite path inside spatial modules (see the docstring)."""
+    spatial = {o.name for o in observed if len(o.shape) == 3 and o.shape[1] * o.shape[2] > 1}
+    out: set[str] = set()
+    for obs in observed:
+        inside_spatial = any(_descendant(obs.name, parent) for parent in spatial)
+        squeezed = len(obs.shape) == 1 or (len(obs.shape) == 3 and obs.shape[1] * obs.shape[2] == 1)
+        channels_last = "Linear" in obs.kinds and len(obs.shape) == 3
+        if inside_spatial and (squeezed or channels_last):
+            out.add(obs.name)
+    return out
 
 
 def pretty_name(name: str, settings: Settings) -> str:

@@ -43,6 +43,11 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from deepvis_app.core.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
+from deepvis_app.core.attribution.cam_perturbation import PerturbationCamOptions, ablationcam, scorecam
+from deepvis_app.core.attribution.cam_smoothing import CamOptions, EigenCamOptions
+from deepvis_app.core.attribution.deeplift import DeepLiftOptions, deeplift
+from deepvis_app.core.attribution.fullgrad import FullGradOptions, fullgrad
 from deepvis_app.core.attribution.gradcam import (
     GradCamOptions,
     GradCamPlusPlusOptions,
@@ -50,10 +55,14 @@ from deepvis_app.core.attribution.gradcam import (
     gradcam_plus_plus,
     guided_gradcam,
 )
+from deepvis_app.core.attribution.gradient_shap import GradientShapOptions, gradient_shap
+from deepvis_app.core.attribution.gradient_x_input import input_x_gradient
 from deepvis_app.core.attribution.integrated_gradients import IntegratedGradientsOptions, integrated_gradients_map
+from deepvis_app.core.attribution.noise_tunnel import NoiseTunnelOptions, noise_tunnel
 from deepvis_app.core.attribution.objective import Objective, make_objective, objective_gradient
 from deepvis_app.core.attribution.occlusion import OcclusionOptions, occlusion
 from deepvis_app.core.attribution.smoothgrad import SmoothGradOptions, smoothgrad
+from deepvis_app.core.backprop import REVERSED_NETS, ReversedNetOptions
 from deepvis_app.core.options import NoOptions, OptionsError, make_options
 from deepvis_app.core.progress import NO_PROGRESS, Progress
 
@@ -79,6 +88,7 @@ class Method:
     view: str = "raw"
     help: str = ""
     rule: str | None = None
+    kind_of: Callable[[Any], MapKind] | None = None   # when the kind depends on the options (noise tunnel)
 
     @property
     def progressive(self) -> bool:
@@ -89,9 +99,17 @@ class Method:
     def is_backprop(self) -> bool:
         return self.rule is not None
 
+    def map_kind(self, options: Any = None) -> MapKind:
+        """`kind` with ``options`` (None: the defaults): a noise tunnel over a CAM is a layer map."""
+        if self.kind_of is None:
+            return self.kind
+        return self.kind_of(self.options() if options is None else options)
+
     def make_options(self, values: Mapping[str, Any] | None = None) -> Any:
         """The options dataclass with ``values`` applied (`OptionsError` for a bad name or value)."""
-        return make_options(self.options, dict(values or {}), self.name)
+        options = make_options(self.options, dict(values or {}), self.name)
+        self.map_kind(options)   # a noise tunnel's base is a known method
+        return options
 
     def compute(self, model: nn.Module, x: torch.Tensor, objective: Objective, options: Any = None, *,
                 cam_layer: str | None = None, progress: Progress = NO_PROGRESS) -> torch.Tensor:
@@ -100,27 +118,39 @@ class Method:
         kwargs = {f.name: getattr(options, f.name) for f in fields(options)}
         if self.progressive:
             kwargs["progress"] = progress
-        if self.kind is MapKind.LAYER:
+        if self.map_kind(options) is MapKind.LAYER:
             if not cam_layer:
                 raise ValueError(f"{self.name} needs a layer with a spatial output (layer= or cam_layer=)")
-            return self.run(model, x, objective, cam_layer, **kwargs)
+            return self.run(model, x, objective, cam_layer=cam_layer, **kwargs)
         return self.run(model, x, objective, **kwargs)
 
 
-def _backprop(model: nn.Module, x: torch.Tensor, objective: Objective, *, rule: str) -> torch.Tensor:
+def _backprop(model: nn.Module, x: torch.Tensor, objective: Objective, *, rule: str,
+              unpool: str = "switches") -> torch.Tensor:
     """A backprop rule's signal of the objective at the input (seed: 1 on the objective)."""
-    return objective_gradient(model, x, objective, objective.index, method=rule).input_grad
+    return objective_gradient(model, x, objective, objective.index, method=rule, unpool=unpool).input_grad
+
+
+def _noise_tunnel_kind(base: str) -> MapKind:
+    """A noise tunnel's kind: its base method's (an unknown or nested base is refused here)."""
+    if base not in _BY_NAME:
+        raise OptionsError(f"noise_tunnel: unknown base method '{base}' (choose from {', '.join(METHOD_NAMES)})")
+    method = _BY_NAME[base]
+    if method.kind_of is not None:
+        raise OptionsError(f"noise_tunnel: base '{base}' cannot be a noise tunnel itself")
+    return method.kind
 
 
 def _backprop_method(name: str, help_text: str) -> Method:
-    return Method(name, partial(_backprop, rule=name), MapKind.INPUT, help=help_text, rule=name)
+    options = ReversedNetOptions if name in REVERSED_NETS else NoOptions
+    return Method(name, partial(_backprop, rule=name), MapKind.INPUT, options, help=help_text, rule=name)
 
 
 METHODS: tuple[Method, ...] = (
     _backprop_method("gradient", "the plain gradient"),
     _backprop_method("deconv", "DeconvNet: ReLUs pass positive signals back"),
     _backprop_method("guided", "guided backprop: the positive part of the gradient at every ReLU"),
-    _backprop_method("salinet", "SaliNet: gradient ReLUs, max-pool signals to the window centre"),
+    _backprop_method("salinet", "SaliNet: backprop as a reversed net (ReLU masks, max-pool switches)"),
     _backprop_method("desalinet", "DeSaliNet: guided ReLUs with max-pool switches"),
     Method("occlusion", occlusion, MapKind.INPUT, OcclusionOptions,
            help="drop of the objective when a window of the input is replaced by the baseline"),
@@ -134,6 +164,31 @@ METHODS: tuple[Method, ...] = (
            help="Grad-CAM with pixel-wise weights of positive gradients"),
     Method("guided_gradcam", guided_gradcam, MapKind.LAYER,
            help="guided backprop times the Grad-CAM map"),
+    Method("hirescam", hirescam, MapKind.LAYER, CamOptions, view="overlay",
+           help="HiResCAM: sum over channels of gradient times activation (Grad-CAM without the spatial mean)"),
+    Method("xgradcam", xgradcam, MapKind.LAYER, CamOptions, view="overlay",
+           help="XGrad-CAM: channels weighted by their activation-normalized gradient times activation"),
+    Method("layercam", layercam, MapKind.LAYER, CamOptions, view="overlay",
+           help="LayerCAM: sum over channels of the positive gradient times activation"),
+    Method("eigencam", eigencam, MapKind.LAYER, EigenCamOptions, view="overlay",
+           help="EigenCAM: the layer's first principal component (class-agnostic, no gradient)"),
+    Method("eigengradcam", eigengradcam, MapKind.LAYER, EigenCamOptions, view="overlay",
+           help="EigenGrad-CAM: first principal component of gradient times activation"),
+    Method("scorecam", scorecam, MapKind.LAYER, PerturbationCamOptions, view="overlay",
+           help="Score-CAM: channels weighted by the softmax of the objective on the input masked by each"),
+    Method("ablationcam", ablationcam, MapKind.LAYER, PerturbationCamOptions, view="overlay",
+           help="Ablation-CAM: channels weighted by the objective's relative drop when each is ablated"),
+    Method("fullgrad", fullgrad, MapKind.INPUT, FullGradOptions, view="overlay",
+           help="FullGrad: |input x gradient| plus every conv/batch-norm bias times its gradient"),
+    Method("input_x_gradient", input_x_gradient, MapKind.INPUT, view="gray",
+           help="the input times the gradient"),
+    Method("gradient_shap", gradient_shap, MapKind.INPUT, GradientShapOptions, view="gray",
+           help="GradientSHAP: expected gradients from baselines at random points towards the (noisy) input"),
+    Method("deeplift", deeplift, MapKind.INPUT, DeepLiftOptions, view="gray",
+           help="DeepLIFT (rescale rule): input minus baseline times the rescaled multipliers"),
+    Method("noise_tunnel", noise_tunnel, MapKind.INPUT, NoiseTunnelOptions, view="gray",
+           kind_of=lambda options: _noise_tunnel_kind(options.base),
+           help="any method (--base) averaged over noisy inputs: smoothgrad, smoothgrad_sq or vargrad (--nt-type)"),
 )
 
 _BY_NAME: dict[str, Method] = {method.name: method for method in METHODS}
@@ -154,8 +209,10 @@ def get_method(name: str) -> Method:
 
 def settings_options(method: Method, method_options: Mapping[str, Mapping[str, Any]]) -> Any:
     """``method``'s options from the ``method_options`` setting (defaults where it says nothing)."""
-    return make_options(method.options, dict(method_options.get(method.name, {})),
-                        f"setting method_options['{method.name}']")
+    options = make_options(method.options, dict(method_options.get(method.name, {})),
+                           f"setting method_options['{method.name}']")
+    method.map_kind(options)   # a noise tunnel's base is a known method
+    return options
 
 
 def check_method_settings(method_options: Mapping[str, Mapping[str, Any]]) -> None:

@@ -335,7 +335,7 @@ def apply_state_dict(module: nn.Module, state: dict[str, torch.Tensor], path: Pa
 
 def _drop_aux_heads(module: nn.Module, builder: Any) -> None:
     if isinstance(builder, str) and builder.split(":")[-1] in _AUX_MODELS:
-        module.aux_logits = False
+        module.aux_logits = False  # type: ignore[assignment]  # Module.__setattr__ is typed for tensors/modules
         for name in ("aux1", "aux2", "AuxLogits"):
             if hasattr(module, name):
                 setattr(module, name, None)
@@ -347,7 +347,7 @@ def prepare_for_visualization(module: nn.Module) -> nn.Module:
     module.requires_grad_(False)
     for sub in module.modules():
         if getattr(sub, "inplace", False) is True:
-            sub.inplace = False
+            sub.inplace = False  # type: ignore[assignment]  # Module.__setattr__ is typed for tensors/modules
     return module
 
 

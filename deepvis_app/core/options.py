@@ -81,7 +81,7 @@ def make_options(cls: type, values: Mapping[str, Any], owner: str) -> Any:
     """``cls()`` with ``values`` applied and checked; `OptionsError` (naming ``owner``) for an
     unknown name (with a close match), a value of the wrong type, a bad choice or minimum."""
     names = [f.name for f in dataclasses.fields(cls)]
-    for name, value in values.items():
+    for name in values:
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

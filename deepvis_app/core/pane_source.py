@@ -86,12 +86,14 @@ class PaneSource:
         graph = method.rule if need_back and method.is_backprop else None
         start = time.perf_counter()
         previous = self.engine.last_forward
-        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph)
+        unpool = getattr(self.method_options.get(method.name), "unpool", "switches")
+        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph, unpool)
         if fwd is not previous:
             self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
         timings["forward"] = time.perf_counter() - start
-        data = PaneData(frame=frame.image, fitted=fwd.fitted, activations=fwd.activation(layer))
-        self.unit_max = (state.layer_idx, data.activations.reshape(len(data.activations), -1).max(axis=1))
+        activations = fwd.activation(layer)
+        data = PaneData(frame=frame.image, fitted=fwd.fitted, activations=activations)
+        self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
             self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)

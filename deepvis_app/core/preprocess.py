@@ -12,32 +12,9 @@ import numpy as np
 import torch
 from skimage.color import rgb2gray
 
-from deepvis_app.errors import DeepvisError
+from deepvis_app.io.image_arrays import as_rgb_uint8
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import SettingsError, validate
-
-
-class ImageShapeError(DeepvisError, ValueError):
-    """An array that is no image (wrong number of dimensions or channels)."""
-
-
-def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
-    """Any HxW, HxWx1, HxWx3 or HxWx4 image (uint8, uint16 or float in [0, 1]) as HxWx3 uint8."""
-    img = np.asarray(image)
-    if img.ndim == 2:
-        img = img[:, :, None]
-    if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-        raise ImageShapeError(f"expected an HxW or HxWxC image with 1, 3 or 4 channels, got shape {img.shape}")
-    img = img[:, :, :3] if img.shape[2] == 4 else img
-    if img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    if img.dtype == np.uint8:
-        return np.ascontiguousarray(img)
-    if img.dtype == np.uint16:
-        return (img >> 8).astype(np.uint8)
-    if np.issubdtype(img.dtype, np.floating):
-        return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def center_crop_to_aspect(image: np.ndarray, aspect: float) -> np.ndarray:
@@ -72,7 +49,8 @@ class Preprocessor:
     """Turns RGB frames into network input tensors and network inputs back into RGB images."""
 
     def __init__(self, settings: Settings):
-        self.input_size = tuple(settings.input_size)
+        height, width = settings.input_size
+        self.input_size = (int(height), int(width))
         self.channels = settings.input_channels
         self.stretch = settings.static_file_stretch_mode
         self.bgr = settings.channel_order.upper() == "BGR"

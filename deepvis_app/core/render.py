@@ -1,17 +1,16 @@
-"""Every image pane of the window, drawn as uint8 HxWx3 at the size the window gave.
+"""The drawing under the panes: uint8 HxWx3 images at the size the window gave, and the status line.
 
-Runs in the compute thread after the forward/backward, from numpy arrays only, so the UI
-thread just blits. Pane rules follow the original toolbox (`caffevis/app.py`): the back pane is
-window background when back is "disabled" (off, or the cursor on the layer list with the origin
-not frozen) and olive while stale; the aux pane shows the selected unit enlarged when the cursor
-is in the grid, else the top-5 labels (drawn by the window); the per-unit images pane stacks
-regularized-opt, top-9 and deconv images, only for the selected unit of the grid; an image that
-is not on disk (a unit never optimized, say) gets a labelled placeholder there and in pattern
-mode, never a black tile. The status line names the input, the mode and a running method's progress.
+Runs in the compute thread after the forward/backward, from numpy arrays only, so the UI thread
+just blits. `core.panes` declares which panes exist and draws each with these pieces: the input
+as the network sees it, the unit grid (or its zoomed forms) with the selection borders, the
+per-unit images column, and a labelled placeholder for any image that is not on disk (a unit
+never optimized, say), never a black tile. The status line names the input, the mode and a
+running method's progress.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,9 +24,8 @@ from deepvis_app.core.state import ModelInfo, ViewState, ZoomMode
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.settings.defaults import Settings
 
-# (width, height) of each pane in the original's default 1500x930 window.
-DEFAULT_PANE_SIZES: dict[str, tuple[int, int]] = {
-    "input": (300, 300), "aux": (300, 300), "back": (300, 300), "layers": (900, 870), "unit_images": (300, 900)}
+# A line of text drawn over a pane, with a value in [0, 1] that sets its colour (a probability).
+TextLine = tuple[str, float]
 
 
 @dataclass
@@ -44,6 +42,9 @@ class PaneData:
     #                                               a None tile: that unit has no image)
     unit_images: UnitImages | None = None    # selected unit's images (None: loading)
     unit_images_wanted: bool = False
+    top_labels: tuple[TextLine, ...] = ()    # the best classes: (label, probability)
+    unit_class: tuple[str, float | None] | None = None  # the selected unit's (label, probability)
+    #                                                     on a label layer, cursor in the grid
 
 
 @dataclass
@@ -54,11 +55,24 @@ class Panes:
     stale: set[str] = field(default_factory=set)
     grid_shape: tuple[int, int] = (1, 1)
     tile_rects: tuple[tuple[int, int, int, int], ...] = ()
-    aux_mode: str = "labels"
+    aux_mode: str = "labels"                 # "labels" (top-5), "unit" (enlarged), "class" (its label)
+    text: dict[str, tuple[TextLine, ...]] = field(default_factory=dict)
 
 
-def _size(sizes: dict[str, tuple[int, int]], pane: str) -> tuple[int, int]:
-    return sizes.get(pane) or DEFAULT_PANE_SIZES[pane]
+@dataclass(frozen=True)
+class RenderContext:
+    """What every pane's render function reads (the grid colours and back image are shared)."""
+
+    data: PaneData
+    state: ViewState
+    info: ModelInfo
+    settings: Settings
+    values: np.ndarray | None     # `grid_values`
+    back: np.ndarray | None       # `back_image`
+
+
+# Draws one pane at (width, height) into `Panes` (images, stale marks, text).
+PaneRenderer = Callable[[RenderContext, tuple[int, int], "Panes"], None]
 
 
 def blank(size: tuple[int, int], color: tuple[float, float, float]) -> np.ndarray:
@@ -204,48 +218,6 @@ def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settin
     pane.flags.writeable = False
     _last_unit_pane[:] = [(images, size, pane)]
     return pane
-
-
-def render_panes(data: PaneData, state: ViewState, info: ModelInfo, settings: Settings,
-                 sizes: dict[str, tuple[int, int]]) -> Panes:
-    """All image panes for this state (see the module docstring)."""
-    panes = Panes()
-    background = settings.window_background
-    if data.frame is not None:
-        panes.images["input"] = input_pane(data.frame, settings, state.stretch_mode, _size(sizes, "input"))
-    else:
-        panes.stale.add("input")
-    values = grid_values(data, state, info)
-    back = back_image(data, state, settings)
-    disp = state.back_what_to_disp()
-    back_size = _size(sizes, "back")
-    if disp == "disabled":
-        panes.images["back"] = blank(back_size, background)
-    elif back is None:
-        panes.images["back"] = blank(back_size, settings.stale_background)
-        panes.stale.add("back")
-    else:  # a partial map (a slow method still running) is shown, marked stale
-        panes.images["back"] = tiles.fit_to_pane(back, back_size, background)[0]
-        if data.back_stale:
-            panes.stale.add("back")
-    layers_pane(data, state, info, settings, _size(sizes, "layers"), values, back, panes)
-    if state.in_grid and values is not None and not state.pattern_mode:
-        panes.aux_mode = "unit"
-        unit = values[min(state.selected_unit, len(values) - 1)]
-        panes.images["aux"] = tiles.fit_to_pane(unit, _size(sizes, "aux"), background)[0]
-    if state.show_unit_jpgs:
-        _unit_images(data, settings, _size(sizes, "unit_images"), panes)
-    return panes
-
-
-def _unit_images(data: PaneData, settings: Settings, size: tuple[int, int], panes: Panes) -> None:
-    if not data.unit_images_wanted:
-        panes.images["unit_images"] = blank(size, settings.window_background)
-    elif data.unit_images is None:
-        panes.images["unit_images"] = blank(size, settings.stale_background)
-        panes.stale.add("unit_images")
-    else:
-        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from deepvis_app.core.actions import SESSION_ACTIONS, apply_action, select_layer, select_unit
-from deepvis_app.core.arrays import read_only
+from deepvis_app.core.backprop import pop_rule_messages
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS
 from deepvis_app.core.engine import ComputeEngine
@@ -32,26 +32,21 @@ from deepvis_app.core.layers import LayerInfo
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_settings, settings_options
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.pane_source import PaneSource
+from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
-from deepvis_app.core.render import (
-    DEFAULT_PANE_SIZES,
-    MethodProgress,
-    PaneData,
-    Panes,
-    StatusInput,
-    render_panes,
-    status_line,
-)
+from deepvis_app.core.render import MethodProgress, PaneData, Panes, StatusInput, TextLine, status_line
 from deepvis_app.core.state import ModelInfo, ViewState, initial_state
+from deepvis_app.core.unit_class import label_layers, unit_class
 from deepvis_app.core.unit_compute import unit_compute
 from deepvis_app.core.unit_image_loader import UnitImageLoader
+from deepvis_app.core.unitvis.crops import unit_backprop_kind
 from deepvis_app.core.unitvis.layout import UnitVisLayout, unit_vis_root
 from deepvis_app.core.worker import Worker
+from deepvis_app.io.image_arrays import read_only
 from deepvis_app.io.sources import Frame, InputManager
 from deepvis_app.keymap import help_rows, key_index
 from deepvis_app.settings.defaults import Settings
 
-PANE_IMAGES = ("input", "layers", "aux", "back", "unit_images")
 FIRST_FRAME_TIMEOUT_S = 10.0
 MESSAGE_SHOWN_S = 8.0    # a status message goes away after this long (and the next result)
 
@@ -79,11 +74,12 @@ class Result:
     layers: tuple[LayerEntry, ...] = ()
     cursor_on_layer_list: bool = True
     top_labels: tuple[tuple[str, float], ...] = ()
-    aux_mode: str = "labels"
+    aux_mode: str = "labels"                 # "labels" (top-5), "unit" (enlarged), "class" (its label)
+    text: dict[str, tuple[TextLine, ...]] = dataclasses.field(default_factory=dict)  # lines over a pane
     status: str = ""
     message: str | None = None
     help_lines: tuple[tuple[str, str], ...] | None = None
-    show_unit_images: bool = True
+    hidden_panes: frozenset[str] = frozenset()   # panes the view switched off (`core.panes`)
     grid_shape: tuple[int, int] = (1, 1)
     tile_rects: tuple[tuple[int, int, int, int], ...] = ()
     error: str | None = None                 # the request failed: "Type: message" (also in message)
@@ -134,13 +130,15 @@ class Session:
         self._on_result: Callable[[], None] | None = None
         self._messages = _Messages("h for help")
         self._pretty = [info.pretty for info in loaded.layers]
+        self._label_layers = label_layers(loaded)
         self._closing = threading.Event()
         self._started = False
         model_lock = threading.Lock()
         self.engine = ComputeEngine(loaded, model_lock)
         root = unit_vis_root(settings)
         # No folder (a torchvision model without model_dir): a path that holds nothing, so every read misses.
-        self.loader = UnitImageLoader(UnitVisLayout(root or Path("/nonexistent-unit-vis")),
+        self.loader = UnitImageLoader(UnitVisLayout(root or Path("/nonexistent-unit-vis"),
+                                                    unit_backprop_kind(loaded)),
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
                                       unit_compute(loaded, settings, model_lock, self._closing),
                                       synchronous=sync)
@@ -211,7 +209,7 @@ class Session:
         maxima = self._source.unit_max
         if maxima is not None and maxima[0] == self.state.layer_idx and unit < len(maxima[1]):
             text += f"  max {maxima[1][unit]:.2f}"
-        if self.info.layers[self.state.layer_idx] == self.loaded.output_layer:
+        if self.info.layers[self.state.layer_idx] in self._label_layers:
             text += f"  {self.loaded.label(unit)}"
         return text
 
@@ -284,21 +282,32 @@ class Session:
         timings: dict[str, float] = {}
 
         def partial(data: PaneData, progress: MethodProgress) -> None:
-            self._deliver(self._render(request, data, (), {}, progress))
+            self._deliver(self._render(request, data, {}, progress))
 
-        data, labels = self._source.gather(request.state, timings, token, partial)
-        return self._render(request, data, labels, timings)
+        data, _labels = self._source.gather(request.state, timings, token, partial)
+        return self._render(request, data, timings)
 
-    def _render(self, request: Request, data: PaneData, labels: tuple, timings: dict[str, float],
+    def _render(self, request: Request, data: PaneData, timings: dict[str, float],
                 progress: MethodProgress | None = None) -> Result:
         start = time.perf_counter()
+        self._add_classes(data, request.state)
         panes = render_panes(data, request.state, self.info, self.settings, dict(request.sizes))
         timings["render"] = time.perf_counter() - start
         self._collect_messages(data, request.state)
-        return self._result_from(request, panes, labels, timings, progress)
+        return self._result_from(request, panes, data.top_labels, timings, progress)
+
+    def _add_classes(self, data: PaneData, state: ViewState) -> None:
+        """The top-5 classes of the shown forward and, on a label layer, the selected unit's class."""
+        fwd = self.engine.last_forward
+        if fwd is None or data.frame is None:
+            return
+        data.top_labels = fwd.top_labels
+        layer = self.info.layers[state.layer_idx]
+        if state.in_grid and layer in self._label_layers:
+            data.unit_class = unit_class(self.loaded, fwd, state.selected_unit)
 
     def _collect_messages(self, data: PaneData, state: ViewState) -> None:
-        for message in self.inputs.pop_messages() + self.loader.pop_messages():
+        for message in self.inputs.pop_messages() + self.loader.pop_messages() + pop_rule_messages():
             self._messages.add(message)
         if state.pattern_mode and data.sprite == []:
             layer = self.info.layers[state.layer_idx]
@@ -332,10 +341,11 @@ class Session:
             cursor_on_layer_list=not state.in_grid,
             top_labels=labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
             aux_mode=panes.aux_mode,
+            text=dict(panes.text),
             status=self._status(state, message, timings, progress),
             message=message,
             help_lines=self._help if state.show_help else None,
-            show_unit_images=state.show_unit_jpgs,
+            hidden_panes=hidden_panes(state),
             grid_shape=panes.grid_shape,
             tile_rects=panes.tile_rects,
             progress=progress)
@@ -349,9 +359,9 @@ class Session:
         previous = self.latest_result() or Result(generation=request.generation)
         return dataclasses.replace(
             previous, generation=request.generation, layers=layer_entries(self.loaded.layers, state),
-            cursor_on_layer_list=not state.in_grid, top_labels=(), aux_mode="labels",
+            cursor_on_layer_list=not state.in_grid, top_labels=(), aux_mode="labels", text={},
             status=self._status(state, message), message=message, help_lines=None,
-            show_unit_images=state.show_unit_jpgs, error=error, progress=None)
+            hidden_panes=hidden_panes(state), error=error, progress=None)
 
 
 def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry, ...]:

@@ -24,6 +24,7 @@ def unit_compute(loaded: LoadedModel, settings: Settings, model_lock: threading.
     if not settings.unit_images_on_demand:
         return None
     try:
+        from deepvis_app.core.unitvis.crops import unit_backprop_method
         from deepvis_app.core.unitvis.ondemand import compute_unit_images
     except ImportError:
         return None
@@ -37,5 +38,5 @@ def unit_compute(loaded: LoadedModel, settings: Settings, model_lock: threading.
         with model_lock:
             if cancel is not None and cancel.is_set():
                 return None
-            return compute_unit_images(loaded, layer, unit, images)
+            return compute_unit_images(loaded, layer, unit, images, method=unit_backprop_method(loaded))
     return compute

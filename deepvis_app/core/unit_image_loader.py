@@ -13,6 +13,7 @@ The thread starts with `start()` (or the first request), never in the constructo
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy as np
 
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
+
+log = logging.getLogger("deepvis.core.unit_image_loader")
 
 JOIN_TIMEOUT_S = 10.0
 BLACK_TILE_MAX = 12  # JPEG noise on an all-black tile stays below this
@@ -139,6 +142,7 @@ class UnitImageLoader:
         try:
             return self._load_pending()
         except Exception as exc:  # e.g. a permission error on disk: report, keep the thread alive
+            log.exception("loading unit images failed")
             self._message(f"loading unit images failed: {exc}")
             return True
 
@@ -159,14 +163,17 @@ class UnitImageLoader:
         if key in self.cache:
             return
         images = self.layout.read_unit_images(*key)
-        if not images.present() and self._compute is not None:
+        if not images.present():
             images = self._computed(key) or EMPTY_UNIT_IMAGES
         self._store(key, images)
 
     def _computed(self, key: UnitKey) -> UnitImages | None:
+        if self._compute is None:
+            return None
         try:
             return self._compute(*key)
         except Exception as exc:  # a failing fallback must not end the loader thread
+            log.exception("computing unit images for %s:%s failed", key[0], key[1])
             self._message(f"unit images for {key[0]}:{key[1]}: {exc}")
             return None
 

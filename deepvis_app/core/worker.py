@@ -123,13 +123,14 @@ class Worker(Generic[Req, Res]):
     def _take(self, block: bool, rerun_invalidated: bool = True) -> tuple[Req, CancelToken] | None:
         with self._cond:
             while not self._stopping:
-                if self._pending is not None or (rerun_invalidated and self._dirty and self._last is not None):
-                    if self._pending is not None:
-                        self._last, self._pending = self._pending, None
+                rerun = self._last if rerun_invalidated and self._dirty else None
+                request = self._pending if self._pending is not None else rerun
+                if request is not None:
+                    self._last, self._pending = request, None
                     self._dirty = False
                     self._token = CancelToken()
                     self._computing = True
-                    return self._last, self._token
+                    return request, self._token
                 if not block:
                     return None
                 self._cond.wait()

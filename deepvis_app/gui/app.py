@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.session import Session
 from deepvis_app.gui.binding_check import BindingError, require_sound_binding
 from deepvis_app.gui.main_window import TITLE, MainWindow
@@ -52,7 +52,7 @@ def application() -> QApplication:
     return app if app is not None else QApplication(["deepvis"])
 
 
-def run_gui(loaded: Any, options: GuiOptions) -> tuple[int, str | None]:
+def run_gui(loaded: LoadedModel, options: GuiOptions) -> tuple[int, str | None]:
     """Open the window and run until it closes; (exit code, error message or None)."""
     settings: Settings = loaded.settings
     app = application()

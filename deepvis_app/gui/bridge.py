@@ -47,10 +47,6 @@ class ResultBridge(QObject):
         self._ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         session.set_on_result(self.notify)
 
-    @property
-    def shown_generation(self) -> int:
-        return self._shown_generation
-
     def notify(self) -> None:
         """Called from any thread when the session has a new result; coalesces to one event."""
         if QThread.currentThread() == self.thread():
@@ -65,11 +61,6 @@ class ResultBridge(QObject):
     def detach(self) -> None:
         """Stop listening (the window is closing); late notifications are ignored."""
         self._session.set_on_result(_ignore)
-
-    @Slot()
-    def deliver_now(self) -> None:
-        """Show the latest result at once."""
-        self._deliver()
 
     @Slot()
     def _deliver(self) -> None:

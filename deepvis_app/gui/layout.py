@@ -1,15 +1,19 @@
 """Where each pane goes for a given window size: the original's arrangement, scaled.
 
-Left column: input, aux and back panes as three squares; middle: the layer list (as tall as its
-wrapped text needs) above the unit grid; right: the per-unit images column (1:3, like the
-original's 300x900) when it is shown. The square side follows the window: a third of the height,
-at most a fifth of the width. Pure arithmetic so it can be tested without a window.
+The panes and their slots come from `core.panes.PANES`. Left column: the "left" panes as squares
+stacked in declaration order (input, aux, back); middle: the layer list (as tall as its wrapped
+text needs) above the "main" pane (the unit grid); right: the "right" panes stacked in one column
+(1:3, like the original's 300x900) while any of them is shown. The square side follows the
+window: a left-column share of the height, at most a fifth of the width. Pure arithmetic so it
+can be tested without a window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Callable
+
+from deepvis_app.core.panes import PANES, PaneSpec
 
 GAP = 4
 
@@ -23,20 +27,32 @@ class Rect:
 
 
 def pane_rects(width: int, height: int, control_height: Callable[[int], int],
-               show_unit_images: bool) -> dict[str, Rect]:
-    """Rects (logical pixels) of every pane in a `width` x `height` area.
+               hidden: Collection[str] = (), panes: tuple[PaneSpec, ...] = PANES) -> dict[str, Rect]:
+    """Rects (logical pixels) of every shown pane, and of "control", in a `width` x `height` area.
 
-    `control_height(w)` is the height the layer list needs at width `w` (its names wrap).
+    `control_height(w)` is the height the layer list needs at width `w` (its names wrap); `hidden`
+    names panes the view switched off (they get no rect, and the right column goes when empty).
     """
     width, height = max(width, 1), max(height, 1)
-    side = max(1, min((height - 2 * GAP) // 3, (width - 2 * GAP) // 5))
-    rects = {name: Rect(0, i * (side + GAP), side, side) for i, name in enumerate(("input", "aux", "back"))}
-    right = side + GAP if show_unit_images else 0
+    left = [spec.name for spec in panes if spec.slot == "left"]
+    rows = max(len(left), 1)
+    side = max(1, min((height - (rows - 1) * GAP) // rows, (width - 2 * GAP) // 5))
+    rects = {name: Rect(0, i * (side + GAP), side, side) for i, name in enumerate(left) if name not in hidden}
+    right = [spec.name for spec in panes if spec.slot == "right" and spec.name not in hidden]
+    right_w = side + GAP if right else 0
     mid_x = side + GAP
-    mid_w = max(1, width - mid_x - right)
+    mid_w = max(1, width - mid_x - right_w)
     ctrl_h = min(max(control_height(mid_w), 1), height // 2)
     rects["control"] = Rect(mid_x, 0, mid_w, ctrl_h)
-    rects["layers"] = Rect(mid_x, ctrl_h + GAP, mid_w, max(1, height - ctrl_h - GAP))
-    if show_unit_images:
-        rects["unit_images"] = Rect(width - side, 0, side, min(height, 3 * side + 2 * GAP))
+    main = [spec.name for spec in panes if spec.slot == "main" and spec.name not in hidden]
+    rects.update(_stack(main, mid_x, ctrl_h + GAP, mid_w, max(1, height - ctrl_h - GAP)))
+    rects.update(_stack(right, width - side, 0, side, min(height, 3 * side + 2 * GAP)))
     return rects
+
+
+def _stack(names: list[str], x: int, y: int, w: int, h: int) -> dict[str, Rect]:
+    """``names`` one below the other, sharing the height ``h`` (GAP between them)."""
+    if not names:
+        return {}
+    each = max(1, (h - (len(names) - 1) * GAP) // len(names))
+    return {name: Rect(x, y + i * (each + GAP), w, each) for i, name in enumerate(names)}

@@ -1,5 +1,7 @@
 """The toolbox window: lays out the panes, forwards input to the session, paints its results.
 
+The panes are the ones `core.panes.PANES` declares: one widget each (its `kind` picks the widget
+class), placed by `layout.pane_rects`, painted from `Result.images` and `Result.text` by name.
 The window never computes: keys, clicks, hovering, drops and resizes become calls on the Qt-free
 `Session`; the session's results arrive through `ResultBridge` (at most one pending event, old
 generations dropped) and are painted as they are. A session in sync mode (tests) computes inline
@@ -9,10 +11,20 @@ in its calls and its results arrive at once through the same bridge: the window 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QResizeEvent
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
+from deepvis_app.core.panes import PANES, PaneSpec, hidden_panes
 from deepvis_app.core.session import Result, Session
 from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
@@ -27,9 +39,6 @@ from deepvis_app.gui.qimage import qcolor
 from deepvis_app.settings.defaults import Settings
 
 TITLE = "Deep Visualization Toolbox"
-IMAGE_PANES = ("input", "layers", "aux", "back", "unit_images")
-PLACEHOLDERS = {"back": "backprop off\n(b, n)", "unit_images": "per-unit images off (9)",
-                "input": "waiting for the first frame"}
 RESIZE_THROTTLE_MS = 80
 
 
@@ -57,7 +66,7 @@ class MainWindow(QMainWindow):
         self.notice = notice
         self.last_result: Result | None = None
         self._closed = False
-        self._show_unit_images = settings.init_show_unit_jpgs
+        self._hidden = hidden_panes(session.state)
         self.setWindowTitle(title)
         self.setAcceptDrops(True)
         self._build_panes()
@@ -70,18 +79,9 @@ class MainWindow(QMainWindow):
     def _build_panes(self) -> None:
         s = self.settings
         bg, stale = qcolor(s.window_background), qcolor(s.stale_background)
-        container = QWidget(self)
+        container = self._container = QWidget(self)
         self.canvas = Canvas(container)
-        self.panes: dict[str, ImagePane] = {
-            "input": ImagePane("input", bg, stale, self.canvas),
-            "aux": AuxPane(bg, stale, (s.class_clr_0, s.class_clr_1), self.canvas),
-            "back": ImagePane("back", bg, stale, self.canvas),
-            "layers": LayersPane(bg, stale, self.canvas),
-            "unit_images": ImagePane("unit_images", bg, stale, self.canvas),
-        }
-        self.panes["unit_images"].anchor_top = True
-        for name, text in PLACEHOLDERS.items():
-            self.panes[name].placeholder = text
+        self.panes: dict[str, ImagePane] = {spec.name: self._make_pane(spec, bg, stale) for spec in PANES}
         self.control = ControlPane(bg, s.layer_clr_cursor, self.canvas)
         self.status = StatusPane(bg.darker(125), container)
         self.status.set_text(self.notice or "loading...")
@@ -94,8 +94,23 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(container)
         self.canvas.resized.connect(self._on_canvas_resized)
         self.control.layerClicked.connect(self._on_layer_clicked)
-        self.panes["layers"].tileClicked.connect(self._on_tile_clicked)
-        self.panes["layers"].hover_text = self.session.hover_text
+
+    def _make_pane(self, spec: PaneSpec, background: QColor, stale: QColor) -> ImagePane:
+        """The widget of one declared pane: a grid takes clicks and hovers, a text pane draws lines."""
+        if spec.kind == "grid":
+            grid = LayersPane(background, stale, self.canvas, name=spec.name)
+            grid.tileClicked.connect(self._on_tile_clicked)
+            grid.hover_text = self.session.hover_text
+            pane: ImagePane = grid
+        elif spec.kind == "text":
+            colors = (self.settings.class_clr_0, self.settings.class_clr_1)
+            pane = AuxPane(background, stale, colors, self.canvas, name=spec.name)
+        else:
+            pane = ImagePane(spec.name, background, stale, self.canvas)
+        pane.placeholder = spec.placeholder
+        pane.anchor_top = spec.anchor_top
+        pane.setAccessibleName(spec.title)
+        return pane
 
     # --- layout -------------------------------------------------------------------------------
     def _fitting_size(self, wanted: tuple[int, int]) -> tuple[int, int]:
@@ -108,16 +123,15 @@ class MainWindow(QMainWindow):
         return max(320, round(wanted[0] * scale)), max(240, round(wanted[1] * scale))
 
     def relayout(self) -> None:
-        """Place every pane for the current canvas size and unit-images visibility."""
-        rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width,
-                           self._show_unit_images)
+        """Place every pane for the current canvas size and the panes the view shows."""
+        rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width, self._hidden)
         for name, widget in (*self.panes.items(), ("control", self.control)):
             rect = rects.get(name)
             widget.setVisible(rect is not None)
             if rect is not None:
                 widget.setGeometry(rect.x, rect.y, rect.w, rect.h)
         if self.help_overlay.isVisible():
-            self.help_overlay.setGeometry(self.centralWidget().rect())
+            self.help_overlay.setGeometry(self._container.rect())
 
     def pane_sizes(self) -> dict[str, tuple[int, int]]:
         """Device-pixel size of every visible image pane (what the session renders)."""
@@ -174,24 +188,20 @@ class MainWindow(QMainWindow):
     def show_result(self, result: Result) -> None:
         """Paint one `Result` (already filtered to be newer than the last one shown)."""
         self.last_result = result
-        for name in ("input", "layers", "back", "unit_images"):
-            self.panes[name].set_image(result.images.get(name), name in result.stale)
-        self._show_aux(result)
+        for spec in PANES:
+            pane = self.panes[spec.name]
+            pane.set_image(result.images.get(spec.name), spec.name in result.stale)
+            if isinstance(pane, AuxPane):
+                pane.set_labels(result.text.get(spec.name, ()))
         if self.control.set_layers(result.layers, result.cursor_on_layer_list):
             self.relayout()
-        if result.show_unit_images != self._show_unit_images:
-            self._show_unit_images = result.show_unit_images
+        if result.hidden_panes != self._hidden:
+            self._hidden = result.hidden_panes
             self.relayout()
             self.send_pane_sizes()
         self.help_overlay.set_rows(result.help_lines)
         self.status.set_text(result.status + (f"  |  {self.notice}" if self.notice else ""))
         self.resultShown.emit(result.generation)
-
-    def _show_aux(self, result: Result) -> None:
-        aux: AuxPane = self.panes["aux"]
-        labels_mode = result.aux_mode == "labels"
-        aux.set_labels(result.top_labels if labels_mode else ())
-        aux.set_image(None if labels_mode else result.images.get("aux"), "aux" in result.stale)
 
     # --- lifetime -----------------------------------------------------------------------------
     def event(self, event: QEvent) -> bool:
@@ -199,7 +209,7 @@ class MainWindow(QMainWindow):
             self._send_sizes_later()
         return super().event(event)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
         super().showEvent(event)
         self.relayout()
         self.send_pane_sizes()

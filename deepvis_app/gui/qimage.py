@@ -51,4 +51,4 @@ def qcolor(rgb: tuple[float, float, float], alpha: float = 1.0) -> QColor:
 def mix(rgb0: tuple[float, float, float], rgb1: tuple[float, float, float], t: float) -> QColor:
     """Linear interpolation between two settings colours (t clipped to [0, 1])."""
     t = min(max(float(t), 0.0), 1.0)
-    return qcolor(tuple(a + (b - a) * t for a, b in zip(rgb0, rgb1)))
+    return qcolor(tuple(a + (b - a) * t for a, b in zip(rgb0, rgb1, strict=True)))

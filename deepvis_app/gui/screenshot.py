@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
 from deepvis_app.gui.keys import key_event
 from deepvis_app.io.images import write_bytes_atomic
+
+if TYPE_CHECKING:  # the window imports nothing from here, but keep the import one-way at run time
+    from deepvis_app.gui.main_window import MainWindow
 
 POLL_MS = 50
 NO_FRAME_IDLE_S = 2.0
@@ -40,7 +43,7 @@ class ScreenshotDriver(QObject):
 
     finished = Signal(int)
 
-    def __init__(self, window: Any, path: str | Path, keys: list[str], after_ms: int, timeout_s: float = 180.0):
+    def __init__(self, window: MainWindow, path: str | Path, keys: list[str], after_ms: int, timeout_s: float = 180.0):
         super().__init__(window)
         self.window, self.path, self.keys, self.after_ms = window, Path(path), keys, max(0, after_ms)
         self.error: str | None = None

@@ -13,9 +13,10 @@ line, the window's input list, find-max and crops) comes through `decode_image_f
 - apply the EXIF orientation;
 - turn every decoder failure into `ImageReadError`: one line naming the file and the problem.
 
-Pillow's own decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`) is kept equal to the last
-limit used; it is lifted only while the header is parsed (under a lock), so that our check, which
-names the size and the setting, is the one that speaks. Pillow's warnings about damaged files and
+Pillow's own decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`, a process-wide value that
+other Pillow users such as skimage's sample loader rely on) is lifted only while our header is
+parsed (under a lock) and then restored, so that our check, which names the size and the setting,
+is the one that speaks. Pillow's warnings about damaged files and
 libtiff's messages ("ZIPDecode: Decoding error at scanline 0", "TIFFFetchDirectory: ...") are not
 printed, and Pillow's log records go to our log at debug level (see `_quiet_pillow`,
 `_quiet_libtiff`): the file either decodes or becomes an ImageReadError whose message says why.
@@ -131,9 +132,9 @@ def _decode(handle: IO[bytes], name: str, max_pixels: int | None) -> np.ndarray:
     _quiet_pillow()
     _quiet_libtiff()
     try:
-        image = _open_header(handle, limit)
+        image = _open_header(handle)
     except Exception as exc:  # Pillow raises many types for damaged headers
-        raise ImageReadError.about(name, _decoder_problem(exc)) from None
+        raise ImageReadError.about(name, _decoder_problem(exc)) from exc
     with image:
         width, height = image.size
         if width < 1 or height < 1:
@@ -146,7 +147,7 @@ def _decode(handle: IO[bytes], name: str, max_pixels: int | None) -> np.ndarray:
         except MemoryError:
             raise ImageReadError.about(name, f"not enough memory to decode {width}x{height} pixels") from None
         except Exception as exc:  # every decoder failure is a read error, whatever its type
-            raise ImageReadError.about(name, _decoder_problem(exc)) from None
+            raise ImageReadError.about(name, _decoder_problem(exc)) from exc
 
 
 class _PillowToOurLog(logging.Handler):
@@ -193,16 +194,16 @@ def _quiet_libtiff() -> None:
         _LIBTIFF_QUIET.append(True)
 
 
-def _open_header(handle: IO[bytes], limit: int):
+def _open_header(handle: IO[bytes]):
     """Pillow's lazy open (header only); its own bomb check is lifted meanwhile so ours speaks."""
     from PIL import Image
 
     with _OPEN_LOCK:
-        Image.MAX_IMAGE_PIXELS = None
+        previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             return Image.open(handle, formats=PIL_FORMATS)
         finally:
-            Image.MAX_IMAGE_PIXELS = limit
+            Image.MAX_IMAGE_PIXELS = previous
 
 
 def _decoder_problem(exc: Exception) -> str:
@@ -224,7 +225,7 @@ def _exif_upright(image, name: str):
     try:
         orientation = image.getexif().get(0x0112, 1)
     except Exception as exc:  # a damaged EXIF block costs the orientation, not the image
-        log.debug("%s: EXIF unreadable (%s), orientation ignored", name, exc)
+        log.debug("%s: EXIF unreadable (%s), orientation ignored", name, exc, exc_info=True)
         return image
     if orientation in (2, 3, 4, 5, 6, 7, 8):
         return ImageOps.exif_transpose(image)

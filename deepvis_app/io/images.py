@@ -4,7 +4,7 @@ Bad input must never crash the app or eat its memory: every failure here is an `
 (a `DeepvisError`) whose message names the file and the problem, so the command line prints one
 line, the window shows it in the status bar and find-max lists the file and moves on. Decoding
 itself (pixel limit from the header, EXIF orientation, Pillow) lives in `io.decode`; `.npy`
-network inputs in `io.arrays`. Writes are atomic: a temp file beside the target, then a rename.
+network inputs in `io.npy_input`. Writes are atomic: a temp file beside the target, then a rename.
 
 The sample images come from `skimage.data` (on disk, no download): `SAMPLE_NAMES` are the ones
 the window cycles through by default, `SAMPLE_SET_NAMES` the larger offline folder that the
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepvis_app.core.preprocess import as_rgb_uint8
 from deepvis_app.io.decode import ImageReadError, decode_image_file, path_problem
+from deepvis_app.io.image_arrays import as_rgb_uint8
 from deepvis_app.io.opencv import import_cv2
 
 __all__ = ["IMAGE_SUFFIXES", "SAMPLE_NAMES", "SAMPLE_SET_NAMES", "ImageReadError", "list_image_files",

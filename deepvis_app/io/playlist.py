@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def read_list_file(path: str | os.PathLike) -> list[str]:
     return entries
 
 
-def entries_from_paths(paths: list[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:
+def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:
     """Files (kept in the given order), folders (expanded, sorted) and list files (`.txt`, see
     `read_list_file`) as entries, plus messages.
 
@@ -121,13 +122,14 @@ def entries_from_spec(spec: str | None, static_files_dir: str | None,
     None uses the settings folder when set, else the sample images. Raises `InputError` when the
     spec names nothing usable, so the command line can report it before a window opens.
     """
-    if spec is None and static_files_dir is None:
+    target = spec if spec is not None else static_files_dir
+    if target is None:
         return sample_entries(), 0, []
     if spec is not None and spec.startswith(SAMPLE_PREFIX):
         if spec not in sample_entries():
             raise InputError(f"{spec}: unknown sample image (known: {', '.join(SAMPLE_NAMES)})")
         return sample_entries(), sample_entries().index(spec), []
-    entries, messages = entries_from_paths([spec if spec is not None else static_files_dir], regexp)
+    entries, messages = entries_from_paths([target], regexp)
     if not entries:
         raise InputError(messages[0] if messages else f"{spec}: nothing to show")
     return entries, 0, messages

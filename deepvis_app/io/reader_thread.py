@@ -9,13 +9,15 @@ for a retry reacts at once instead of finishing its sleep.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
 import numpy as np
 
-from deepvis_app.core.arrays import read_only
-from deepvis_app.core.preprocess import as_rgb_uint8
+from deepvis_app.io.image_arrays import as_rgb_uint8, read_only
+
+log = logging.getLogger("deepvis.io.reader_thread")
 
 Publish = Callable[[np.ndarray, str], None]
 Notify = Callable[[str], None]
@@ -90,6 +92,7 @@ class ReaderThread(threading.Thread):
                 try:
                     self._pause(self._step())
                 except Exception as exc:  # the app must keep running; report and retry
+                    log.exception("%s: unexpected error", self.name)
                     self._notify(f"{self.name}: unexpected error: {exc}")
                     self._pause(1.0)
         finally:

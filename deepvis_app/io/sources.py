@@ -10,6 +10,7 @@ into the app once it runs. Threading only, no Qt.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -22,9 +23,13 @@ from deepvis_app.io.playlist import InputError, entries_from_paths, entries_from
 from deepvis_app.io.static_player import StaticPlayer
 from deepvis_app.settings.defaults import Settings
 
+log = logging.getLogger("deepvis.io.sources")
+
 __all__ = ["Frame", "InputError", "InputManager"]
 
 JOIN_TIMEOUT_S = 5.0
+# The camera `c` opens when none is configured: the original's input_updater_capture_device default.
+DEFAULT_CAMERA = 0
 MAX_MESSAGES = 50
 
 
@@ -143,10 +148,13 @@ class InputManager:
         self._step(-1)
 
     def toggle_camera(self) -> None:
-        """Camera mode <-> the static list; a message when no camera is configured."""
-        if self._camera_device is None:
-            self._notify("no camera configured: start with --camera N or set capture_device")
-            return
+        """Camera mode <-> the static list. With no camera configured this tries camera 0, as the
+        original did; a missing one is reported (and retried while camera mode lasts), `c` or e/w
+        go back to the files."""
+        if self._camera_device is None and not self._closed:
+            self._camera_device = DEFAULT_CAMERA
+            self._notify(f"no camera configured: trying camera {DEFAULT_CAMERA} "
+                         "(set capture_device or pass --camera N for another)")
         self._set_camera_mode(not self._camera_mode)
 
     def toggle_freeze(self) -> None:
@@ -161,7 +169,9 @@ class InputManager:
                 self._frozen.add(source)
             else:
                 self._frozen.discard(source)
-        (self._camera if source == "camera" else self._player).set_frozen(freeze)
+        target = self._camera if source == "camera" else self._player
+        if target is not None:
+            target.set_frozen(freeze)
 
     def open_paths(self, paths: list[str]) -> None:
         """Files (in the given order) and folders (sorted) become the static list (drag-and-drop).
@@ -213,6 +223,8 @@ class InputManager:
         return "static" if self._player.showing_video() else None
 
     def _ensure_camera(self) -> CameraReader:
+        if self._camera_device is None:
+            raise InputError("no camera: set capture_device or pass --camera")
         if self._camera is None:
             s = self._settings
             self._camera = CameraReader(self._camera_device, self._publisher("camera"), self._notify,
@@ -262,6 +274,7 @@ class InputManager:
             try:
                 callback(frame)
             except Exception as exc:  # a listener's bug must not stop the readers
+                log.exception("frame listener failed")
                 self._notify(f"frame listener failed: {exc}")
 
     def _new_frame(self, image: np.ndarray, name: str) -> Frame:

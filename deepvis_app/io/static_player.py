@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from deepvis_app.core.arrays import read_only
+from deepvis_app.io.image_arrays import read_only
 from deepvis_app.io.images import ImageReadError, path_problem
 from deepvis_app.io.opencv import import_cv2, open_capture
 from deepvis_app.io.playlist import InputError, entry_name, is_video, read_entry_image

@@ -71,6 +71,10 @@ class Settings:
     output_layer: str | None = None
     # Apply softmax to the output layer to show probabilities.
     output_is_logits: bool = True
+    # Layers whose units are classes (the original's caffevis_label_layers): with the cursor in
+    # their grid, the aux pane shows the selected unit's label and its probability. None: the
+    # output layer; () : none.
+    label_layers: tuple[str, ...] | None = None
 
     # --- per-unit images -----------------------------------------------------------------
     # Root of the per-unit images (max_im/, max_deconv/, regularized_opt/). None: <model_dir>/unit_vis.
@@ -83,6 +87,11 @@ class Settings:
     jpg_cache_mib: int = 512
     # Compute the selected unit's per-unit images on demand when none are on disk.
     unit_images_on_demand: bool = True
+    # What the per-unit pane shows under the top-9 images, and what `deepvis crops` writes:
+    # "deconv" (Zeiler-Fergus, max_deconv/), "guided" (guided backprop, max_guided/), "gradient"
+    # (plain backprop, max_backprop/), or "auto": deconv when the model has max-pool switches,
+    # guided otherwise (without max-pooling every deconv of a unit is the same picture).
+    unit_backprop: str = "auto"
 
     # --- inputs --------------------------------------------------------------------------
     # Image folder for static files; None: the built-in sample images (skimage.data).
@@ -91,7 +100,8 @@ class Settings:
     static_files_regexp: str = r".*\.(jpg|jpeg|png|bmp|tif|tiff|webp)$"
     # Stretch static files to the input aspect instead of centre-cropping.
     static_file_stretch_mode: bool = False
-    # Camera index to open, or None for no camera.
+    # Camera index (or stream URL) to start with; None: start with the static files (`c` then tries camera 0,
+    # as the original did).
     capture_device: int | None = None
     # Mirror camera frames left-right (as the original did).
     camera_mirror: bool = True
@@ -124,8 +134,6 @@ class Settings:
     init_show_label_predictions: bool = True
     # Show the per-unit images pane at start.
     init_show_unit_jpgs: bool = True
-    # Seconds the worker waits after a key before recomputing (keeps navigation snappy).
-    pause_after_keys_s: float = 0.0
     # Key overrides: {action_id: ("key", ...)} replacing the default keys of that action.
     key_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Colours (RGB in [0, 1]).

@@ -4,7 +4,9 @@ Layers, lowest first: the documented defaults (`defaults.Settings`) <- the model
 `models/<model>/settings.py` <- the local settings file <- command-line `--set key=value`. Override
 files are plain Python, run with `runpy`, so they may hold functions (a layer filter, a pretty-name
 function), as in the original toolbox. Names starting with `_` and imported modules are ignored; any
-other unknown name is an error with a did-you-mean. Values are checked against their field type and
+other unknown name is an error with a did-you-mean, except the original toolbox's own names
+(`caffevis_*`, `window_panes`, `caffe_root`, ...), which `legacy` maps to ours or answers with one
+note each (logged as a warning and kept in `LoadedSettings.notes`). Values are checked against their field type and
 against each other (input size, channels, mean/std, key overrides), and every problem found is reported
 at once, naming the file (or `--set`) that set the value.
 
@@ -22,6 +24,7 @@ import ast
 import collections.abc
 import dataclasses
 import difflib
+import logging
 import math
 import os
 import runpy
@@ -33,13 +36,18 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from deepvis_app.errors import DeepvisError
+from deepvis_app.settings import legacy
 from deepvis_app.settings.defaults import PATH_FIELDS, Settings, setting_names
+
+log = logging.getLogger("deepvis.settings")
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
 LOCAL_ENV = "DEEPVIS_SETTINGS_LOCAL"
 DEFAULT_ORIGIN = "default"
 CLI_ORIGIN = "--set"
+# Values of the unit_backprop setting (core.unitvis.crops resolves "auto").
+UNIT_BACKPROP_CHOICES = ("auto", "deconv", "guided", "gradient")
 # Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
 MAX_INPUT_SIDE = 8192
 
@@ -54,10 +62,12 @@ class SettingsError(DeepvisError):
 
 @dataclass(frozen=True)
 class LoadedSettings:
-    """The merged settings plus, for each name, the layer (file path or --set) that set it."""
+    """The merged settings plus, for each name, the layer (file path or --set) that set it; `notes`:
+    one line per setting of the original toolbox that does not apply here (what to use instead)."""
 
     settings: Settings
     origins: Mapping[str, str]
+    notes: tuple[str, ...] = ()
 
 
 def models_root() -> Path:
@@ -131,12 +141,13 @@ def load_settings(
     command-line flags (--weights, --device), applied like --set.
     """
     problems: list[str] = []
+    notes: list[str] = []
     values: dict[str, Any] = {}
     origins: dict[str, str] = {name: DEFAULT_ORIGIN for name in setting_names()}
     local_path = local_file if local_file is not None else local_settings_file()
     if local_file is None:
         _check_named_local_file(local_path, problems)
-    local_values = _run_settings_file(local_path, problems) if local_path and local_path.is_file() else {}
+    local_values = _run_settings_file(local_path, problems, notes) if local_path and local_path.is_file() else {}
 
     cli_values = _parse_overrides(overrides, problems)
     cli_values.update(extra or {})
@@ -150,7 +161,7 @@ def load_settings(
         )
     layers: list[tuple[str, Mapping[str, Any], Path | None]] = []
     if model_file is not None:
-        model_values = _run_settings_file(model_file, problems)
+        model_values = _run_settings_file(model_file, problems, notes)
         model_values.setdefault("model_dir", str(model_file.parent))
         layers.append((str(model_file), model_values, model_file.parent))
     if local_path is not None:
@@ -169,11 +180,13 @@ def load_settings(
     problems.extend(validate(settings, origins))
     if problems:
         raise SettingsError(problems)
-    return LoadedSettings(settings=settings, origins=origins)
+    for note in notes:
+        log.warning("%s", note)
+    return LoadedSettings(settings=settings, origins=origins, notes=tuple(notes))
 
 
-def _run_settings_file(path: Path, problems: list[str]) -> dict[str, Any]:
-    """Run one override file and return the setting names it assigns."""
+def _run_settings_file(path: Path, problems: list[str], notes: list[str] | None = None) -> dict[str, Any]:
+    """Run one override file and return the settings it assigns (the original toolbox's names translated)."""
     try:
         namespace = runpy.run_path(str(path), run_name="deepvis_settings")
     except SyntaxError as exc:
@@ -188,15 +201,22 @@ def _run_settings_file(path: Path, problems: list[str]) -> dict[str, Any]:
         return {}
     known = set(setting_names())
     values: dict[str, Any] = {}
+    foreign: dict[str, Any] = {}
     for name, value in namespace.items():
         if name.startswith("_") or isinstance(value, types.ModuleType):
             continue
         if isinstance(value, __future__._Feature):  # `from __future__ import annotations`
             continue
-        if name not in known:
-            problems.append(f"{path}: unknown setting '{name}'{_did_you_mean(name)}")
-            continue
-        values[name] = value
+        if name in known:
+            values[name] = legacy.expand_dvt_root(value, path.parent)
+        else:
+            foreign[name] = value
+    translated = legacy.translate(foreign, values, known, path.parent)
+    for name in translated.unknown:
+        problems.append(f"{path}: unknown setting '{name}'{_did_you_mean(name)}")
+    values.update(translated.values)  # it maps no name the file also sets; window_size is scaled
+    if notes is not None:
+        notes.extend(f"{path}: {note}" for note in translated.notes)
     return values
 
 
@@ -287,7 +307,7 @@ def _coerce(value: Any, hint: Any) -> tuple[Any, bool]:
         item_hints = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
         if len(item_hints) != len(value):
             return value, False
-        items = [_coerce(v, h) for v, h in zip(value, item_hints)]
+        items = [_coerce(v, h) for v, h in zip(value, item_hints, strict=True)]
         return tuple(v for v, _ in items), all(ok for _, ok in items)
     if origin is dict:
         if not isinstance(value, dict):
@@ -330,6 +350,8 @@ def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
         bad("input_scale", "must be a finite, non-zero number")
     if settings.channel_order.upper() not in ("RGB", "BGR"):
         bad("channel_order", "must be 'RGB' or 'BGR'")
+    if settings.unit_backprop not in UNIT_BACKPROP_CHOICES:
+        bad("unit_backprop", f"choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
     if settings.layers is not None and not settings.layers:
         bad("layers", "lists no layer (use None to find them automatically)")
     if settings.key_overrides:

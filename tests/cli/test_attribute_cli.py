@@ -14,7 +14,7 @@ from captum.attr import LayerAttribution, LayerGradCam, NeuronGuidedBackprop, Sa
 
 from deepvis_app.cli.main import main
 from deepvis_app.core.model import prepare_for_visualization
-from tests.core.test_backprop import assert_matches
+from tests.helpers.oracles import assert_matches
 
 
 def deepvis(*args: str) -> subprocess.CompletedProcess:
@@ -51,6 +51,7 @@ def run_npy(folder, name: str, *args: str, process: bool = False) -> np.ndarray:
     return array
 
 
+@pytest.mark.slow
 def test_cli_backprop_and_gradcam_equal_captum(resnet):
     folder, model, x = resnet
     gradient = run_npy(folder, "grad", "--method", "gradient", "--layer", "fc", "--unit", "7", "--seed", "one")
@@ -107,6 +108,7 @@ def test_a_bad_output_path_is_refused_before_the_model_loads(resnet, capsys, mon
     assert code == 2 and problem in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_method_flags_come_from_the_registry_and_reach_the_method(resnet):
     from deepvis_app.core.methods import attribute
 
@@ -116,3 +118,55 @@ def test_method_flags_come_from_the_registry_and_reach_the_method(resnet):
     reference = attribute(model, x, "occlusion", target=7, window=24, stride=20, baseline=0.5)
     np.testing.assert_allclose(ours, reference[0].numpy(), rtol=1e-5, atol=1e-6)
     assert not np.allclose(ours, attribute(model, x, "occlusion", target=7)[0].numpy(), atol=1e-3)
+
+
+NEW_METHODS = ("hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "scorecam", "ablationcam",
+               "fullgrad", "input_x_gradient", "gradient_shap", "deeplift", "noise_tunnel")
+
+
+def test_every_new_method_is_a_choice_and_its_flags_reach_it(resnet, capsys):
+    """--help lists them; each runs from the command line with its flags (small layers and few samples)
+    and gives what `attribute()` gives."""
+    from deepvis_app.core.methods import attribute
+
+    with pytest.raises(SystemExit):
+        main(["attribute", "--help"])
+    help_text = capsys.readouterr().out
+    assert all(name in help_text for name in NEW_METHODS)
+    assert all(flag in help_text for flag in ("--nt-type", "--eigen-smooth", "--aug-smooth", "--noise-seed", "--eps"))
+    folder, model, x = resnet
+    flags = {"scorecam": ["--cam-layer", "layer1", "--batch", "16"], "ablationcam": ["--cam-layer", "layer1"],
+             "gradient_shap": ["--samples", "2", "--noise-seed", "3"],
+             "noise_tunnel": ["--base", "xgradcam", "--nt-type", "vargrad", "--samples", "2", "--noise-seed", "1",
+                              "--cam-layer", "layer3"],
+             "hirescam": ["--cam-layer", "layer3", "--eigen-smooth"], "fullgrad": ["--aug-smooth"]}
+    options = {"scorecam": {"cam_layer": "layer1", "batch_size": 16}, "ablationcam": {"cam_layer": "layer1"},
+               "gradient_shap": {"samples": 2, "seed": 3},
+               "noise_tunnel": {"base": "xgradcam", "nt_type": "vargrad", "samples": 2, "seed": 1,
+                                "cam_layer": "layer3"},
+               "hirescam": {"cam_layer": "layer3", "eigen_smooth": True}, "fullgrad": {"aug_smooth": True}}
+    for name in NEW_METHODS:
+        cam_layer = ["--cam-layer", "layer4"] if name in ("xgradcam", "layercam", "eigencam", "eigengradcam") else []
+        ours = run_npy(folder, name, "--method", name, "--target", "7", *cam_layer, *flags.get(name, []))
+        reference = attribute(model, x, name, target=7, **{"cam_layer": "layer4", **options.get(name, {})})[0].numpy()
+        np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6 * np.abs(reference).max(), err_msg=name)
+
+
+def test_faithfulness_and_randomization_check_are_printed_and_in_the_json(resnet, capsys):
+    import json
+
+    folder, model, _ = resnet
+    argv = _argv(folder, "--method", "input_x_gradient", "--target", "7", "--faithfulness", "--faithfulness-steps",
+                 "4", "--randomization-check", "--json")
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    faithfulness = report["faithfulness"]
+    assert len(faithfulness["deletion"]) == len(faithfulness["insertion"]) == 5
+    assert faithfulness["deletion_auc"] == pytest.approx(
+        (sum(faithfulness["deletion"]) - (faithfulness["deletion"][0] + faithfulness["deletion"][-1]) / 2) / 4)
+    layers = [row["layer"] for row in report["randomization"]]
+    owners = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+    assert layers[0] == "fc" and layers[-1] == "conv1" and len(layers) == len(owners)
+    assert all(-1 <= row["rank_correlation"] <= 1 for row in report["randomization"])
+    assert main(_argv(folder, "--method", "gradient", "--faithfulness")) == 0
+    assert "deletion AUC" in capsys.readouterr().out

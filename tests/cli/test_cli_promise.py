@@ -13,19 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from deepvis_app.cli.main import main
+from tests.helpers.models import cli_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def tiny_net() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(4, 3))
-
-
-TINY = [f"--model={__name__}:tiny_net", "--set", "input_size=(16, 16)", "--device", "cpu"]
+TINY = ["--model=tests.helpers.models:cli_classifier", "--set", "input_size=(16, 16)", "--device", "cpu"]
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
@@ -104,7 +99,7 @@ def test_random_bytes_are_not_a_checkpoint(capsys, tmp_path, payload, trust):
 
 
 def test_nan_weights_are_reported_not_ranked(capsys, tmp_path):
-    state = tiny_net().state_dict()
+    state = cli_classifier().state_dict()
     state["4.weight"] = torch.full_like(state["4.weight"], float("nan"))
     torch.save(state, tmp_path / "nan.pth")
     code, out, err = run_main(capsys, "classify", "sample:chelsea", *TINY, "--weights", str(tmp_path / "nan.pth"))

@@ -10,32 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
+import pytest
 
 from deepvis_app.cli.main import main
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.io.images import read_image
+from tests.helpers.models import SLOW_UNITS
 
 REPO = Path(__file__).resolve().parents[2]
-UNITS = 6
+UNITS = SLOW_UNITS
 ARGS = ["optimize", "--layer", "conv", "--units", f"0-{UNITS - 1}", "--batch", "1", "--steps", "30", "--size", "16",
-        "--no-progress", "--model", "tests.cli.test_optimize_resume:SlowTiny", "--set", "input_size=(16, 16)",
+        "--no-progress", "--model", "tests.helpers.models:SlowNet", "--set", "input_size=(16, 16)",
         "--device", "cpu"]
-
-
-class SlowTiny(nn.Module):
-    """A conv and a head; every forward sleeps 10 ms, so one unit (30 steps) takes a good third of a second."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv2d(3, UNITS, 3, padding=1)
-        self.head = nn.Linear(UNITS, 4)
-
-    def forward(self, x):
-        time.sleep(0.01)
-        return self.head(torch.relu(self.conv(x)).mean((2, 3)))
 
 
 def _done(out: Path) -> dict:
@@ -51,6 +37,7 @@ def _run(out: Path, *extra: str, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_killed_run_keeps_finished_units_and_rerun_completes(tmp_path, capsys):
     out = tmp_path / "unit_vis"
     process = subprocess.Popen([sys.executable, "-m", "deepvis_app", *ARGS, "--out", str(out)], cwd=REPO,

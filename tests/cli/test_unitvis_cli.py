@@ -8,9 +8,10 @@ import pytest
 
 from deepvis_app.cli.main import main
 from deepvis_app.core.unitvis.layout import UnitVisLayout
-from tests.core.test_find_max import make_dataset
+from tests.helpers.datasets import make_dataset
+from tests.helpers.hostile_images import jpeg_claiming, write
 
-MODEL = ["--model", "tests.core.test_find_max:Tiny", "--set", "input_size=(16, 16)", "--device", "cpu"]
+MODEL = ["--model", "tests.helpers.models:FindMaxNet", "--set", "input_size=(16, 16)", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,15 @@ def test_pipeline_end_to_end(dataset, tmp_path, capsys):
     assert _json(capsys)["batches_run"] == 0, "a finished scan resumes at its end"
 
     assert main(["crops", "--out", str(out), "--tile", "12", "--no-progress", *MODEL]) == 0
-    assert _json(capsys)["units_written"] == {"conv": 5, "fc": 4}
+    summary = _json(capsys)
+    # unit_backprop = auto and no max-pooling (FindMaxNet average-pools): guided backprop
+    assert summary["units_written"] == {"conv": 5, "fc": 4} and summary["methods"] == ["guided"]
+    images = UnitVisLayout(out, "max_guided").read_unit_images("conv", 4)
+    assert images.max_deconv.shape == (2 * 12 + 3, 2 * 12 + 3, 3) and images.backprop_kind == "max_guided"
+    assert UnitVisLayout(out).read_unit_images("conv", 4).max_deconv is None, "no deconv written"
+    assert main(["crops", "--out", str(out), "--tile", "12", "--no-progress", "--layers", "conv",
+                 "--set", "unit_backprop='deconv'", *MODEL]) == 0
+    assert _json(capsys)["methods"] == ["deconv"]
     assert UnitVisLayout(out).read_unit_images("conv", 4).max_deconv.shape == (2 * 12 + 3, 2 * 12 + 3, 3)
 
     assert main(["report", "--out", str(site), "--unit-vis", str(out), *MODEL]) == 0
@@ -74,9 +83,6 @@ def test_output_that_is_a_file_is_refused_before_the_model_loads(dataset, tmp_pa
 
 
 def test_find_max_lists_oversized_images_and_says_when_state_is_discarded(tmp_path, capsys):
-    from tests.core.test_find_max import make_dataset
-    from tests.io.hostile_images import jpeg_claiming, write
-
     images = make_dataset(tmp_path / "images", count=6)
     write(images / "huge.jpg", jpeg_claiming(32768, 32768))
     args = ["find-max", str(images), "--layers", "fc", "--batch", "4", "--workers", "1", "--out",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from captum.attr import (
@@ -11,7 +10,6 @@ from captum.attr import (
     LayerActivation,
     LayerAttribution,
     LayerGradCam,
-    LayerGradientXActivation,
     NoiseTunnel,
     Occlusion,
     Saliency,
@@ -19,31 +17,13 @@ from captum.attr import (
 from torch import nn
 
 from deepvis_app.core.attribution import attribute, integrated_gradients, make_objective
-from tests.core.test_backprop import _assert_clean, assert_matches
-from tests.core.test_backprop_models import module_twin, tiny_input, tiny_net
-
-
-def assert_matches_float32(ours: torch.Tensor, reference: torch.Tensor) -> None:
-    """captum's Occlusion accumulates in float32 even for float64 inputs: compare at float32 precision."""
-    assert reference.dtype == torch.float32
-    assert_matches(ours, reference, rtol=1e-6, floor=1e-6)
-
-
-class ChannelSum(nn.Module):
-    """forward_func for captum: unit ``unit`` of ``layer`` summed over space (our unit objective)."""
-
-    def __init__(self, model: nn.Module, layer: str, unit: int):
-        super().__init__()
-        self.model, self.layer, self.unit = model, layer, unit
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        store = {}
-        handle = self.model.get_submodule(self.layer).register_forward_hook(lambda _m, _i, out: store.update(a=out))
-        try:
-            self.model(x)
-        finally:
-            handle.remove()
-        return store["a"][:, self.unit].sum((1, 2))
+from tests.helpers.models import ChannelSum, module_twin, tiny_input, tiny_net
+from tests.helpers.oracles import (
+    assert_matches,
+    assert_matches_float32,
+    assert_nothing_left_active,
+    gradcam_plus_plus_reference,
+)
 
 
 @pytest.mark.parametrize("window, stride, baseline, per_eval", [(5, 3, 0.0, 7), (4, 4, 0.5, 1), (16, 8, -1.0, 64)])
@@ -122,19 +102,6 @@ def test_gradcam_equals_captum(layer):
     assert_matches(attribute(net, x, "guided_gradcam", target=[0, 3], layer=layer), guided)
 
 
-def gradcam_plus_plus_reference(model: nn.Module, layer: str, x: torch.Tensor, target) -> torch.Tensor:
-    """pytorch-grad-cam's Grad-CAM++ formula in numpy, on captum's layer gradient and activation."""
-    module = model.get_submodule(layer)
-    grads = LayerGradientXActivation(model, module, multiply_by_inputs=False).attribute(x, target=target).numpy()
-    acts = LayerActivation(model, module).attribute(x).numpy()
-    g2, g3 = grads ** 2, grads ** 3
-    aij = g2 / (2 * g2 + acts.sum(axis=(2, 3))[:, :, None, None] * g3 + 1e-6)
-    aij = np.where(grads != 0, aij, 0)
-    weights = (np.maximum(grads, 0) * aij).sum(axis=(2, 3))
-    cam = np.maximum((weights[:, :, None, None] * acts).sum(axis=1, keepdims=True), 0)
-    return torch.from_numpy(cam)
-
-
 def test_gradcam_plus_plus_equals_reference_formula():
     net, x = tiny_net(residual=True), tiny_input()
     reference = gradcam_plus_plus_reference(module_twin(net), "conv2", x, [0, 3])
@@ -160,9 +127,9 @@ def test_default_target_is_the_top_class_and_errors_leave_nothing_behind():
     assert_matches(attribute(net, x, "gradcam", layer="conv2"), attribute(net, x, "gradcam", layer="conv2", target=top))
     with pytest.raises(ValueError, match="spatial"):
         attribute(net, x, "guided_gradcam", target=1, layer="fc")
-    _assert_clean(net)
+    assert_nothing_left_active(net)
     with pytest.raises(ValueError, match="unknown attribution method"):
         attribute(net, x, "lime", target=1)
     with pytest.raises(ValueError, match="occlusion"):
         attribute(net, x, "occlusion", target=1, steps=3)
-    _assert_clean(net)
+    assert_nothing_left_active(net)

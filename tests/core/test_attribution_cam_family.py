@@ -13,36 +13,41 @@ Ours runs on the model as built (in-place ReLUs); the oracle on an out-of-place 
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
-import torchvision
 from pytorch_grad_cam import (
     AblationCAM,
     EigenCAM,
     EigenGradCAM,
-    FullGrad,
     GradCAM,
     HiResCAM,
     LayerCAM,
     ScoreCAM,
     XGradCAM,
 )
-from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
 from torch import nn
 
-from deepvis_app.core.attribution import cam_perturbation
 from deepvis_app.core.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
 from deepvis_app.core.attribution.cam_perturbation import ablationcam, scorecam
 from deepvis_app.core.attribution.cam_smoothing import augmentation_smoothed, principal_projection
 from deepvis_app.core.attribution.fullgrad import bias_layers, full_gradients, fullgrad
 from deepvis_app.core.attribution.gradcam import gradcam
 from deepvis_app.core.attribution.objective import make_objective
-from deepvis_app.core.model import prepare_for_visualization
 from deepvis_app.core.progress import Cancelled, CancelToken, Progress
+from tests.helpers.cam_oracles import (
+    AblationCAMOneRow,
+    assert_close,
+    assert_close_up_to_sign,
+    float32_scores,
+    full_grad_oracle,
+    layer_size,
+    oracle,
+    oracle_scaled,
+    oracle_twin,
+)
+from tests.helpers.models import ChannelSum, randomized_torchvision
 
 CAM_LAYERS = {"mobilenet_v3_small": "features.8", "regnet_x_400mf": "trunk_output.block3",
               "shufflenet_v2_x0_5": "stage3"}
@@ -52,85 +57,15 @@ PERTURBATION_LAYERS = {"mobilenet_v3_small": "features.0", "regnet_x_400mf": "tr
 # per architecture, classes whose maps are not all negative (the oracle's ReLU would leave nothing to compare)
 TARGETS = {"mobilenet_v3_small": [5, 10], "regnet_x_400mf": [4, 10], "shufflenet_v2_x0_5": [3, 10]}
 SIZE = 64
-FLOAT32 = 1e-6   # the oracle's maps are float32 in [0, 1]
-
-
-def build(name: str) -> nn.Module:
-    """A seeded random-weight torchvision model whose batch norms have random statistics and affine
-    parameters (torchvision initializes them to the identity, leaving FullGrad's biases at zero), and
-    whose classifier is scaled to logits of standard deviation ~1 (mobilenet's are ~1e-3 otherwise,
-    which makes Score-CAM's softmax over channels flat)."""
-    torch.manual_seed(0)
-    model = torchvision.models.get_model(name, weights=None).double().eval().requires_grad_(False)
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            size = module.num_features
-            module.running_mean.copy_(0.1 * torch.randn(size, generator=generator, dtype=torch.float64))
-            module.running_var.copy_(0.5 + torch.rand(size, generator=generator, dtype=torch.float64))
-            module.weight.copy_(0.5 + torch.rand(size, generator=generator, dtype=torch.float64))
-            module.bias.copy_(0.1 * torch.randn(size, generator=generator, dtype=torch.float64))
-    classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    with torch.no_grad():
-        spread = model(torch.randn(2, 3, SIZE, SIZE, generator=generator, dtype=torch.float64)).std()
-    classifier.weight.div_(spread)
-    classifier.bias.div_(spread)
-    return model
-
-
-def oracle_twin(model: nn.Module) -> nn.Module:
-    """Out-of-place copy; pytorch-grad-cam needs parameters that require grad (it backprops a loss of
-    an input that does not)."""
-    return prepare_for_visualization(copy.deepcopy(model)).requires_grad_(True)
 
 
 @pytest.fixture(scope="module", params=sorted(CAM_LAYERS))
 def arch(request):
-    model = build(request.param)
+    model = randomized_torchvision(request.param)
     torch.manual_seed(2)
     x = torch.randn(2, 3, SIZE, SIZE, dtype=torch.float64)
     targets = TARGETS[request.param]
     return request.param, model, oracle_twin(model), x, make_objective(model, x, targets, None, None)
-
-
-def layer_size(model: nn.Module, layer: str, x: torch.Tensor) -> tuple[int, int]:
-    sizes = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda _m, _i, out: sizes.append(out.shape[2:]))
-    with torch.no_grad():
-        model(x)
-    handle.remove()
-    return tuple(sizes[0])
-
-
-def oracle(cam_class, twin: nn.Module, layer: str | None, x: torch.Tensor, targets, at_layer=True,
-           **kwargs) -> torch.Tensor:
-    """pytorch-grad-cam's (B, 1, h, w) map, at the layer's resolution unless ``at_layer`` is False."""
-    cam = cam_class(twin, [twin.get_submodule(layer)] if layer else [])
-    if at_layer:
-        height, width = layer_size(twin, layer, x)
-        cam.get_target_width_height = lambda _x: (width, height)
-    if targets is not None and not callable(targets):
-        targets = [ClassifierOutputTarget(t) for t in targets]
-    return torch.from_numpy(cam(x, targets, **kwargs))[:, None]
-
-
-def oracle_scaled(ours: torch.Tensor) -> torch.Tensor:
-    """Our unnormalized (B, 1, h, w) map through the oracle's two ``scale_cam_image`` passes."""
-    return torch.from_numpy(scale_cam_image(scale_cam_image(ours[:, 0].numpy())))[:, None]
-
-
-def assert_close(ours: torch.Tensor, reference: torch.Tensor, atol: float = FLOAT32) -> None:
-    assert reference.max() > 0.2, "the oracle's map is empty: nothing compared"
-    torch.testing.assert_close(ours.to(reference.dtype), reference, rtol=0, atol=atol)
-
-
-def assert_close_up_to_sign(ours: torch.Tensor, reference: torch.Tensor, scale, atol: float = FLOAT32) -> None:
-    """Per image, ours equals the oracle with the principal component's sign as we chose it or
-    flipped: pytorch-grad-cam keeps whichever sign LAPACK returns (``scale`` maps our raw,
-    un-ReLU'd map and a sign to the oracle's reading of it)."""
-    for image in range(reference.shape[0]):
-        errors = [(scale(sign * ours)[image] - reference[image]).abs().max().item() for sign in (1, -1)]
-        assert min(errors) <= atol, errors
 
 
 GRADIENT_CAMS = [(hirescam, HiResCAM), (xgradcam, XGradCAM), (layercam, LayerCAM)]
@@ -202,21 +137,6 @@ def test_scorecam_equals_grad_cam(arch):
     assert_close(oracle_scaled(ours), oracle(ScoreCAM, twin, layer, x[:1], target))
 
 
-class AblationCAMOneRow(AblationCAM):
-    """pytorch-grad-cam's AblationCAM with one ablated copy per forward."""
-
-    def __init__(self, model, target_layers):
-        super().__init__(model, target_layers, batch_size=1)
-
-
-def float32_scores(monkeypatch) -> None:
-    """Round our objective values to float32 as the oracle does (``np.float32(scores)``) before
-    (f(x) - s_k) / f(x): with it the maps agree to float32; without, the oracle's cancellation
-    error in f(x) - s_k reaches ~3e-3 where ablating a channel barely moves the logit."""
-    exact = cam_perturbation.objective_values
-    monkeypatch.setattr(cam_perturbation, "objective_values", lambda *a, **k: exact(*a, **k).float().double())
-
-
 def test_ablationcam_equals_grad_cam(arch, monkeypatch):
     """On mobilenet's first layer (hardswish: negative values, ablation value min - 1e7) the
     oracle's batches compound the offset row after row (see `cam_perturbation`), so it is compared
@@ -258,10 +178,6 @@ def test_ablationcam_falls_back_to_whole_forwards_when_the_prefix_cannot_be_shar
     assert_close(ours, oracle(AblationCAMOneRow, oracle_twin(net), "conv2", x, [1]))
 
 
-def full_grad_oracle(twin, x, targets, **kwargs) -> torch.Tensor:
-    return oracle(FullGrad, twin, None, x, targets, at_layer=False, **kwargs)
-
-
 def test_fullgrad_equals_grad_cam(arch):
     """The oracle sums ~100 float32 maps at the input size: 1e-5."""
     name, model, twin, x, objective = arch
@@ -284,7 +200,7 @@ def test_fullgrad_decomposition_is_complete_with_batch_norms_folded():
     term plus every conv/batch-norm bias term plus the classifier's bias term is exactly f(x). This
     checks the effective batch-norm bias beta - mu * gamma / sqrt(var + eps) and the gradients at the
     layer outputs."""
-    model = build("regnet_x_400mf")
+    model = randomized_torchvision("regnet_x_400mf")
     torch.manual_seed(5)
     x = torch.randn(2, 3, SIZE, SIZE, dtype=torch.float64)
     targets = [3, 7]
@@ -299,32 +215,15 @@ def test_fullgrad_decomposition_is_complete_with_batch_norms_folded():
     torch.testing.assert_close(total, logits, rtol=1e-9, atol=1e-12)
 
 
-class ChannelSum(nn.Module):
-    """The unit objective as a model output, for the oracle: unit ``unit`` of ``layer`` summed over space."""
-
-    def __init__(self, model: nn.Module, layer: str, unit: int):
-        super().__init__()
-        self.model, self.layer, self.unit = model, layer, unit
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        store = {}
-        handle = self.model.get_submodule(self.layer).register_forward_hook(lambda _m, _i, out: store.update(a=out))
-        try:
-            self.model(x)
-        finally:
-            handle.remove()
-        return store["a"][:, self.unit].sum((1, 2))[:, None]
-
-
 @pytest.mark.parametrize("ours_fn, oracle_class", [(hirescam, HiResCAM), (scorecam, ScoreCAM)],
                          ids=lambda v: v.__name__)
 def test_unit_objective_equals_grad_cam_on_the_channel_sum(ours_fn, oracle_class):
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     torch.manual_seed(6)
     x = torch.randn(1, 3, SIZE, SIZE, dtype=torch.float64)
     objective = make_objective(model, x, None, "stage4", 11)
     ours = oracle_scaled(ours_fn(model, x, objective, "stage2", upsample=False))
-    wrapped = ChannelSum(oracle_twin(model), "stage4", 11)
+    wrapped = ChannelSum(oracle_twin(model), "stage4", 11, keepdim=True)
     cam = oracle_class(wrapped, [wrapped.model.get_submodule("stage2")])
     height, width = layer_size(model, "stage2", x)
     cam.get_target_width_height = lambda _x: (width, height)
@@ -334,7 +233,7 @@ def test_unit_objective_equals_grad_cam_on_the_channel_sum(ours_fn, oracle_class
 
 @pytest.mark.parametrize("ours_fn", [scorecam, ablationcam], ids=lambda v: v.__name__)
 def test_perturbation_cams_report_partial_maps_and_resume_after_a_cancel(ours_fn):
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     torch.manual_seed(7)
     x = torch.randn(1, 3, 32, 32, dtype=torch.float64)
     objective = make_objective(model, x, 2, None, None)
@@ -359,7 +258,7 @@ def test_perturbation_cams_report_partial_maps_and_resume_after_a_cancel(ours_fn
 
 
 def test_aug_smooth_reports_after_each_augmentation():
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     x = torch.randn(1, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
     objective = make_objective(model, x, 2, None, None)
     reports: list[float] = []

@@ -1,6 +1,6 @@
 """Input x gradient, the noise tunnel, GradientSHAP and DeepLIFT against captum on torchvision
-mobilenet_v3_small, regnet_x_400mf and shufflenet_v2_x0_5 (seeded random weights, float64; built as
-in `test_attribution_cam_family`). Ours runs on the model as built (in-place activations); captum
+mobilenet_v3_small, regnet_x_400mf and shufflenet_v2_x0_5 (seeded random weights, float64; built by
+`tests.helpers.models.randomized_torchvision`). Ours runs on the model as built (in-place activations); captum
 on an out-of-place twin (its hooks break on in-place modules).
 
 Randomness: captum draws noise with the global torch generator in the default dtype (set to
@@ -27,8 +27,8 @@ from deepvis_app.core.attribution.noise_tunnel import noise_tunnel
 from deepvis_app.core.attribution.objective import make_objective
 from deepvis_app.core.model import prepare_for_visualization
 from deepvis_app.core.progress import Cancelled, CancelToken, Progress
-from tests.core.test_attribution_cam_family import ChannelSum, build
-from tests.core.test_backprop import assert_matches
+from tests.helpers.models import ChannelSum, randomized_torchvision
+from tests.helpers.oracles import assert_matches
 
 TARGETS = [3, 7]
 NAMES = ["mobilenet_v3_small", "regnet_x_400mf", "shufflenet_v2_x0_5"]
@@ -38,7 +38,7 @@ CAM_LAYERS = {"mobilenet_v3_small": "features.8", "regnet_x_400mf": "trunk_outpu
 
 @pytest.fixture(scope="module", params=NAMES)
 def arch(request):
-    model = build(request.param)
+    model = randomized_torchvision(request.param)
     torch.manual_seed(2)
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64)
     return request.param, model, prepare_for_visualization(copy.deepcopy(model)), x, \
@@ -64,7 +64,7 @@ def test_input_x_gradient_of_a_unit_equals_captum_on_the_channel_sum(arch):
     name, model, twin, x, _ = arch
     layer = CAM_LAYERS[name]
     objective = make_objective(model, x, None, layer, 2)
-    reference = InputXGradient(ChannelSum(twin, layer, 2)).attribute(x.clone(), target=0)
+    reference = InputXGradient(ChannelSum(twin, layer, 2, keepdim=True)).attribute(x.clone(), target=0)
     assert_matches(input_x_gradient(model, x, objective), reference)
 
 
@@ -105,7 +105,7 @@ def test_noise_tunnel_equals_captum(arch, nt_type, label):
 
 @pytest.fixture(scope="module")
 def shufflenet():
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     return ("shufflenet_v2_x0_5", model, prepare_for_visualization(copy.deepcopy(model)), x,
             make_objective(model, x, TARGETS, None, None))
@@ -119,7 +119,7 @@ def test_noise_tunnel_over_slower_and_layer_methods_equals_captum(shufflenet, nt
 
 
 def test_noise_tunnel_reports_and_resumes_with_the_same_noise():
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     x = torch.randn(1, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     objective = make_objective(model, x, 2, None, None)
     options = {"base": "gradient", "nt_type": "vargrad", "samples": 6, "batch_size": 2, "seed": 4}
@@ -178,7 +178,7 @@ BASELINE = 0.1 * torch.randn(1, 3, 48, 48, dtype=torch.float64, generator=torch.
 
 def test_deeplift_equals_captum_on_relu_networks():
     """regnet (conv, batch norm, ReLU, residual adds): every nonlinearity is one captum rescales."""
-    model = build("regnet_x_400mf")
+    model = randomized_torchvision("regnet_x_400mf")
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
     ours, reference, _, gap = _deeplift_pair(model, prepare_for_visualization(copy.deepcopy(model)), x, BASELINE)
     assert_matches(ours, reference, rtol=1e-9)
@@ -189,7 +189,7 @@ def test_deeplift_rescales_hardswish_and_hardsigmoid_as_captum_would(monkeypatch
     """captum leaves Hardswish/Hardsigmoid (mobilenet v3) on their plain gradient; told to rescale them
     (its own ``nonlinear`` rule, added to ``SUPPORTED_NON_LINEAR``) it agrees with ours. The
     squeeze-excitation products keep their gradient in both, so both sums miss f(x) - f(x') alike."""
-    model = build("mobilenet_v3_small")
+    model = randomized_torchvision("mobilenet_v3_small")
     twin = prepare_for_visualization(copy.deepcopy(model))
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
     plain_reference = DeepLift(twin).attribute(x.clone(), baselines=BASELINE.expand_as(x), target=TARGETS)
@@ -275,7 +275,7 @@ def test_deeplift_on_shufflenet_sums_to_the_output_difference():
     act (its convergence delta is far from 0). Ours keeps summation to delta exactly: where
     overlapping windows pick the same input, their parts are added (captum's max_unpool2d would keep
     one)."""
-    model = build("shufflenet_v2_x0_5")
+    model = randomized_torchvision("shufflenet_v2_x0_5")
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(10))
     ours, _, delta, gap = _deeplift_pair(model, prepare_for_visualization(copy.deepcopy(model)), x, BASELINE)
     torch.testing.assert_close(ours.flatten(1).sum(1), gap, rtol=1e-9, atol=1e-9 * gap.abs().max().item())

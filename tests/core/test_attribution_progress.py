@@ -10,7 +10,7 @@ import torch
 
 from deepvis_app.core.methods import attribute
 from deepvis_app.core.progress import Cancelled, CancelToken, Progress, cancel_points
-from tests.core.test_backprop_models import tiny_input, tiny_net
+from tests.helpers.models import tiny_input, tiny_net
 
 TARGETS = [1, 2]
 SLOW = [("occlusion", {"window": 2, "stride": 1, "perturbations_per_eval": 20}),

@@ -10,15 +10,19 @@ import torch
 from captum.attr import GuidedGradCam, IntegratedGradients, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 
 from deepvis_app.core.attribution import attribute
-from tests.core.test_attribution import assert_matches_float32, gradcam_plus_plus_reference
-from tests.core.test_backprop import assert_matches
-from tests.core.test_backprop_torchvision import arch  # noqa: F401  (module-scoped fixture)
+from tests.helpers.models import torchvision_case
+from tests.helpers.oracles import assert_matches, assert_matches_float32, gradcam_plus_plus_reference
 
 CAM_LAYERS = {"alexnet": "features.10", "resnet18": "layer4", "squeezenet1_1": "features.12"}
 TARGETS = [5, 17]
 
 
-def test_occlusion(arch):  # noqa: F811
+@pytest.fixture(scope="module", params=sorted(CAM_LAYERS))
+def arch(request):
+    return torchvision_case(request.param)
+
+
+def test_occlusion(arch):
     _, model, twin, x = arch
     ours = attribute(model, x[:1], "occlusion", target=5, window=20, stride=16, perturbations_per_eval=16)
     reference = Occlusion(twin).attribute(x[:1], target=5, sliding_window_shapes=(3, 20, 20), strides=(3, 16, 16),
@@ -26,14 +30,14 @@ def test_occlusion(arch):  # noqa: F811
     assert_matches_float32(ours, reference)
 
 
-def test_integrated_gradients(arch):  # noqa: F811
+def test_integrated_gradients(arch):
     _, model, twin, x = arch
     ours = attribute(model, x[:1], "integrated_gradients", target=5, steps=4, quadrature="riemann_trapezoid")
     reference = IntegratedGradients(twin).attribute(x[:1], target=5, n_steps=4, method="riemann_trapezoid")
     assert_matches(ours, reference)
 
 
-def test_smoothgrad(arch):  # noqa: F811
+def test_smoothgrad(arch):
     _, model, twin, x = arch
     stdev = 0.1 * (x[:1].max() - x[:1].min()).item()
     default = torch.get_default_dtype()
@@ -49,7 +53,7 @@ def test_smoothgrad(arch):  # noqa: F811
 
 
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "guided_gradcam"])
-def test_cam_family(arch, method):  # noqa: F811
+def test_cam_family(arch, method):
     name, model, twin, x = arch
     layer = CAM_LAYERS[name]
     module = twin.get_submodule(layer)

@@ -5,39 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from captum.attr import (
-    Deconvolution,
-    GuidedBackprop,
-    NeuronDeconvolution,
-    NeuronGradient,
-    NeuronGuidedBackprop,
-    Saliency,
-)
+from captum.attr import NeuronGuidedBackprop
 from torch import nn
 
 from deepvis_app.core.backprop import backprop_from_unit
-from tests.core.test_backprop_models import module_twin, tiny_input, tiny_net
-
-
-def assert_matches(ours: torch.Tensor, reference: torch.Tensor, rtol: float = 1e-6, floor: float = 1e-9) -> None:
-    """Elementwise within rtol, with an absolute floor of ``floor`` times the signal's (non-zero) scale."""
-    scale = reference.abs().max().item()
-    assert scale > 0, "reference signal is all zero: nothing compared"
-    torch.testing.assert_close(ours.to(reference.dtype), reference, rtol=rtol, atol=floor * scale)
-OUTPUT_REFERENCE = {"gradient": lambda m: (Saliency(m), {"abs": False}), "deconv": lambda m: (Deconvolution(m), {}),
-                    "guided": lambda m: (GuidedBackprop(m), {}), "desalinet": lambda m: (GuidedBackprop(m), {})}
-NEURON_REFERENCE = {"gradient": NeuronGradient, "deconv": NeuronDeconvolution, "guided": NeuronGuidedBackprop,
-                    "desalinet": NeuronGuidedBackprop}
-
-
-def captum_output(model: nn.Module, x: torch.Tensor, method: str, target) -> torch.Tensor:
-    explainer, kwargs = OUTPUT_REFERENCE[method](model)
-    return explainer.attribute(x.clone(), target=target, **kwargs)
-
-
-def captum_neuron(model: nn.Module, x: torch.Tensor, method: str, layer: str, unit: int) -> torch.Tensor:
-    explainer = NEURON_REFERENCE[method](model, model.get_submodule(layer))
-    return explainer.attribute(x.clone(), neuron_selector=lambda a: a[:, unit].sum((1, 2)))
+from tests.helpers.models import module_twin, tiny_input, tiny_net
+from tests.helpers.oracles import (
+    NEURON_REFERENCE,
+    OUTPUT_REFERENCE,
+    assert_matches,
+    assert_nothing_left_active,
+    captum_neuron,
+    captum_output,
+)
 
 
 @pytest.mark.parametrize("relu", ["module", "inplace"])
@@ -132,24 +112,27 @@ def test_batched_units_match_single_calls():
         torch.testing.assert_close(many.input_grad[row:row + 1], single, rtol=1e-12, atol=0)
 
 
-def test_salinet_centre_of_window_unpooling_by_hand():
+CENTRE = {"unpool": "window_centre"}
+
+
+def test_window_centre_unpooling_by_hand():
     x = torch.arange(16, dtype=torch.float64).view(1, 1, 4, 4)
     net = nn.Sequential(nn.MaxPool2d(2))
-    grad = backprop_from_unit(net, x, "0", 0, method="salinet", seed="one").input_grad[0, 0]
+    grad = backprop_from_unit(net, x, "0", 0, method="salinet", seed="one", **CENTRE).input_grad[0, 0]
     expected = torch.zeros(4, 4, dtype=torch.float64)
     expected[1::2, 1::2] = 1.0  # centre (offset k//2 = 1) of each 2x2 window; the switches are the same here
     torch.testing.assert_close(grad, expected, rtol=0, atol=0)
-    flipped = backprop_from_unit(net, x.flip(-1, -2), "0", 0, method="salinet", seed="one").input_grad[0, 0]
+    flipped = backprop_from_unit(net, x.flip(-1, -2), "0", 0, method="salinet", seed="one", **CENTRE).input_grad[0, 0]
     torch.testing.assert_close(flipped, expected, rtol=0, atol=0)  # switches moved to (0, 0); centres did not
     overlapping = nn.Sequential(nn.MaxPool2d(3, stride=2, padding=1))
     grad = backprop_from_unit(overlapping, torch.randn(1, 1, 5, 5, dtype=torch.float64), "0", 0,
-                              method="salinet", seed="one").input_grad[0, 0]
+                              method="salinet", seed="one", **CENTRE).input_grad[0, 0]
     expected = torch.zeros(5, 5, dtype=torch.float64)
     expected[0::2, 0::2] = 1.0  # windows start at -1, 1, 3: centres 0, 2, 4
     torch.testing.assert_close(grad, expected, rtol=0, atol=0)
     ceil = nn.Sequential(nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 6 -> 3 windows: 0, 2, 4 (cut at 6)
     grad = backprop_from_unit(ceil, torch.randn(1, 1, 6, 6, dtype=torch.float64), "0", 0,
-                              method="salinet", seed="one").input_grad[0, 0]
+                              method="salinet", seed="one", **CENTRE).input_grad[0, 0]
     expected = torch.zeros(6, 6, dtype=torch.float64)
     expected[1::2, 1::2] = 1.0  # centres 1, 3, 5
     torch.testing.assert_close(grad, expected, rtol=0, atol=0)
@@ -163,13 +146,49 @@ class _CentrePool(nn.Module):
         return centre + (F.max_pool2d(x, 2) - centre).detach()
 
 
-def test_salinet_equals_plain_gradient_with_centre_pool_twin():
+@pytest.mark.parametrize("method", ["deconv", "salinet", "desalinet"])
+def test_window_centre_equals_the_method_on_a_centre_pool_twin(method):
+    """Each reversed net with unpool="window_centre" = the same net with switches on a twin whose
+    max-pool sends its gradient to the window centre by plain autograd."""
     net, x = tiny_net(), tiny_input()
     twin = module_twin(net)
     twin.pool = _CentrePool()
-    ours = backprop_from_unit(net, x, "conv2", 1, method="salinet", seed="one").input_grad
-    ref = backprop_from_unit(twin, x, "conv2", 1, method="gradient", seed="one").input_grad
+    ours = backprop_from_unit(net, x, "conv2", 1, method=method, seed="one", **CENTRE).input_grad
+    ref = backprop_from_unit(twin, x, "conv2", 1, method=method, seed="one").input_grad
     assert_matches(ours, ref)
+    switches = backprop_from_unit(net, x, "conv2", 1, method=method, seed="one").input_grad
+    assert not torch.allclose(ours, switches)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_salinet_is_backprop_as_its_paper_defines_it(residual):
+    """Mahendran & Vedaldi 2016: SaliNet = backprop (switches, forward ReLU mask) = captum Saliency."""
+    net, x = tiny_net("inplace", residual), tiny_input()
+    ours = backprop_from_unit(net, x, None, [1, 3], method="salinet", seed="one").input_grad
+    assert_matches(ours, captum_output(module_twin(net), x, "gradient", [1, 3]))
+
+
+def test_unpool_is_an_option_of_the_registered_reversed_nets():
+    """The registry (CLI flag, settings, app) passes ``unpool`` through to the backward rules."""
+    from deepvis_app.core.methods import attribute, get_method
+    from deepvis_app.core.options import OptionsError
+
+    net, x = tiny_net(), tiny_input()
+    for method in ("deconv", "salinet", "desalinet"):
+        ours = attribute(net, x, method, layer="conv2", unit=1, unpool="window_centre")
+        ref = backprop_from_unit(net, x, "conv2", 1, method=method, seed="one", **CENTRE).input_grad
+        torch.testing.assert_close(ours, ref, rtol=0, atol=0)
+    with pytest.raises(OptionsError):
+        get_method("guided").make_options(CENTRE)
+
+
+def test_window_centre_is_only_for_the_reversed_nets():
+    net, x = tiny_net(), tiny_input()
+    for method in ("gradient", "guided"):
+        with pytest.raises(ValueError, match="switches by definition"):
+            backprop_from_unit(net, x, "conv2", 1, method=method, **CENTRE)
+    with pytest.raises(ValueError, match="unknown unpooling"):
+        backprop_from_unit(net, x, "conv2", 1, method="deconv", unpool="centre")
 
 
 class _Boom(nn.Module):
@@ -182,24 +201,18 @@ class _Boom(nn.Module):
         raise RuntimeError("boom")
 
 
-def _assert_clean(model: nn.Module) -> None:
-    assert torch.overrides._get_current_function_mode_stack() == []
-    for module in model.modules():
-        assert not module._forward_hooks and not module._forward_pre_hooks and not module._backward_hooks
-
-
 @pytest.mark.parametrize("method", ["gradient", "guided", "salinet"])
 def test_nothing_left_active_after_a_call_or_a_raise(method):
     net, x = tiny_net("functional"), tiny_input()
     backprop_from_unit(net, x, "conv2", 1, method=method, grad_layers=["conv1"])
-    _assert_clean(net)
+    assert_nothing_left_active(net)
     with pytest.raises(ValueError, match="out of range"):
         backprop_from_unit(net, x, "conv2", 99, method=method)
-    _assert_clean(net)
+    assert_nothing_left_active(net)
     boom = _Boom().double()
     with pytest.raises(RuntimeError, match="boom"):
         backprop_from_unit(boom, x, "conv", 0, method=method)
-    _assert_clean(boom)
+    assert_nothing_left_active(boom)
     with pytest.raises(ValueError, match="unknown backprop method"):
         backprop_from_unit(net, x, "conv2", 1, method="nope")
 

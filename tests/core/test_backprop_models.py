@@ -1,98 +1,12 @@
-"""Tiny float64 nets shared by the backprop/attribution tests, and the hand-computed checks.
-
-The nets cover what the ReLU rules must reach: ReLU modules (out-of-place and in-place), one ReLU
-module called several times (a residual block, as torchvision ResNet), functional ReLUs (as
-torchvision GoogLeNet) and ReLU6 modules (as EfficientNet-Lite).
-"""
+"""The ReLU rules on a hand-weighted net (`tests.helpers.models.HandNet`) against values computed by hand."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from deepvis_app.core.backprop import backprop_from_unit
-
-INPUT_SHAPE = (2, 3, 16, 16)
-
-
-class TinyNet(nn.Module):
-    """Conv -> ReLU -> MaxPool -> Conv -> ReLU -> AvgPool -> Linear (methods.md's fixture).
-
-    ``relu``: "module", "inplace", "functional" (F.relu(inplace=True) / torch.relu / Tensor.relu_),
-    or "relu6"; ``residual`` adds a block that calls its one ReLU module twice.
-    """
-
-    def __init__(self, relu: str = "module", residual: bool = False, classes: int = 5):
-        super().__init__()
-        self.kind = relu
-        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
-        self.act1 = self._activation()
-        self.pool = nn.MaxPool2d(2)
-        self.conv2 = nn.Conv2d(4, 6, 3, padding=1)
-        self.act2 = self._activation()
-        self.residual = residual
-        if residual:
-            self.res_conv = nn.Conv2d(6, 6, 3, padding=1)
-            self.res_relu = nn.ReLU(inplace=relu == "inplace")
-        self.avg = nn.AvgPool2d(2)
-        self.fc = nn.Linear(6 * 4 * 4, classes)
-
-    def _activation(self) -> nn.Module:
-        if self.kind == "relu6":
-            return nn.ReLU6()
-        return nn.ReLU(inplace=self.kind == "inplace")
-
-    def _act(self, module: nn.Module, x: torch.Tensor, which: int) -> torch.Tensor:
-        if self.kind != "functional":
-            return module(x)
-        if which == 1:
-            return F.relu(x, inplace=True)
-        torch.relu_(x)  # in-place, return value ignored on purpose
-        return x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self._act(self.act1, self.conv1(x), 1))
-        x = self._act(self.act2, self.conv2(x), 2)
-        if self.residual:
-            out = self.res_relu(self.res_conv(x))
-            x = self.res_relu(out + x) if self.kind != "functional" else torch.relu(out + x)
-        return self.fc(self.avg(x).flatten(1))
-
-
-def tiny_net(relu: str = "module", residual: bool = False, seed: int = 0) -> TinyNet:
-    torch.manual_seed(seed)
-    return TinyNet(relu, residual).double().eval().requires_grad_(False)
-
-
-def tiny_input(seed: int = 1, shape: tuple[int, ...] = INPUT_SHAPE) -> torch.Tensor:
-    torch.manual_seed(seed)
-    return torch.randn(shape, dtype=torch.float64)
-
-
-def module_twin(net: TinyNet) -> TinyNet:
-    """The same weights with out-of-place ReLU modules: what captum handles."""
-    twin = TinyNet("module", net.residual).double().eval().requires_grad_(False)
-    twin.load_state_dict(net.state_dict())
-    return twin
-
-
-class HandNet(nn.Module):
-    """x in R^2 (as a 1x2x1x1 image) -> 1x1 conv W1 -> ReLU -> 1x1 conv W2 -> 2 outputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(2, 2, 1, bias=False)
-        self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(2, 2, 1, bias=False)
-        with torch.no_grad():
-            self.conv1.weight.copy_(torch.tensor([[1.0, -1.0], [-2.0, 1.0]]).view(2, 2, 1, 1))
-            self.conv2.weight.copy_(torch.tensor([[-2.0, 3.0], [2.0, 3.0]]).view(2, 2, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2(self.relu(self.conv1(x))).flatten(1)
-
+from tests.helpers.models import HandNet
 
 # x = (3, 1): conv1 -> (2, -5), ReLU -> (2, 0); outputs (-4, 4). Upstream g at the ReLU output is
 # row u of W2; the input signal is W1^T applied to the rule's output:

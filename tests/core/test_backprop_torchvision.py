@@ -12,34 +12,19 @@ import types
 
 import pytest
 import torch
-import torchvision
 from captum.attr import GuidedBackprop
 from torch import nn
 
 from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.model import prepare_for_visualization
-from tests.core.test_backprop import assert_matches, captum_neuron, captum_output
+from tests.helpers.models import seeded_torchvision, torchvision_case
+from tests.helpers.oracles import assert_matches, captum_neuron, captum_output
 
 INNER_LAYERS = {"alexnet": ("features.3", 7), "resnet18": ("layer2.0", 5), "squeezenet1_1": ("features.4", 9)}
-# Small inputs keep the tests fast; alexnet's stem and pools need about 64 px.
-INPUT_SIZE = {"alexnet": 64, "resnet18": 48, "squeezenet1_1": 48}
-
-
-def build(name: str, **kwargs) -> nn.Module:
-    torch.manual_seed(0)
-    return torchvision.models.get_model(name, weights=None, **kwargs).double().eval().requires_grad_(False)
-
-
-def out_of_place(model: nn.Module) -> nn.Module:
-    return prepare_for_visualization(copy.deepcopy(model))
 
 
 @pytest.fixture(scope="module", params=sorted(INNER_LAYERS))
 def arch(request):
-    model = build(request.param)
-    torch.manual_seed(1)
-    size = INPUT_SIZE[request.param]
-    return request.param, model, out_of_place(model), torch.randn(2, 3, size, size, dtype=torch.float64)
+    return torchvision_case(request.param)
 
 
 @pytest.mark.parametrize("method", ["gradient", "deconv", "guided"])
@@ -58,7 +43,7 @@ def _module_relu_forward(self, x: torch.Tensor) -> torch.Tensor:
 
 def test_googlenet_functional_relus_equal_module_relu_twin():
     """torchvision GoogLeNet calls F.relu(x, inplace=True) in every BasicConv2d."""
-    model = build("googlenet", aux_logits=False, init_weights=False, transform_input=False)
+    model = seeded_torchvision("googlenet", aux_logits=False, init_weights=False, transform_input=False)
     twin = copy.deepcopy(model)
     for module in twin.modules():
         if type(module).__name__ == "BasicConv2d":

@@ -83,7 +83,7 @@ def test_concurrent_use_keeps_the_byte_count_exact():
                     cache.put(key, block(rng.randrange(1, 600)))
                 else:
                     cache.get(key)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=hammer, args=(seed,)) for seed in range(4)]

@@ -11,13 +11,21 @@ import torch
 from deepvis_app.core.backprop import backprop_from_unit
 from deepvis_app.core.display import norm01c, to_uint8
 from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-from deepvis_app.core.unitvis.crops import backprop_at_positions, cut
+from deepvis_app.core.unitvis.crops import (
+    backprop_at_positions,
+    cut,
+    has_max_pool_switches,
+    unit_backprop_kind,
+    unit_backprop_method,
+)
 from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.montage import unit_montage
 from deepvis_app.core.unitvis.ondemand import compute_unit_images
 from deepvis_app.io.images import read_image
-from tests.core.test_find_max import SIZE, make_dataset, tiny_model
+from tests.helpers.datasets import make_dataset
+from tests.helpers.hostile_images import png_bytes
+from tests.helpers.models import FIND_MAX_SIZE, find_max_model
 
 
 def test_cut_pads_outside_the_image():
@@ -30,9 +38,9 @@ def test_cut_pads_outside_the_image():
 
 @pytest.mark.parametrize("method", ["deconv", "guided", "gradient"])
 def test_per_row_positions_equal_backprop_from_unit(method):
-    model = tiny_model().module
+    model = find_max_model().module
     torch.manual_seed(3)
-    x = torch.randn(3, 3, *SIZE)
+    x = torch.randn(3, 3, *FIND_MAX_SIZE)
     units, positions = [0, 4, 2], [(0, 1), (1, 1), (1, 0)]
     batched = backprop_at_positions(model, x, "pool", units, positions, method)
     for row in range(3):
@@ -45,7 +53,7 @@ def test_per_row_positions_equal_backprop_from_unit(method):
 def cropped(tmp_path_factory):
     dataset = make_dataset(tmp_path_factory.mktemp("images"), count=12)
     out = tmp_path_factory.mktemp("unit_vis")
-    loaded = tiny_model()
+    loaded = find_max_model()
     find_max(loaded, FindMaxRequest(dataset, ("pool", "fc"), out, top=4, batch_size=5))
     make_crops(loaded, CropRequest(out, ("pool", "fc"), methods=("deconv", "guided"), tile=20, save_crops=True))
     return loaded, dataset, out
@@ -60,8 +68,8 @@ def test_crops_are_the_receptive_field_windows(cropped):
             image = read_image(dataset / entry["path"])          # already 16x16: no resize
             i, j = entry["pos"]
             # conv 3x3 pad 1 then avg-pool 8: window 10 px, stride 8, starting at -1 (hand-computed)
-            padded = np.zeros((SIZE[0] + 20, SIZE[1] + 20, 3), dtype=np.uint8)
-            padded[10:10 + SIZE[0], 10:10 + SIZE[1]] = image
+            padded = np.zeros((FIND_MAX_SIZE[0] + 20, FIND_MAX_SIZE[1] + 20, 3), dtype=np.uint8)
+            padded[10:10 + FIND_MAX_SIZE[0], 10:10 + FIND_MAX_SIZE[1]] = image
             expected = padded[10 - 1 + 8 * i:10 - 1 + 8 * i + 10, 10 - 1 + 8 * j:10 - 1 + 8 * j + 10]
             assert np.array_equal(read_image(layout.crop("maxim", layer="pool", unit=unit, rank=rank)), expected)
 
@@ -75,8 +83,8 @@ def test_deconv_crops_match_backprop_from_unit(cropped):
     for method in ("deconv", "guided"):
         grad = backprop_from_unit(loaded.module, x, "pool", 2, method=method, seed="position",
                                   position=(i, j)).input_grad[0].numpy().transpose(1, 2, 0)
-        padded = np.zeros((SIZE[0] + 20, SIZE[1] + 20, 3))
-        padded[10:10 + SIZE[0], 10:10 + SIZE[1]] = grad
+        padded = np.zeros((FIND_MAX_SIZE[0] + 20, FIND_MAX_SIZE[1] + 20, 3))
+        padded[10:10 + FIND_MAX_SIZE[0], 10:10 + FIND_MAX_SIZE[1]] = grad
         window = padded[9 + 8 * i:19 + 8 * i, 9 + 8 * j:19 + 8 * j]
         saved = read_image(layout.crop(method, "pool", 2, 0))
         limit = np.percentile(np.abs(window), 99.5)
@@ -118,11 +126,9 @@ def test_ondemand_ranks_and_crops_like_the_pipeline(cropped):
 def test_images_that_became_unreadable_are_listed_not_fatal(tmp_path):
     """Top images replaced after find-max (a header claiming 65536x65536, which raised a raw
     cv2.error before, and garbage): listed with their problem, every unit still gets its montage."""
-    from tests.io.hostile_images import png_bytes
-
     dataset = make_dataset(tmp_path / "images", count=12)
     out = tmp_path / "unit_vis"
-    loaded = tiny_model()
+    loaded = find_max_model()
     find_max(loaded, FindMaxRequest(dataset, ("fc",), out, top=4, batch_size=5))
     best = [unit[0]["path"] for unit in json.loads(UnitVisLayout(out).find_max_json("fc").read_text())["units"]]
     (dataset / best[0]).write_bytes(png_bytes(65536, 65536, rows=0))
@@ -133,3 +139,67 @@ def test_images_that_became_unreadable_are_listed_not_fatal(tmp_path):
     assert str(dataset / best[0]) in result.missing_images
     assert "65536x65536" in result.problems[str(dataset / best[0])]
     assert all(UnitVisLayout(out).unit_image("max_im", "fc", unit).is_file() for unit in range(4))
+
+
+class _FunctionalMaxPoolNet(torch.nn.Module):
+    """Max-pools with F.max_pool2d (no module a module scan would find)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return torch.nn.functional.max_pool2d(torch.relu(self.conv(x)), 2)
+
+
+def _loaded(module: torch.nn.Module, **settings):
+    from deepvis_app.core.model import LoadedModel, prepare_for_visualization
+    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.settings.defaults import Settings
+
+    s = Settings(input_size=FIND_MAX_SIZE, **settings)
+    return LoadedModel(prepare_for_visualization(module), s, torch.device("cpu"), [], [], Preprocessor(s))
+
+
+@pytest.mark.parametrize("module, has_switches", [
+    (torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2)), True),
+    (torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1)), True),
+    (_FunctionalMaxPoolNet(), True),
+    (torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AvgPool2d(2)), False),
+])
+def test_auto_unit_backprop_is_deconv_only_with_max_pool_switches(module, has_switches):
+    loaded = _loaded(module)
+    assert has_max_pool_switches(loaded) is has_switches
+    assert unit_backprop_method(loaded) == ("deconv" if has_switches else "guided")
+    assert unit_backprop_kind(loaded) == ("max_deconv" if has_switches else "max_guided")
+    assert unit_backprop_method(_loaded(module, unit_backprop="gradient")) == "gradient"
+    assert unit_backprop_kind(loaded, "gradient") == "max_backprop"
+
+
+def test_without_max_pool_every_deconv_is_the_same_picture_and_guided_is_not():
+    """Why auto picks guided: with no switches the deconv signal ignores the input image."""
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.ReLU())
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 8)
+    deconv = backprop_at_positions(module, x, "3", [1, 1], [(4, 4), (4, 4)], "deconv")
+    guided = backprop_at_positions(module, x, "3", [1, 1], [(4, 4), (4, 4)], "guided")
+    torch.testing.assert_close(deconv[0], deconv[1])
+    assert (guided[0] - guided[1]).abs().max() > 1e-3
+
+
+def test_layout_reads_the_backprop_montage_it_is_told(cropped):
+    _, _, out = cropped
+    for kind in ("max_deconv", "max_guided"):
+        images = UnitVisLayout(out, kind).read_unit_images("pool", 2)
+        expected = read_image(UnitVisLayout(out).unit_image(kind, "pool", 2))
+        assert images.backprop_kind == kind and np.array_equal(images.max_deconv, expected)
+    with pytest.raises(ValueError, match="unknown backprop montage"):
+        UnitVisLayout(out, "max_nothing")
+
+
+def test_ondemand_images_say_which_backprop_they_hold(cropped):
+    loaded, dataset, _ = cropped
+    images = [read_image(p) for p in sorted(dataset.rglob("img_*.png"))]
+    result = compute_unit_images(loaded, "pool", 3, images, top=4, tile=20, method="guided")
+    assert result.backprop_kind == "max_guided"

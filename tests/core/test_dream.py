@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from deepvis_app.core.preprocess import Preprocessor
 from deepvis_app.core.unitvis.dream import dream, region_gradients
@@ -15,6 +14,7 @@ from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_
 from deepvis_app.core.unitvis.objectives import layer_amplification
 from deepvis_app.core.unitvis.params import InputSpace
 from deepvis_app.settings.defaults import Settings
+from tests.helpers.models import two_conv_net
 
 
 def test_parse_size():
@@ -48,14 +48,8 @@ def test_tiles_cover_image_and_pixel_rates(size):
     np.testing.assert_array_equal(counts, np.outer(*per_axis))
     for total, length in ((size[0], 224), (size[1], 224)):
         spans = axis_ranges(total, length)
-        for a, c in zip(spans, spans[2:]):
+        for a, c in zip(spans, spans[2:], strict=False):
             assert a[1] < c[0], "a window never overlaps its second neighbour"
-
-
-def _tiny_net() -> nn.Module:
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 5, 3, padding=1))
-    return net.eval().requires_grad_(False)
 
 
 def _space() -> InputSpace:
@@ -64,7 +58,7 @@ def _space() -> InputSpace:
 
 
 def test_one_window_gradient_is_the_whole_image_gradient():
-    net, space = _tiny_net(), _space()
+    net, space = two_conv_net(), _space()
     image = torch.randn(1, 3, 16, 16) * 20
     config = DreamConfig(target_layer="2")
     (ours,) = region_gradients(net, space, config, image, [(0, 16, 0, 16)])
@@ -74,7 +68,7 @@ def test_one_window_gradient_is_the_whole_image_gradient():
 
 
 def test_multiscale_tiled_dream_amplifies_layer():
-    net, space = _tiny_net(), _space()
+    net, space = two_conv_net(), _space()
     seen = []
     config = DreamConfig(target_layer="2", num_steps=4, initial_size="20x30", final_size="40x50", num_sizes=2,
                          learning_rate=2.0, use_pixel_learning_rates=True, initialization_scale=10.0,
@@ -89,7 +83,7 @@ def test_multiscale_tiled_dream_amplifies_layer():
 
 
 def test_image_start_with_strong_p_norm_stays_close():
-    net, space = _tiny_net(), _space()
+    net, space = two_conv_net(), _space()
     start = (np.random.default_rng(0).random((24, 20, 3)) * 255).astype(np.uint8)
     config = DreamConfig(target_layer="2", num_steps=3, learning_rate=0.5, p_reg=1.0, alpha=2.0, tv_reg=0.0)
     out = dream(net, space, config, (16, 16), initial_image=start)

@@ -12,51 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from deepvis_app.core.model import LoadedModel, prepare_for_visualization
-from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.topk import TopK, merge_topk
 from deepvis_app.io.images import read_image, write_image
-from deepvis_app.settings.defaults import Settings
-
-SIZE = (16, 16)
-LAYERS = ("conv", "pool", "fc")
-
-
-class Tiny(nn.Module):
-    """conv (spatial), a coarse pool (few positions: many ties), fc (no positions)."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv2d(3, 5, 3, padding=1)
-        self.pool = nn.AvgPool2d(8)
-        self.fc = nn.Linear(5 * 2 * 2, 4)
-
-    def forward(self, x):
-        pooled = self.pool(torch.relu(self.conv(x)))
-        return self.fc(pooled.flatten(1))
-
-
-def tiny_model() -> LoadedModel:
-    settings = Settings(input_size=SIZE)
-    return LoadedModel(prepare_for_visualization(Tiny()), settings, torch.device("cpu"), [], [],
-                       Preprocessor(settings))
-
-
-def make_dataset(root: Path, count: int = 23, seed: int = 0) -> Path:
-    """Random images (several exact duplicates, to force ties), one nested folder, one broken file."""
-    rng = np.random.default_rng(seed)
-    images = [rng.integers(0, 256, (SIZE[0], SIZE[1], 3), dtype=np.uint8) for _ in range(count - 4)]
-    images += images[:4]  # duplicates: equal values, broken by image index
-    for index, image in enumerate(images):
-        folder = root / ("nested" if index % 3 == 0 else "")
-        write_image(folder / f"img_{index:03d}.png", image)
-    (root / "broken.png").write_bytes(b"not an image")
-    return root
+from tests.helpers.datasets import make_dataset
+from tests.helpers.hostile_images import jpeg_claiming, png_bytes, write
+from tests.helpers.models import FIND_MAX_LAYERS, FIND_MAX_SIZE, find_max_model
 
 
 def brute_force(model: LoadedModel, dataset: Path, layer: str, top: int) -> list[list[tuple]]:
@@ -92,16 +56,16 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference")
-    find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, out, top=5, batch_size=4))
+    find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, out, top=5, batch_size=4))
     return out
 
 
-@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("layer", FIND_MAX_LAYERS)
 def test_topk_equals_brute_force(dataset, reference, layer):
-    expected = brute_force(tiny_model(), dataset, layer, 5)
+    expected = brute_force(find_max_model(), dataset, layer, 5)
     units = read_units(reference, layer)
     assert len(units) == len(expected)
-    for got, want in zip(units, expected):
+    for got, want in zip(units, expected, strict=True):
         assert [e["value"] for e in got] == pytest.approx([-w[0] for w in want], rel=1e-5, abs=1e-6)
         # equal values are ordered by path (the file order), so paths match exactly
         assert [e["path"] for e in got] == [w[1] for w in want]
@@ -124,14 +88,14 @@ def test_interrupted_and_resumed_equals_uninterrupted(dataset, reference, tmp_pa
                 raise Killed
         return progress
 
-    request = FindMaxRequest(dataset, LAYERS, tmp_path, top=5, batch_size=4, checkpoint_every=2)
+    request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4, checkpoint_every=2)
     with pytest.raises(Killed):
-        find_max(tiny_model(), request, kill_after(3))   # checkpoint holds 2 batches; batch 3 is lost
+        find_max(find_max_model(), request, kill_after(3))   # checkpoint holds 2 batches; batch 3 is lost
     with pytest.raises(Killed):
-        find_max(tiny_model(), request, kill_after(5))
-    result = find_max(tiny_model(), request)
+        find_max(find_max_model(), request, kill_after(5))
+    result = find_max(find_max_model(), request)
     assert result.resumed_batches == 4
-    for layer in LAYERS:
+    for layer in FIND_MAX_LAYERS:
         assert read_units(tmp_path, layer) == read_units(reference, layer)
 
 
@@ -154,8 +118,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_equal_one(dataset, reference, tmp_path):
-    script = Path(__file__).with_name("find_max_rank.py")
+    script = Path(__file__).parents[1] / "helpers" / "find_max_rank.py"
     port = _free_port()
     procs = []
     for rank in range(2):
@@ -166,7 +131,7 @@ def test_two_gloo_processes_equal_one(dataset, reference, tmp_path):
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    for layer in LAYERS:
+    for layer in FIND_MAX_LAYERS:
         assert read_units(tmp_path, layer) == read_units(reference, layer)
     skipped = json.loads(UnitVisLayout(tmp_path).find_max_skipped().read_text())["skipped"]
     assert skipped == ["broken.png"]
@@ -174,8 +139,6 @@ def test_two_gloo_processes_equal_one(dataset, reference, tmp_path):
 
 # --- issue 8: bad images never abort a scan; resume notices changed images --------------------------
 def _with_hostile_images(root: Path) -> Path:
-    from tests.io.hostile_images import jpeg_claiming, png_bytes, write
-
     make_dataset(root)
     write(root / "huge_claim.jpg", jpeg_claiming(32768, 32768))          # decoded to 3 GiB before
     write(root / "nested" / "over_opencv.png", png_bytes(65536, 65536, rows=0))  # raised cv2.error before
@@ -187,12 +150,13 @@ def _with_hostile_images(root: Path) -> Path:
 def test_oversized_images_are_listed_with_the_problem_and_skipped(reference, tmp_path, workers):
     dataset = _with_hostile_images(tmp_path / "images")
     out = tmp_path / "out"
-    result = find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, out, top=5, batch_size=4, workers=workers))
+    request = FindMaxRequest(dataset, FIND_MAX_LAYERS, out, top=5, batch_size=4, workers=workers)
+    result = find_max(find_max_model(), request)
     assert result.skipped == ["broken.png", "huge_claim.jpg", "nested/over_opencv.png"]
     assert "32768x32768" in result.problems["huge_claim.jpg"]
     assert "max_image_pixels" in result.problems["nested/over_opencv.png"]
     assert "not a readable image" in result.problems["broken.png"]
-    for layer in LAYERS:  # the readable images rank exactly as without the hostile ones
+    for layer in FIND_MAX_LAYERS:  # the readable images rank exactly as without the hostile ones
         assert read_units(out, layer) == read_units(reference, layer)
     listed = json.loads(UnitVisLayout(out).find_max_skipped().read_text())
     assert listed["skipped"] == result.skipped and listed["problems"] == result.problems
@@ -200,26 +164,26 @@ def test_oversized_images_are_listed_with_the_problem_and_skipped(reference, tmp
 
 def test_resume_notices_replaced_images(tmp_path):
     dataset = make_dataset(tmp_path / "images")
-    request = FindMaxRequest(dataset, LAYERS, tmp_path / "out", top=5, batch_size=4)
-    first = find_max(tiny_model(), request)
+    request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path / "out", top=5, batch_size=4)
+    first = find_max(find_max_model(), request)
     assert first.state_discarded is None
     rng = np.random.default_rng(7)
     for name in ("img_001.png", "img_002.png", "nested/img_003.png", "img_004.png"):  # same names, new pixels
-        write_image(dataset / name, rng.integers(0, 256, (SIZE[0], SIZE[1], 3), dtype=np.uint8))
-    rerun = find_max(tiny_model(), request)
+        write_image(dataset / name, rng.integers(0, 256, (FIND_MAX_SIZE[0], FIND_MAX_SIZE[1], 3), dtype=np.uint8))
+    rerun = find_max(find_max_model(), request)
     assert rerun.state_discarded is not None and "images changed" in rerun.state_discarded
     assert rerun.resumed_batches == 0 and rerun.batches_run == 6
     fresh = tmp_path / "fresh"
-    find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, fresh, top=5, batch_size=4))
-    for layer in LAYERS:
+    find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, fresh, top=5, batch_size=4))
+    for layer in FIND_MAX_LAYERS:
         assert read_units(request.out, layer) == read_units(fresh, layer)
-    again = find_max(tiny_model(), request)
+    again = find_max(find_max_model(), request)
     assert again.state_discarded is None and again.batches_run == 0, "unchanged images: resumed at its end"
 
 
 def test_a_checkpoint_of_another_scan_is_discarded_and_said(dataset, tmp_path):
-    find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, tmp_path, top=5, batch_size=4))
-    result = find_max(tiny_model(), FindMaxRequest(dataset, LAYERS, tmp_path, top=3, batch_size=4))
+    find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4))
+    result = find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=3, batch_size=4))
     assert "different scan" in result.state_discarded and result.resumed_batches == 0
 
 
@@ -229,4 +193,4 @@ def test_missing_or_file_dataset_is_one_clear_error(tmp_path):
     (tmp_path / "file.jpg").write_bytes(b"x")
     for name, problem in (("none", "no such folder"), ("file.jpg", "is a file, not a folder")):
         with pytest.raises(DeepvisError, match=problem):
-            find_max(tiny_model(), FindMaxRequest(tmp_path / name, LAYERS, tmp_path / "out"))
+            find_max(find_max_model(), FindMaxRequest(tmp_path / name, FIND_MAX_LAYERS, tmp_path / "out"))

@@ -88,3 +88,25 @@ def test_capture_removes_hooks_when_forward_raises():
     with pytest.raises(RuntimeError):
         capture_activations(model, torch.randn(1, 3, 8, 8), ["0", "1"])
     assert _hooks(model) == 0
+
+
+@pytest.mark.parametrize("name, blocks, hidden", [
+    ("convnext_tiny", {"features.1.0": "CNBlock", "features.7.2": "CNBlock"}, {"features.1.0.block.3"}),
+    ("efficientnet_b0", {"features.2.1": "MBConv", "features.1.0.block.1": "SqueezeExcitation"},
+     {"features.1.0.block.1.fc1", "features.1.0.block.1.avgpool"}),
+    ("mobilenet_v3_small", {"features.5": "InvertedResidual", "features.1.block.1": "SqueezeExcitation"},
+     {"features.1.block.1.fc2"}),
+    ("regnet_y_400mf", {"trunk_output.block1.block1-0.activation": "ReLU",
+                        "trunk_output.block1.block1-0.f.se": "SqueezeExcitation"},
+     {"trunk_output.block1.block1-0.f.se.fc1"}),
+])
+def test_blocks_found_without_a_layer_list(name, blocks, hidden):
+    """Residual / squeeze-excite blocks whatever their class; no channels-last MLP outputs, no SE internals."""
+    model = prepare_for_visualization(torchvision.models.get_model(name, weights=None))
+    layers = {layer.name: layer for layer in discover_layers(model, Settings(input_size=(64, 64)))}
+    assert {n: layers[n].kind for n in blocks if n in layers} == blocks, sorted(layers)
+    assert not hidden & set(layers)
+    assert not [n for n, layer in layers.items() if layer.kind == "Linear" and len(layer.shape) > 1]
+    _, acts = capture_activations(model, torch.zeros(1, 3, 64, 64), list(layers))
+    assert all(tuple(acts[n].shape[1:]) == layer.shape for n, layer in layers.items())
+    assert _hooks(model) == 0

@@ -10,7 +10,7 @@ import numpy as np
 
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.report import ReportRequest, write_report
-from tests.core.test_find_max import tiny_model
+from tests.helpers.models import find_max_model
 
 EVIL = "<script>alert('x')</script>"
 
@@ -37,7 +37,7 @@ def _parse(path: Path) -> _Collect:
 
 
 def test_report_escapes_labels_and_links_relatively(tmp_path):
-    loaded = tiny_model()
+    loaded = find_max_model()
     loaded.labels = ["zero", EVIL, "two", "three"]
     layout = UnitVisLayout(tmp_path / "uv")
     tile = np.full((10, 10, 3), 128, dtype=np.uint8)

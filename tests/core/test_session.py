@@ -15,27 +15,24 @@ import pytest
 import torch
 from torch import nn
 
+from deepvis_app.core.methods import METHOD_NAMES, get_method
 from deepvis_app.core.model import load_model
-from deepvis_app.core.session import PANE_IMAGES, Result, Session
+from deepvis_app.core.panes import PANE_NAMES
+from deepvis_app.core.session import Result, Session
+from deepvis_app.core.unit_class import LabelLayerError, label_layers
 from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.keymap import help_rows
 from deepvis_app.settings.loader import load_settings
+from tests.helpers.models import session_classifier
 
 DEADLINE_S = 120.0
-
-
-def _tiny() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(16, 10))
 
 
 @pytest.fixture(scope="module")
 def tiny_loaded():
     settings = load_settings().settings.replace(
-        builder=_tiny, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
+        builder=session_classifier, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
         layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
     return load_model(settings)
 
@@ -80,7 +77,7 @@ def test_first_result_has_every_pane(make_session):
     session = make_session()
     session.process_pending()
     result = session.latest_result()
-    assert {"input", "layers", "back"} <= set(result.images) <= set(PANE_IMAGES)
+    assert {"input", "layers", "back"} <= set(result.images) <= set(PANE_NAMES)
     assert all(img.dtype == np.uint8 and img.ndim == 3 and not img.flags.writeable for img in result.images.values())
     assert result.cursor_on_layer_list and result.aux_mode == "labels" and len(result.top_labels) == 5
     assert result.status.startswith("fwd  0:0 | Back: off | Boost: 0/1 | FPS:")
@@ -114,7 +111,7 @@ def test_l_moves_the_selection_and_its_border(make_session):
 def test_h_gives_help_lines(make_session):
     session = make_session()
     result = press(session, "h")
-    assert result.help_lines == tuple(help_rows())
+    assert result.help_lines == tuple(help_rows(methods=session.info.back_methods))
     assert press(session, "h").help_lines is None
 
 
@@ -154,8 +151,8 @@ def test_click_and_hover_select_units(make_session):
 def test_attribution_method_in_the_back_pane(make_session):
     session = make_session()
     result = press(session, "k", "b", "B")      # previous of gradient: the last attribution method
-    assert session.state.back_method == "guided_gradcam"
-    assert not _uniform(result.images["back"]) and result.message == "h for help"
+    assert session.state.back_method == METHOD_NAMES[-1] and not get_method(METHOD_NAMES[-1]).is_backprop
+    assert not _uniform(result.images["back"]) and result.error is None
 
 
 def test_zoom_and_pattern_without_images(make_session):
@@ -229,7 +226,10 @@ def test_input_keys_reach_the_inputs(make_session):
     session.process_pending()
     first = session.inputs.latest().name
     result = press(session, "c")
-    assert "no camera" in result.message
+    assert "camera 0" in result.message   # no camera configured: the original's device 0 is tried
+    assert session.inputs.mode == "camera"
+    press(session, "e")                    # e/w leave camera mode first, back on the same file
+    assert session.inputs.mode != "camera"
     session.handle_key("e")
     deadline = time.monotonic() + 30
     while session.inputs.latest().name == first and time.monotonic() < deadline:
@@ -367,10 +367,10 @@ def test_a_message_does_not_stay_forever(make_session, monkeypatch):
     monkeypatch.setattr(session_module, "MESSAGE_SHOWN_S", 0.2)
     session = make_session()
     result = press(session, "c")
-    assert "no camera" in result.message and "no camera" in result.status
-    time.sleep(0.3)
+    assert "camera 0" in result.message and "camera 0" in result.status
+    time.sleep(1.0)   # the missing camera 0 is reported once (then only logged) and the message expires
     result = press(session, "t")
-    assert result.message is None and "no camera" not in result.status
+    assert result.message is None and "camera 0" not in result.status
 
 
 def test_a_unit_without_an_optimized_image_gets_a_placeholder_not_a_black_tile(tiny_loaded, tmp_path):
@@ -503,3 +503,37 @@ def test_on_video_a_slow_method_finishes_its_frame_and_says_newer_frames_wait(ti
         assert session.latest_result().progress is None   # it finished on its frame, never abandoned
     finally:
         session.stop()
+
+
+def _grid_of_last_layer(session: Session, unit: int):
+    session.select_layer(len(session.info.layers) - 1)
+    press(session, "k")
+    return press(session, *["l"] * unit)
+
+
+def test_a_label_layer_unit_shows_its_class_and_probability_in_the_aux_pane(make_session):
+    """The output layer is a label layer by default: its selected unit's class and the probability
+    the engine's classifier (torch softmax, `classify.top_classes`) gives it for this input."""
+    session = make_session()
+    session.process_pending()
+    best_label, best_prob = session.latest_result().top_labels[0]
+    second_label, second_prob = session.latest_result().top_labels[1]
+    result = _grid_of_last_layer(session, int(second_label))      # unlabelled model: label == index
+    assert result.aux_mode == "class" and result.top_labels == ()
+    (label, value), (detail, _) = result.text["aux"]
+    assert label == second_label and value == pytest.approx(second_prob, abs=1e-6)
+    assert detail == f"unit {second_label}  p = {second_prob:.2f}"
+    assert session.hover_text(*result.tile_rects[0][:2]).endswith("  0")
+    step = int(best_label) - int(second_label)
+    result = press(session, *(["l"] * step if step > 0 else ["j"] * -step))
+    assert result.text["aux"][0] == (best_label, pytest.approx(best_prob, abs=1e-6))
+
+
+def test_label_layers_setting_chooses_the_layers_and_names_unknown_ones(make_session, tiny_loaded):
+    loaded = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(label_layers=()))
+    session = make_session(loaded=loaded)
+    result = _grid_of_last_layer(session, 1)
+    assert result.aux_mode == "unit" and "aux" not in result.text
+    bad = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(label_layers=("nope",)))
+    with pytest.raises(LabelLayerError, match="label_layers: unknown layer.*'nope'.*layers:"):
+        label_layers(bad)

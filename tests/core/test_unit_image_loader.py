@@ -161,7 +161,7 @@ def test_sprite_tiles(make_loader, tmp_path):
     wait_until(lambda: sprite_key("conv1", 5) in ready or None)
     loaded = loader.request_sprite("conv1", 5)
     assert len(loaded) == 5
-    for got, want in zip(loaded, tiles):
+    for got, want in zip(loaded, tiles, strict=True):
         assert got.shape == want.shape and np.abs(got.astype(int) - want).mean() < 3  # JPEG
     loader.request_sprite("fc", 10)
     assert wait_until(lambda: loader.request_sprite("fc", 10)) == []

@@ -25,7 +25,7 @@ TITLE = "Deep Visualization Toolbox"
 WIDTH, HEIGHT = 900, 560
 TOOLS = ("Xvfb", "xdotool", "import")
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(
     any(shutil.which(t) is None for t in TOOLS),
     reason=f"needs {', '.join(TOOLS)} (apt-get install xvfb xdotool imagemagick libxcb-cursor0 ...)")]
 
@@ -79,7 +79,7 @@ def test_real_keys_change_the_real_window(x_display, tmp_path):
     labels.write_text("\n".join(f"class_{i}" for i in range(10)), encoding="utf-8")
     env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT),
            "DEEPVIS_SETTINGS_LOCAL": ""}
-    app = subprocess.Popen([sys.executable, "run_toolbox.py", "--model", "tests.gui.tiny_net:build",
+    app = subprocess.Popen([sys.executable, "run_toolbox.py", "--model", "tests.helpers.models:window_classifier",
                             "--set", "input_size=(64, 64)", "--set", f"labels={str(labels)!r}",
                             "--set", f"window_size=({WIDTH}, {HEIGHT})", "--device", "cpu"],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

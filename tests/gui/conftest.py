@@ -11,31 +11,17 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-TINY_MODEL = "tests.gui.tiny_net:build"
-CLASSES = [f"class_{i}" for i in range(10)]
-
-
-def tiny_settings(tmp_dir: Path, *overrides: str):
-    from deepvis_app.settings.loader import load_settings
-
-    labels = tmp_dir / "labels.txt"
-    labels.write_text("\n".join(CLASSES) + "\n", encoding="utf-8")
-    base = ["input_size=(64, 64)", f"labels={str(labels)!r}", "window_size=(1000, 620)", "device='cpu'"]
-    return load_settings(model=TINY_MODEL, overrides=[*base, *overrides],
-                         local_file=Path("/nonexistent/settings_local.py")).settings
+from tests.helpers.gui import assert_no_new_threads, window_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def tiny_loaded(tmp_path_factory):
     from deepvis_app.core.model import load_model
 
-    return load_model(tiny_settings(tmp_path_factory.mktemp("tiny")))
+    return load_model(window_settings(tmp_path_factory.mktemp("tiny")))
 
 
 @pytest.fixture
@@ -75,32 +61,3 @@ def qtbot_app():
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance()
-
-
-def assert_no_new_threads(before: set, grace_s: float = 3.0) -> None:
-    deadline = time.monotonic() + grace_s
-    while True:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not extra, f"threads outlived the window: {[t.name for t in extra]}"
-
-
-def pane_pixels(pane) -> np.ndarray:
-    """What the pane shows on screen now (its drawn image area), as HxWx3 uint8."""
-    rect = pane.image_rect().toAlignedRect() if pane.image is not None else pane.rect()
-    return qimage_to_array(pane.grab(rect).toImage())
-
-
-def window_pixels(window) -> np.ndarray:
-    return qimage_to_array(window.grab().toImage())
-
-
-def qimage_to_array(image) -> np.ndarray:
-    from PySide6.QtGui import QImage
-
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    width, height = image.width(), image.height()
-    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
-    return buffer.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()

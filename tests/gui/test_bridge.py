@@ -54,11 +54,11 @@ def test_older_generation_is_dropped(qtbot):
     shown = []
     bridge.delivered.connect(lambda r: shown.append(r.generation))
     source.result = _Result(5)
-    bridge.deliver_now()
+    bridge.notify()  # from the UI thread: delivered at once
     source.result = _Result(3)
-    bridge.deliver_now()
+    bridge.notify()  # from the UI thread: delivered at once
     source.result = _Result(6)
-    bridge.deliver_now()
+    bridge.notify()  # from the UI thread: delivered at once
     assert shown == [5, 6]
 
 

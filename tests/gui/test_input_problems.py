@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from deepvis_app.io.images import read_image, write_image
-from tests.core.test_sources import write_undecodable_video
-from tests.gui.conftest import CLASSES, TINY_MODEL, pane_pixels
+from tests.helpers.datasets import write_undecodable_video
+from tests.helpers.gui import WINDOW_MODEL, pane_pixels
+from tests.helpers.models import WINDOW_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +47,7 @@ def test_the_only_input_unreadable_the_status_bar_says_which_file_and_why(make_w
 SLOW_CAMERA_SCREENSHOT = """
 import sys, threading, time
 import numpy as np
+import pytest
 from deepvis_app.io import camera
 
 class WarmingUpCamera:  # opens at once; its first frame comes after {delay_s} s, as a real one warming up
@@ -64,16 +67,17 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_screenshot_waits_for_a_slow_camera_first_frame(tmp_path):
     """The real command line in its own process (screenshot mode ends the Qt event loop for good)."""
     from deepvis_app.gui.screenshot import NO_FRAME_IDLE_S
 
     labels = tmp_path / "labels.txt"
-    labels.write_text("\n".join(CLASSES), encoding="utf-8")
+    labels.write_text("\n".join(WINDOW_CLASSES), encoding="utf-8")
     out = tmp_path / "shot.png"
     script = SLOW_CAMERA_SCREENSHOT.format(delay_s=NO_FRAME_IDLE_S + 2.0, bgr=RED_BGR)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "DEEPVIS_SETTINGS_LOCAL": ""}
-    command = [sys.executable, "-c", script, "gui", "--model", TINY_MODEL, "--set", "input_size=(64, 64)",
+    command = [sys.executable, "-c", script, "gui", "--model", WINDOW_MODEL, "--set", "input_size=(64, 64)",
                "--set", f"labels={str(labels)!r}", "--set", "window_size=(900, 560)", "--device", "cpu",
                "--camera", "0", "--screenshot", str(out)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)

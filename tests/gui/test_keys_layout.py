@@ -45,7 +45,7 @@ def _overlap(a, b) -> bool:
 @pytest.mark.parametrize("unit_images", [True, False])
 def test_panes_fit_do_not_overlap_and_left_column_is_square(size, unit_images):
     width, height = size
-    rects = pane_rects(width, height, lambda w: 40, unit_images)
+    rects = pane_rects(width, height, lambda w: 40, () if unit_images else ("unit_images",))
     assert ("unit_images" in rects) == unit_images
     for rect in rects.values():
         assert rect.x >= 0 and rect.y >= 0 and rect.x + rect.w <= width and rect.y + rect.h <= height
@@ -59,7 +59,7 @@ def test_panes_fit_do_not_overlap_and_left_column_is_square(size, unit_images):
 
 
 def test_panes_grow_with_the_window():
-    small = pane_rects(750, 465, lambda w: 30, True)
-    large = pane_rects(1500, 930, lambda w: 30, True)
+    small = pane_rects(750, 465, lambda w: 30)
+    large = pane_rects(1500, 930, lambda w: 30)
     assert large["input"].w >= 2 * small["input"].w - 2 * GAP
     assert large["layers"].w > small["layers"].w

@@ -23,7 +23,7 @@ from deepvis_app.gui.panes.help_overlay import HelpOverlay
 from deepvis_app.gui.panes.image_pane import ImagePane
 from deepvis_app.gui.panes.layers_pane import LayersPane
 from deepvis_app.gui.panes.status_pane import StatusPane
-from tests.gui.conftest import qimage_to_array
+from tests.helpers.gui import qimage_to_array
 
 BG, STALE = QColor(51, 51, 51), QColor(77, 77, 51)
 PAINTS = 2500

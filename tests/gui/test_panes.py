@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QWidget
 from deepvis_app.gui.panes.control_pane import BACK_ORIGIN, ControlPane
 from deepvis_app.gui.panes.help_overlay import HelpOverlay
 from deepvis_app.gui.panes.image_pane import ImagePane
-from tests.gui.conftest import qimage_to_array
+from tests.helpers.gui import qimage_to_array
 
 BG, STALE = QColor(51, 51, 51), QColor(77, 77, 51)
 RED = (220, 20, 20)
@@ -94,3 +94,39 @@ def test_help_fits_every_row_with_a_font_sized_to_the_window(qtbot):
     overlay.set_rows(None)
     assert not overlay.isVisible()
     assert qimage_to_array(parent.grab().toImage()).mean() > before  # no longer dimmed
+
+
+def test_the_window_has_one_widget_per_declared_pane_placed_by_its_slot(make_window):
+    from deepvis_app.core.panes import PANES
+    from deepvis_app.gui.panes.aux_pane import AuxPane
+    from deepvis_app.gui.panes.layers_pane import LayersPane
+
+    window = make_window()
+    assert list(window.panes) == [spec.name for spec in PANES]
+    kinds = {"grid": LayersPane, "text": AuxPane}
+    for spec in PANES:
+        pane = window.panes[spec.name]
+        assert type(pane) is kinds.get(spec.kind, ImagePane) and pane.placeholder == spec.placeholder
+        assert pane.accessibleName() == spec.title and pane.isVisibleTo(window) == spec.shown(window.session.state)
+    left = sorted((window.panes[s.name] for s in PANES if s.slot == "left"), key=lambda p: p.y())
+    assert [p.name for p in left] == [s.name for s in PANES if s.slot == "left"]
+    assert len({p.x() for p in left}) == 1 and all(p.width() == p.height() for p in left)
+
+
+def test_aux_pane_names_the_selected_class_on_a_label_layer(make_window, qtbot):
+    from tests.helpers.models import WINDOW_CLASSES
+
+    window = make_window()
+    label, prob = window.last_result.top_labels[0]
+    unit = WINDOW_CLASSES.index(label)
+    session = window.session
+    session.select_layer(len(session.info.layers) - 1)
+    for key in ("k", *["l"] * unit):
+        window.handle_key(key)
+    aux = window.panes["aux"]
+    qtbot.waitUntil(lambda: window.last_result.aux_mode == "class", timeout=5000)
+    assert aux.labels[0] == (label, pytest.approx(prob, abs=1e-6)) and f"p = {prob:.2f}" in aux.labels[1][0]
+    low, high = np.array(window.settings.class_clr_0), np.array(window.settings.class_clr_1)
+    drawn = qimage_to_array(aux.grab().toImage()).reshape(-1, 3).astype(int)
+    expected = np.round((low + (high - low) * prob) * 255)
+    assert (np.abs(drawn - expected).max(axis=1) <= 3).any()   # the text, in its probability's colour

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from deepvis_app.io.images import read_image
-from tests.gui.conftest import CLASSES, TINY_MODEL
+from tests.helpers.gui import WINDOW_MODEL
+from tests.helpers.models import WINDOW_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +36,11 @@ def test_non_gui_modules_import_without_qt():
 
 def test_screenshot_mode_saves_the_window_after_keys_at_device_pixel_ratio_2(tmp_path):
     labels = tmp_path / "labels.txt"
-    labels.write_text("\n".join(CLASSES), encoding="utf-8")
+    labels.write_text("\n".join(WINDOW_CLASSES), encoding="utf-8")
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2", "PYTHONPATH": str(ROOT),
            "DEEPVIS_SETTINGS_LOCAL": ""}
-    command = [sys.executable, "run_toolbox.py", "--model", TINY_MODEL, "--set", "input_size=(64, 64)",
+    command = [sys.executable, "run_toolbox.py", "--model", WINDOW_MODEL, "--set", "input_size=(64, 64)",
                "--set", f"labels={str(labels)!r}", "--set", "window_size=(900, 560)", "--device", "cpu",
                "--screenshot", str(out), "--keys", "k l b h", "--after-ms", "50"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)

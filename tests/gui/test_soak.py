@@ -10,6 +10,7 @@ count must stay flat, and closing the window must leave no hook on the model and
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from pathlib import Path
@@ -17,13 +18,15 @@ from pathlib import Path
 import pytest
 
 from bench.soak import Soak, make_shapes_video, soak_settings
-from tests.gui.conftest import assert_no_new_threads
+from tests.helpers.gui import assert_no_new_threads
 
 SECONDS = 50.0
 SAMPLE_S = 2.5
 WARMUP_S = 20.0  # two key cycles: every method and view has run at least once
 RSS_GROWTH_MB = 100.0
 NONE_DRIFT = 1000  # a leaking binding loses hundreds of references per second of video
+
+pytestmark = pytest.mark.slow  # about a minute
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def test_a_minute_of_video_with_backprop_leaves_resources_flat(qapp, default_mod
     # It survived and kept working: new results and new video frames until the end, no compute error.
     assert growth["results"] >= 40, summary
     assert len({s["frame"] for s in later}) >= 6, later
-    assert any(frame_number(b) < frame_number(a) for a, b in zip(later, later[1:])), "the video never looped"
+    assert any(frame_number(b) < frame_number(a) for a, b in itertools.pairwise(later)), "the video never looped"
     assert report.errors == [], report.errors
     # Flat after the warm-up. Memory swings by tens of MB between methods: a leak raises its floor.
     assert summary["rss_floor_growth_mb"] < RSS_GROWTH_MB, [s["rss_mb"] for s in later]

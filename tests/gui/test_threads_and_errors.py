@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from deepvis_app.gui.app import open_inputs
 from deepvis_app.io.images import write_image
-from tests.gui.conftest import pane_pixels
+from tests.helpers.gui import pane_pixels
 
 
 def test_real_worker_thread_answers_keys(make_window, qtbot):
@@ -53,18 +53,25 @@ def test_unreadable_image_file_is_a_status_message(make_window, qtbot, tmp_path)
     write_image(tmp_path / "good.png", np.full((40, 40, 3), 200, np.uint8))
     window = make_window(spec=str(tmp_path), sync=False)
     qtbot.waitUntil(lambda: "broken.jpg" in window.status.text(), timeout=10000)
-    qtbot.keyClick(window, Qt.Key.Key_E)  # next file: still alive, still showing something
-    qtbot.waitUntil(lambda: window.last_result.generation == window.session.generation, timeout=10000)
-    assert window.isVisible() and pane_pixels(window.panes["input"]).mean() > 150
+    assert "not a readable image" in window.status.text()
+    qtbot.keyClick(window, Qt.Key.Key_E)  # next file: the good one is computed and shown
+    qtbot.waitUntil(lambda: window.session.inputs.latest() is not None
+                    and window.session.inputs.latest().name == "good.png", timeout=10000)
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session.generation
+                    and not window.last_result.stale, timeout=10000)
+    assert window.last_result.error is None and pane_pixels(window.panes["input"]).mean() > 150
 
 
 def test_folder_of_only_broken_files_keeps_the_window_up(make_window, qtbot, tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"this is not a jpeg")
     window = make_window(spec=str(tmp_path), sync=False)
-    qtbot.waitUntil(lambda: "no readable image" in window.status.text() or "broken.jpg" in window.status.text(),
-                    timeout=10000)
-    qtbot.keyClick(window, Qt.Key.Key_K)
-    assert window.isVisible()
+    qtbot.waitUntil(lambda: "broken.jpg" in window.status.text(), timeout=10000)
+    assert "not a readable image" in window.status.text()  # the file and why, in the status bar
+    generation = window.session.generation
+    qtbot.keyClick(window, Qt.Key.Key_K)  # into the grid: a new request
+    assert window.session.generation > generation and window.session.state.cursor_area == "bottom"
+    qtbot.waitUntil(lambda: window.last_result.generation == window.session.generation, timeout=10000)
+    assert window.last_result.error is None  # the compute thread answered it, without an error
 
 
 def test_missing_input_path_opens_the_samples_with_a_notice(make_window, tiny_loaded, tmp_path):

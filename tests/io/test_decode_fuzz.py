@@ -1,6 +1,6 @@
 """Property: whatever bytes come in, the image reader returns an image or raises `ImageReadError`.
 
-Mutated JPEG/PNG/WebP/TIFF/BMP/GIF seeds (tests/io/image_seeds.py) go through the decoder. No other
+Mutated JPEG/PNG/WebP/TIFF/BMP/GIF seeds (tests/helpers/image_seeds.py) go through the decoder. No other
 exception type may come out, no library may write to stderr, and each input must finish within
 the Hypothesis deadline. Deterministic for CI (derandomized, no example database) and bounded to a
 few seconds; `bench/fuzz_images.py` is the long, random run.
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from deepvis_app.io.decode import ImageReadError, decode_image_bytes
 from deepvis_app.io.images import read_image
-from tests.io.image_seeds import INTERESTING, apply, fix_png_crcs, seeds
+from tests.helpers.image_seeds import INTERESTING, apply, fix_png_crcs, seeds
 
 MAX_PIXELS = 4_000_000  # mutated headers that claim more are refused before decoding
 

@@ -17,7 +17,7 @@ from deepvis_app.io.images import SAMPLE_NAMES, SAMPLE_SET_NAMES, load_input, re
 from deepvis_app.io.playlist import entries_from_paths
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.defaults import Settings
-from tests.io.hostile_images import jpeg_claiming, png_bytes, write
+from tests.helpers.hostile_images import jpeg_claiming, png_bytes, write
 
 
 def test_read_error_is_ours_and_an_os_error():

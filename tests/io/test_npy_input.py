@@ -10,7 +10,7 @@ from deepvis_app.cli.main import main
 from deepvis_app.io.decode import ImageReadError
 from deepvis_app.io.npy_input import read_npy_input
 
-MODEL = ["--model", "tests.core.test_find_max:Tiny", "--set", "input_size=(16, 16)", "--device", "cpu"]
+MODEL = ["--model", "tests.helpers.models:FindMaxNet", "--set", "input_size=(16, 16)", "--device", "cpu"]
 
 
 @pytest.mark.parametrize("shape", [(3, 5, 7), (1, 3, 5, 7)])

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # builds a wheel and a venv
+
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "cache", "*.egg-info")
 
 

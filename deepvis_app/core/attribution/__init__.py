@@ -1,4 +1,8 @@
-"""Attribution methods on any architecture: occlusion, SmoothGrad, integrated gradients, Grad-CAM family.
+"""Attribution methods on any architecture: occlusion, SmoothGrad, integrated gradients, the Grad-CAM
+family (Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, EigenGrad-CAM, Score-CAM,
+Ablation-CAM), FullGrad, input x gradient, GradientSHAP, DeepLIFT and the noise tunnel over any of
+them; and checks of a map: deletion / insertion curves (`faithfulness`) and the parameter
+randomization test (`sanity`).
 
 ``attribute`` (defined with the method registry, `deepvis_app.core.methods`, and re-exported here)
 is the one entry point. The objective (what is explained) is:
@@ -17,8 +21,9 @@ Each method's options, with their defaults, are the fields of its options datacl
 method: `OcclusionOptions`, `SmoothGradOptions`, `IntegratedGradientsOptions`, `GradCamOptions`,
 ...); `deepvis attribute --help` lists them.
 
-Results: (B, C, H, W) for occlusion, smoothgrad, integrated_gradients and guided_gradcam;
-(B, 1, H, W) for gradcam and gradcam++ ((B, 1, h, w) with ``upsample=False``).
+Results: (B, C, H, W) for the input methods (occlusion, smoothgrad, integrated_gradients,
+guided_gradcam, input_x_gradient, gradient_shap, deeplift); (B, 1, H, W) for the CAMs ((B, 1, h, w)
+with ``upsample=False``) and fullgrad; a noise tunnel's is its base method's.
 """
 
 from __future__ import annotations

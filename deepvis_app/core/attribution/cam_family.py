@@ -32,7 +32,7 @@ from deepvis_app.core.progress import NO_PROGRESS, Progress
 
 _XGRAD_EPS = 1e-7  # pytorch-grad-cam's XGradCAM eps
 
-LayerMap = Callable[[torch.Tensor, torch.Tensor | None, bool], torch.Tensor]
+LayerMap = Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]  # (activations, gradients, eigen)
 
 
 def _gradient_cam(layer_map: LayerMap, model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
@@ -40,7 +40,7 @@ def _gradient_cam(layer_map: LayerMap, model: nn.Module, x: torch.Tensor, object
                   gradient: bool = True) -> torch.Tensor:
     def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:
         acts, grads = cam_signal(model, inputs, objective, cam_layer, gradient)
-        cam = layer_map(acts, grads, eigen_smooth)
+        cam = layer_map(acts, torch.zeros_like(acts) if grads is None else grads, eigen_smooth)  # EigenCAM: no gradient
         return F.relu(cam) if relu else cam
     return run_cam(compute, x, upsample, aug_smooth, progress)
 

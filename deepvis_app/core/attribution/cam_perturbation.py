@@ -92,7 +92,7 @@ def scorecam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer:
             known = torch.where(done, scores, torch.full_like(scores, -torch.inf)).view(batch, channels)
             return torch.nan_to_num(torch.softmax(known, dim=1), nan=0.0)
         for number, part in enumerate(parts):
-            scores[part] = job.step(number, lambda: masked_scores(part))
+            scores[part] = job.step(number, lambda part=part: masked_scores(part))
             done[part] = True
             job.report((number + 1) / len(parts), lambda: _finish(weights(), acts, relu, eigen_smooth))
         return _finish(weights(), acts, relu, eigen_smooth)
@@ -159,7 +159,7 @@ def ablationcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_lay
         def weights() -> torch.Tensor:
             return (initial[:, None] - scores) / initial[:, None]
         for number, (image, part) in enumerate(parts):
-            scores[image, part] = job.step(number, lambda: run(image, part))
+            scores[image, part] = job.step(number, lambda image=image, part=part: run(image, part))
             job.report((number + 1) / len(parts), lambda: _finish(weights(), acts, relu, eigen_smooth))
         return _finish(weights(), acts, relu, eigen_smooth)
     return run_cam(compute, x, upsample, aug_smooth, progress)

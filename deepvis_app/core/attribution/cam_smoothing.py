@@ -120,16 +120,16 @@ def augmentation_smoothed(compute: Callable[[torch.Tensor, Progress], torch.Tens
     ``compute(x, progress)`` returns maps (B, 1, h, w) whose width axis follows the input's; the
     partial maps offered to ``progress`` (the mean over the augmentations done) go through ``finish``.
     """
-    total = None
+    total = torch.zeros((), device=x.device)
     for number, (flip, factor) in enumerate(AUGMENTATIONS):
         def work(flip: bool = flip, factor: float = factor, number: int = number) -> torch.Tensor:
             augmented = x * factor if factor != 1.0 else x
             cam = minmax(compute(augmented.flip(-1) if flip else augmented, child_progress(progress, number)))
             return cam.flip(-1) if flip else cam
         cam = progress.step(("augmentation", number), work)
-        total = cam if total is None else total + cam
+        total = total + cam
         count = number + 1
-        progress.report(count / len(AUGMENTATIONS), lambda: finish(total / count))
+        progress.report(count / len(AUGMENTATIONS), lambda total=total, count=count: finish(total / count))
     return total / len(AUGMENTATIONS)
 
 

@@ -120,7 +120,7 @@ _POOL_NAMES = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "ret
 
 
 def _pool_args(args: tuple, kwargs: dict) -> dict[str, Any]:
-    values = dict(zip(_POOL_NAMES, args[1:]))
+    values = dict(zip(_POOL_NAMES, args[1:], strict=False))
     values.update({k: v for k, v in kwargs.items() if k in _POOL_NAMES})
     return values
 

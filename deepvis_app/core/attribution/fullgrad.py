@@ -54,7 +54,8 @@ def bias_layers(model: nn.Module) -> dict[str, torch.Tensor]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d) and module.bias is not None:
             biases[name] = module.bias.detach()
-        elif isinstance(module, nn.BatchNorm2d) and module.bias is not None and module.running_mean is not None:
+        elif isinstance(module, nn.BatchNorm2d) and module.bias is not None and module.running_mean is not None \
+                and module.running_var is not None:
             scale = torch.rsqrt(module.running_var + module.eps)
             if module.weight is not None:
                 scale = scale * module.weight
@@ -98,7 +99,7 @@ def fullgrad(model: nn.Module, x: torch.Tensor, objective: Objective, eigen_smoo
              aug_smooth: bool = False, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) FullGrad saliency of ``objective``."""
     def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:
-        size = tuple(inputs.shape[2:])
+        size = (inputs.shape[2], inputs.shape[3])
         maps = _layer_maps(model, inputs, objective)
         if eigen_smooth:
             return _eigen(maps, size)

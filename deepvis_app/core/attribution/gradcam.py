@@ -11,6 +11,7 @@ With A the CAM layer's output (B, K, h, w) and g = d objective / dA (true gradie
 
 Maps are unnormalized. ``upsample=True`` resizes Grad-CAM maps to the input size (bilinear,
 ``align_corners=False``, as captum's ``LayerAttribution.interpolate``); False keeps layer resolution.
+``eigen_smooth`` and ``aug_smooth`` are pytorch-grad-cam's, as for the rest of the family (`cam_smoothing`).
 """
 
 from __future__ import annotations
@@ -21,25 +22,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core.attribution.cam_smoothing import CamOptions, combine, run_cam
 from deepvis_app.core.attribution.objective import Objective, objective_gradient
 from deepvis_app.core.options import option
+from deepvis_app.core.progress import NO_PROGRESS, Progress
 
 _EPS = 1e-6  # pytorch-grad-cam's eps
 
 
 @dataclass(frozen=True)
-class GradCamOptions:
-    """Options of `gradcam`."""
-
-    upsample: bool = option(True, "resize the map to the input size (bilinear)")
-    relu: bool = option(True, "keep only the positive part of the map")
+class GradCamOptions(CamOptions):
+    """Options of `gradcam` (the CAM family's)."""
 
 
 @dataclass(frozen=True)
 class GradCamPlusPlusOptions:
-    """Options of `gradcam_plus_plus`."""
+    """Options of `gradcam_plus_plus` (its map is always ReLU'd)."""
 
     upsample: bool = option(True, "resize the map to the input size (bilinear)")
+    eigen_smooth: bool = option(False, "first principal component of the weighted maps instead of their sum")
+    aug_smooth: bool = option(False, "mean normalized map over flipped and 0.9/1/1.1-scaled inputs (6 passes)")
 
 
 def _layer_signal(model: nn.Module, x: torch.Tensor, objective: Objective,
@@ -52,30 +54,36 @@ def _layer_signal(model: nn.Module, x: torch.Tensor, objective: Objective,
     return acts, grads
 
 
-def _finish(cam: torch.Tensor, size: tuple[int, int], upsample: bool, mode: str = "bilinear") -> torch.Tensor:
+def _finish(cam: torch.Tensor, size: tuple[int, ...], upsample: bool, mode: str = "bilinear") -> torch.Tensor:
     if not upsample:
         return cam
     return F.interpolate(cam, size=size, mode=mode) if mode == "nearest" else \
         F.interpolate(cam, size=size, mode=mode, align_corners=False)
 
 
-def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
-            upsample: bool = True, relu: bool = True) -> torch.Tensor:
+def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+            relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
+            progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Grad-CAM of ``objective`` at ``cam_layer`` ((B, 1, h, w) without upsampling)."""
-    acts, grads = _layer_signal(model, x, objective, cam_layer)
-    cam = (grads.mean(dim=(2, 3), keepdim=True) * acts).sum(dim=1, keepdim=True)
-    return _finish(F.relu(cam) if relu else cam, x.shape[2:], upsample)
+    def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:
+        acts, grads = _layer_signal(model, inputs, objective, cam_layer)
+        cam = combine(grads.mean(dim=(2, 3), keepdim=True) * acts, eigen_smooth)
+        return F.relu(cam) if relu else cam
+    return run_cam(compute, x, upsample, aug_smooth, progress)
 
 
 def gradcam_plus_plus(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
-                      upsample: bool = True) -> torch.Tensor:
+                      upsample: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
+                      progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Grad-CAM++ of ``objective`` at ``cam_layer``."""
-    acts, grads = _layer_signal(model, x, objective, cam_layer)
-    grads_2 = grads.pow(2)
-    denominator = 2 * grads_2 + acts.sum(dim=(2, 3), keepdim=True) * grads.pow(3) + _EPS
-    alpha = torch.where(grads != 0, grads_2 / denominator, torch.zeros_like(grads))
-    weights = (F.relu(grads) * alpha).sum(dim=(2, 3), keepdim=True)
-    return _finish(F.relu((weights * acts).sum(dim=1, keepdim=True)), x.shape[2:], upsample)
+    def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:
+        acts, grads = _layer_signal(model, inputs, objective, cam_layer)
+        grads_2 = grads.pow(2)
+        denominator = 2 * grads_2 + acts.sum(dim=(2, 3), keepdim=True) * grads.pow(3) + _EPS
+        alpha = torch.where(grads != 0, grads_2 / denominator, torch.zeros_like(grads))
+        weights = (F.relu(grads) * alpha).sum(dim=(2, 3), keepdim=True)
+        return F.relu(combine(weights * acts, eigen_smooth))
+    return run_cam(compute, x, upsample, aug_smooth, progress)
 
 
 def guided_gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str) -> torch.Tensor:

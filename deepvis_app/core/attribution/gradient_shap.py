@@ -40,7 +40,8 @@ class GradientShapOptions:
     noise_level: float = option(0.0, "noise standard deviation, as a fraction of the input's value range")
     stdev: float | None = option(None, "absolute noise standard deviation (replaces noise_level)")
     batch_size: int | None = option(8, "samples per forward pass (None: all at once)", flag="batch")
-    seed: int | None = option(None, "seed of the draws (None: numpy's and torch's global generators)")
+    seed: int | None = option(None, "seed of the draws (None: numpy's and torch's global generators)",
+                              flag="noise_seed")
 
 
 def _baseline_images(baselines: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +81,7 @@ def gradient_shap(model: nn.Module, x: torch.Tensor, objective: Objective, basel
 
     parts = chunks(rows, batch_size)
     for number, part in enumerate(parts):
-        attributions[part] = progress.step(number, lambda: run(part))
+        attributions[part] = progress.step(number, lambda part=part: run(part))
         done[part] = True
         progress.report((number + 1) / len(parts), lambda: _running_mean(attributions, done, x.shape[0], samples))
     return attributions.reshape(x.shape[0], samples, *x.shape[1:]).mean(dim=1)

@@ -78,7 +78,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, objective: Objective
     done = torch.zeros(path.shape[0], dtype=torch.bool)
     parts = chunks(path.shape[0], internal_batch_size)
     for number, part in enumerate(parts):
-        grads[part] = progress.step(number, lambda: objective_gradient(model, path[part], objective,
+        grads[part] = progress.step(number, lambda part=part: objective_gradient(model, path[part], objective,
                                                                         index[part]).input_grad)
         done[part] = True
         progress.report((number + 1) / len(parts), lambda: _running(grads, done, weight, x, base))

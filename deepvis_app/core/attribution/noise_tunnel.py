@@ -44,7 +44,7 @@ class NoiseTunnelOptions:
     stdev: float | None = option(None, "absolute noise standard deviation (replaces noise_level)")
     batch_size: int | None = option(4, "noisy copies per call of the base method (None: all at once)",
                                     flag="batch")
-    seed: int | None = option(None, "noise seed (None: torch's global generator)")
+    seed: int | None = option(None, "noise seed (None: torch's global generator)", flag="noise_seed")
 
 
 Runner = Callable[[nn.Module, torch.Tensor, Objective], torch.Tensor]
@@ -95,10 +95,11 @@ def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, base: 
         return maps.sum(dim=1), maps.pow(2).sum(dim=1)
 
     for number, part in enumerate(parts):
-        total, squares = progress.step(number, lambda: run_part(noises[number]))
+        total, squares = progress.step(number, lambda number=number: run_part(noises[number]))
         sums = [total, squares] if not sums else [sums[0] + total, sums[1] + squares]
         done += part.stop - part.start
-        progress.report(done / samples, lambda: _statistic(nt_type, sums[0] / done, sums[1] / done))
+        progress.report(done / samples,
+                        lambda sums=sums, done=done: _statistic(nt_type, sums[0] / done, sums[1] / done))
     return _statistic(nt_type, sums[0] / samples, sums[1] / samples)
 
 

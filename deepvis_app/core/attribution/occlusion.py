@@ -97,7 +97,8 @@ def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: _Wi
 
 
 def _coarse(x: torch.Tensor, fine: _Windows, window: tuple[int, int]) -> _Windows | None:
-    sides = tuple(max(w, math.ceil(size / COARSE_SPLITS)) for w, size in zip(window, x.shape[2:]))
+    sides = (max(window[0], math.ceil(x.shape[2] / COARSE_SPLITS)),
+             max(window[1], math.ceil(x.shape[3] / COARSE_SPLITS)))
     coarse = _Windows(x, sides, sides)
     return coarse if 4 * coarse.count < fine.count else None
 
@@ -122,7 +123,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, window: i
     done = torch.zeros(fine.count, dtype=torch.bool)
     parts = chunks(fine.count, perturbations_per_eval)
     for index, part in enumerate(parts):
-        drops[part] = progress.step(index, lambda: _drops(model, x, objective, fine, part, base, initial))
+        drops[part] = progress.step(index, lambda part=part: _drops(model, x, objective, fine, part, base, initial))
         done[part] = True
         progress.report((index + 1) / len(parts), lambda: _partial(fine, drops, done, coarse_map))
     return fine.attribution(drops)

@@ -11,12 +11,24 @@ from torch import nn
 
 from deepvis_app.core.backprop.mode import ReluRuleMode
 from deepvis_app.core.hooks import tapped, tapping
+from deepvis_app.core.options import option
 
 BACKPROP_METHODS = ("gradient", "deconv", "guided", "salinet", "desalinet")
 SEEDS = ("activation", "one", "position")
-# method -> (ReLU rule, centre-of-window max-pool unpooling); gradient needs no mode at all.
-_METHOD_RULES = {"deconv": ("deconv", False), "guided": ("guided", False),
-                 "salinet": ("backprop", True), "desalinet": ("guided", False)}
+# Max-pool backward of the reversed nets: the argmax ("switches", what backprop does) or the centre of
+# the window (DNN-Visualizer's ``locational_pooling=False``), see `pooling`.
+UNPOOLING = ("switches", "window_centre")
+# method -> activation rule (see `rules`); gradient needs no mode at all.
+_METHOD_RULES = {"deconv": "deconv", "guided": "guided", "salinet": "backprop", "desalinet": "guided"}
+REVERSED_NETS = ("deconv", "salinet", "desalinet")   # the methods that offer unpool="window_centre"
+
+
+@dataclass(frozen=True)
+class ReversedNetOptions:
+    """The option of deconv, salinet and desalinet (for the method registry and its settings/flags)."""
+
+    unpool: str = option("switches", "max-pool backward: 'switches' (argmax, as backprop) or 'window_centre' "
+                         "(the window's centre, DNN-Visualizer's locational_pooling=False)", choices=UNPOOLING)
 
 
 @dataclass
@@ -26,23 +38,29 @@ class BackpropResult:
     input_grad: torch.Tensor | None       # (B, C, H, W) signal at the network input (None if not asked for)
     layer_grads: dict[str, torch.Tensor]  # the signal at the outputs of the layers named in grad_layers
     activations: dict[str, torch.Tensor]  # forward outputs of the origin layer and of grad_layers (detached)
-    output: torch.Tensor                  # model output (detached)
+    output: object                        # model output (detached when a tensor; some models return tuples)
 
 
-def backward_rules(method: str) -> ContextManager[object]:
-    """A context in which forwards record ``method``'s backward rules (a no-op for ``gradient``)."""
+def backward_rules(method: str, unpool: str = "switches") -> ContextManager[object]:
+    """A context in which forwards record ``method``'s backward rules (a no-op for ``gradient``);
+    ``unpool="window_centre"`` (deconv, salinet, desalinet) sends max-pool signals to the window centre."""
+    if unpool not in UNPOOLING:
+        raise ValueError(f"unknown unpooling '{unpool}' (choose from {', '.join(UNPOOLING)})")
+    if method != "gradient" and method not in _METHOD_RULES:
+        raise ValueError(f"unknown backprop method '{method}' (choose from {', '.join(BACKPROP_METHODS)})")
+    if unpool != "switches" and method not in REVERSED_NETS:
+        raise ValueError(f"{method} uses max-pool switches by definition; unpool='{unpool}' is for "
+                         f"{', '.join(REVERSED_NETS)}")
     if method == "gradient":
         return nullcontext()
-    if method not in _METHOD_RULES:
-        raise ValueError(f"unknown backprop method '{method}' (choose from {', '.join(BACKPROP_METHODS)})")
-    rule, centre_unpool = _METHOD_RULES[method]
-    return ReluRuleMode(rule, centre_unpool)
+    return ReluRuleMode(_METHOD_RULES[method], unpool == "window_centre", method)
 
 
-def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int],
+def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int] | torch.Tensor,
                        method: str = "gradient", seed: str = "activation",
                        position: tuple[int, int] | None = None, grad_layers: Sequence[str] = (),
-                       probability: bool = False, input_grad: bool = True) -> BackpropResult:
+                       probability: bool = False, input_grad: bool = True,
+                       unpool: str = "switches") -> BackpropResult:
     """Back-project ``unit`` of ``layer`` (None: the model output) to the input of ``model``.
 
     ``unit`` is one channel index for the whole batch, or one per batch item; with a single image
@@ -59,11 +77,12 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
     values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
     outputs (zero for layers the origin does not depend on). ``input_grad=False`` skips the signal at
     the input (``input_grad`` is then None): the graph then starts at the tapped layers, so forward
-    and backward below the earliest of ``grad_layers`` record and compute nothing.
+    and backward below the earliest of ``grad_layers`` record and compute nothing. ``unpool``: see
+    `backward_rules`.
     """
     if seed not in SEEDS:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
-    rules = backward_rules(method)
+    rules = backward_rules(method, unpool)
     x, units = _batch_units(x, unit)
     names = ([layer] if layer else []) + [n for n in grad_layers if n != layer]
     x_in = x.detach().requires_grad_(input_grad)
@@ -75,7 +94,7 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
     grads = torch.autograd.grad(signal, targets, grad_outputs=seed_tensor, allow_unused=True,
                                 materialize_grads=True) if targets else ()
     activations = {n: tapped(taps, n).detach() for n in names}
-    layer_grads = dict(zip(grad_layers, grads[1:] if input_grad else grads))
+    layer_grads = dict(zip(grad_layers, grads[1:] if input_grad else grads, strict=True))
     return BackpropResult(grads[0] if input_grad else None, layer_grads, activations, _detached(output))
 
 
@@ -87,11 +106,11 @@ def _origin_signal(output: object, taps: dict[str, torch.Tensor], layer: str | N
     return torch.softmax(origin, dim=1) if probability else origin
 
 
-def _detached(output: object) -> torch.Tensor:
+def _detached(output: object) -> object:
     return output.detach() if isinstance(output, torch.Tensor) else output
 
 
-def _batch_units(x: torch.Tensor, unit: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch_units(x: torch.Tensor, unit: int | Sequence[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if x.dim() < 2:
         raise ValueError(f"input must be batched (B, C, ...), got shape {tuple(x.shape)}")
     units = torch.as_tensor(unit.cpu() if isinstance(unit, torch.Tensor) else unit, dtype=torch.long).reshape(-1)
@@ -119,7 +138,7 @@ def make_seed(values: torch.Tensor, units: torch.Tensor, seed: str,
     elif seed == "one" or (seed == "position" and values.dim() == 2):
         seed_tensor[rows, units] = 1.0
     elif seed == "position":
-        seed_tensor[(rows, units, *_position_index(values, position))] = 1.0
+        seed_tensor[(rows, units) + _position_index(values, position)] = 1.0
     else:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
     return seed_tensor

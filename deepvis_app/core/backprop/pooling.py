@@ -1,8 +1,10 @@
-"""SaliNet's max-pool backward: centre-of-window unpooling (DNN-Visualizer ``max_unpooling_non_locational``).
+"""The reversed nets' switch-free max-pool backward: centre-of-window unpooling (DNN-Visualizer
+``max_unpooling_non_locational``, its ``locational_pooling=False``).
 
-Backprop and DeconvNet send a pooled signal back to the window's argmax (the "switch"). SaliNet
-(Mahendran & Vedaldi 2016, as DNN-Visualizer implements it) forgets the switch and puts the signal at
-the centre of the pooling window instead. Precisely, per spatial axis, output index i has the
+Backprop and the reversed nets of Mahendran & Vedaldi 2016 send a pooled signal back to the window's
+argmax (the "switch"). DNN-Visualizer's code for SaliNet forgets the switch and puts the signal at the
+centre of the pooling window instead; here that is the ``unpool="window_centre"`` option of deconv,
+salinet and desalinet. Precisely, per spatial axis, output index i has the
 window starting at i*s - p, and its centre is i*s - p + d*(k//2), clamped into the input (DNN-Visualizer's
 ``__center``, int((x0 + x1) / 2), is offset k//2 for its unpadded windows). Where windows overlap
 (stride < kernel) the contributions are summed (the exact transpose of "read the centre");
@@ -50,7 +52,7 @@ class _CentreUnpoolMaxPool2d(torch.autograd.Function):
 
 def max_pool2d_centre_unpool(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                              dilation: Any = 1, ceil_mode: bool = False) -> torch.Tensor:
-    """``F.max_pool2d`` whose backward is SaliNet's centre-of-window unpooling."""
+    """``F.max_pool2d`` whose backward is centre-of-window unpooling."""
     kernel = pair(kernel_size)
     steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else pair(stride)
     return _CentreUnpoolMaxPool2d.apply(x, kernel, steps, pair(padding), pair(dilation), bool(ceil_mode))

@@ -81,7 +81,8 @@ def _layer_crops(loaded: LoadedModel, layout: UnitVisLayout, layer: str, request
         items, owners = _chunk_items(doc, chunk, fitted, dataset, result)
         crops = crop_items(loaded, layer, rf, items, request.methods)
         for unit in chunk:
-            picked = {kind: [c for c, owner in zip(values, owners) if owner == unit] for kind, values in crops.items()}
+            picked = {kind: [c for c, owner in zip(values, owners, strict=True) if owner == unit]
+                      for kind, values in crops.items()}
             _write_unit(layout, layer, unit, picked, doc["top"], request)
         if progress is not None:
             progress(layer, start + len(chunk), len(todo))

@@ -1,31 +1,44 @@
 """Receptive-field crops of each unit's top images, their deconv / guided backprop, and montages.
 
-For every entry of a find-max result the image is re-run, the window the unit sees at its
-arg-max position is cut out (zero-padded where it leaves the image, as the original did, so the
-unit stays centred), and the backward signal from that one position (seed 1.0 at (unit, i, j))
-is cut out the same way and shown with `norm01c` after clipping its largest 0.5% magnitudes
-(`signal_image`: otherwise a few extreme pixels flatten deep layers' crops to uniform gray).
-Entries of many units go through the network together: each batch row has its own unit and position.
+For every entry of a find-max result the image is re-run, the window the unit sees at its arg-max
+position is cut out (zero-padded where it leaves the image, as the original did, so the unit stays
+centred; the whole image along an axis where the window is wider than the image, and the whole image
+where `receptive_field` cannot follow the graph), and the backward signal from that one position
+(seed 1.0 at (unit, i, j)) is cut out the same way and shown with `norm01c` after clipping its
+largest 0.5% magnitudes (`signal_image`: otherwise a few extreme pixels flatten deep layers' crops
+to uniform gray). Entries of many units go through the network together: each batch row has its own
+unit and position.
+
+Which backward signal the per-unit pane shows is the `unit_backprop` setting
+(`unit_backprop_method`): Zeiler-Fergus deconv depends on the input image only through max-pool
+switches, so on a network without max-pooling (EfficientNet, MobileNet, most modern nets) every
+deconv of a unit is the same picture; "auto" then picks guided backprop, which keeps the forward
+ReLU mask.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from deepvis_app.core.backprop import backward_rules, make_seed
 from deepvis_app.core.display import norm01c, to_uint8
 from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.receptive_field import Axis, LayerRF, receptive_field
+from deepvis_app.settings.loader import UNIT_BACKPROP_CHOICES
 
-CROP_METHODS = ("deconv", "guided")
-# backprop method -> (crop file kind, montage kind)
-METHOD_KINDS = {"deconv": ("deconv", "max_deconv"), "guided": ("guided", "max_guided")}
+CROP_METHODS = ("deconv", "guided", "gradient")
+# backprop method -> (crop file kind, montage kind); the original's names (backprop_000.png)
+METHOD_KINDS = {"deconv": ("deconv", "max_deconv"), "guided": ("guided", "max_guided"),
+                "gradient": ("backprop", "max_backprop")}
+_SWITCHES: weakref.WeakKeyDictionary[nn.Module, bool] = weakref.WeakKeyDictionary()
 DISPLAY_CLIP_PERCENTILE = 99.5
 
 
@@ -43,7 +56,7 @@ def layer_receptive_field(loaded: LoadedModel, layer: str) -> LayerRF:
     shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
     rf = receptive_field(loaded.module, shape, layer, loaded.device)
     if rf is None:
-        rf = LayerRF(Axis(), Axis(), tuple(loaded.preprocessor.input_size), whole_image=True)
+        rf = LayerRF(Axis(), Axis(), loaded.preprocessor.input_size, whole_image=True)
     return rf
 
 
@@ -77,8 +90,9 @@ def signal_image(signal: np.ndarray, percentile: float = DISPLAY_CLIP_PERCENTILE
 
 
 def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: Sequence[int],
-                          positions: Sequence[Sequence[int] | None], method: str) -> torch.Tensor:
-    """(B, C, H, W) input signal with seed 1.0 at (units[b], *positions[b]) for each row b.
+                          positions: Sequence[Sequence[int]] | None, method: str) -> torch.Tensor:
+    """(B, C, H, W) input signal with seed 1.0 at (units[b], *positions[b]) for each row b
+    (``positions`` None: a fully connected layer, seed 1.0 at units[b]).
 
     Same rules as `backprop_from_unit(..., seed="position")`, but every row has its own unit and
     position, so the crops of many units share one backward pass.
@@ -95,18 +109,58 @@ def crop_items(loaded: LoadedModel, layer: str, rf: LayerRF, items: Sequence[Cro
                methods: Sequence[str] = ("deconv",)) -> dict[str, list[np.ndarray]]:
     """{"maxim": crops, "<method>": crops...} for the items, in item order."""
     boxes = [crop_window(rf, item.position) for item in items]
-    result = {"maxim": [cut(item.image, box) for item, box in zip(items, boxes)]}
+    result = {"maxim": [cut(item.image, box) for item, box in zip(items, boxes, strict=True)]}
     if not items:
         return result | {method: [] for method in methods}
     pre = loaded.preprocessor
+    known = [item.position for item in items if item.position is not None]
+    positions = known if len(known) == len(items) else None
     x = torch.from_numpy(np.stack([pre.to_array(item.image) for item in items])).to(loaded.device)
     for method in methods:
         if method not in CROP_METHODS:
             raise ValueError(f"unknown crop method '{method}' (choose from {', '.join(CROP_METHODS)})")
-        grad = backprop_at_positions(loaded.module, x, layer, [i.unit for i in items],
-                                     [i.position for i in items], method)
+        grad = backprop_at_positions(loaded.module, x, layer, [i.unit for i in items], positions, method)
         hwc = grad.cpu().numpy().transpose(0, 2, 3, 1)
         if pre.bgr and hwc.shape[3] == 3:
             hwc = hwc[..., ::-1]
-        result[method] = [signal_image(cut(g, box)) for g, box in zip(hwc, boxes)]
+        result[method] = [signal_image(cut(g, box)) for g, box in zip(hwc, boxes, strict=True)]
     return result
+
+
+class _MaxPoolSpy(TorchFunctionMode):
+    """Notes whether the forward calls any max-pool (module or functional, adaptive or not)."""
+
+    found = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if "max_pool" in getattr(func, "__name__", ""):
+            self.found = True
+        return func(*args, **(kwargs or {}))
+
+
+def has_max_pool_switches(loaded: LoadedModel) -> bool:
+    """Whether one forward pass of the model runs a max-pool (cached per module)."""
+    module = loaded.module
+    if module not in _SWITCHES:
+        x = torch.zeros((1, loaded.settings.input_channels, *loaded.preprocessor.input_size), device=loaded.device)
+        spy = _MaxPoolSpy()
+        with torch.no_grad(), spy:
+            module(x)
+        _SWITCHES[module] = spy.found
+    return _SWITCHES[module]
+
+
+def unit_backprop_method(loaded: LoadedModel, setting: str | None = None) -> str:
+    """The backprop method of the per-unit images: `setting` (default: the `unit_backprop` setting),
+    with "auto" resolved to deconv when the model has max-pool switches and guided otherwise."""
+    chosen = setting or loaded.settings.unit_backprop
+    if chosen not in UNIT_BACKPROP_CHOICES:
+        raise ValueError(f"unit_backprop '{chosen}': choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
+    if chosen != "auto":
+        return chosen
+    return "deconv" if has_max_pool_switches(loaded) else "guided"
+
+
+def unit_backprop_kind(loaded: LoadedModel, setting: str | None = None) -> str:
+    """The montage folder (max_deconv, max_guided, max_backprop) of `unit_backprop_method`."""
+    return METHOD_KINDS[unit_backprop_method(loaded, setting)][1]

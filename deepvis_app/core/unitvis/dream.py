@@ -78,7 +78,7 @@ def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
                     image: torch.Tensor, anchor: torch.Tensor | None, size_index: int, num_sizes: int,
                     on_step: Callable[[DreamStep], None] | None) -> torch.Tensor:
-    size = tuple(image.shape[-2:])
+    size = (image.shape[-2], image.shape[-1])
     phases = tile_regions(size, net_size)
     pixel_lr = 1.0 / torch.from_numpy(pixel_counts(size, phases[0] + phases[1])).to(image)
     image = image.clone()
@@ -89,7 +89,7 @@ def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, ne
         for regions in phases:
             if regions:
                 grads = region_gradients(model, space, config, image, regions)
-                for region, grad in zip(regions, grads):
+                for region, grad in zip(regions, grads, strict=True):
                     stats = _update_region(config, image, anchor, region, grad, caches, tv_reg, pixel_lr)
         if (step + 1) % config.tv_reg_step_iter == 0:
             tv_reg += config.tv_reg_step

@@ -48,7 +48,7 @@ def size_sequence(base: tuple[int, int], initial: str | None, final: str | None,
         widths = np.linspace(start[1], end[1], num_sizes)
     else:
         raise ValueError(f"unknown resize_type '{resize_type}' (geometric, linear)")
-    return [(int(h), int(w)) for h, w in zip(np.round(heights), np.round(widths))]
+    return [(int(h), int(w)) for h, w in zip(np.round(heights), np.round(widths), strict=True)]
 
 
 def _ranges(total: int, length: int, count: int) -> list[tuple[int, int]]:

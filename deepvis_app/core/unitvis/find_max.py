@@ -174,6 +174,7 @@ def load_state(path: Path, key: ScanKey) -> tuple[ScanState, str | None]:
         failed = {int(index): str(problem) for index, problem in payload["failed"]}
         return ScanState(int(payload["done"]), tables, failed), None
     except Exception:  # a corrupt or old-format checkpoint only costs a rescan
+        log.debug("checkpoint %s unreadable", path, exc_info=True)
         return ScanState(), "checkpoint unreadable or from an older deepvis: discarded, scanning from the start"
 
 

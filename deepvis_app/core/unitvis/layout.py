@@ -12,11 +12,18 @@ downloaded `unit_jpg_vis` folders also load:
     <root>/max_im/<layer>/<layer>_0007.jpg                 montage of the unit's top-9 crops
     <root>/max_deconv/<layer>/<layer>_0007.jpg             montage of their deconvs
     <root>/max_guided/<layer>/<layer>_0007.jpg             montage of their guided backprops
-    <root>/regularized_opt/<layer>/<layer>_0007.jpg        the unit's optimized image
+    <root>/max_backprop/<layer>/<layer>_0007.jpg           montage of their gradients (plain backprop)
+    <root>/regularized_opt/<layer>/<layer>_0007.png        the unit's optimized image (lossless; .jpg read too)
     <root>/regularized_opt/<layer>/<layer>_0007_montage.jpg  (original toolbox: 2x2 of 3x3, corner 2 shown)
     <root>/regularized_opt/<layer>/whole_layer.jpg         sprite of all units (pattern mode)
     <root>/regularized_opt/<layer>/objective_values.json   per unit: objective values, settings (optimize)
-    <root>/crops/<layer>/unit_0007/{maxim,deconv,guided}_000.png  individual crops (arik's layout)
+    <root>/crops/<layer>/unit_0007/{maxim,deconv,guided,backprop}_000.png  individual crops (arik's layout)
+
+Optimized images are PNG: the file is the optimized input itself, and a JPEG of it loses what was
+optimized (an 80-step image kept 72-88% of its objective as JPEG, >99% as PNG). Every unit image is
+read as .png or .jpg, whichever exists (the original's folders are JPEG). Which backward montage the
+pane shows (max_deconv, max_guided, max_backprop) is the layout's `backprop_kind`, from the
+`unit_backprop` setting (`crops.unit_backprop_kind`).
 """
 
 from __future__ import annotations
@@ -34,8 +41,13 @@ from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic
 from deepvis_app.settings.defaults import Settings
 
 UNIT_IMAGE_KINDS = ("regularized_opt", "max_im", "max_deconv")
-# Written by `deepvis crops --methods guided` and shown by the report; the app does not read them.
-EXTRA_IMAGE_KINDS = ("max_guided",)
+# Other backward montages (`deepvis crops --methods guided,gradient`); the app's pane shows one of them
+# in the max_deconv slot when the layout's backprop_kind names it.
+EXTRA_IMAGE_KINDS = ("max_guided", "max_backprop")
+BACKPROP_KINDS = ("max_deconv",) + EXTRA_IMAGE_KINDS
+# Kinds written losslessly; the others are photo montages, JPEG as in the original.
+LOSSLESS_KINDS = frozenset({"regularized_opt"})
+READ_SUFFIXES = (".png", ".jpg")
 
 
 class UnitVisFileError(DeepvisError, ValueError):
@@ -55,7 +67,8 @@ class UnitImages:
 
     regularized_opt: np.ndarray | None
     max_im: np.ndarray | None
-    max_deconv: np.ndarray | None
+    max_deconv: np.ndarray | None        # the backward montage, whichever `backprop_kind` says
+    backprop_kind: str = "max_deconv"    # max_deconv, max_guided or max_backprop
 
     def present(self) -> list[tuple[str, np.ndarray]]:
         return [(kind, img) for kind in UNIT_IMAGE_KINDS if (img := getattr(self, kind)) is not None]
@@ -66,10 +79,14 @@ class UnitImages:
 
 
 class UnitVisLayout:
-    """Paths and reads/writes under one model's per-unit image folder."""
+    """Paths and reads/writes under one model's per-unit image folder; `backprop_kind` is the backward
+    montage that `read_unit_images` returns (see the module docstring)."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, backprop_kind: str = "max_deconv"):
+        if backprop_kind not in BACKPROP_KINDS:
+            raise ValueError(f"unknown backprop montage '{backprop_kind}' (kinds: {', '.join(BACKPROP_KINDS)})")
         self.root = Path(root)
+        self.backprop_kind = backprop_kind
 
     # --- paths ---------------------------------------------------------------------------
     def find_max_json(self, layer: str) -> Path:
@@ -87,10 +104,22 @@ class UnitVisLayout:
         return sorted(p.stem for p in folder.glob("*.json") if p.name != "skipped.json")
 
     def unit_image(self, kind: str, layer: str, unit: int) -> Path:
+        """The unit's image file on disk (.png before .jpg), else the path a write would use."""
+        for path in self._unit_image_files(kind, layer, unit):
+            if path.is_file():
+                return path
+        return self.unit_image_to_write(kind, layer, unit)
+
+    def unit_image_to_write(self, kind: str, layer: str, unit: int) -> Path:
+        """Where a new image goes: PNG for the lossless kinds, JPEG for the montages."""
+        suffix = ".png" if kind in LOSSLESS_KINDS else ".jpg"
+        return self._unit_image_files(kind, layer, unit)[READ_SUFFIXES.index(suffix)]
+
+    def _unit_image_files(self, kind: str, layer: str, unit: int) -> list[Path]:
         kinds = UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
         if kind not in kinds:
             raise ValueError(f"unknown unit image kind '{kind}' (kinds: {', '.join(kinds)})")
-        return self.root / kind / layer / f"{layer}_{unit:04d}.jpg"
+        return [self.root / kind / layer / f"{layer}_{unit:04d}{suffix}" for suffix in READ_SUFFIXES]
 
     def original_montage(self, layer: str, unit: int) -> Path:
         return self.root / "regularized_opt" / layer / f"{layer}_{unit:04d}_montage.jpg"
@@ -106,17 +135,20 @@ class UnitVisLayout:
 
     def layers_on_disk(self) -> list[str]:
         """Layers that have any per-unit image folder."""
-        found = {p.name for kind in UNIT_IMAGE_KINDS for p in (self.root / kind).glob("*") if p.is_dir()}
+        kinds = ("regularized_opt", "max_im", self.backprop_kind)
+        found = {p.name for kind in kinds for p in (self.root / kind).glob("*") if p.is_dir()}
         return sorted(found)
 
     # --- reading -------------------------------------------------------------------------
     def read_unit_images(self, layer: str, unit: int) -> UnitImages:
-        """The unit's three images; unreadable files count as absent (reads never raise)."""
-        images = {kind: _read_or_none(self.unit_image(kind, layer, unit)) for kind in UNIT_IMAGE_KINDS}
+        """The unit's three images (the backward montage of `backprop_kind`); unreadable files count as
+        absent (reads never raise)."""
+        images = {kind: _read_or_none(self.unit_image(kind, layer, unit)) for kind in ("regularized_opt", "max_im")}
+        images["max_deconv"] = _read_or_none(self.unit_image(self.backprop_kind, layer, unit))
         if images["regularized_opt"] is None:
             montage = _read_or_none(self.original_montage(layer, unit))
             images["regularized_opt"] = None if montage is None else crop_to_corner(montage, 2)
-        return UnitImages(**images)
+        return UnitImages(**images, backprop_kind=self.backprop_kind)
 
     def read_sprite_tiles(self, layer: str, count: int) -> list[np.ndarray] | None:
         """The layer's whole_layer.jpg cut into `count` tiles, or None when absent."""
@@ -140,8 +172,12 @@ class UnitVisLayout:
 
     # --- writing -------------------------------------------------------------------------
     def write_unit_image(self, kind: str, layer: str, unit: int, image: np.ndarray) -> Path:
-        path = self.unit_image(kind, layer, unit)
+        """Write the unit's image (PNG or JPEG by kind); a file of the other format for it goes."""
+        path = self.unit_image_to_write(kind, layer, unit)
         write_image(path, image)
+        for other in self._unit_image_files(kind, layer, unit):
+            if other != path:
+                other.unlink(missing_ok=True)
         return path
 
     def write_sprite(self, layer: str, tiles: list[np.ndarray]) -> Path:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.util import montage
 
-from deepvis_app.core.preprocess import as_rgb_uint8, resize_uint8
+from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.state import grid_cols
+from deepvis_app.io.image_arrays import as_rgb_uint8
 
 MONTAGE_FILL = (32, 32, 32)  # padding and empty-slot colour, dark like the app's background
 

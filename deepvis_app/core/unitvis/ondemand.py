@@ -1,10 +1,11 @@
 """The selected unit's top-9 and deconv montages, computed in the app from a few images.
 
-When no precomputed images are on disk for a unit, the app's worker thread calls
-`compute_unit_images` with a small list of images (the sample images, the input folder): one
-forward pass ranks them for the unit, one batched backward gives the deconvs of the top ones,
-and the same crop and montage code as `deepvis crops` builds the pictures. A few images take
-well under a second on the default model. Receptive fields are cached per model and layer.
+When no precomputed images are on disk for a unit, the unit-image loader's thread calls
+`compute_unit_images` (through `core.unit_compute`, under the model lock) with the built-in sample
+images; `deepvis crops` is the way to rank a real data set. One forward pass ranks them for the
+unit, one batched backward gives the deconvs of the top ones, and the same crop and montage code as
+`deepvis crops` builds the pictures. A few images take well under a second on the default model.
+Receptive fields are cached per model and layer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.unitvis.crops import CropItem, crop_items, layer_receptive_field
+from deepvis_app.core.unitvis.crops import METHOD_KINDS, CropItem, crop_items, layer_receptive_field
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.core.unitvis.montage import unit_montage
 from deepvis_app.core.unitvis.receptive_field import LayerRF
@@ -48,7 +49,7 @@ def compute_unit_images(loaded: LoadedModel, layer: str, unit: int, images: list
     candidates = batch_candidates(values[:, unit:unit + 1], torch.arange(len(fitted)))
     best = merge_topk(empty_topk(1, top, candidates.pos.shape[2]), candidates, top)
     items = [CropItem(unit, fitted[int(i)], tuple(p) if p else None)
-             for i, p in zip(best.index[0].tolist(), best.pos[0].tolist()) if i >= 0]
+             for i, p in zip(best.index[0].tolist(), best.pos[0].tolist(), strict=True) if i >= 0]
     crops = crop_items(loaded, layer, cached_receptive_field(loaded, layer), items, (method,))
     return UnitImages(regularized_opt=None, max_im=unit_montage(crops["maxim"], top, tile),
-                      max_deconv=unit_montage(crops[method], top, tile))
+                      max_deconv=unit_montage(crops[method], top, tile), backprop_kind=METHOD_KINDS[method][1])

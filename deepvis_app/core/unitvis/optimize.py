@@ -22,7 +22,7 @@ from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis import regularizers as reg
 from deepvis_app.core.unitvis.objectives import unit_objective
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
-from deepvis_app.core.unitvis.params import ImageParam, InputSpace, make_param
+from deepvis_app.core.unitvis.params import ImageParam, InputSpace, PixelParam, make_param
 from deepvis_app.core.unitvis.transforms import transform_set
 
 
@@ -72,7 +72,8 @@ def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Seque
 def _optimize_batch(model: nn.Module, space: InputSpace, layer: str, units: list[int], config: OptimizeConfig,
                     input_size: tuple[int, int], device: torch.device | str,
                     progress: Callable[[int], None] | None) -> OptimizeResult:
-    size = tuple(config.size or input_size)
+    height, width = config.size or input_size
+    size = (height, width)
     init_gen = torch.Generator().manual_seed(config.seed)
     transform_gen = torch.Generator().manual_seed(config.seed + 1)
     param = make_param(config.param, space, len(units), size, config.decorrelate, init_gen, device, config.init_sd)
@@ -81,7 +82,7 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layer: str, units: list
     tracker: _Tracker | None = None
     values = torch.zeros(len(units))
     for step in range(config.steps):
-        if param.raw_pixels:
+        if isinstance(param, PixelParam):
             with torch.no_grad():
                 param.pixels.copy_(space.clamp(param.pixels))
         z = param.z()
@@ -95,6 +96,8 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layer: str, units: list
             stepper.step(z, grad, values, step)
         if progress is not None:
             progress(1)
+    if tracker is None:
+        raise ValueError(f"steps must be at least 1, got {config.steps}")
     kept = tracker.best_z if config.keep == "best" else param.z().detach()
     return OptimizeResult(units, kept.cpu(), tracker.best_values.cpu().numpy(), values.cpu().numpy())
 
@@ -111,6 +114,12 @@ def _objective_and_grad(model: nn.Module, space: InputSpace, layer: str, units: 
     values = unit_objective(config.objective, activation, units)
     (grad,) = torch.autograd.grad(values.sum(), z)
     return values.detach(), grad
+
+
+def _grad_of(tensor: torch.Tensor) -> torch.Tensor:
+    if tensor.grad is None:
+        raise RuntimeError("the objective does not depend on a parameter tensor (no gradient reached it)")
+    return tensor.grad
 
 
 class _Stepper:
@@ -135,14 +144,15 @@ class _Stepper:
                 lr = reg.learning_rate(config.lr_policy, config.lr, grad, values, config.max_lr,
                                        config.desired_prog, config.early_prog, config.late_prog_mult)
                 for tensor in self.param.tensors:
-                    tensor -= lr.view(-1, *([1] * (tensor.dim() - 1))) * tensor.grad
+                    tensor -= lr.view(-1, *([1] * (tensor.dim() - 1))) * _grad_of(tensor)
             elif config.optimizer == "rmsprop":
                 for index, tensor in enumerate(self.param.tensors):
-                    update, self.caches[index] = reg.rmsprop_step(tensor.grad, self.caches[index], config.decay_rate)
+                    update, self.caches[index] = reg.rmsprop_step(_grad_of(tensor), self.caches[index],
+                                                                  config.decay_rate)
                     tensor += config.lr * update
-            else:
+            elif self.adam is not None:
                 self.adam.step()
-            if self.param.raw_pixels:
+            if isinstance(self.param, PixelParam):
                 self.param.pixels.copy_(project(self.param.pixels, grad, step, config))
         if (step + 1) % config.tv_reg_step_iter == 0:
             self.tv_reg += config.tv_reg_step

@@ -57,7 +57,8 @@ class OptimizeConfig:
     tv_reg_step_iter: int = option(50, "steps between TV increments", minimum=1)
     init_sd: float = option(10.0, "pixel start: N(0, init_sd) in 0..255 units (original: mean_plus_rand, 10)")
     seed: int = option(0, "random seed")
-    render: str = option("auto", "how z becomes an image (auto: norm01c for raw pixels, else clip)",
+    render: str = option("auto", "how z becomes the saved image (auto = clip: the optimized input itself, "
+                         "lossless PNG; norm01c/rescale stretch contrast for viewing only)",
                          choices=("auto", "clip", "rescale", "norm01c"))
     keep: str = option("best", "best or last image per unit", choices=("best", "last"))
 

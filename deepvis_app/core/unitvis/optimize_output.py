@@ -6,6 +6,14 @@ a unit done. A unit counts as done for a rerun when its entry carries the same s
 whole `OptimizeConfig` with its resolved size, and the render mode) and its image is on disk; the
 command skips done units unless asked to recompute them. Tiles of units optimized earlier (other
 runs, another --size) stay in the sprite, resized to this run's tile size.
+
+The saved image keeps what was optimized: by default it is the optimized input itself (`clip`:
+z plus the mean, the pixels the network saw) written losslessly as PNG, so reading the file back
+and feeding it to the network gives the recorded objective again (tests/cli/test_optimize_cli.py
+checks >= 95%; measured 96-100% after 80 steps of yosinski3 on EfficientNet-Lite0). The original
+saved a contrast-stretched `norm01c` JPEG instead; measured the same way, JPEG kept 17-81% and
+norm01c 45-146% (it changes the image), so those stay opt-in (`--render`) for viewing only, and the
+entry records the render.
 """
 
 from __future__ import annotations
@@ -20,6 +28,11 @@ import numpy as np
 from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
+
+
+def saved_render(config: OptimizeConfig) -> str:
+    """How z becomes the saved image: the config's render, with "auto" meaning the input itself (clip)."""
+    return "clip" if config.render == "auto" else config.render
 
 
 def settings_key(config: OptimizeConfig, size: tuple[int, int], render: str) -> str:
@@ -46,13 +59,13 @@ class OptimizeOutput:
     def save(self, units: Sequence[int], images: Sequence[np.ndarray], best: Sequence[float],
              last: Sequence[float]) -> None:
         """Write a finished batch: unit images, the sprite, then the entries that mark them done."""
-        for unit, image in zip(units, images):
+        for unit, image in zip(units, images, strict=True):
             self.layout.write_unit_image("regularized_opt", self.layer, unit, image)
         tiles = self._sprite_tiles(images[0].shape[:2])
-        for unit, image in zip(units, images):
+        for unit, image in zip(units, images, strict=True):
             tiles[unit] = image
         self.layout.write_sprite(self.layer, tiles)
-        for unit, best_value, last_value in zip(units, best, last):
+        for unit, best_value, last_value in zip(units, best, last, strict=True):
             self.record["units"][str(unit)] = {"best": float(best_value), "last": float(last_value),
                                                "settings": self.key, **self.meta}
         self.layout.write_objective_values(self.layer, self.record)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from deepvis_app.core.display import norm01, norm01c
-from deepvis_app.core.preprocess import Preprocessor, as_rgb_uint8
+from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.io.image_arrays import as_rgb_uint8
 
 # lucent param/color.py: square root of the ImageNet colour covariance (RGB).
 COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02), (0.27, 0.00, -0.05), (0.27, -0.09, 0.03))
@@ -117,8 +118,8 @@ class InputSpace:
         if render == "clip":
             return self.preprocessor.to_image(self.to_net(z[None]))
         pixels = z if render == "norm01c" else z + self._c(self.mean255)[0]
-        hwc = pixels.flip(0) if self.bgr else pixels
-        hwc = hwc.permute(1, 2, 0).cpu().numpy().astype(np.float64)
+        chw = pixels.flip(0) if self.bgr else pixels
+        hwc = chw.permute(1, 2, 0).cpu().numpy().astype(np.float64)
         if render == "norm01c":
             return as_rgb_uint8(norm01c(hwc, 0.0))
         if render == "rescale":
@@ -129,8 +130,6 @@ class InputSpace:
 class ImageParam:
     """N images as learnable tensors; `z()` gives them in caffe space."""
 
-    raw_pixels = False  # True when z is the parameter itself (projections may edit it in place)
-
     def __init__(self, tensors: list[torch.Tensor], make_z: Callable[[], torch.Tensor]):
         self.tensors = tensors
         self._make_z = make_z
@@ -140,9 +139,7 @@ class ImageParam:
 
 
 class PixelParam(ImageParam):
-    """z itself, as the original toolbox and cnn-vis optimize it."""
-
-    raw_pixels = True
+    """z itself, as the original toolbox and cnn-vis optimize it (so projections may edit it in place)."""
 
     def __init__(self, z0: torch.Tensor):
         self.pixels = z0.detach().clone().requires_grad_(True)

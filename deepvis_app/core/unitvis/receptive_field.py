@@ -90,7 +90,7 @@ def _conv(geo: _Geometry, args: tuple, kwargs: dict) -> _Geometry:
     if padding == "valid":
         padding = (0, 0)
     elif padding == "same":
-        padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+        padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
     pads = pair(padding)
     return _Geometry(geo.rows.window(kernel[0], stride[0], pads[0], dilation[0]),
                      geo.cols.window(kernel[1], stride[1], pads[1], dilation[1]))
@@ -108,13 +108,13 @@ def _pool(geo: _Geometry, args: tuple, kwargs: dict, with_dilation: bool) -> _Ge
 
 def _adaptive(geo: _Geometry, size_in: tuple[int, int], size_out: tuple[int, int]) -> _Geometry:
     axes = []
-    for axis, n_in, n_out in zip((geo.rows, geo.cols), size_in, size_out):
+    for axis, n_in, n_out in zip((geo.rows, geo.cols), size_in, size_out, strict=True):
         if n_out == 1:
             return _WHOLE
         stride = n_in / n_out
         kernel = math.ceil(stride) + (0 if n_in % n_out == 0 else 1)
         axes.append(Axis(axis.jump * stride, axis.size + (kernel - 1) * axis.jump, axis.start))
-    return _Geometry(*axes)
+    return _Geometry(axes[0], axes[1])
 
 
 def _pad(geo: _Geometry, args: tuple, kwargs: dict) -> _Geometry:
@@ -157,8 +157,9 @@ class _GeometryMode(TorchFunctionMode):
         return out
 
     def _rule(self, func, args, kwargs, sources, out) -> _Geometry | None:
-        geos = [self.geometry(t) for t in sources]
-        if any(g is None for g in geos):
+        known = [self.geometry(t) for t in sources]
+        geos = [g for g in known if g is not None]
+        if len(geos) < len(known):
             return None
         first_out = next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
         if first_out is None or first_out.dim() < 3 or any(g.whole for g in geos):
@@ -173,10 +174,10 @@ class _GeometryMode(TorchFunctionMode):
             return _pool(geos[0], args, kwargs, with_dilation=False)
         if name in ("adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d",
                     "adaptive_max_pool2d_with_indices"):
-            return _adaptive(geos[0], tuple(main.shape[-2:]), tuple(first_out.shape[-2:]))
+            return _adaptive(geos[0], (main.shape[-2], main.shape[-1]), (first_out.shape[-2], first_out.shape[-1]))
         if name == "pad":
             return _pad(geos[0], args, kwargs)
-        same = [g for t, g in zip(sources, geos) if t.dim() >= 3 and t.shape[-2:] == first_out.shape[-2:]]
+        same = [g for t, g in zip(sources, geos, strict=True) if t.dim() >= 3 and t.shape[-2:] == first_out.shape[-2:]]
         if first_out.dim() == 4 and same:
             return _union(same)
         return None

@@ -122,4 +122,7 @@ def batch_loader(files: Sequence[Path], preprocessor: Preprocessor, batches: lis
     return DataLoader(ImageFiles(files, preprocessor, max_pixels), batch_sampler=batches, num_workers=workers,
                       collate_fn=collate_readable, worker_init_fn=_quiet_worker if workers else None,
                       pin_memory=pin_memory, persistent_workers=False,
-                      prefetch_factor=4 if workers else None)
+                      prefetch_factor=4 if workers else None,
+                      # spawned, not forked: a child forked while OpenCV's or torch's thread pool holds a
+                      # lock in the parent hangs on its first call (seen: cv2.setNumThreads in the worker)
+                      multiprocessing_context="spawn" if workers else None)

@@ -86,9 +86,9 @@ def topk_entries(table: TopK, paths: list[str]) -> list[list[dict]]:
     """The table as find-max JSON rows: per unit, its entries best first, empty slots dropped."""
     units = []
     spatial = table.pos.shape[2] > 0
-    for values, indices, positions in zip(table.values.tolist(), table.index.tolist(), table.pos.tolist()):
+    for values, indices, positions in zip(table.values.tolist(), table.index.tolist(), table.pos.tolist(), strict=True):
         entries = []
-        for value, index, pos in zip(values, indices, positions):
+        for value, index, pos in zip(values, indices, positions, strict=True):
             if index < 0:
                 continue
             entry = {"path": paths[index], "value": value}

@@ -1,7 +1,8 @@
-"""The aux pane: the selected unit enlarged (an image from the worker), or the top-5 labels.
+"""A pane of kind "text" (the aux pane): the worker's image with text lines drawn over it.
 
-Labels are drawn as text here, "0.87 tabby cat", each coloured between `class_clr_0` (p = 0)
-and `class_clr_1` (p = 1) like the original, with a font sized to the pane.
+The worker formats the lines ("0.87  tabby cat" for the top-5 labels; a label layer's unit class
+and probability); each comes with a value in [0, 1] and is coloured between `class_clr_0` (0)
+and `class_clr_1` (1) like the original, with a font sized to the pane.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ Rgb = tuple[float, float, float]
 
 
 class AuxPane(ImagePane):
-    """Shows `labels` (list of (label, prob)) when set, else the worker's image."""
+    """Draws `labels`, (text, value) lines, over the worker's image."""
 
     def __init__(self, background: QColor, stale_background: QColor, colors: tuple[Rgb, Rgb],
-                 parent: QWidget | None = None):
-        super().__init__("aux", background, stale_background, parent)
+                 parent: QWidget | None = None, name: str = "aux"):
+        super().__init__(name, background, stale_background, parent)
         self._colors = colors
         self._labels: tuple[tuple[str, float], ...] = ()
 
     def set_labels(self, labels: tuple[tuple[str, float], ...]) -> None:
+        """Lines of (text, value in [0, 1]) drawn top-left, one a row; () draws none."""
         self._labels = tuple(labels)
         self.update()
 
@@ -42,10 +44,9 @@ class AuxPane(ImagePane):
         font = QFont(self.font())
         font.setPixelSize(max(9, min(22, self.height() // 14)))
         painter.setFont(font)
-        line = painter.fontMetrics().height() * 1.35
+        spacing = painter.fontMetrics().height() * 1.35
         margin = max(6, self.width() // 30)
-        for row, (label, prob) in enumerate(self._labels):
-            painter.setPen(self.label_color(prob))
-            text = painter.fontMetrics().elidedText(f"{prob:.2f}  {label}", Qt.TextElideMode.ElideRight,
-                                                    self.width() - 2 * margin)
-            painter.drawText(margin, round(margin + line * (row + 0.8)), text)
+        for row, (line, value) in enumerate(self._labels):
+            painter.setPen(self.label_color(value))
+            text = painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, self.width() - 2 * margin)
+            painter.drawText(margin, round(margin + spacing * (row + 0.8)), text)

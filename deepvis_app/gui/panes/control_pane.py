@@ -6,7 +6,7 @@ white while it is in the unit grid; the layer holding the frozen backprop origin
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Protocol, Sequence
 
 from PySide6.QtCore import QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
@@ -21,6 +21,19 @@ CURRENT_IN_GRID = QColor(255, 255, 255)
 BACK_ORIGIN = QColor(140, 190, 255)
 
 
+class LayerEntryLike(Protocol):
+    """What the strip reads of one layer (`core.session.LayerEntry`)."""
+
+    @property
+    def pretty(self) -> str: ...
+
+    @property
+    def selected(self) -> bool: ...
+
+    @property
+    def back_origin(self) -> bool: ...
+
+
 class ControlPane(QWidget):
     """`layerClicked(index)` when a layer name is clicked."""
 
@@ -31,7 +44,7 @@ class ControlPane(QWidget):
         self.setObjectName("pane_control")
         self._background = background
         self._cursor_color = qcolor(cursor_color)
-        self._entries: tuple[Any, ...] = ()
+        self._entries: tuple[LayerEntryLike, ...] = ()
         self._cursor_on_list = False
         font = QFont(self.font())
         font.setPixelSize(FONT_PX)
@@ -39,7 +52,7 @@ class ControlPane(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setMouseTracking(True)
 
-    def set_layers(self, entries: Sequence[Any], cursor_on_list: bool) -> bool:
+    def set_layers(self, entries: Sequence[LayerEntryLike], cursor_on_list: bool) -> bool:
         """Show `entries` (LayerEntry-like); True when the names changed (height may change)."""
         changed = tuple(e.pretty for e in entries) != tuple(e.pretty for e in self._entries)
         self._entries = tuple(entries)
@@ -94,13 +107,13 @@ class ControlPane(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self._background)
         normal, bold = QFont(self.font()), self._bold_font()
-        for entry, rect in zip(self._entries, self.name_rects()):
+        for entry, rect in zip(self._entries, self.name_rects(), strict=True):
             painter.setFont(bold if entry.selected else normal)
             painter.setPen(self.entry_color(entry))
             painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, entry.pretty)
         painter.end()
 
-    def entry_color(self, entry: Any) -> QColor:
+    def entry_color(self, entry: LayerEntryLike) -> QColor:
         if entry.selected:
             return self._cursor_color if self._cursor_on_list else CURRENT_IN_GRID
         return BACK_ORIGIN if entry.back_origin else NORMAL

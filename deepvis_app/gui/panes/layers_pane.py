@@ -23,8 +23,9 @@ class LayersPane(ImagePane):
     tileClicked = Signal(float, float)
     anchor_top = True
 
-    def __init__(self, background: QColor, stale_background: QColor, parent: QWidget | None = None):
-        super().__init__("layers", background, stale_background, parent)
+    def __init__(self, background: QColor, stale_background: QColor, parent: QWidget | None = None,
+                 name: str = "layers"):
+        super().__init__(name, background, stale_background, parent)
         self.hover_text: HoverText | None = None
         self._last_tip: str | None = None
         self.setMouseTracking(True)

@@ -1,4 +1,4 @@
-"""Small files that claim huge images (issue 8): for the reader, find-max and crops tests."""
+"""Small files that claim huge images (issue 8): for the reader, find-max, crops and CLI tests."""
 
 from __future__ import annotations
 

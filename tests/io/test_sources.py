@@ -1,11 +1,7 @@
-"""Input sources with real threads: sample images, folders, files, videos, cameras, drag-and-drop."""
+"""Input sources with real threads: sample images, folders, files, lists, videos, drag-and-drop."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,63 +11,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from deepvis_app.io.camera import CameraReader
 from deepvis_app.io.images import SAMPLE_NAMES
 from deepvis_app.io.sources import Frame, InputError, InputManager
-from deepvis_app.settings.defaults import Settings
-
-DEADLINE_S = 10.0
-
-
-def wait_until(predicate, timeout: float = DEADLINE_S, interval: float = 0.005):
-    """Poll until `predicate()` is truthy; return its value or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s")
-
-
-def next_frame(manager: InputManager, after: Frame | None) -> Frame:
-    frame = manager.wait_for_frame(-1 if after is None else after.seq, DEADLINE_S)
-    assert frame is not None, "no new frame before the deadline"
-    return frame
-
-
-def wait_for_message(manager: InputManager, text: str, seen: list[str] | None = None) -> list[str]:
-    seen = [] if seen is None else seen
-
-    def found():
-        seen.extend(manager.pop_messages())
-        return any(text in message for message in seen)
-
-    wait_until(found)
-    return seen
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return dataclasses.replace(Settings(), camera_retry_s=0.05, camera_sleep_s=0.005)
-
-
-@pytest.fixture
-def make_manager(settings):
-    """InputManager factory: closes every manager and fails on threads left running."""
-    before = set(threading.enumerate())
-    managers: list[InputManager] = []
-
-    def make(spec=None, camera=None, **changes) -> InputManager:
-        manager = InputManager(dataclasses.replace(settings, **changes), spec, camera)
-        managers.append(manager)
-        return manager
-
-    yield make
-    for manager in managers:
-        manager.close()
-    leaked = [t for t in set(threading.enumerate()) - before if t.is_alive()]
-    assert not leaked, f"threads left running after close(): {leaked}"
+from tests.helpers.datasets import write_undecodable_video, write_video
+from tests.helpers.waiting import next_frame, wait_for_message, wait_until
 
 
 def solid(value: tuple[int, int, int], shape=(20, 30)) -> np.ndarray:
@@ -94,16 +37,6 @@ def folder(tmp_path) -> Path:
     (root / "bad.png").write_bytes(b"this is not a png")
     (root / "notes.txt").write_text("not an image")
     return root
-
-
-def write_video(path: Path, frames: int = 12, fps: float = 60.0) -> Path:
-    """An MJPG clip whose frame i is a uniform gray of 20 * i (RGB = BGR for gray)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (32, 24))
-    assert writer.isOpened()
-    for i in range(frames):
-        writer.write(np.full((24, 32, 3), 20 * i, dtype=np.uint8))
-    writer.release()
-    return path
 
 
 # --- sample images and static files --------------------------------------------------------------
@@ -196,19 +129,6 @@ def test_no_readable_entry_the_last_message_names_the_last_file_and_why(make_man
     assert "b.png" in messages[-1] and "2 inputs" in messages[-1], messages
 
 
-def write_undecodable_video(path: Path) -> Path:
-    """A video whose header OpenCV accepts but whose frames do not decode (data garbled)."""
-    data = bytearray(write_video(path, frames=8).read_bytes())
-    for i in range(400, len(data) - 200):
-        data[i] = (data[i] * 7 + 3) % 256
-    path.write_bytes(bytes(data))
-    capture = cv2.VideoCapture(str(path))
-    opened, decoded = capture.isOpened(), capture.isOpened() and capture.read()[0]
-    capture.release()
-    assert opened and not decoded, "precondition: OpenCV opens the file but decodes no frame"
-    return path
-
-
 def test_video_without_a_decodable_frame_is_skipped_for_the_next_entry(make_manager, folder, tmp_path):
     broken = write_undecodable_video(tmp_path / "broken.avi")
     manager = make_manager()
@@ -232,11 +152,11 @@ def test_a_video_that_cannot_be_reopened_at_its_end_moves_on(make_manager, folde
 
 
 @pytest.mark.parametrize("spec", ["/nonexistent/image.png", "sample:nope", "EMPTY"])
-def test_unusable_spec_raises_input_error_naming_it(settings, tmp_path, spec):
+def test_unusable_spec_raises_input_error_naming_it(input_settings, tmp_path, spec):
     spec = str(tmp_path) if spec == "EMPTY" else spec
     before = set(threading.enumerate())
     with pytest.raises(InputError, match=Path(spec).name if spec != "sample:nope" else "sample:nope"):
-        InputManager(settings, spec)
+        InputManager(input_settings, spec)
     assert set(threading.enumerate()) == before
 
 
@@ -281,8 +201,20 @@ def test_video_frames_advance_and_loop_at_eof(make_manager, tmp_path):
 
 
 def test_unpaced_video_plays_all_frames(make_manager, tmp_path):
-    manager = make_manager(str(write_video(tmp_path / "clip.avi", fps=1.0)), video_paced=False)
+    clip = write_video(tmp_path / "clip.avi", fps=1.0)
+    capture = cv2.VideoCapture(str(clip))
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # the container's own count, not ours
+    capture.release()
+    assert count == 12
+    manager = make_manager(video_paced=False)
+    next_frame(manager, None)  # a sample image first: the listener is attached before the video opens
+    heard: list[tuple[int, float]] = []  # (frame index, mean pixel)
+    manager.add_frame_listener(lambda f: f.name.startswith("clip.avi #")
+                               and heard.append((int(f.name.split("#")[1]), f.image.mean())))
+    manager.open_paths([str(clip)])
     wait_for_message(manager, "end of video")  # 12 frames at 1 fps would take 12 s when paced
+    assert [index for index, _ in heard[:count]] == list(range(count))  # every frame, in order
+    assert all(abs(mean - 20 * index) <= 8 for index, mean in heard[:count])  # each its own picture
 
 
 def test_freeze_stops_the_video_and_unfreeze_resumes(make_manager, tmp_path):
@@ -340,121 +272,6 @@ def test_frame_listener_sees_every_new_frame(make_manager, tmp_path):
     assert all(frame.name.startswith("clip.avi #") for frame in heard)
 
 
-# --- camera ---------------------------------------------------------------------------------------
-def test_missing_camera_reports_and_keeps_running(make_manager):
-    manager = make_manager(camera=99)
-    assert manager.mode == "camera"
-    wait_for_message(manager, "camera 99")
-    assert manager.latest() is None
-    manager.next_file()  # like the original's e/w: leave camera mode for the static list
-    assert manager.mode == "files"
-    frame = next_frame(manager, None)
-    assert frame.name == "sample:chelsea"
-    manager.toggle_camera()
-    assert manager.mode == "camera" and manager.latest() is None
-    wait_for_message(manager, "camera 99")  # reported again on re-entering camera mode
-    manager.toggle_camera()
-    assert next_frame(manager, frame).name == "sample:chelsea"  # re-shown with a newer seq
-
-
-def test_camera_from_settings(make_manager):
-    manager = make_manager(capture_device=99)
-    assert manager.mode == "camera" and manager.camera_device == 99
-    wait_for_message(manager, "not found")
-
-
-def test_toggle_camera_without_camera_is_a_message(make_manager):
-    manager = make_manager()
-    manager.toggle_camera()
-    assert manager.mode == "files"
-    assert any("camera" in m for m in manager.pop_messages())
-
-
-def write_half_bright_video(path: Path, frames: int = 5) -> Path:
-    """Frames whose left half is black and right half white (to see the mirroring)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (32, 24))
-    image = np.zeros((24, 32, 3), dtype=np.uint8)
-    image[:, 16:] = 255
-    for _ in range(frames):
-        writer.write(image)
-    writer.release()
-    return path
-
-
-@pytest.mark.parametrize("mirror", [True, False])
-def test_camera_stream_is_mirrored_and_reconnects_after_it_ends(make_manager, tmp_path, mirror):
-    """A video file opened as a camera stream: real cv2 reads; its end looks like an unplug."""
-    stream = str(write_half_bright_video(tmp_path / "cam.avi"))
-    manager = make_manager(camera=stream, camera_mirror=mirror)
-    frame = next_frame(manager, None)
-    assert frame.name == f"camera {stream}" and manager.mode == "camera"
-    left, right = frame.image[:, :12].mean(), frame.image[:, -12:].mean()
-    assert (left > 200 and right < 50) if mirror else (left < 50 and right > 200)
-    seen = wait_for_message(manager, "unplugged")
-    wait_for_message(manager, "connected", seen)  # retried and opened again
-    next_frame(manager, manager.latest())
-
-
-def test_frozen_camera_frame_is_shown_again_after_files(make_manager, tmp_path):
-    manager = make_manager(camera=str(write_half_bright_video(tmp_path / "cam.avi", frames=1000)))
-    frame = next_frame(manager, None)
-    manager.toggle_freeze()
-    assert manager.frozen
-    frozen = manager.latest()
-    manager.toggle_camera()
-    assert manager.mode == "files" and not manager.frozen
-    frame = next_frame(manager, frozen)
-    assert frame.name == "sample:chelsea"
-    manager.toggle_camera()
-    again = manager.latest()
-    assert again.image is frozen.image and again.seq > frame.seq and manager.frozen
-    manager.toggle_freeze()
-    assert next_frame(manager, again).image is not frozen.image
-
-
-class FakeDevice:
-    """A camera stand-in: gives `frames` frames per plug-in, then fails as if unplugged."""
-
-    def __init__(self, frames: int, frame: np.ndarray, log: list[str]):
-        self.frames, self.frame, self.log = frames, frame, log
-
-    def isOpened(self) -> bool:  # noqa: N802 - cv2's name
-        return True
-
-    def read(self):
-        self.frames -= 1
-        return (True, self.frame.copy()) if self.frames >= 0 else (False, None)
-
-    def release(self) -> None:
-        self.log.append("release")
-
-
-def test_camera_reader_mirrors_retries_and_reconnects():
-    bgr = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
-    published, messages, log = [], [], []
-    opens = iter([None, FakeDevice(3, bgr, log), FakeDevice(2, bgr, log)])  # absent, plugged, replugged
-
-    def open_capture(device):
-        log.append(f"open {device}")
-        return next(opens, None)
-
-    reader = CameraReader(5, lambda img, name: published.append((img, name)), messages.append,
-                          mirror=True, sleep_s=0.001, retry_s=0.01, open_capture=open_capture)
-    reader.start()
-    try:
-        wait_until(lambda: len(published) >= 5)
-        wait_until(lambda: sum(m.endswith("connected") for m in messages) >= 1)
-    finally:
-        reader.stop()
-        reader.join(DEADLINE_S)
-    assert not reader.is_alive()
-    image, name = published[0]
-    assert name == "camera 5" and not image.flags.writeable
-    np.testing.assert_array_equal(image, bgr[:, ::-1, ::-1])  # RGB and mirrored left-right
-    assert log[:2] == ["open 5", "open 5"] and log.count("release") >= 2
-    assert "not found" in messages[0] and any("unplugged" in m for m in messages)
-
-
 # --- drag and drop --------------------------------------------------------------------------------
 def test_drop_folder_then_files_then_nothing_usable(make_manager, folder, tmp_path):
     manager = make_manager(camera=99)
@@ -474,49 +291,14 @@ def test_drop_folder_then_files_then_nothing_usable(make_manager, folder, tmp_pa
     assert manager.position() == (1, 2)
 
 
-def test_close_is_idempotent_and_stops_everything(settings):
+def test_close_is_idempotent_and_stops_everything(input_settings):
     before = set(threading.enumerate())
-    with InputManager(settings, camera=99) as manager:
+    with InputManager(input_settings, camera=99) as manager:
         assert len(set(threading.enumerate()) - before) == 2  # files thread and camera thread
     manager.close()
     assert {t for t in set(threading.enumerate()) - before if t.is_alive()} == set()
     manager.toggle_camera()  # after close: no new thread
     assert {t for t in set(threading.enumerate()) - before if t.is_alive()} == set()
-
-
-class WarmingUpDevice(FakeDevice):
-    """A camera whose first frame takes until `ready` is set, as a real one warming up."""
-
-    def __init__(self, frame: np.ndarray, ready: threading.Event):
-        super().__init__(10**6, frame, [])
-        self.ready = ready
-
-    def read(self):
-        self.ready.wait(DEADLINE_S)
-        time.sleep(0.002)
-        return super().read()
-
-
-def test_a_camera_is_connecting_until_its_first_frame_or_its_failure():
-    ready, published, messages = threading.Event(), [], []
-    frame = np.zeros((6, 8, 3), np.uint8)
-    reader = CameraReader(3, lambda img, name: published.append(name), messages.append, sleep_s=0.001,
-                          retry_s=0.01, open_capture=lambda device: WarmingUpDevice(frame, ready))
-    missing = CameraReader(4, lambda img, name: None, messages.append, retry_s=0.01,
-                           open_capture=lambda device: None)
-    reader.start()
-    missing.start()
-    try:
-        time.sleep(0.2)
-        assert reader.connecting and not published  # still waiting for the first frame
-        ready.set()
-        wait_until(lambda: published and not reader.connecting)
-        wait_until(lambda: any("camera 4" in m and "not found" in m for m in messages))
-        assert not missing.connecting  # it reported; nothing is on its way
-    finally:
-        for r in (reader, missing):
-            r.stop()
-            r.join(DEADLINE_S)
 
 
 def test_awaiting_frame_ends_with_the_frame_or_with_the_failure(make_manager, folder):
@@ -526,30 +308,3 @@ def test_awaiting_frame_ends_with_the_frame_or_with_the_failure(make_manager, fo
     manager = make_manager(camera=99)
     wait_for_message(manager, "camera 99")
     assert not manager.awaiting_frame() and manager.latest() is None
-
-
-CAMERA_RETRIES = """
-import logging, sys, time
-logging.basicConfig(level=logging.WARNING, format="LOG %(name)s %(levelname)s %(message)s")
-logging.getLogger("deepvis.io.camera").setLevel(logging.DEBUG)
-from deepvis_app.io.camera import CameraReader
-messages = []
-reader = CameraReader(99, lambda img, name: None, messages.append, retry_s=0.02)
-reader.start()
-time.sleep(0.6)
-reader.stop()
-reader.join(5)
-print(len(messages), messages)
-"""
-
-
-def test_camera_retries_print_no_opencv_warnings_and_go_to_our_log():
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", CAMERA_RETRIES], cwd=root, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("1 "), done.stdout  # the user is told once
-    lines = done.stderr.splitlines()
-    assert not [line for line in lines if "WARN" in line or "ERROR" in line], done.stderr
-    retries = [line for line in lines if line.startswith("LOG deepvis.io.camera") and "camera 99" in line]
-    assert len(retries) >= 5, done.stderr  # every retry is in our log
