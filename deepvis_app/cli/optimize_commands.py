@@ -1,8 +1,11 @@
-"""`deepvis optimize` (regularized optimization of many units) and `deepvis dream` (cnn-vis deep dream)."""
+"""`deepvis optimize` (regularized optimization of many units, or of an objective expression) and
+`deepvis dream` (cnn-vis deep dream). The original optimize_image.py's flag names are accepted too
+(--push-layer, --push-channel, --max-iter, --lr-params, --rand-seed, --brave, ...)."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +26,30 @@ def _register_optimize(subparsers: Any) -> None:
                             "(Yosinski 2015 presets, cnn-vis p-norm/TV, lucent FFT/transforms), units batched; "
                             "each finished batch is saved, and a rerun skips the units already done",
                             _optimize)
-    parser.add_argument("--layer", required=True, help="layer name (see `deepvis layers`)")
-    parser.add_argument("--units", required=True, help="units: 0-63, 5, or 0-3,7,9")
+    parser.add_argument("--layer", "--push-layer", "--push_layer",
+                        help="layer name (see `deepvis layers`); not with an --objective expression")
+    parser.add_argument("--units", "--push-channel", "--push_channel",
+                        help="units: 0-63, 5, or 0-3,7,9; not with an --objective expression")
     parser.add_argument("--preset", default="yosinski3", choices=sorted(PRESETS), help="default yosinski3")
-    parser.add_argument("--batch", type=int, default=64, help="units per batch (default 64)")
-    parser.add_argument("--out", type=Path, required=True, help="unit-vis folder (writes regularized_opt/)")
-    parser.add_argument("--force", action="store_true",
+    parser.add_argument("--batch", type=int, default=None,
+                        help="units per batch (default 64); with an --objective expression: images in the batch "
+                             "(default 1, 2 for diversity and channel_interpolate)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="unit-vis folder (writes regularized_opt/, or objectives/ for an expression)")
+    parser.add_argument("--force", "--brave", action="store_true",
                         help="recompute units already done with the same settings (default: skip them)")
+    parser.add_argument("--snapshots", metavar="STEPS",
+                        help="also save the images as they were at these steps, e.g. 10,50,100 (units already done "
+                             "are recomputed)")
+    parser.add_argument("--lr-params", "--lr_params", metavar="DICT",
+                        help="the original's learning-rate parameters, e.g. \"{'lr': 100}\" or "
+                             "\"{'max_lr': 100, 'desired_prog': 2}\" (keys: " + ", ".join(LR_PARAMS) + ")")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_option_flags(parser, OptimizeConfig, defaults=False,
                      default_group="optimization settings (default: the preset's)")
+
+
+LR_PARAMS = ("lr", "max_lr", "desired_prog", "early_prog", "late_prog_mult")
 
 
 def parse_units(text: str, count: int) -> list[int]:
@@ -53,16 +70,23 @@ def parse_units(text: str, count: int) -> list[int]:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The preset with the flags that were given; a UserError for a bad value."""
-    from deepvis_app.core.unitvis.optimize_config import OptimizeConfig, preset
+    """The preset with the flags that were given; a UserError for a bad value. An --objective
+    expression (anything but a unit objective kind) is not a setting: see `objective_expression`."""
+    from deepvis_app.core.unitvis.optimize_config import OBJECTIVES, OptimizeConfig, preset
 
     changes = option_values(args, OptimizeConfig)
+    if changes.get("objective") not in (None, *OBJECTIVES):
+        del changes["objective"]
     if "size" in changes:
         size = changes["size"]
         if len(size) > 2 or min(size) < 8:
             raise UserError(f"--size {' '.join(map(str, size))}: give S or H W, each >= 8")
         changes["size"] = (size[0], size[-1])
-    if args.batch < 1:
+    if "push_spatial" in changes:
+        changes["push_spatial"] = tuple(changes["push_spatial"])
+    if getattr(args, "lr_params", None):
+        changes = _lr_params(args.lr_params) | changes
+    if args.batch is not None and args.batch < 1:
         raise UserError(f"--batch must be >= 1, got {args.batch}")
     try:
         return preset(args.preset).replace(**changes).validate()
@@ -70,7 +94,66 @@ def config_from_args(args: argparse.Namespace):
         raise UserError(f"--{exc}") from None
 
 
+def objective_expression(args: argparse.Namespace) -> str | None:
+    """The --objective value when it is an expression rather than a unit objective kind."""
+    from deepvis_app.core.unitvis.optimize_config import OBJECTIVES
+
+    text = args.objective
+    return None if text is None or text in OBJECTIVES else text
+
+
+def _lr_params(text: str) -> dict[str, float]:
+    """--lr-params as config changes: a dict literal read with ast.literal_eval (never eval)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise UserError(f"--lr-params {text!r}: not a dict like \"{{'lr': 100}}\"") from None
+    if not isinstance(value, dict):
+        raise UserError(f"--lr-params {text!r}: not a dict like \"{{'lr': 100}}\"")
+    for key, number in value.items():
+        if key not in LR_PARAMS:
+            raise UserError(f"--lr-params: unknown key {key!r} (keys: {', '.join(LR_PARAMS)})")
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise UserError(f"--lr-params: {key} = {number!r} is not a number")
+    return {key: float(number) for key, number in value.items()}
+
+
+def parse_snapshots(text: str | None, steps: int) -> list[int]:
+    """'10,50,100' -> sorted steps, each between 1 and `steps`."""
+    if not text:
+        return []
+    try:
+        wanted = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise UserError(f"--snapshots '{text}': give step counts like 10,50,100") from None
+    if wanted[0] < 1 or wanted[-1] > steps:
+        raise UserError(f"--snapshots '{text}': steps must be between 1 and --steps ({steps})")
+    return wanted
+
+
 def _optimize(args: argparse.Namespace) -> int:
+    expression = objective_expression(args)
+    config = config_from_args(args)
+    snapshots = parse_snapshots(args.snapshots, config.steps)
+    if expression is not None and (args.layer is not None or args.units is not None):
+        raise UserError("--objective: an expression names its own layers and units; drop --layer/--units")
+    if expression is not None and config.push_spatial is not None:
+        raise UserError("--push-spatial applies to --layer/--units runs; in an expression use neuron(L, c, x, y)")
+    if expression is not None and config.diversity:
+        raise UserError("--diversity applies to --layer/--units runs; in an expression add W*diversity('L')")
+    if expression is None and (args.layer is None or args.units is None):
+        raise UserError("--layer and --units are required (or give an --objective expression)")
+    check_output_dir(args.out)
+    loaded = model_from_args(args)
+    try:
+        if expression is not None:
+            return _optimize_expression(args, expression, config, loaded, snapshots)
+        return _optimize_units(args, config, loaded, snapshots)
+    except ValueError as exc:  # settings that only the model decides (a position outside the map, ...)
+        raise UserError(str(exc)) from None
+
+
+def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[int]) -> int:
     from tqdm import tqdm
 
     from deepvis_app.core.unitvis.layout import UnitVisLayout
@@ -78,30 +161,61 @@ def _optimize(args: argparse.Namespace) -> int:
     from deepvis_app.core.unitvis.optimize_output import OptimizeOutput, saved_render, settings_key
     from deepvis_app.core.unitvis.params import InputSpace
 
-    config = config_from_args(args)
-    check_output_dir(args.out)
-    loaded = model_from_args(args)
     try:
         info = loaded.layer(args.layer)
     except KeyError:
         raise UserError(f"--layer '{args.layer}': no such layer (see `deepvis layers`)") from None
     units = parse_units(args.units, info.channels)
+    batch = args.batch or 64
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
     render = saved_render(config)
     size = tuple(config.size or loaded.settings.input_size)
     output = OptimizeOutput(UnitVisLayout(args.out), args.layer, info.channels, settings_key(config, size, render),
                             {"preset": args.preset, "objective": config.objective, "steps": config.steps,
-                             "render": render})
-    done = set() if args.force else set(output.done(units))
+                             "render": render, "push_dir": config.push_dir})
+    done = set() if args.force or snapshots else set(output.done(units))
     todo = [unit for unit in units if unit not in done]
     if todo:
         def save(part) -> None:
-            output.save(part.units, part.images(space, render), part.best_values, part.last_values)
+            output.save(part.units, part.images(space, render), part.best_values, part.last_values,
+                        copies=part.copies, history=part.history, snapshots=part.snapshot_images(space, render))
 
-        batches = -(-len(todo) // args.batch)
+        batches = -(-len(todo) // batch)
         with tqdm(total=config.steps * batches, unit="step", disable=args.no_progress, desc=args.layer) as bar:
-            optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, args.batch,
-                           loaded.device, bar.update, on_batch=save)
+            optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, batch,
+                           loaded.device, bar.update, on_batch=save, snapshots=snapshots)
     print_json({"layer": args.layer, "units": len(units), "computed": len(todo), "skipped": len(done),
                 "written": output.paths(), "best_values": output.best_values(units)})
+    return 0
+
+
+def _optimize_expression(args: argparse.Namespace, expression: str, config, loaded, snapshots: list[int]) -> int:
+    from tqdm import tqdm
+
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.objective_expr import ObjectiveError, parse_objective
+    from deepvis_app.core.unitvis.optimize import optimize_objective
+    from deepvis_app.core.unitvis.optimize_output import save_objective_result, saved_render
+    from deepvis_app.core.unitvis.params import InputSpace
+
+    try:
+        objective = parse_objective(expression, lambda name: loaded.layer(name).channels)
+    except ObjectiveError as exc:
+        raise UserError(f"--{exc}") from None
+    batch = args.batch or objective.min_batch
+    if batch < objective.min_batch:
+        raise UserError(f"--batch {batch}: this objective compares images, it needs --batch >= {objective.min_batch}")
+    space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
+    render = saved_render(config)
+    with tqdm(total=config.steps, unit="step", disable=args.no_progress, desc="objective") as bar:
+        result = optimize_objective(loaded.module, space, objective, batch, config, loaded.settings.input_size,
+                                    loaded.device, bar.update, snapshots)
+    written = save_objective_result(UnitVisLayout(args.out), objective.text, result.images(space, render),
+                                    result.best_values, result.last_values, result.history,
+                                    result.snapshot_images(space, render),
+                                    {"preset": args.preset, "steps": config.steps, "render": render,
+                                     "push_dir": config.push_dir, "batch": batch})
+    print_json({"objective": objective.text, "batch": batch, "layers": objective.layers, "written": written,
+                "best_values": [float(v) for v in result.best_values],
+                "last_values": [float(v) for v in result.last_values]})
     return 0

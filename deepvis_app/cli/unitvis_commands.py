@@ -27,9 +27,15 @@ def _layer_list(text: str | None) -> tuple[str, ...]:
 
 
 def _register_find_max(subparsers: Any) -> None:
-    parser = add_subcommand(subparsers, "find-max", "Find every unit's top-k images in an image folder "
-                            "(resumable; runs under torchrun for several processes)", _find_max)
-    parser.add_argument("dataset", type=Path, help="folder of images (searched recursively)")
+    parser = add_subcommand(subparsers, "find-max", "Find every unit's top-k images in an image folder or "
+                            "file list (resumable; runs under torchrun for several processes)", _find_max)
+    parser.add_argument("dataset", type=Path, help="folder of images (searched recursively), or a file list: one "
+                        "image path per line, optionally followed by an integer class label (the original "
+                        "toolbox's filelist)")
+    parser.add_argument("--images-dir", type=Path, help="folder the file list's relative paths are in "
+                        "(default: the list's folder)")
+    parser.add_argument("--rank", choices=("max", "sum"), default="max", help="rank a unit's images by the "
+                        "maximum of its map (default) or by the sum of its map")
     parser.add_argument("--layers", required=True, help="comma-separated layer names")
     parser.add_argument("--top", type=int, default=9, help="images kept per unit (default 9)")
     parser.add_argument("--batch", type=int, default=32, help="images per forward pass (default 32)")
@@ -43,6 +49,7 @@ def _find_max(args: argparse.Namespace) -> int:
     from deepvis_app.core.hooks import find_module
     from deepvis_app.core.unitvis.distributed import cuda_device_for, process_group, ranks_from_env
     from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.core.unitvis.scan_data import scan_source
 
     ranks = ranks_from_env()
     args.device = cuda_device_for(ranks, args.device)
@@ -52,11 +59,12 @@ def _find_max(args: argparse.Namespace) -> int:
     if args.batch < 1 or args.top < 1 or args.workers < 0 or args.checkpoint_every < 1:
         raise UserError("--batch, --top and --checkpoint-every must be >= 1, --workers >= 0")
     check_output_dir(args.out)
+    scan_source(args.dataset, args.images_dir)  # a bad folder or file-list line is reported before the model loads
     loaded = model_from_args(args)
     for name in layers:
         find_module(loaded.module, name)
     request = FindMaxRequest(args.dataset, layers, args.out, args.top, args.batch, args.workers,
-                             args.checkpoint_every)
+                             args.checkpoint_every, args.images_dir, args.rank)
     with process_group(ranks, loaded.device.type), _bar(args.no_progress or not ranks.is_main, "batch") as bar:
         started = time.perf_counter()
         result = find_max(loaded, request, _batch_progress(bar), ranks.rank, ranks.world)
@@ -85,14 +93,24 @@ def _batch_progress(bar):
 
 def _register_crops(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "crops", "Receptive-field crops, their backward signals and top-k "
-                            "montages (max_im/ and max_deconv/, max_guided/ or max_backprop/) from find-max "
-                            "results", _crops)
+                            "montages (max_im/ and max_deconv/, max_guided/ or max_backprop/) and a per-unit "
+                            "crops/<layer>/unit_NNNN/info.txt from find-max results", _crops)
     parser.add_argument("--out", type=Path, required=True, help="unit-vis folder holding find_max/")
     parser.add_argument("--layers", help="comma-separated layers (default: every find-max result)")
     parser.add_argument("--dataset", type=Path, help="image folder (default: the one find-max recorded)")
     parser.add_argument("--methods", help="backward methods, comma-separated: deconv, guided, gradient, auto "
                         "(default: the unit_backprop setting, which the app's per-unit pane shows; auto = deconv "
                         "when the model has max-pooling, else guided)")
+    parser.add_argument("--do-backprop", action="store_true", help="also the plain gradient (backprop) crops "
+                        "and max_backprop montages (= adding gradient to --methods)")
+    parser.add_argument("--do-deconv-norm", action="store_true", help="also the channel norm of the deconv "
+                        "(deconvnorm crops, max_deconvnorm montages)")
+    parser.add_argument("--do-backprop-norm", action="store_true", help="also the channel norm of the gradient "
+                        "(backpropnorm crops, max_backpropnorm montages)")
+    parser.add_argument("--idx-begin", type=int, default=0, help="first unit to crop (default 0)")
+    parser.add_argument("--idx-end", type=int, help="unit to stop before (default: after the last)")
+    parser.add_argument("--N", dest="n_top", type=int, metavar="N", help="crop each unit's N best images (default: all "
+                        "find-max kept)")
     parser.add_argument("--tile", type=int, default=96, help="montage tile size in pixels (default 96)")
     parser.add_argument("--batch", type=int, default=16, help="crops per backward pass (default 16)")
     parser.add_argument("--save-crops", action="store_true", help="also write every crop as PNG under crops/")
@@ -108,14 +126,20 @@ def _crops(args: argparse.Namespace) -> int:
     unknown = [m for m in asked if m not in UNIT_BACKPROP_CHOICES]
     if unknown or args.tile < 8 or args.batch < 1:
         raise UserError(f"--methods takes {', '.join(UNIT_BACKPROP_CHOICES)}; --tile >= 8; --batch >= 1")
+    if args.idx_begin < 0 or (args.idx_end is not None and args.idx_end <= args.idx_begin):
+        raise UserError(f"--idx-begin {args.idx_begin} / --idx-end {args.idx_end}: need 0 <= begin < end")
+    if args.n_top is not None and args.n_top < 1:
+        raise UserError(f"--N {args.n_top}: must be at least 1")
     check_output_dir(args.out)
     loaded = model_from_args(args)
-    methods = tuple(dict.fromkeys(unit_backprop_method(loaded, m) for m in asked or [None]))
+    methods = tuple(dict.fromkeys([*(unit_backprop_method(loaded, m) for m in asked or [None]),
+                                   *(["gradient"] if args.do_backprop else [])]))
+    norms = tuple(m for m, wanted in (("deconv", args.do_deconv_norm), ("gradient", args.do_backprop_norm)) if wanted)
     request = CropRequest(args.out, _layer_list(args.layers) or None, args.dataset, methods, args.tile,
-                          args.batch, args.save_crops, args.force)
+                          args.batch, args.save_crops, args.force, norms, args.idx_begin, args.idx_end, args.n_top)
     with _bar(args.no_progress, "unit") as bar:
         result = make_crops(loaded, request, unit_progress(bar))
-    print_json({"methods": list(methods), "units_written": result.layers,
+    print_json({"methods": list(methods), "norm_methods": list(norms), "units_written": result.layers,
                 "missing_images": sorted(set(result.missing_images)),
                 "problems": result.problems})
     return 0

@@ -98,3 +98,59 @@ def test_unknown_choices_are_value_errors(default_model, space):
         optimize_units(default_model.module, space, "_blocks.0", [0], preset("yosinski3").replace(
             objective="bogus", steps=1, size=(32, 32)), (224, 224))
 
+
+
+def _small():
+    """two_conv_net (layer "2": 5 units) and its input space at 16 px."""
+    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.settings.defaults import Settings
+    from tests.helpers.models import two_conv_net
+
+    return two_conv_net(), InputSpace.from_preprocessor(Preprocessor(Settings(input_size=(16, 16))))
+
+
+def _measure(net, space, z, units, position=None):
+    with torch.no_grad():
+        maps = forward_until(net, space.to_net(z), ["2"])["2"][torch.arange(len(units)), torch.tensor(units)]
+    row, col = position or (maps.shape[1] // 2, maps.shape[2] // 2)
+    return maps[:, row, col].numpy()
+
+
+def test_push_spatial_and_push_dir_pick_the_position_and_the_direction(single_thread):
+    net, space = _small()
+    config = preset("yosinski3").replace(steps=6, size=(16, 16), lr=2000.0, blur_every=0, decay=0.0)
+    up = optimize_units(net, space, "2", [1, 3], config.replace(push_spatial=(2, 11)), (16, 16))
+    np.testing.assert_allclose(_measure(net, space, up.z, [1, 3], (2, 11)), up.best_values, rtol=1e-4)
+    down = optimize_units(net, space, "2", [1, 3], config.replace(push_spatial=(2, 11), push_dir=-1.0), (16, 16))
+    np.testing.assert_allclose(-_measure(net, space, down.z, [1, 3], (2, 11)), down.best_values, rtol=1e-4)
+    assert (np.diff(down.history, axis=0) > 0).all(), "the recorded value (-activation) rises every step"
+    assert (_measure(net, space, down.z, [1, 3], (2, 11)) < _measure(net, space, up.z, [1, 3], (2, 11))).all()
+    centre = optimize_units(net, space, "2", [1], config, (16, 16))
+    np.testing.assert_allclose(_measure(net, space, centre.z, [1]), centre.best_values, rtol=1e-4)
+    with pytest.raises(ValueError, match="outside the 16x16 map"):
+        optimize_units(net, space, "2", [1], config.replace(push_spatial=(16, 0)), (16, 16))
+
+
+def test_start_at_draws_the_originals_starting_images():
+    net, space = _small()
+    config = preset("yosinski3").replace(steps=1, size=(16, 16), keep="last")
+    pixels = {start: space.to_uint8(optimize_units(net, space, "2", [0], config.replace(start_at=start),
+                                                   (16, 16)).z[0]).astype(float)
+              for start in ("mean", "randu", "mean_plus_rand")}
+    mean_pixel = 255 * np.asarray(space.preprocessor.mean).reshape(-1)
+    assert np.abs(pixels["mean"] - mean_pixel).max() <= 1  # the mean image itself
+    assert pixels["randu"].std() > 60 and pixels["randu"].min() < 15 and pixels["randu"].max() > 240  # U(0, 255)
+    assert 5 < np.abs(pixels["mean_plus_rand"] - mean_pixel).mean() < 15  # N(0, 10) around the mean
+
+
+def test_unit_diversity_copies_differ_and_do_not_depend_on_the_batch(single_thread):
+    net, space = _small()
+    config = preset("yosinski3").replace(steps=5, size=(16, 16), lr=2000.0, blur_every=0, decay=0.0,
+                                         diversity=20.0, diversity_images=3)
+    batched = optimize_units(net, space, "2", [1, 4], config, (16, 16), snapshots=[2])
+    assert batched.z.shape[0] == 6 and batched.copies == 3 and batched.snapshots[2].shape[0] == 6
+    alone = optimize_units(net, space, "2", [4], config, (16, 16))
+    torch.testing.assert_close(batched.z[3:], alone.z, rtol=1e-3, atol=1e-2)
+    assert not torch.allclose(batched.z[0], batched.z[1]), "the copies of a unit differ"
+    plain = optimize_units(net, space, "2", [4], config.replace(diversity=0.0), (16, 16))
+    assert plain.z.shape[0] == 1

@@ -6,8 +6,10 @@ centred; the whole image along an axis where the window is wider than the image,
 where `receptive_field` cannot follow the graph), and the backward signal from that one position
 (seed 1.0 at (unit, i, j)) is cut out the same way and shown with `norm01c` after clipping its
 largest 0.5% magnitudes (`signal_image`: otherwise a few extreme pixels flatten deep layers' crops
-to uniform gray). Entries of many units go through the network together: each batch row has its own
-unit and position.
+to uniform gray). The norm kinds (the original crop_max_patches' `--do-deconv-norm`,
+`--do-backprop-norm`) show the channel norm of the cut signal, min-max scaled, gray: the app's
+"norm" back view (`display.back_view`), no clipping, as the original's norm images. Entries of
+many units go through the network together: each batch row has its own unit and position.
 
 Which backward signal the per-unit pane shows is the `unit_backprop` setting
 (`unit_backprop_method`): Zeiler-Fergus deconv depends on the input image only through max-pool
@@ -28,7 +30,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from deepvis_app.core.backprop import backward_rules, make_seed
-from deepvis_app.core.display import norm01c, to_uint8
+from deepvis_app.core.display import back_view, norm01c, to_uint8
 from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.receptive_field import Axis, LayerRF, receptive_field
@@ -38,6 +40,9 @@ CROP_METHODS = ("deconv", "guided", "gradient")
 # backprop method -> (crop file kind, montage kind); the original's names (backprop_000.png)
 METHOD_KINDS = {"deconv": ("deconv", "max_deconv"), "guided": ("guided", "max_guided"),
                 "gradient": ("backprop", "max_backprop")}
+# backprop method -> (crop file kind, montage kind) of its channel norm; the original's deconvnorm_000.png
+NORM_KINDS = {"deconv": ("deconvnorm", "max_deconvnorm"), "guided": ("guidednorm", "max_guidednorm"),
+              "gradient": ("backpropnorm", "max_backpropnorm")}
 _SWITCHES: weakref.WeakKeyDictionary[nn.Module, bool] = weakref.WeakKeyDictionary()
 DISPLAY_CLIP_PERCENTILE = 99.5
 
@@ -89,6 +94,11 @@ def signal_image(signal: np.ndarray, percentile: float = DISPLAY_CLIP_PERCENTILE
     return to_uint8(norm01c(np.clip(signal, -limit, limit) if limit > 0 else signal))
 
 
+def norm_image(signal: np.ndarray) -> np.ndarray:
+    """A backward signal (HxWxC) as its per-pixel channel L2 norm, min-max scaled, gray uint8 HxWx3."""
+    return back_view(np.asarray(signal).transpose(2, 0, 1), "norm")
+
+
 def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: Sequence[int],
                           positions: Sequence[Sequence[int]] | None, method: str) -> torch.Tensor:
     """(B, C, H, W) input signal with seed 1.0 at (units[b], *positions[b]) for each row b
@@ -106,24 +116,29 @@ def backprop_at_positions(model: nn.Module, x: torch.Tensor, layer: str, units: 
 
 
 def crop_items(loaded: LoadedModel, layer: str, rf: LayerRF, items: Sequence[CropItem],
-               methods: Sequence[str] = ("deconv",)) -> dict[str, list[np.ndarray]]:
-    """{"maxim": crops, "<method>": crops...} for the items, in item order."""
+               methods: Sequence[str] = ("deconv",), norm_methods: Sequence[str] = ()) -> dict[str, list[np.ndarray]]:
+    """{"maxim": crops, "<method>": crops..., "<norm kind>": crops...} for the items, in item order;
+    norm kinds (NORM_KINDS, e.g. "deconvnorm") for the `norm_methods`."""
     boxes = [crop_window(rf, item.position) for item in items]
     result = {"maxim": [cut(item.image, box) for item, box in zip(items, boxes, strict=True)]}
     if not items:
-        return result | {method: [] for method in methods}
+        return result | {method: [] for method in methods} | {NORM_KINDS[m][0]: [] for m in norm_methods}
     pre = loaded.preprocessor
     known = [item.position for item in items if item.position is not None]
     positions = known if len(known) == len(items) else None
     x = torch.from_numpy(np.stack([pre.to_array(item.image) for item in items])).to(loaded.device)
-    for method in methods:
+    for method in dict.fromkeys([*methods, *norm_methods]):
         if method not in CROP_METHODS:
             raise ValueError(f"unknown crop method '{method}' (choose from {', '.join(CROP_METHODS)})")
         grad = backprop_at_positions(loaded.module, x, layer, [i.unit for i in items], positions, method)
         hwc = grad.cpu().numpy().transpose(0, 2, 3, 1)
         if pre.bgr and hwc.shape[3] == 3:
             hwc = hwc[..., ::-1]
-        result[method] = [signal_image(cut(g, box)) for g, box in zip(hwc, boxes, strict=True)]
+        signals = [cut(g, box) for g, box in zip(hwc, boxes, strict=True)]
+        if method in methods:
+            result[method] = [signal_image(signal) for signal in signals]
+        if method in norm_methods:
+            result[NORM_KINDS[method][0]] = [norm_image(signal) for signal in signals]
     return result
 
 

@@ -1,4 +1,12 @@
-"""find-max: one pass over an image folder that keeps every unit's top-k images, for many layers.
+"""find-max: one pass over an image folder or file list that keeps every unit's top-k images, for many layers.
+
+Images come from a folder or from a file list in the original's `filelist` format (`path [label]`
+per line, see `scan_data.scan_source`); labels are written with the entries. Units rank images by
+their spatial max (`rank_by="max"`, the original's find_max_acts) or by the sum of their map
+(`rank_by="sum"`). Every entry keeps its arg-max position in the layer and, as `image_pos`, the
+receptive-field centre of that position in network-input pixels (see `receptive_field`), so the
+location is known without the layer's geometry. (conv-net-viz's "fix" mode is not implemented:
+the reference material does not say what it does.)
 
 All listed layers are captured in the same forward pass; per batch, every unit's spatial max is
 merged into its top-k table by `topk.merge_topk` (no per-unit loops). The state (tables, failed
@@ -28,15 +36,25 @@ import torch
 from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.layout import UnitVisFileError, UnitVisLayout
+from deepvis_app.core.unitvis.receptive_field import receptive_field
 from deepvis_app.core.unitvis.scan_data import (
     ScanError,
+    ScanSource,
     batch_loader,
-    dataset_files,
     files_signature,
     fixed_batches,
+    scan_source,
     shard,
 )
-from deepvis_app.core.unitvis.topk import TopK, batch_candidates, empty_topk, merge_topk, topk_entries
+from deepvis_app.core.unitvis.topk import (
+    SCORES,
+    Locate,
+    TopK,
+    batch_candidates,
+    empty_topk,
+    merge_topk,
+    topk_entries,
+)
 from deepvis_app.io.images import write_bytes_atomic
 
 log = logging.getLogger("deepvis.unitvis.find_max")
@@ -47,7 +65,9 @@ Progress = Callable[[int, int, int], None]
 
 @dataclass(frozen=True)
 class FindMaxRequest:
-    """What to scan and where to write; see `deepvis find-max --help`."""
+    """What to scan and where to write; see `deepvis find-max --help`. `dataset` is a folder of
+    images or a file list (relative paths in it resolved against `images_dir`, else the list's
+    folder); `rank_by` is "max" or "sum"."""
 
     dataset: Path
     layers: tuple[str, ...]
@@ -56,6 +76,8 @@ class FindMaxRequest:
     batch_size: int = 32
     workers: int = 0
     checkpoint_every: int = 8
+    images_dir: Path | None = None
+    rank_by: str = "max"
 
 
 @dataclass
@@ -93,12 +115,14 @@ def find_max(loaded: LoadedModel, request: FindMaxRequest, progress: Progress | 
     """Scan (or finish scanning) `request.dataset`; rank 0 writes DIR/find_max/<layer>.json."""
     if request.top < 1:
         raise ScanError(f"--top must be at least 1, got {request.top}")
-    files = dataset_files(request.dataset)
-    relative = [p.relative_to(request.dataset).as_posix() for p in files]
+    if request.rank_by not in SCORES:
+        raise ScanError(f"--rank '{request.rank_by}': choose from {', '.join(SCORES)}")
+    source = scan_source(request.dataset, request.images_dir)
+    files = source.files
     batches = shard(fixed_batches(len(files), request.batch_size), rank, world)
     layout = UnitVisLayout(request.out)
     state_path = layout.find_max_state(rank, world)
-    key = ScanKey(_scan_fingerprint(loaded, request, rank, world), files_signature(files, Path(request.dataset)))
+    key = ScanKey(_scan_fingerprint(loaded, request, rank, world), files_signature(files, source.names))
     state, discarded = load_state(state_path, key)
     if discarded:
         log.warning("%s: %s", state_path, discarded)
@@ -115,9 +139,11 @@ def find_max(loaded: LoadedModel, request: FindMaxRequest, progress: Progress | 
     merged = _gather_states(state, world)
     result = FindMaxResult(len(files), len(batches) - resumed, resumed, state_discarded=discarded)
     if rank == 0:
+        relative = source.names
         result.skipped = [relative[i] for i in sorted(merged.failed)]
         result.problems = {relative[i]: merged.failed[i] for i in sorted(merged.failed)}
-        result.written = write_find_max(layout, request, merged, relative)
+        locators = {name: image_locator(loaded, name) for name in request.layers}
+        result.written = write_find_max(layout, request, merged, source, locators)
     return result
 
 
@@ -130,7 +156,7 @@ def _scan_batch(loaded: LoadedModel, request: FindMaxRequest, state: ScanState,
     with torch.inference_mode():
         store = forward_until(loaded.module, x, request.layers)
     for name in request.layers:
-        candidates = batch_candidates(store[name], indices)
+        candidates = batch_candidates(store[name], indices, request.rank_by)
         table = state.tables.get(name)
         if table is None:
             table = empty_topk(candidates.values.shape[0], request.top, candidates.pos.shape[2])
@@ -143,6 +169,8 @@ def _scan_fingerprint(loaded: LoadedModel, request: FindMaxRequest, rank: int, w
            "world": world, "model": str(loaded.settings.builder or loaded.settings.model),
            "weights": str(loaded.weights_path), "input": list(loaded.preprocessor.input_size),
            "max_pixels": loaded.settings.max_image_pixels}
+    if request.rank_by != "max":  # only when set, so checkpoints of older (max-only) versions still resume
+        key["rank_by"] = request.rank_by
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -166,7 +194,7 @@ def load_state(path: Path, key: ScanKey) -> tuple[ScanState, str | None]:
         scan, files = payload["scan"], payload["files"]
         if scan != key.scan:
             return ScanState(), "checkpoint of a different scan (model, weights, layers, --top, --batch, " \
-                                "processes or max_image_pixels changed): discarded, scanning from the start"
+                                "--rank, processes or max_image_pixels changed): discarded, scanning from the start"
         if files != key.files:
             return ScanState(), "the images changed since the checkpoint (files added, removed, replaced or " \
                                 "modified): checkpoint discarded, scanning from the start"
@@ -197,21 +225,37 @@ def _gather_states(state: ScanState, world: int) -> ScanState:
     return merged
 
 
-def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanState,
-                   relative: Sequence[str]) -> list[Path]:
-    """DIR/find_max/<layer>.json for every layer, plus the list of skipped images and their problems."""
+def image_locator(loaded: LoadedModel, layer: str) -> Locate | None:
+    """The layer's arg-max position -> its receptive-field centre in network-input pixels; None where
+    the receptive field cannot be followed through the graph."""
+    shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+    rf = receptive_field(loaded.module, shape, layer, loaded.device)
+    return None if rf is None or rf.whole_image else rf.center
+
+
+def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanState, source: ScanSource,
+                   locators: dict[str, Locate | None] | None = None) -> list[Path]:
+    """DIR/find_max/<layer>.json for every layer, plus the list of skipped images and their problems.
+
+    "dataset" is the folder the entries' paths are relative to; "file_list" the list scanned (or null).
+    """
     missing = [name for name in request.layers if name not in state.tables]
     if missing:
         raise ScanError(f"{request.dataset}: no readable image, nothing to rank for {', '.join(missing)}")
+    relative: Sequence[str] = source.names
+    file_list = str(source.file_list.resolve()) if source.file_list is not None else None
     written = []
     for name in request.layers:
-        doc = {"layer": name, "top": request.top, "units": topk_entries(state.tables[name], list(relative)),
-               "dataset": str(Path(request.dataset).resolve())}
+        labels = source.labels if source.file_list is not None else None
+        units = topk_entries(state.tables[name], list(relative), labels, (locators or {}).get(name))
+        doc = {"layer": name, "top": request.top, "units": units, "rank_by": request.rank_by,
+               "dataset": str(Path(source.root).resolve()), "file_list": file_list}
         path = layout.find_max_json(name)
         write_bytes_atomic(path, json.dumps(doc).encode())
         written.append(path)
     failed = sorted(state.failed)
-    skipped = {"dataset": str(Path(request.dataset).resolve()), "skipped": [relative[i] for i in failed],
+    skipped = {"dataset": str(Path(source.root).resolve()), "file_list": file_list,
+               "skipped": [relative[i] for i in failed],
                "problems": {relative[i]: state.failed[i] for i in failed}}
     write_bytes_atomic(layout.find_max_skipped(), json.dumps(skipped, indent=1).encode())
     return written

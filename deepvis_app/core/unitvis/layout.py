@@ -17,7 +17,18 @@ downloaded `unit_jpg_vis` folders also load:
     <root>/regularized_opt/<layer>/<layer>_0007_montage.jpg  (original toolbox: 2x2 of 3x3, corner 2 shown)
     <root>/regularized_opt/<layer>/whole_layer.jpg         sprite of all units (pattern mode)
     <root>/regularized_opt/<layer>/objective_values.json   per unit: objective values, settings (optimize)
+    <root>/max_deconvnorm/<layer>/<layer>_0007.jpg         montage of their deconvs' channel norms (also
+                                                           max_guidednorm, max_backpropnorm)
     <root>/crops/<layer>/unit_0007/{maxim,deconv,guided,backprop}_000.png  individual crops (arik's layout)
+    <root>/crops/<layer>/unit_0007/{deconvnorm,guidednorm,backpropnorm}_000.png  their channel norms
+    <root>/crops/<layer>/unit_0007/info.txt                one line per top image (`deepvis crops`)
+    <root>/regularized_opt/<layer>/<layer>_0007_history.json  the unit's objective at every step (optimize)
+    <root>/regularized_opt/<layer>/variants/<layer>_0007_c1.png  further images of a unit (optimize --diversity)
+    <root>/regularized_opt/<layer>/snapshots/<layer>_0007_step00050.png  the image at step 50 (--snapshots;
+                                                           _c1_ before step for further images)
+    <root>/objectives/<slug>/000.png                       image 0 of an objective expression's batch
+    <root>/objectives/<slug>/000_step00050.png             ... at step 50 (--snapshots)
+    <root>/objectives/<slug>/values.json                   its expression, values and per-step history
 
 Optimized images are PNG: the file is the optimized input itself, and a JPEG of it loses what was
 optimized (an 80-step image kept 72-88% of its objective as JPEG, >99% as PNG). Every unit image is
@@ -45,6 +56,9 @@ UNIT_IMAGE_KINDS = ("regularized_opt", "max_im", "max_deconv")
 # in the max_deconv slot when the layout's backprop_kind names it.
 EXTRA_IMAGE_KINDS = ("max_guided", "max_backprop")
 BACKPROP_KINDS = ("max_deconv",) + EXTRA_IMAGE_KINDS
+# Channel-norm montages of the backward signals (`deepvis crops --do-deconv-norm / --do-backprop-norm`),
+# the original crop_max_patches' deconvnorm / backpropnorm images.
+NORM_IMAGE_KINDS = ("max_deconvnorm", "max_guidednorm", "max_backpropnorm")
 # Kinds written losslessly; the others are photo montages, JPEG as in the original.
 LOSSLESS_KINDS = frozenset({"regularized_opt"})
 READ_SUFFIXES = (".png", ".jpg")
@@ -116,7 +130,7 @@ class UnitVisLayout:
         return self._unit_image_files(kind, layer, unit)[READ_SUFFIXES.index(suffix)]
 
     def _unit_image_files(self, kind: str, layer: str, unit: int) -> list[Path]:
-        kinds = UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
+        kinds = UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS + NORM_IMAGE_KINDS
         if kind not in kinds:
             raise ValueError(f"unknown unit image kind '{kind}' (kinds: {', '.join(kinds)})")
         return [self.root / kind / layer / f"{layer}_{unit:04d}{suffix}" for suffix in READ_SUFFIXES]
@@ -132,6 +146,35 @@ class UnitVisLayout:
 
     def crop(self, kind: str, layer: str, unit: int, rank: int) -> Path:
         return self.root / "crops" / layer / f"unit_{unit:04d}" / f"{kind}_{rank:03d}.png"
+
+    def crop_info(self, layer: str, unit: int) -> Path:
+        """The unit's info.txt: one line per top image cropped (`crops.crop_info_text`)."""
+        return self.root / "crops" / layer / f"unit_{unit:04d}" / "info.txt"
+
+    def unit_history(self, layer: str, unit: int) -> Path:
+        """The per-step objective history of the unit's optimized image (JSON, beside the image)."""
+        return self.root / "regularized_opt" / layer / f"{layer}_{unit:04d}_history.json"
+
+    def unit_variant(self, layer: str, unit: int, copy: int) -> Path:
+        """Image `copy` (>= 1) of a unit optimized with several diverse images (copy 0 is `unit_image`)."""
+        return self.root / "regularized_opt" / layer / "variants" / f"{layer}_{unit:04d}_c{copy}.png"
+
+    def unit_snapshot(self, layer: str, unit: int, step: int, copy: int = 0) -> Path:
+        """Image `copy` of the unit as it was at step `step` of the optimization."""
+        part = f"_c{copy}" if copy else ""
+        return self.root / "regularized_opt" / layer / "snapshots" / f"{layer}_{unit:04d}{part}_step{step:05d}.png"
+
+    def objective_folder(self, slug: str) -> Path:
+        """The results of one objective expression (`objective_expr.slug` names it)."""
+        return self.root / "objectives" / slug
+
+    def objective_image(self, slug: str, index: int, step: int | None = None) -> Path:
+        """Image `index` of the expression's batch, finished or (with `step`) as it was at that step."""
+        name = f"{index:03d}" if step is None else f"{index:03d}_step{step:05d}"
+        return self.objective_folder(slug) / f"{name}.png"
+
+    def objective_record(self, slug: str) -> Path:
+        return self.objective_folder(slug) / "values.json"
 
     def layers_on_disk(self) -> list[str]:
         """Layers that have any per-unit image folder."""
@@ -189,6 +232,22 @@ class UnitVisLayout:
         path = self.objective_values(layer)
         write_bytes_atomic(path, json.dumps(record, indent=1, sort_keys=True).encode())
         return path
+
+    def write_png(self, path: Path, image: np.ndarray) -> Path:
+        """Write a lossless image at one of this layout's paths (variants, snapshots, objectives)."""
+        self._check_inside(path)
+        write_image(path, image)
+        return path
+
+    def write_json(self, path: Path, record: dict[str, Any]) -> Path:
+        """Write a JSON record at one of this layout's paths (histories, objective records)."""
+        self._check_inside(path)
+        write_bytes_atomic(path, json.dumps(record, indent=1, sort_keys=True).encode())
+        return path
+
+    def _check_inside(self, path: Path) -> None:
+        if self.root not in path.parents:
+            raise ValueError(f"{path} is not inside the unit-vis folder {self.root}")
 
 
 def _read_or_none(path: Path) -> np.ndarray | None:

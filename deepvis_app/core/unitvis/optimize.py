@@ -6,11 +6,18 @@ the percentile projections), extended with cnn-vis's p-norm/TV gradients and RMS
 lucent's parameterizations, transforms and Adam. Row b of the batch is unit units[b]; the
 objective is summed over rows and every operation is per row, so a unit's image does not
 depend on which other units share its batch (tests/core/test_optimize.py checks this).
+
+The original's `--push-dir` (push_dir: -1 minimizes) and `--push-spatial` (the neuron objective
+at a chosen position) shape the unit objective; `diversity` > 0 gives each unit
+`diversity_images` rows, started from different draws and pushed apart by lucent's diversity
+term computed among that unit's rows only. `optimize_objective` runs the same loop for an
+objective expression (`objective_expr`), one forward tapping every layer it names. Every run
+records each row's value at every step and, on request, the images at chosen steps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,32 +27,50 @@ from torch import nn
 
 from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis import regularizers as reg
-from deepvis_app.core.unitvis.objectives import unit_objective
+from deepvis_app.core.unitvis.objective_expr import Objective, ObjectiveError, diversity_values
+from deepvis_app.core.unitvis.objectives import unit_maps, unit_objective
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
 from deepvis_app.core.unitvis.params import ImageParam, InputSpace, PixelParam, make_param
 from deepvis_app.core.unitvis.transforms import transform_set
 
+ObjectiveFn = Callable[[dict[str, torch.Tensor]], torch.Tensor]  # {layer: activation} -> values (N,)
+
 
 @dataclass
 class OptimizeResult:
-    """Per unit (rows in `units` order): the kept image in caffe space and objective values."""
+    """Rows of `z` in `units` order (with `copies` > 1: unit-major, `copies` rows per unit; for an
+    objective expression `units` is empty and the rows are the batch): the kept image in caffe space,
+    the objective values, the value of every row at every step (`history`, steps x rows) and the images
+    at the requested snapshot steps ({k: rows x C x H x W}, the image the k-th forward pass saw)."""
 
     units: list[int]
-    z: torch.Tensor  # N x C x H x W, best or last per config.keep
+    z: torch.Tensor  # rows x C x H x W, best or last per config.keep
     best_values: np.ndarray
     last_values: np.ndarray
+    history: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+    copies: int = 1
 
     def images(self, space: InputSpace, render: str = "clip") -> list[np.ndarray]:
-        return [space.to_uint8(self.z[i], render) for i in range(len(self.units))]
+        return [space.to_uint8(self.z[i], render) for i in range(len(self.z))]
+
+    def snapshot_images(self, space: InputSpace, render: str = "clip") -> dict[int, list[np.ndarray]]:
+        return {step: [space.to_uint8(z[i], render) for i in range(len(z))] for step, z in self.snapshots.items()}
 
 
 @dataclass
 class _Tracker:
+    """The best image of each row so far; rows whose values are coupled (a diversity term) are judged
+    together, `group` consecutive rows at a time, by the sum of their values."""
+
     best_values: torch.Tensor
     best_z: torch.Tensor
+    group: int = 1
 
     def update(self, values: torch.Tensor, z: torch.Tensor) -> None:
-        better = values > self.best_values
+        new = values.view(-1, self.group).sum(1, keepdim=True)
+        old = self.best_values.view(-1, self.group).sum(1, keepdim=True)
+        better = (new > old).expand(-1, self.group).reshape(-1)
         self.best_values = torch.where(better, values, self.best_values)
         self.best_z = torch.where(better.view(-1, 1, 1, 1), z, self.best_z)
 
@@ -53,43 +78,106 @@ class _Tracker:
 def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Sequence[int], config: OptimizeConfig,
                    input_size: tuple[int, int], batch_size: int = 64, device: torch.device | str = "cpu",
                    progress: Callable[[int], None] | None = None,
-                   on_batch: Callable[[OptimizeResult], None] | None = None) -> OptimizeResult:
-    """Optimize an image for each unit, `batch_size` units per batch; `progress(n)` after each step,
+                   on_batch: Callable[[OptimizeResult], None] | None = None,
+                   snapshots: Sequence[int] = ()) -> OptimizeResult:
+    """Optimize an image for each unit (`config.diversity_images` images per unit when
+    `config.diversity` > 0), `batch_size` units per batch; `progress(n)` after each step,
     `on_batch(result)` with each finished batch (to save it before the next one starts)."""
     if not units:
         raise ValueError("no units to optimize")
+    if config.push_spatial is not None and config.objective != "neuron":
+        raise ValueError(f"push_spatial picks the position of the neuron objective, not of '{config.objective}'")
+    copies = config.diversity_images if config.diversity else 1
     parts = []
     for first in range(0, len(units), batch_size):
-        parts.append(_optimize_batch(model, space, layer, list(units[first:first + batch_size]), config, input_size,
-                                     device, progress))
+        batch = list(units[first:first + batch_size])
+        index = torch.tensor(batch, device=device).repeat_interleave(copies)
+        part = _optimize_batch(model, space, [layer], _unit_values(layer, index, config, copies), len(index),
+                               config, input_size, device, progress, copies, snapshots, copies if config.diversity
+                               else 1)
+        parts.append(OptimizeResult(batch, part.z, part.best_values, part.last_values, part.history,
+                                    part.snapshots, copies))
         if on_batch is not None:
             on_batch(parts[-1])
+    snaps = {step: torch.cat([p.snapshots[step] for p in parts]) for step in parts[0].snapshots}
     return OptimizeResult(list(units), torch.cat([p.z for p in parts]),
                           np.concatenate([p.best_values for p in parts]),
-                          np.concatenate([p.last_values for p in parts]))
+                          np.concatenate([p.last_values for p in parts]),
+                          np.concatenate([p.history for p in parts], axis=1), snaps, copies)
 
 
-def _optimize_batch(model: nn.Module, space: InputSpace, layer: str, units: list[int], config: OptimizeConfig,
-                    input_size: tuple[int, int], device: torch.device | str,
-                    progress: Callable[[int], None] | None) -> OptimizeResult:
+def _unit_values(layer: str, index: torch.Tensor, config: OptimizeConfig, copies: int) -> ObjectiveFn:
+    """push_dir times the unit objective of row b's unit (at push_spatial when given), plus the
+    diversity term among each unit's copies."""
+    def values(acts: dict[str, torch.Tensor]) -> torch.Tensor:
+        activation = acts[layer]
+        if config.push_spatial is not None:
+            if activation.dim() != 4:
+                raise ValueError(f"push_spatial: layer '{layer}' has no spatial map (leave the position out)")
+            row, col = config.push_spatial
+            height, width = activation.shape[-2:]
+            if not (0 <= row < height and 0 <= col < width):
+                raise ValueError(f"push_spatial ({row}, {col}) is outside the {height}x{width} map of '{layer}' "
+                                 "at this image size")
+            result = unit_maps(activation, index)[:, row, col]
+        else:
+            result = unit_objective(config.objective, activation, index)
+        result = config.push_dir * result
+        if config.diversity:
+            result = result + config.diversity * diversity_values(activation, copies)
+        return result
+    return values
+
+
+def optimize_objective(model: nn.Module, space: InputSpace, objective: Objective, batch: int,
+                       config: OptimizeConfig, input_size: tuple[int, int], device: torch.device | str = "cpu",
+                       progress: Callable[[int], None] | None = None,
+                       snapshots: Sequence[int] = ()) -> OptimizeResult:
+    """A batch of `batch` images (each from its own start) maximizing push_dir times an objective
+    expression (`objective_expr.parse_objective`); `units` of the result is empty."""
+    if batch < objective.min_batch:
+        raise ObjectiveError(f"{objective.text or 'this objective'} needs a batch of at least "
+                             f"{objective.min_batch} images, got {batch}")
+
+    def values(acts: dict[str, torch.Tensor]) -> torch.Tensor:
+        return config.push_dir * objective.values(acts)
+
+    part = _optimize_batch(model, space, objective.layers, values, batch, config, input_size, device, progress,
+                           batch, snapshots, batch if objective.coupled else 1)
+    return OptimizeResult([], part.z, part.best_values, part.last_values, part.history, part.snapshots, batch)
+
+
+def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], objective: ObjectiveFn, rows: int,
+                    config: OptimizeConfig, input_size: tuple[int, int], device: torch.device | str,
+                    progress: Callable[[int], None] | None, distinct: int, snapshots: Sequence[int],
+                    group: int) -> OptimizeResult:
+    """`rows` images, row r starting from start draw r % `distinct`; rows coupled `group` at a time."""
     height, width = config.size or input_size
     size = (height, width)
+    wanted = sorted(set(snapshots))
+    if wanted and not 1 <= wanted[0] <= wanted[-1] <= config.steps:
+        raise ValueError(f"snapshots must be steps between 1 and {config.steps}, got {', '.join(map(str, wanted))}")
     init_gen = torch.Generator().manual_seed(config.seed)
     transform_gen = torch.Generator().manual_seed(config.seed + 1)
-    param = make_param(config.param, space, len(units), size, config.decorrelate, init_gen, device, config.init_sd)
-    unit_index = torch.tensor(units, device=device)
+    param = make_param(config.param, space, rows, size, config.decorrelate, init_gen, device, config.init_sd,
+                       distinct=distinct, start_at=config.start_at)
     stepper = _Stepper(param, config)
     tracker: _Tracker | None = None
-    values = torch.zeros(len(units))
+    values = torch.zeros(rows)
+    history: list[np.ndarray] = []
+    taken: dict[int, torch.Tensor] = {}
     for step in range(config.steps):
         if isinstance(param, PixelParam):
             with torch.no_grad():
                 param.pixels.copy_(space.clamp(param.pixels))
         z = param.z()
-        values, grad = _objective_and_grad(model, space, layer, unit_index, z.detach(), config, size,
+        values, grad = _objective_and_grad(model, space, layers, objective, z.detach(), config, size,
                                            transform_gen)
+        history.append(values.cpu().numpy())
+        if step + 1 in wanted:
+            taken[step + 1] = z.detach().cpu().clone()
         if tracker is None:
-            tracker = _Tracker(values.clone(), z.detach().clone())
+            tracker = _Tracker(values.clone(), z.detach().clone(), group)
         else:
             tracker.update(values, z.detach())
         if step < config.steps - 1:
@@ -99,19 +187,19 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layer: str, units: list
     if tracker is None:
         raise ValueError(f"steps must be at least 1, got {config.steps}")
     kept = tracker.best_z if config.keep == "best" else param.z().detach()
-    return OptimizeResult(units, kept.cpu(), tracker.best_values.cpu().numpy(), values.cpu().numpy())
+    return OptimizeResult([], kept.cpu(), tracker.best_values.cpu().numpy(), values.cpu().numpy(),
+                          np.stack(history), taken)
 
 
-def _objective_and_grad(model: nn.Module, space: InputSpace, layer: str, units: torch.Tensor, z: torch.Tensor,
-                        config: OptimizeConfig, size: tuple[int, int], gen: torch.Generator
+def _objective_and_grad(model: nn.Module, space: InputSpace, layers: list[str], objective: ObjectiveFn,
+                        z: torch.Tensor, config: OptimizeConfig, size: tuple[int, int], gen: torch.Generator
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """(per-image objective, its gradient with respect to z) through the transforms."""
     z = z.requires_grad_(True)
     images = transform_set(config.transforms)(z, space.gray(), gen)
     if images.shape[-2:] != size:
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-    activation = forward_until(model, space.to_net(images), [layer])[layer]
-    values = unit_objective(config.objective, activation, units)
+    values = objective(forward_until(model, space.to_net(images), layers))
     (grad,) = torch.autograd.grad(values.sum(), z)
     return values.detach(), grad
 

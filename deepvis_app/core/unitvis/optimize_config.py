@@ -16,19 +16,37 @@ from dataclasses import dataclass
 from deepvis_app.core.options import check_options, option
 
 OBJECTIVES = ("channel", "neuron", "amplify")  # objectives.py
+START_AT = ("mean_plus_rand", "randu", "mean")  # params.make_param
 
 
 @dataclass(frozen=True)
 class OptimizeConfig:
     """One option per field; `deepvis optimize` makes a flag of each (unset flags keep the preset's value)."""
 
-    objective: str = option("neuron", "what is maximized: the unit's mean (channel), its centre (neuron), or "
-                            "cnn-vis amplification", choices=OBJECTIVES)
+    objective: str = option("neuron", "what is maximized: for each unit of --layer/--units its mean (channel), "
+                            "its centre (neuron) or cnn-vis amplification (amplify); or an objective "
+                            "expression of lucent's vocabulary (then no --layer/--units), e.g. "
+                            "\"channel('L', 3) - 0.5*channel('L', 7)\": channel(L, c), neuron(L, c[, x, y]), "
+                            "direction(L, [v...]), channel_interpolate(L1, c1, L2, c2), diversity(L), "
+                            "combined with + - * and numbers", metavar="KIND|EXPR")
+    push_dir: float = option(1.0, "the original's push direction: 1 maximizes, -1 minimizes (the objective "
+                             "values recorded are push_dir times the objective)")
+    push_spatial: tuple[int, int] | None = option(None, "ROW COL: the neuron objective at this position of the "
+                                                  "unit's map (the original's (i, j); default: the centre)",
+                                                  nargs="+", metavar="N")
+    diversity: float = option(0.0, "weight of lucent's diversity term: with W > 0 each unit gets "
+                              "diversity_images images that are pushed apart")
+    diversity_images: int = option(4, "images per unit when diversity > 0 (the expression's batch: --batch)",
+                                   minimum=2)
+    start_at: str = option("mean_plus_rand", "pixel start (the original's --start-at): N(0, init_sd) around the "
+                           "mean (mean_plus_rand), uniform pixels (randu) or the mean image (mean)",
+                           choices=START_AT)
     param: str = option("pixel", "image parameterization", choices=("pixel", "fft"))
     decorrelate: bool = option(False, "lucent colour decorrelation + sigmoid")
     transforms: str = option("none", "random transforms per step (lucent's standard set)",
                              choices=("none", "standard"))
-    steps: int = option(1000, "iterations (forward passes; the last one only measures)", minimum=1)
+    steps: int = option(1000, "iterations (forward passes; the last one only measures)", minimum=1,
+                        aliases=("--max-iter", "--max_iter"))
     size: tuple[int, int] | None = option(None, "image size: S or H W (default: the model's input size)",
                                           nargs="+", metavar="PX")
     optimizer: str = option("sgd", "sgd (original: x += lr*grad) | rmsprop (cnn-vis) | adam (lucent)",
@@ -56,7 +74,7 @@ class OptimizeConfig:
     tv_reg_step: float = option(0.0, "TV strength added every tv_reg_step_iter steps")
     tv_reg_step_iter: int = option(50, "steps between TV increments", minimum=1)
     init_sd: float = option(10.0, "pixel start: N(0, init_sd) in 0..255 units (original: mean_plus_rand, 10)")
-    seed: int = option(0, "random seed")
+    seed: int = option(0, "random seed", aliases=("--rand-seed", "--rand_seed"))
     render: str = option("auto", "how z becomes the saved image (auto = clip: the optimized input itself, "
                          "lossless PNG; norm01c/rescale stretch contrast for viewing only)",
                          choices=("auto", "clip", "rescale", "norm01c"))
@@ -67,6 +85,13 @@ class OptimizeConfig:
 
     def validate(self) -> "OptimizeConfig":
         """Self, or ValueError naming the first field with an unknown choice or a bad number."""
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective = {self.objective!r}: choose from {', '.join(OBJECTIVES)} "
+                             "(or give an objective expression)")
+        if self.push_spatial is not None and (len(self.push_spatial) != 2 or min(self.push_spatial) < 0):
+            raise ValueError(f"push_spatial = {self.push_spatial!r}: give ROW COL, two whole numbers >= 0")
+        if self.push_dir == 0:
+            raise ValueError("push_dir = 0: use 1 (maximize) or -1 (minimize)")
         return check_options(self)
 
 

@@ -1,5 +1,9 @@
 """What `deepvis optimize` keeps on disk, batch by batch, so a killed run loses no unit it finished.
 
+Beside each unit image go its per-step objective history (JSON), its further diverse images and its
+snapshots; an objective expression's batch goes under objectives/<slug>/ (`save_objective_result`).
+All paths come from `UnitVisLayout`.
+
 Each finished batch is written at once through `UnitVisLayout`, every file atomically: the units'
 images, the layer's sprite with their tiles replaced, then objective_values.json, whose entry marks
 a unit done. A unit counts as done for a rerun when its entry carries the same settings key (the
@@ -21,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -35,9 +39,18 @@ def saved_render(config: OptimizeConfig) -> str:
     return "clip" if config.render == "auto" else config.render
 
 
+# Fields added after runs were already on disk: left out of the key at their defaults, so those runs
+# still count as done.
+_LATER_FIELDS = ("push_dir", "push_spatial", "diversity", "diversity_images", "start_at")
+
+
 def settings_key(config: OptimizeConfig, size: tuple[int, int], render: str) -> str:
     """A short fingerprint of everything that decides a unit's image (equal settings, equal key)."""
     described = dataclasses.asdict(config.replace(size=tuple(size))) | {"render": render}
+    defaults = OptimizeConfig()
+    for name in _LATER_FIELDS:
+        if described[name] == getattr(defaults, name) or (name == "diversity_images" and not config.diversity):
+            del described[name]
     return hashlib.sha1(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -57,17 +70,36 @@ class OptimizeOutput:
                 and self.layout.unit_image("regularized_opt", self.layer, unit).is_file()]
 
     def save(self, units: Sequence[int], images: Sequence[np.ndarray], best: Sequence[float],
-             last: Sequence[float]) -> None:
-        """Write a finished batch: unit images, the sprite, then the entries that mark them done."""
-        for unit, image in zip(units, images, strict=True):
+             last: Sequence[float], *, copies: int = 1, history: np.ndarray | None = None,
+             snapshots: Mapping[int, Sequence[np.ndarray]] | None = None) -> None:
+        """Write a finished batch: unit images (with `copies` > 1, rows are unit-major and copy 0 is the
+        unit's image), snapshots, histories, the sprite, then the entries that mark them done."""
+        rows = {unit: range(index * copies, (index + 1) * copies) for index, unit in enumerate(units)}
+        for unit, unit_rows in rows.items():
+            for copy, row in enumerate(unit_rows):
+                if copy:
+                    self.layout.write_png(self.layout.unit_variant(self.layer, unit, copy), images[row])
+                for step, shots in (snapshots or {}).items():
+                    self.layout.write_png(self.layout.unit_snapshot(self.layer, unit, step, copy), shots[row])
+            if history is not None:
+                per_copy = history[:, list(unit_rows)].T
+                self.layout.write_json(self.layout.unit_history(self.layer, unit),
+                                       {"layer": self.layer, "unit": unit, "settings": self.key, **self.meta,
+                                        "values": per_copy[0].tolist(),
+                                        **({"copies": per_copy.tolist()} if copies > 1 else {})})
+        firsts = [images[index * copies] for index in range(len(units))]
+        for unit, image in zip(units, firsts, strict=True):
             self.layout.write_unit_image("regularized_opt", self.layer, unit, image)
-        tiles = self._sprite_tiles(images[0].shape[:2])
-        for unit, image in zip(units, images, strict=True):
+        tiles = self._sprite_tiles(firsts[0].shape[:2])
+        for unit, image in zip(units, firsts, strict=True):
             tiles[unit] = image
         self.layout.write_sprite(self.layer, tiles)
-        for unit, best_value, last_value in zip(units, best, last, strict=True):
-            self.record["units"][str(unit)] = {"best": float(best_value), "last": float(last_value),
-                                               "settings": self.key, **self.meta}
+        for unit, unit_rows in rows.items():
+            entry = {"best": float(best[unit_rows[0]]), "last": float(last[unit_rows[0]]), "settings": self.key,
+                     **self.meta}
+            if copies > 1:
+                entry["copies_best"] = [float(best[row]) for row in unit_rows]
+            self.record["units"][str(unit)] = entry
         self.layout.write_objective_values(self.layer, self.record)
 
     def best_values(self, units: Sequence[int]) -> dict[str, float]:
@@ -88,3 +120,22 @@ class OptimizeOutput:
                 [blank.copy() for _ in range(self.channels)]
         return self._tiles
 
+
+
+def save_objective_result(layout: UnitVisLayout, expression: str, images: Sequence[np.ndarray],
+                          best: Sequence[float], last: Sequence[float], history: np.ndarray,
+                          snapshots: Mapping[int, Sequence[np.ndarray]], meta: dict[str, Any]) -> dict[str, Any]:
+    """Write an objective expression's batch under <root>/objectives/<slug>/ (images, snapshots, then
+    values.json with the expression, the values and the per-step history); returns what was written."""
+    from deepvis_app.core.unitvis.objective_expr import slug as make_slug
+
+    name = make_slug(expression)
+    written = [str(layout.write_png(layout.objective_image(name, index), image)) for index, image in enumerate(images)]
+    for step, shots in snapshots.items():
+        for index, image in enumerate(shots):
+            written.append(str(layout.write_png(layout.objective_image(name, index, step), image)))
+    record = {"objective": expression, "best": [float(v) for v in best], "last": [float(v) for v in last],
+              "history": history.T.tolist(), **meta}
+    layout.write_json(layout.objective_record(name), record)
+    return {"folder": str(layout.objective_folder(name)), "images": written,
+            "values": str(layout.objective_record(name))}

@@ -23,6 +23,7 @@ import torch
 
 from deepvis_app.core.display import norm01, norm01c
 from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.unitvis.optimize_config import START_AT
 from deepvis_app.io.image_arrays import as_rgb_uint8
 
 # lucent param/color.py: square root of the ImageNet colour covariance (RGB).
@@ -159,22 +160,38 @@ def sigmoid_param(space: InputSpace, pre_sigmoid: Callable[[], torch.Tensor], te
 
 def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], decorrelate: bool,
                generator: torch.Generator, device: torch.device | str = "cpu",
-               init_sd: float = 10.0) -> ImageParam:
-    """`pixel` (z ~ N(0, init_sd), the original's mean_plus_rand), `pixel` + decorrelate (lucent's
-    pixel_image, sd 0.01) or `fft` (lucent's fft_image, sd 0.01). One draw repeated over the batch,
-    so every unit starts from the same image whatever else is in the batch."""
+               init_sd: float = 10.0, distinct: int = 1, start_at: str = "mean_plus_rand") -> ImageParam:
+    """`pixel` (z ~ N(0, init_sd), the original's mean_plus_rand; `randu`: pixels U(0, 255); `mean`:
+    the mean image), `pixel` + decorrelate (lucent's pixel_image, sd 0.01) or `fft` (lucent's
+    fft_image, sd 0.01). `distinct` draws repeated over the batch (row r starts from draw r % distinct),
+    so every unit starts from the same image whatever else is in the batch, and the images a diversity
+    term or a batch objective compares start apart."""
     height, width = size
     channels = space.channels
+    if batch % distinct:
+        raise ValueError(f"a batch of {batch} is not a whole number of {distinct} distinct starts")
+    if start_at not in START_AT:
+        raise ValueError(f"start_at = {start_at!r}: choose from {', '.join(START_AT)}")
+    if start_at != "mean_plus_rand" and (kind != "pixel" or decorrelate):
+        raise ValueError(f"start_at = {start_at!r} applies to the plain pixel parameterization only "
+                         "(not fft or --decorrelate)")
+    shape = (distinct, channels, height, width)
+    repeats = batch // distinct
     if kind == "pixel" and not decorrelate:
-        z0 = torch.randn((1, channels, height, width), generator=generator) * init_sd
-        return PixelParam(space.clamp(z0.to(device)).repeat(batch, 1, 1, 1))
+        if start_at == "randu":
+            z0 = torch.rand(shape, generator=generator) * 255.0 - space.mean255.cpu().view(1, -1, 1, 1)
+        elif start_at == "mean":
+            z0 = torch.zeros(shape)
+        else:
+            z0 = torch.randn(shape, generator=generator) * init_sd
+        return PixelParam(space.clamp(z0.to(device)).repeat(repeats, 1, 1, 1))
     if kind == "pixel":
-        pixels = (torch.randn((1, channels, height, width), generator=generator) * 0.01).to(device)
-        pixels = pixels.repeat(batch, 1, 1, 1).requires_grad_(True)
+        pixels = (torch.randn(shape, generator=generator) * 0.01).to(device)
+        pixels = pixels.repeat(repeats, 1, 1, 1).requires_grad_(True)
         return sigmoid_param(space, lambda: pixels, [pixels], True)
     if kind == "fft":
-        spectrum = torch.randn(fft_spectrum_shape(1, channels, height, width), generator=generator) * 0.01
-        spectrum = spectrum.to(device).repeat(batch, 1, 1, 1, 1).requires_grad_(True)
+        spectrum = torch.randn(fft_spectrum_shape(distinct, channels, height, width), generator=generator) * 0.01
+        spectrum = spectrum.to(device).repeat(repeats, 1, 1, 1, 1).requires_grad_(True)
         scale = fft_scale(height, width).to(device)
         return sigmoid_param(space, lambda: fft_to_image(spectrum, scale, height, width), [spectrum], decorrelate)
     raise ValueError(f"unknown parameterization '{kind}' (pixel, fft)")

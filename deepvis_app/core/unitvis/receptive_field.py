@@ -71,6 +71,14 @@ class LayerRF:
         return (math.floor(top), math.floor(left), math.floor(top + self.rows.size),
                 math.floor(left + self.cols.size))
 
+    def center(self, position: Sequence[int] | None) -> tuple[float, float] | None:
+        """(row, column) in input pixels of the centre of the window at `position` (pixel centres
+        at integers: the middle of `box`, (top + bottom - 1) / 2); None without a position."""
+        if self.whole_image or position is None:
+            return None
+        top, left, bottom, right = self.box(position)
+        return (top + bottom - 1) / 2, (left + right - 1) / 2
+
 
 @dataclass(frozen=True)
 class _Geometry:

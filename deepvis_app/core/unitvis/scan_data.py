@@ -1,5 +1,13 @@
 """The image side of a find-max scan: a deterministic file list cut into fixed batches.
 
+The images come from a folder (every image under it, recursively, in sorted path order) or from a
+file list in the original toolbox's `filelist` format (`scan_source`): one image path per line,
+optionally followed by an integer class label (`path [label]`, whitespace-separated, so paths
+without spaces as in the original; blank lines and `#` comments are skipped). Relative paths are
+resolved against `--images-dir`, else against the list's own folder (the original's `datadir`).
+A bad line (a non-integer label, extra fields, a missing file) stops the scan with one message
+naming the list file and the line number.
+
 Batches are fixed by the file order and the batch size alone, and a process only chooses which
 batches it runs (every world-th one, from its rank on). So a resumed run, a single process and
 N processes all feed the network exactly the same batches, and the top-k tables they build are
@@ -13,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -22,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from deepvis_app.core.preprocess import Preprocessor
 from deepvis_app.errors import DeepvisError
-from deepvis_app.io.images import ImageReadError, list_image_files, path_problem, read_image
+from deepvis_app.io.images import IMAGE_SUFFIXES, ImageReadError, list_image_files, path_problem, read_image
 
 log = logging.getLogger("deepvis.unitvis.scan_data")
 
@@ -44,17 +53,95 @@ def dataset_files(dataset: str | Path) -> list[Path]:
     return files
 
 
-def files_signature(files: Sequence[Path], root: Path) -> str:
-    """A digest of every file's relative path, size and modification time (ns): replacing,
+@dataclass(frozen=True)
+class ScanSource:
+    """The images of a scan: `files` to read, their `names` as the find-max JSON records them
+    (relative to `root`, or as an absolute list entry was written), and their class `labels`
+    (None where the list gave none, always None for a folder)."""
+
+    root: Path
+    files: list[Path]
+    names: list[str]
+    labels: list[int | None]
+    file_list: Path | None = None
+
+
+def scan_source(dataset: str | Path, images_dir: str | Path | None = None) -> ScanSource:
+    """A folder's images, or the images a file list names (see the module docstring)."""
+    path = Path(dataset)
+    if path.is_dir():
+        if images_dir is not None:
+            raise ScanError(f"--images-dir {images_dir}: only used with a file list, and {path} is a folder")
+        files = dataset_files(path)
+        return ScanSource(path, files, [p.relative_to(path).as_posix() for p in files], [None] * len(files))
+    return read_file_list(path, images_dir)
+
+
+def read_file_list(list_path: Path, images_dir: str | Path | None = None) -> ScanSource:
+    """Parse a `path [label]` file list; `ScanError` naming the list file and line for a bad line."""
+    problem = path_problem(list_path)
+    if problem is not None:
+        raise ScanError(f"{list_path}: {'no such folder or file list' if problem == 'no such file' else problem} "
+                        "(find-max scans a folder of images or a file list)")
+    if list_path.suffix.lower() in IMAGE_SUFFIXES:
+        raise ScanError(f"{list_path}: is a file, not a folder (an image, not a file list: find-max scans a "
+                        "folder of images or a text file with one 'path [label]' per line)")
+    root = Path(images_dir) if images_dir is not None else list_path.parent
+    if not root.is_dir():
+        raise ScanError(f"--images-dir {root}: not a folder")
+    try:
+        lines = list_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ScanError(f"{list_path}: not a text file list (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ScanError(f"{list_path}: cannot read the file list ({exc.strerror or exc})") from None
+    files, names, labels, bad = [], [], [], []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        entry = _list_entry(fields, root)
+        if isinstance(entry, str):
+            bad.append(f"{list_path}:{number}: {entry}")
+            continue
+        files.append(root / fields[0])
+        names.append(fields[0])
+        labels.append(entry)
+    if bad:
+        more = f" (and {len(bad) - 1} more bad line{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+        raise ScanError(bad[0] + more)
+    if not files:
+        raise ScanError(f"{list_path}: the file list names no image (one 'path [label]' per line)")
+    return ScanSource(root, files, names, labels, list_path)
+
+
+def _list_entry(fields: list[str], root: Path) -> int | None | str:
+    """The label of a list line (None: no label), or its problem."""
+    if len(fields) > 2:
+        return f"expected 'path [label]', got {len(fields)} fields (paths with spaces are not supported)"
+    label: int | None = None
+    if len(fields) == 2:
+        try:
+            label = int(fields[1])
+        except ValueError:
+            return f"label '{fields[1]}' is not an integer"
+    problem = path_problem(root / fields[0])
+    if problem is not None:
+        return f"{root / fields[0]}: {problem}"
+    return label
+
+
+def files_signature(files: Sequence[Path], names: Sequence[str]) -> str:
+    """A digest of every file's name (relative path), size and modification time (ns): replacing,
     touching, adding or removing an image changes it. Cheap (one stat per file, no reading)."""
     digest = hashlib.sha256()
-    for path in files:
+    for path, name in zip(files, names, strict=True):
         try:
             info = path.stat()
             size, mtime = info.st_size, info.st_mtime_ns
         except OSError:  # vanished since listed: it will be reported when read
             size, mtime = -1, -1
-        digest.update(f"{path.relative_to(root).as_posix()}\0{size}\0{mtime}\n".encode())
+        digest.update(f"{name}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()
 
 

@@ -5,6 +5,10 @@ largest. Doing that with one Python loop per unit (the original's `searchsorted`
 is the slow part of a scan; here a batch's candidates are concatenated with the current top-k
 and the whole (channels, k + batch) table is sorted in two stable passes.
 
+A unit's score for an image is its spatial max (the original's `find_max_acts`), or with
+`score="sum"` the sum of its whole map (how strongly the image drives the unit everywhere, not at
+one place); either way the recorded position is the arg-max, which the crops are centred on.
+
 Ties are broken by the image index (lower first), so the result is a pure function of the
 *set* of images seen: the same whatever the batch order, the number of batches or processes,
 or where a run was interrupted and resumed. Merging is associative and commutative, which is
@@ -14,9 +18,11 @@ what makes resuming and the distributed merge exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 
+SCORES = ("max", "sum")  # how an image is ranked for a unit (find-max --rank)
 _EMPTY_INDEX = torch.iinfo(torch.int64).max  # sorts after every real image index
 
 
@@ -51,17 +57,22 @@ def empty_topk(channels: int, k: int, spatial_dims: int) -> TopK:
                 torch.zeros((channels, k, spatial_dims), dtype=torch.int64))
 
 
-def batch_candidates(activations: torch.Tensor, image_index: torch.Tensor) -> TopK:
-    """Every unit's spatial max (value, arg-max position) for each image of a batch, as a (C, B) table.
+def batch_candidates(activations: torch.Tensor, image_index: torch.Tensor, score: str = "max") -> TopK:
+    """Every unit's score (spatial max, or with `score="sum"` the sum of its map) and arg-max
+    position for each image of a batch, as a (C, B) table.
 
     `activations` is (B, C, *spatial); `image_index` (B,) the images' global indices.
     The arg-max is the first maximal position in row-major order (torch's documented rule).
     """
+    if score not in SCORES:
+        raise ValueError(f"unknown ranking '{score}' (choose from {', '.join(SCORES)})")
     batch, channels = activations.shape[:2]
     spatial = tuple(activations.shape[2:])
     flat = activations.detach().reshape(batch, channels, -1).float()
     flat = torch.nan_to_num(flat, nan=float("-inf"))
     values, flat_arg = flat.max(dim=2)
+    if score == "sum":
+        values = torch.nan_to_num(flat.sum(dim=2), nan=float("-inf"))
     if spatial:
         pos = torch.stack(torch.unravel_index(flat_arg, spatial), dim=-1)
     else:
@@ -82,8 +93,19 @@ def merge_topk(first: TopK, second: TopK, k: int) -> TopK:
                 pos.gather(1, keep[:, :, None].expand(-1, -1, pos.shape[2])))
 
 
-def topk_entries(table: TopK, paths: list[str]) -> list[list[dict]]:
-    """The table as find-max JSON rows: per unit, its entries best first, empty slots dropped."""
+# arg-max position in the layer -> its receptive-field centre in the network input (None: unknown)
+Locate = Callable[[Sequence[int]], "tuple[float, float] | None"]
+
+
+def topk_entries(table: TopK, paths: list[str], labels: Sequence[int | None] | None = None,
+                 locate: Locate | None = None) -> list[list[dict]]:
+    """The table as find-max JSON rows: per unit, its entries best first, empty slots dropped.
+
+    An entry holds the image's `path`, for a file list (`labels` given) its `index` in the list and its
+    `label` (where the line has one),
+    the `value` (the score), the arg-max `pos` in the layer and `image_pos`, the receptive-field
+    centre of `pos` in network-input pixels (row, column), where `locate` knows it.
+    """
     units = []
     spatial = table.pos.shape[2] > 0
     for values, indices, positions in zip(table.values.tolist(), table.index.tolist(), table.pos.tolist(), strict=True):
@@ -91,9 +113,16 @@ def topk_entries(table: TopK, paths: list[str]) -> list[list[dict]]:
         for value, index, pos in zip(values, indices, positions, strict=True):
             if index < 0:
                 continue
-            entry = {"path": paths[index], "value": value}
+            entry: dict = {"path": paths[index], "value": value}
+            if labels is not None:  # a file list: the line's image index (the original's image_idx) and label
+                entry["index"] = index
+                if labels[index] is not None:
+                    entry["label"] = labels[index]
             if spatial:
                 entry["pos"] = pos
+                where = locate(pos) if locate is not None else None
+                if where is not None:
+                    entry["image_pos"] = list(where)
             entries.append(entry)
         units.append(entries)
     return units
