@@ -13,6 +13,7 @@ Output paths are checked, and --target/--unit against the model, before anything
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 from typing import Any
 
@@ -58,7 +59,10 @@ def register(subparsers: Any) -> None:
                         help="; ".join(f"{m.name}: {m.help}" for m in METHODS))
     parser.add_argument("--layer", help="layer name (default: the output layer)")
     parser.add_argument("--unit", type=int, help="unit (channel) index in --layer")
-    parser.add_argument("--seed", choices=SEEDS, default="activation", help="backprop seed (default activation)")
+    parser.add_argument("--seed", choices=SEEDS, default="activation",
+                        help="backprop seed: the unit's activation map (default), one (1 on the whole map), "
+                             "position (1 at --position), max (1 at the unit's arg-max), layer (the whole "
+                             "layer's activation, every unit)")
     parser.add_argument("--position", help="I,J spatial position for --seed position")
     parser.add_argument("--target", type=int, help="class index of the output layer")
     parser.add_argument("--probability", action="store_true", help="explain the softmax probability, not the logit")
@@ -69,6 +73,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", help="write the displayed map to this image file")
     parser.add_argument("--npy", help="write the raw (C,H,W) float32 map to this .npy file")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--all-classes", metavar="OUT.npy",
+                        help="occlusion only: also write the (K,H,W) float32 occlusion maps of every output class, "
+                             "from the same occluded copies (DNN-Visualizer)")
     add_check_arguments(parser)
     _add_method_options(parser)
 
@@ -132,6 +139,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_output_file(args.output, IMAGE_SUFFIXES)
     if args.npy:
         check_output_file(args.npy, (".npy",))
+    if args.all_classes:
+        if args.method != "occlusion":
+            raise UserError(f"--all-classes is for --method occlusion, not {args.method}")
+        check_output_file(args.all_classes, (".npy",))
 
 
 def _check_indices(args: argparse.Namespace, loaded, layer: str, x: torch.Tensor) -> None:
@@ -160,14 +171,15 @@ def _channels(loaded, layer: str, x: torch.Tensor) -> int:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    if not args.output and not args.npy and not args.json and not args.faithfulness and not args.randomization_check:
+    if not (args.output or args.npy or args.json or args.faithfulness or args.randomization_check
+            or args.all_classes):
         raise UserError("nothing to write: give -o out.png and/or --npy out.npy (or --json, --faithfulness, "
                         "--randomization-check)")
     _check_outputs(args)
     method = get_method(args.method)
     loaded = model_from_args(args)
     layer = args.layer or loaded.output_layer
-    options = None if method.is_backprop else _method_options(args, method, loaded.settings)
+    options = _method_options(args, method, loaded.settings)
     x, image = _load_input(args.input, loaded)
     _check_indices(args, loaded, layer, x)
     with torch.no_grad():
@@ -176,6 +188,8 @@ def run_attribute(args: argparse.Namespace) -> int:
     signal_map = _compute(args, method, options, loaded, loaded.module, x, layer, predicted, explained).detach()
     signal = signal_map[0].float().cpu().numpy()
     written = _write_outputs(args, method, signal, image, loaded.settings.grad_norm_blur_radius)
+    if args.all_classes:
+        written.append(_write_all_classes(args.all_classes, loaded.module, x, options))
     checks = run_checks(args, loaded.module, x, explained[0], signal_map,
                         lambda module: _compute(args, method, options, loaded, module, x, layer, predicted, explained))
     if args.json:
@@ -186,6 +200,18 @@ def run_attribute(args: argparse.Namespace) -> int:
             print(path)
         print_checks(checks)
     return 0
+
+
+def _write_all_classes(path: str, module: torch.nn.Module, x: torch.Tensor, options: Any) -> str:
+    from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes
+    from deepvis_app.io.images import write_bytes_atomic
+
+    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+    maps = occlusion_all_classes(module, x, **values)[0].float().cpu().numpy()
+    buffer = io.BytesIO()
+    np.save(buffer, maps)
+    write_bytes_atomic(path, buffer.getvalue())
+    return path
 
 
 def _load_input(spec: str, loaded) -> tuple[torch.Tensor, np.ndarray]:
@@ -238,7 +264,8 @@ def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, mod
         origin, unit = _backprop_origin(args, loaded, layer, predicted)
         position = _parse_position(args.position) if args.seed == "position" else None
         return backprop_from_unit(module, x, origin, unit, method=method.name, seed=args.seed,
-                                  position=position, probability=args.probability).input_grad
+                                  position=position, probability=args.probability,
+                                  unpool=getattr(options, "unpool", "switches")).input_grad
     objective, cam_layer = explained
     return method.compute(module, x, objective, options, cam_layer=cam_layer)
 

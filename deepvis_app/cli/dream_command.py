@@ -6,6 +6,10 @@ The flags are generated from the declarations of `DreamConfig` (core/unitvis/dre
 `--output_file` and `--initial_image`. Every `--output_iter` steps `--iter_behavior` decides:
 print (statistics), save (`<name>_<size>_<step><ext>`), show and plot_pix (matplotlib, only when
 installed: otherwise said once and skipped).
+
+cnn-vis's CNN options map onto ours: `--gpu N` selects cuda:N (a negative N, or no such GPU: the
+CPU, with a note), `--mean_image` takes the overall mean of a .npy (all cnn-vis uses of it), and
+`--deploy_txt` / `--caffe_model` are refused with a pointer to `--model` / `--weights`.
 """
 
 from __future__ import annotations
@@ -23,18 +27,32 @@ from deepvis_app.core.options import check_options, option
 
 BEHAVIORS = ("show", "save", "print", "plot_pix")
 _PIXELS = ((100, 100), (200, 200), (100, 200), (200, 100))  # cnn-vis's plot_pix pixels
+_CNN = "cnn options (cnn-vis)"
 
 
 @dataclass(frozen=True)
 class DreamOutputOptions:
     """cnn-vis's options about the start image and the outputs (the rest are `DreamConfig`'s)."""
 
+    deploy_txt: str | None = option(None, "cnn-vis's Caffe model definition: not supported, use --model",
+                                    group=_CNN)
+    caffe_model: str | None = option(None, "cnn-vis's Caffe weights: not supported, use --weights", group=_CNN)
+    gpu: int | None = option(None, "use cuda:N (cnn-vis's default 0); negative, or no such GPU: the CPU, with a "
+                             "note (default: --device, else the settings' device)", group=_CNN)
+    mean_image: str | None = option(None, ".npy mean image; as in cnn-vis only its overall mean is used: the grey "
+                                    "level the noise is centred on and the p-norms pull towards (default: the "
+                                    "model's mean colour; the network always sees its own preprocessing)",
+                                    group=_CNN)
     initial_image: str | None = option(None, "start image; default: smoothed Gaussian noise",
                                        group="image options")
     output_file: str = option("out.png", "final image", aliases=("-o",), group="output options")
     rescale_image: bool = option(False, "min-max the colours instead of clipping", group="output options")
     output_iter: int = option(50, "steps between outputs", minimum=1, group="output options")
     iter_behavior: str = option("save+print", "show+save+print+plot_pix, any combination", group="output options")
+    show_width: float = option(5.0, "width in inches of the matplotlib figure of --iter_behavior show",
+                               minimum=0.1, group="output options")
+    show_height: float = option(5.0, "height in inches of the matplotlib figure of --iter_behavior show",
+                                minimum=0.1, group="output options")
 
 
 def register_dream(subparsers: Any) -> None:
@@ -79,6 +97,12 @@ def _dream(args: argparse.Namespace) -> int:
             parse_size(text, (1000, 1000))  # the format only; sizes are checked against the image later
         except ValueError as exc:
             raise UserError(str(exc)) from None
+    for flag, instead in (("deploy_txt", "--model"), ("caffe_model", "--weights")):
+        if getattr(args, flag):
+            raise UserError(f"--{flag} '{getattr(args, flag)}': Caffe models are not loaded here; give the model "
+                            f"with {instead}")
+    mean = mean_image_value(args.mean_image) if args.mean_image else None
+    _apply_gpu(args)
     loaded = model_from_args(args)
     info = _check_layer(loaded, config)
     start = args.image or args.initial_image
@@ -86,10 +110,47 @@ def _dream(args: argparse.Namespace) -> int:
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
     reporter = _Reporter(args, space)
     image = dream(loaded.module, space, config, tuple(loaded.settings.input_size), initial, loaded.device,
-                  reporter)
+                  reporter, mean)
     write_image(args.output_file, space.to_uint8(image, "rescale" if args.rescale_image else "clip"))
     print(f"wrote {args.output_file} ({image.shape[-2]}x{image.shape[-1]}, layer {info.name})")
     return 0
+
+
+def mean_image_value(path: str) -> float:
+    """cnn-vis's use of --mean_image: the overall mean of the .npy array (a UserError for a bad file)."""
+    import numpy as np
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"--mean_image '{path}': not a readable .npy array ({reason})") from None
+    if not isinstance(array, np.ndarray):
+        raise UserError(f"--mean_image '{path}': an .npz archive; give one .npy array")
+    if array.size == 0 or not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+        raise UserError(f"--mean_image '{path}': expected a non-empty array of finite numbers, got "
+                        f"{array.dtype} of shape {array.shape}")
+    value = float(array.mean())
+    if not 0.0 <= value <= 255.0:
+        raise UserError(f"--mean_image '{path}': its mean {value:g} is outside 0..255 (a mean image in pixel levels)")
+    return value
+
+
+def _apply_gpu(args: argparse.Namespace) -> None:
+    """cnn-vis's --gpu N: sets --device to cuda:N, or the CPU with a note when N < 0 or there is no such GPU."""
+    if args.gpu is None:
+        return
+    if args.device:
+        raise UserError(f"--gpu {args.gpu} and --device {args.device}: give one of them")
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if 0 <= args.gpu < count:
+        args.device = f"cuda:{args.gpu}"
+        return
+    reason = "a negative GPU" if args.gpu < 0 else f"this machine has {count} CUDA GPU(s)"
+    print(f"deepvis dream: --gpu {args.gpu}: {reason}; running on the CPU", file=sys.stderr)
+    args.device = "cpu"
 
 
 def _check_layer(loaded, config):
@@ -139,6 +200,8 @@ class _Reporter:
 
     def _show(self, rendered) -> None:
         plt = self.plt
+        if plt is None:
+            return
         if "plot_pix" in self.behaviors:
             plt.figure("plot_pix")
             for values in self.history.values():
@@ -148,4 +211,5 @@ class _Reporter:
             plt.figure("dream")
             plt.imshow(rendered, interpolation="none")
             plt.axis("off")
+            plt.gcf().set_size_inches(self.args.show_width, self.args.show_height)
             plt.pause(0.001)

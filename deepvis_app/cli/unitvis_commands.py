@@ -164,6 +164,12 @@ def _register_report(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, required=True, help="site folder to write")
     parser.add_argument("--unit-vis", type=Path, help="unit-vis folder (default: the model's unit_vis_dir)")
     parser.add_argument("--layers", help="comma-separated layers (default: all with images)")
+    parser.add_argument("--details", metavar="UNITS",
+                        help="units (e.g. 0-7 or 3,5) whose top image also gets conv-net-viz's pictures: the image "
+                             "with the receptive field boxed in red, the full-size backprop, the activation map "
+                             "and the reconstruction from all channels (computed, so keep the list short)")
+    parser.add_argument("--dataset", type=Path, help="image folder of the find-max run, for --details "
+                        "(default: the one find-max recorded)")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -177,7 +183,15 @@ def _report(args: argparse.Namespace) -> int:
     if unit_vis is None or not Path(unit_vis).is_dir():
         raise UserError(f"unit-vis folder {unit_vis} does not exist (pass --unit-vis DIR)")
     loaded = model_from_args(args)
-    index = write_report(loaded, ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None))
+    details = tuple(_detail_units(args.details)) if args.details else ()
+    index = write_report(loaded, ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None,
+                                               details, args.dataset))
     print_json({"index": str(index)})
     return 0
 
+
+def _detail_units(text: str) -> list[int]:
+    """--details '0-7,9' -> units (checked against each layer's size when the report is written)."""
+    from deepvis_app.cli.optimize_commands import parse_units
+
+    return parse_units(text, 1 << 30)

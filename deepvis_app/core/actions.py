@@ -23,8 +23,11 @@ from deepvis_app.core.state import (
 
 Action = Callable[[ViewState, ModelInfo], ViewState]
 
-# Bound keys whose effect lies outside the view state; the session carries them out.
-SESSION_ACTIONS = ("quit", "toggle_camera", "toggle_freeze", "next_file", "prev_file")
+# Bound keys whose effect lies outside the view state; the session carries them out: the input's
+# (methods of the input manager) and the background jobs'.
+INPUT_ACTIONS = ("quit", "toggle_camera", "toggle_freeze", "next_file", "prev_file")
+JOB_ACTIONS = ("optimize_unit",)      # start the selected unit's optimization, or cancel the running one
+SESSION_ACTIONS = INPUT_ACTIONS + JOB_ACTIONS
 
 
 def ensure_valid(state: ViewState, info: ModelInfo) -> ViewState:

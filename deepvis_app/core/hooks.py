@@ -7,7 +7,9 @@ clone, never the stored tensor, so the stored activation stays the pre-ReLU valu
 with respect to it are the signal arriving at that layer's output (what the backprop methods need).
 When gradients are on but nothing upstream requires them (the input does not), the tapped output
 becomes a graph leaf, so a backward can start below it and stop there (what Grad-CAM needs). For a
-module called several times (a reused ReLU) the last call wins.
+module called several times (a reused ReLU) the last call wins. A transformer's token output is tapped
+as its (B, C, h, w) patch grid (`core.tokens`): the network then goes on with tokens rebuilt from that
+grid, so gradients with respect to the stored grid are the ones arriving at the layer's tokens.
 
 * `tapping`: a block within which forward passes fill {layer: tapped output};
 * `forward_until`: one forward pass that stops as soon as the wanted layers have produced their
@@ -24,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 from torch import nn
 
+from deepvis_app.core import tokens
 from deepvis_app.errors import DeepvisError
 
 Hook = Callable[[nn.Module, Any, Any], Any]
@@ -65,16 +68,18 @@ class _Reached(Exception):
     """Raised from a tap to end the forward pass once every wanted layer has fired."""
 
 
-def _tap(name: str, store: dict[str, torch.Tensor], stop_at: int | None = None) -> Hook:
+def _tap(model: nn.Module, name: str, store: dict[str, torch.Tensor], stop_at: int | None = None) -> Hook:
     def hook(_module: nn.Module, _inputs: object, output: object) -> object:
         if not isinstance(output, torch.Tensor):
             return None
         if torch.is_grad_enabled() and not output.requires_grad and output.is_floating_point():
             output = output.detach().requires_grad_(True)
-        store[name] = output
+        grid = tokens.layout(model, name, output.shape[1:])
+        shown = output if grid is None else grid.to_grid(output)
+        store[name] = shown
         if stop_at is not None and len(store) >= stop_at:
             raise _Reached
-        return output.clone()
+        return output.clone() if grid is None else grid.to_tokens(shown, output)
     return hook
 
 
@@ -82,7 +87,7 @@ def _tap(name: str, store: dict[str, torch.Tensor], stop_at: int | None = None) 
 def tapping(model: nn.Module, names: Sequence[str]) -> Iterator[dict[str, torch.Tensor]]:
     """Within the block, forward passes fill the yielded dict {layer name: tapped output (in graph)}."""
     store: dict[str, torch.Tensor] = {}
-    with forward_hooks((find_module(model, name), _tap(name, store)) for name in dict.fromkeys(names)):
+    with forward_hooks((find_module(model, name), _tap(model, name, store)) for name in dict.fromkeys(names)):
         yield store
 
 
@@ -108,7 +113,7 @@ def forward_until(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> d
     wanted = list(dict.fromkeys(layers))
     store: dict[str, torch.Tensor] = {}
     try:
-        with forward_hooks((find_module(model, name), _tap(name, store, len(wanted))) for name in wanted):
+        with forward_hooks((find_module(model, name), _tap(model, name, store, len(wanted))) for name in wanted):
             model(x)
     except _Reached:
         pass

@@ -14,6 +14,10 @@ in-place add keeps the tensor's identity, so outputs are told apart by (identity
 of outputs are not units and are left out: channels-last outputs of ``Linear`` inside a spatial block
 (ConvNeXt's pointwise MLP, (H, W, C)), and the 1x1 / flat outputs computed inside a module whose own
 output is spatial (the squeeze-excite path: pooled vector, its two 1x1 convs and their activations).
+
+A transformer's token outputs are shown as their patch grid (`core.tokens`, configured here with the
+settings' ``token_grid``): their shapes are the grid's (C, h, w) from the start, so an encoder block
+is a spatial block like a CNN's, and its channels-last ``Linear`` outputs are left out as ConvNeXt's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deepvis_app.core import tokens
 from deepvis_app.core.hooks import forward_hooks
 from deepvis_app.settings.defaults import Settings
 
@@ -77,8 +82,8 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
         def hook(_mod, _inp, out):
             if isinstance(out, torch.Tensor) and out.dim() >= 2:
                 alive.append(out)
-                seen.append(_Observed(name, type(sub).__name__, tuple(out.shape[1:]), id(out), kinds,
-                                      out._version, has_children))
+                shape = tokens.grid_shape(module, name, tuple(out.shape[1:]))
+                seen.append(_Observed(name, type(sub).__name__, shape, id(out), kinds, out._version, has_children))
         return hook
 
     with forward_hooks((sub, make_hook(name, sub)) for name, sub in module.named_modules() if name), \
@@ -89,6 +94,7 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
 
 def discover_layers(module: nn.Module, settings: Settings, device: torch.device | str = "cpu") -> list[LayerInfo]:
     """The layers to show, per settings: an explicit list, or all modules of the offered kinds."""
+    tokens.configure(module, settings.token_grid)
     example = torch.zeros((1, settings.input_channels, *settings.input_size), device=device)
     observed = observe_modules(module, example)
     by_name = {obs.name: obs for obs in observed}

@@ -43,6 +43,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from deepvis_app.core.attribution.attention_rollout import ROLLOUT_HELP, RolloutOptions, attention_rollout
 from deepvis_app.core.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
 from deepvis_app.core.attribution.cam_perturbation import PerturbationCamOptions, ablationcam, scorecam
 from deepvis_app.core.attribution.cam_smoothing import CamOptions, EigenCamOptions
@@ -61,6 +62,7 @@ from deepvis_app.core.attribution.integrated_gradients import IntegratedGradient
 from deepvis_app.core.attribution.noise_tunnel import NoiseTunnelOptions, noise_tunnel
 from deepvis_app.core.attribution.objective import Objective, make_objective, objective_gradient
 from deepvis_app.core.attribution.occlusion import OcclusionOptions, occlusion
+from deepvis_app.core.attribution.occlusion_maps import occlusion_layer
 from deepvis_app.core.attribution.smoothgrad import SmoothGradOptions, smoothgrad
 from deepvis_app.core.backprop import REVERSED_NETS, ReversedNetOptions
 from deepvis_app.core.options import NoOptions, OptionsError, make_options
@@ -154,6 +156,8 @@ METHODS: tuple[Method, ...] = (
     _backprop_method("desalinet", "DeSaliNet: guided ReLUs with max-pool switches"),
     Method("occlusion", occlusion, MapKind.INPUT, OcclusionOptions,
            help="drop of the objective when a window of the input is replaced by the baseline"),
+    Method("occlusion_layer", occlusion_layer, MapKind.INPUT, OcclusionOptions,
+           help="L2 change of the whole origin layer when a window is occluded (DNN-Visualizer; the unit is unused)"),
     Method("smoothgrad", smoothgrad, MapKind.INPUT, SmoothGradOptions,
            help="mean backprop signal over noisy copies of the input"),
     Method("integrated_gradients", integrated_gradients_map, MapKind.INPUT, IntegratedGradientsOptions,
@@ -186,6 +190,7 @@ METHODS: tuple[Method, ...] = (
            help="GradientSHAP: expected gradients from baselines at random points towards the (noisy) input"),
     Method("deeplift", deeplift, MapKind.INPUT, DeepLiftOptions, view="gray",
            help="DeepLIFT (rescale rule): input minus baseline times the rescaled multipliers"),
+    Method("attention_rollout", attention_rollout, MapKind.INPUT, RolloutOptions, view="overlay", help=ROLLOUT_HELP),
     Method("noise_tunnel", noise_tunnel, MapKind.INPUT, NoiseTunnelOptions, view="gray",
            kind_of=lambda options: _noise_tunnel_kind(options.base),
            help="any method (--base) averaged over noisy inputs: smoothgrad, smoothgrad_sq or vargrad (--nt-type)"),

@@ -6,6 +6,9 @@ generation) to the compute `Worker` and returns at once: no public method runs t
 thread never waits on the model. The worker answers with a `Result` holding every pane as a
 read-only uint8 image plus the text the window draws; a slow method sends partial results first.
 A new frame or newly loaded unit images make the worker run the last request again.
+The optimize-unit key starts a background `OptimizeJob` for the selected unit (pressing it again
+cancels it; moving on to other layers and units does not: the job names its unit in the status
+line, and its image is saved for when the user comes back); its progress is in the status line.
 
 ``sync=True`` runs the same worker inline (in the thread that posts), for deterministic tests:
 the window cannot tell. Threads (compute, unit-image loader) start in `start()`, never here.
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepvis_app.core.actions import SESSION_ACTIONS, apply_action, select_layer, select_unit
+from deepvis_app.core.actions import JOB_ACTIONS, SESSION_ACTIONS, apply_action, select_layer, select_unit
 from deepvis_app.core.backprop import pop_rule_messages
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS
@@ -41,6 +44,12 @@ from deepvis_app.core.unit_compute import unit_compute
 from deepvis_app.core.unit_image_loader import UnitImageLoader
 from deepvis_app.core.unitvis.crops import unit_backprop_kind
 from deepvis_app.core.unitvis.layout import UnitVisLayout, unit_vis_root
+from deepvis_app.core.unitvis.optimize_job import (
+    OptimizeJob,
+    can_write,
+    check_optimize_settings,
+    user_unit_vis_root,
+)
 from deepvis_app.core.worker import Worker
 from deepvis_app.io.image_arrays import read_only
 from deepvis_app.io.sources import Frame, InputManager
@@ -116,6 +125,7 @@ class Session:
 
     def __init__(self, loaded: LoadedModel, settings: Settings, inputs: InputManager, *, sync: bool = False):
         check_method_settings(settings.method_options)
+        self._optimize_config = check_optimize_settings(settings)
         self.loaded, self.settings, self.inputs, self.sync = loaded, settings, inputs, sync
         self.info = ModelInfo.create([(i.name, i.shape[0]) for i in loaded.layers], settings,
                                      back_methods=METHOD_NAMES, back_views=BACK_VIEWS, colormaps=COLORMAPS)
@@ -135,13 +145,17 @@ class Session:
         self._started = False
         model_lock = threading.Lock()
         self.engine = ComputeEngine(loaded, model_lock)
-        root = unit_vis_root(settings)
+        self._model_lock = model_lock
+        self._unit_vis_root = unit_vis_root(settings)
+        kind = unit_backprop_kind(loaded)
+        # Images the app optimized where the model's folder is read-only (`optimize_job`).
+        self.user_layout = UnitVisLayout(user_unit_vis_root(settings.model), kind)
+        self._job: OptimizeJob | None = None
         # No folder (a torchvision model without model_dir): a path that holds nothing, so every read misses.
-        self.loader = UnitImageLoader(UnitVisLayout(root or Path("/nonexistent-unit-vis"),
-                                                    unit_backprop_kind(loaded)),
+        self.loader = UnitImageLoader(UnitVisLayout(self._unit_vis_root or Path("/nonexistent-unit-vis"), kind),
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
                                       unit_compute(loaded, settings, model_lock, self._closing),
-                                      synchronous=sync)
+                                      synchronous=sync, overlay=self.user_layout)
         options = {m.name: settings_options(m, settings.method_options) for m in METHODS}
         self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings, options)
         self._worker: Worker[Request, Result] = Worker(self._compute, self._deliver, self._error_result,
@@ -159,11 +173,17 @@ class Session:
         self._post()
 
     def stop(self) -> None:
-        """Stop and join every thread the session uses: compute, unit-image loader, inputs."""
+        """Stop and join every thread the session uses: compute, unit-image loader, inputs, the
+        optimize job (cancelled: it stops after its current step)."""
         self._closing.set()
+        job = self._job
+        if job is not None:
+            job.cancel()
         self._worker.stop()
         self.loader.close()
         self.inputs.close()
+        if job is not None and not job.join():
+            log.warning("the optimize job did not stop in time")
 
     def set_pane_sizes(self, sizes: dict[str, tuple[int, int]]) -> None:
         """(width, height) device pixels per pane; panes are rendered at these sizes."""
@@ -179,7 +199,9 @@ class Session:
         if action == "quit":
             self.should_quit = True
             return True
-        if action in SESSION_ACTIONS:
+        if action in JOB_ACTIONS:
+            self.toggle_optimize()
+        elif action in SESSION_ACTIONS:
             getattr(self.inputs, action)()
         else:
             self.state = apply_action(action, self.state, self.info)
@@ -195,6 +217,44 @@ class Session:
         if unit is not None:
             self.state = select_unit(self.state, self.info, unit)
             self._post()
+
+    @property
+    def optimize_job(self) -> OptimizeJob | None:
+        """The latest optimize job (running or ended), None before the first."""
+        return self._job
+
+    def toggle_optimize(self) -> None:
+        """Start optimizing the selected unit in the background, or cancel the job that is running."""
+        job = self._job
+        if job is not None and job.running:
+            job.cancel()
+            self._messages.add(f"cancelling: {job.status_text()}")
+            return
+        if self._closing.is_set():
+            return
+        index = self.state.layer_idx
+        shown = self.info.layers[index]
+        layer = self.settings.jpgvis_remap.get(shown, shown)   # the layer whose images the pane shows
+        if layer not in self.loaded.layer_names:
+            layer = shown
+        writable = can_write(self._unit_vis_root)
+        layout = self.loader.layout if writable else self.user_layout
+        self._job = OptimizeJob(self.loaded, layout, layer, self.state.selected_unit, self._optimize_config,
+                                self.settings.optimize_on_request_preset, self._model_lock,
+                                label=self._pretty[index] if layer == shown else layer,
+                                on_progress=self._worker.invalidate, on_done=self._on_job_done,
+                                superseded=self.user_layout if writable else None)
+        self._job.start()
+
+    def _on_job_done(self, job: OptimizeJob) -> None:
+        """In the job thread: say how it ended and show the new image (the loader reads it again)."""
+        if self._closing.is_set():
+            return
+        self._messages.add(job.message)
+        if job.outcome == "saved":
+            self.loader.invalidate(job.layer, job.unit)
+        else:
+            self._worker.invalidate()
 
     def select_layer(self, index: int) -> None:
         self.state = select_layer(self.state, self.info, index)
@@ -315,6 +375,9 @@ class Session:
 
     def _status(self, state: ViewState, message: str | None, timings: dict[str, float] | None = None,
                 progress: MethodProgress | None = None) -> str:
+        job = self._job
+        if job is not None and job.running:
+            message = f"{job.status_text()} | {message}" if message else job.status_text()
         return status_line(state, self.info, self._pretty, self._source.fps(), message,
                            timings if state.debug_level else None, self._input_status(), progress)
 

@@ -8,15 +8,20 @@ builds a backlog), and `on_ready(key)` fires in the loader thread when a result 
 the GUI must hop to its own thread before repainting. Units with nothing on disk are cached as
 an empty `UnitImages`, so they are not looked up again. A sprite tile that is all black is a
 unit the pipeline never optimized (its sprite is filled with black): it comes back as None.
+An optional second folder (`overlay`: the per-user folder where the app saves images it computed,
+`unitvis.optimize_job`) is read too, and a unit image found there wins over the model's; `invalidate`
+drops a unit from the cache after such a save, so the new image shows at once.
 The thread starts with `start()` (or the first request), never in the constructor.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,12 +58,15 @@ class UnitImageLoader:
     `compute(layer, unit)` is an optional fallback, called in the loader thread when nothing is
     on disk; its exceptions become messages (`pop_messages`) and the unit counts as empty.
     `synchronous=True` runs every load inline in `request` (same code, for deterministic tests).
+    `overlay`: a second folder whose unit images win over `layout`'s (see the module docstring).
     """
 
     def __init__(self, layout: UnitVisLayout, cache: ByteLRUCache,
                  on_ready: Callable[[Hashable], None] | None = None,
-                 compute: ComputeUnitImages | None = None, *, synchronous: bool = False):
+                 compute: ComputeUnitImages | None = None, *, synchronous: bool = False,
+                 overlay: UnitVisLayout | None = None):
         self.layout = layout
+        self.overlay = overlay if overlay is None or overlay.root != layout.root else None
         self.cache = cache
         self._on_ready = on_ready
         self._compute = compute
@@ -109,6 +117,13 @@ class UnitImageLoader:
                 self.start()
                 self._wake.set()
         return None if cached is None else list(cached.tiles)
+
+    def invalidate(self, layer: str, unit: int) -> None:
+        """Forget the unit's cached images (a new file was saved): the next `request` reads them again,
+        and `on_ready` tells the view to ask."""
+        self.cache.pop((layer, int(unit)))
+        if self._on_ready is not None:
+            self._on_ready((layer, int(unit)))
 
     def pop_messages(self) -> list[str]:
         """Errors from `compute` since the last call."""
@@ -165,7 +180,16 @@ class UnitImageLoader:
         images = self.layout.read_unit_images(*key)
         if not images.present():
             images = self._computed(key) or EMPTY_UNIT_IMAGES
-        self._store(key, images)
+        self._store(key, self._with_overlay(images, *key))
+
+    def _with_overlay(self, images: UnitImages, layer: str, unit: int) -> UnitImages:
+        """``images`` with the overlay folder's images of the unit in place of theirs."""
+        if self.overlay is None:
+            return images
+        mine = self.overlay.read_unit_images(layer, unit)
+        newer: dict[str, Any] = {kind: img for kind, img in mine.present() if kind != "max_deconv"
+                                 or mine.backprop_kind == images.backprop_kind}
+        return dataclasses.replace(images, **newer) if newer else images
 
     def _computed(self, key: UnitKey) -> UnitImages | None:
         if self._compute is None:

@@ -65,6 +65,10 @@ class Settings:
     layer_filter: Callable[[str], bool] | None = None
     # Hide layers whose output is the very tensor another shown layer already emits.
     hide_repeated_outputs: bool = True
+    # Vision transformers: token outputs are shown as their patch grid, inferred for square grids
+    # (core/tokens.py). Per layer-name prefix ("" for all, the longest wins): the grid (h, w) of
+    # (B, k + h*w, C) tokens or channels-last (B, h, w, C) outputs, or None for no reshape.
+    token_grid: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     # Pretty names: a dict {name: pretty} or a function name -> pretty.
     pretty_names: Any = None
     # Layer whose output is class scores (labels shown for it). None: the last layer.
@@ -92,6 +96,11 @@ class Settings:
     # (plain backprop, max_backprop/), or "auto": deconv when the model has max-pool switches,
     # guided otherwise (without max-pooling every deconv of a unit is the same picture).
     unit_backprop: str = "auto"
+    # The optimize-unit key (g) computes the selected unit's optimized image in the background when
+    # it is pressed: with this preset of `deepvis optimize` (yosinski1-4, cnnvis, lucent) cut to this
+    # many steps (200 yosinski3 steps: about 30 s for _blocks.5 of the default model on 2 CPU cores).
+    optimize_on_request_preset: str = "yosinski3"
+    optimize_on_request_steps: int = 200
 
     # --- inputs --------------------------------------------------------------------------
     # Image folder for static files; None: the built-in sample images (skimage.data).

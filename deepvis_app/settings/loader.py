@@ -50,6 +50,7 @@ CLI_ORIGIN = "--set"
 UNIT_BACKPROP_CHOICES = ("auto", "deconv", "guided", "gradient")
 # Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
 MAX_INPUT_SIDE = 8192
+MAX_OPTIMIZE_STEPS = 100_000   # optimize_on_request_steps: more is a typo, not a wish (the CLI takes any)
 
 
 class SettingsError(DeepvisError):
@@ -354,6 +355,17 @@ def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
         bad("unit_backprop", f"choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
     if settings.layers is not None and not settings.layers:
         bad("layers", "lists no layer (use None to find them automatically)")
+    for prefix, grid in settings.token_grid.items():
+        fits = grid is None or (isinstance(grid, tuple) and len(grid) == 2 and all(
+            isinstance(side, int) and not isinstance(side, bool) and side >= 1 for side in grid))
+        if not isinstance(prefix, str) or not fits:
+            bad("token_grid", f"entry {prefix!r}: {grid!r} must map a layer-name prefix to (height, width) "
+                              f"in tokens (positive integers) or None")
+            break
+    if not 1 <= settings.optimize_on_request_steps <= MAX_OPTIMIZE_STEPS:
+        bad("optimize_on_request_steps", f"must be between 1 and {MAX_OPTIMIZE_STEPS}")
+    if not settings.optimize_on_request_preset:
+        bad("optimize_on_request_preset", "name a preset of `deepvis optimize` (e.g. 'yosinski3')")
     if settings.key_overrides:
         from deepvis_app.keymap import key_index
 

@@ -170,3 +170,19 @@ def test_faithfulness_and_randomization_check_are_printed_and_in_the_json(resnet
     assert all(-1 <= row["rank_correlation"] <= 1 for row in report["randomization"])
     assert main(_argv(folder, "--method", "gradient", "--faithfulness")) == 0
     assert "deletion AUC" in capsys.readouterr().out
+
+
+def test_cli_unpool_reaches_the_reversed_nets(resnet):
+    """--unpool window_centre (a registry option of deconv/salinet/desalinet) changes the map of a network
+    with max-pooling exactly as backprop_from_unit's option does."""
+    from deepvis_app.core.backprop import backprop_from_unit
+
+    folder, model, x = resnet
+    centre = run_npy(folder, "centre", "--method", "salinet", "--layer", "layer1.0", "--unit", "3",
+                     "--seed", "one", "--unpool", "window_centre")
+    switches = run_npy(folder, "switches", "--method", "salinet", "--layer", "layer1.0", "--unit", "3",
+                       "--seed", "one")
+    reference = backprop_from_unit(model, x, "layer1.0", 3, method="salinet", seed="one",
+                                   unpool="window_centre").input_grad[0]
+    assert_matches(torch.from_numpy(centre), reference, rtol=1e-4, floor=1e-6)
+    assert not np.allclose(centre, switches)

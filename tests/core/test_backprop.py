@@ -226,3 +226,25 @@ def test_layer_signals_without_input_grad_match():
     for name in ("conv2", "act1"):
         torch.testing.assert_close(short.layer_grads[name], full.layer_grads[name], rtol=0, atol=0)
         torch.testing.assert_close(short.activations[name], full.activations[name], rtol=0, atol=0)
+
+
+def test_max_seed_is_one_at_each_items_own_arg_max():
+    """cnn-vizlib's "feature max": the position seed at the unit's arg-max, found per image."""
+    net, x = tiny_net(), tiny_input()
+    acts = backprop_from_unit(net, x, "conv2", 3, method="gradient", seed="one").activations["conv2"]
+    ours = backprop_from_unit(net, x, "conv2", 3, method="gradient", seed="max").input_grad
+    for row in range(x.shape[0]):
+        flat = int(acts[row, 3].flatten().argmax())
+        i, j = divmod(flat, acts.shape[-1])
+        ref = backprop_from_unit(net, x[row:row + 1], "conv2", 3, method="gradient", seed="position",
+                                 position=(i, j)).input_grad
+        torch.testing.assert_close(ours[row:row + 1], ref, rtol=0, atol=0)
+
+
+def test_layer_seed_is_the_sum_of_every_units_activation_seed():
+    """DNN-Visualizer's index=None: the whole layer as seed = the sum over units of each unit's seed."""
+    net, x = tiny_net(), tiny_input()
+    ours = backprop_from_unit(net, x, "conv2", 0, method="gradient", seed="layer").input_grad
+    channels = backprop_from_unit(net, x, "conv2", 0, seed="one").activations["conv2"].shape[1]
+    total = sum(backprop_from_unit(net, x, "conv2", unit).input_grad for unit in range(channels))  # linear: gradient
+    assert_matches(ours, total)

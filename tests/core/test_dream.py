@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.unitvis import regularizers as reg
 from deepvis_app.core.unitvis.dream import dream, region_gradients
 from deepvis_app.core.unitvis.dream_config import DreamConfig
 from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
@@ -57,14 +58,72 @@ def _space() -> InputSpace:
                                                               mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))))
 
 
-def test_one_window_gradient_is_the_whole_image_gradient():
+def test_one_window_gradient_is_the_input_blob_gradient():
+    """As cnn-vis's net.blobs['data'].diff: the gradient with respect to the network's input, i.e. the
+    gradient with respect to the 0..255 image times 255 * std / scale (see `region_gradients`)."""
     net, space = two_conv_net(), _space()
     image = torch.randn(1, 3, 16, 16) * 20
     config = DreamConfig(target_layer="2")
     (ours,) = region_gradients(net, space, config, image, [(0, 16, 0, 16)])
     x = image.clone().requires_grad_(True)
     layer_amplification(net(space.to_net(x))).sum().backward()
-    torch.testing.assert_close(ours, -x.grad[0])
+    pixel_to_input = torch.tensor([255 * 0.229, 255 * 0.224, 255 * 0.225]).view(3, 1, 1)
+    torch.testing.assert_close(ours, -x.grad[0] * pixel_to_input)
+    assert ours.abs().mean() > 50 * x.grad.abs().mean()
+
+
+@pytest.mark.parametrize("operator", ["naive", "sobel", "sobel_squish"])
+@pytest.mark.parametrize("beta", [2.0, 2.5])
+def test_tv_operators_gradient_equals_autograd(operator, beta):
+    """cnn-vis's hand-written TV gradients, checked against autograd of the closed form (away from the floor)."""
+    x = (torch.randn(2, 3, 7, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 5)
+    x.requires_grad_(True)
+    size, x_terms, y_terms = reg.TV_OPERATORS[operator]
+    h, w = 7 - size + 1, 6 - size + 1
+    x_diff = sum(c * x[:, :, dy:dy + h, dx:dx + w] for dy, dx, c in x_terms)
+    y_diff = sum(c * x[:, :, dy:dy + h, dx:dx + w] for dy, dx, c in y_terms)
+    norm2 = x_diff ** 2 + y_diff ** 2
+    assert norm2.min() > 1e-3
+    (expected,) = torch.autograd.grad(norm2.pow(beta / 2).sum(), x)
+    loss, grad = reg.tv_norm(x.detach(), beta, operator=operator)
+    torch.testing.assert_close(grad, expected)
+    torch.testing.assert_close(loss.sum(), norm2.pow(beta / 2).sum().detach())
+
+
+def test_sobel_operators_are_cnn_vis_filters():
+    """Hand values: a vertical edge of height 1 gives Sobel's x response 4 (1 + 2 + 1), the squished one too."""
+    x = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+    x[..., 2] = 1.0
+    assert reg.tv_norm(x, 2.0, operator="sobel")[0].item() == pytest.approx(16.0)
+    assert reg.tv_norm(x, 2.0, operator="sobel_squish")[0].item() == pytest.approx(1e-3)  # column 2 unused
+    x[..., 1] = 1.0
+    assert reg.tv_norm(x, 2.0, operator="sobel_squish")[0].item() == pytest.approx(16.0)
+    with pytest.raises(ValueError, match="sobel_squish"):
+        reg.tv_norm(x, 2.0, operator="prewitt")
+
+
+def test_learning_rate_decays_every_decay_iter_steps_and_restarts_per_size():
+    net, space = two_conv_net(), _space()
+    rates = []
+    config = DreamConfig(target_layer="2", num_steps=4, learning_rate=2.0, learning_rate_decay_iter=2,
+                         learning_rate_decay_fraction=0.5, initial_size="16x16", final_size="20x20", num_sizes=2)
+    dream(net, space, config, (16, 16), on_step=lambda e: rates.append(e.stats["learning_rate"]))
+    assert rates == [2.0, 2.0, 1.0, 1.0] * 2
+    images = []
+    frozen = config.replace(learning_rate_decay_iter=1, learning_rate_decay_fraction=0.0, num_sizes=1)
+    dream(net, space, frozen, (16, 16), on_step=lambda e: images.append(e.image.clone()))
+    assert not torch.equal(images[0], torch.zeros_like(images[0]))
+    torch.testing.assert_close(images[1], images[0], rtol=0, atol=0)  # lr 0 after the first step
+
+
+def test_mean_centres_the_noise_and_the_p_norm():
+    """--mean_image's grey level: noise starts around it (in 0..255) and the p-norm pulls towards it."""
+    net, space = two_conv_net(), _space()
+    config = DreamConfig(target_layer="2", num_steps=2, tv_reg=0.0, initialization_scale=1.0)
+    grey = space.to_uint8(dream(net, space, config, (16, 16), mean=200.0)).astype(float)
+    assert abs(grey.mean() - 200.0) < 5
+    default = space.to_uint8(dream(net, space, config, (16, 16))).astype(float)
+    assert abs(default.mean() - 255 * np.mean([0.485, 0.456, 0.406])) < 5
 
 
 def test_multiscale_tiled_dream_amplifies_layer():

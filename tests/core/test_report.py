@@ -63,3 +63,60 @@ def test_report_escapes_labels_and_links_relatively(tmp_path):
     fc = _parse(site / "layer_fc.html")
     assert EVIL in "".join(fc.text)          # shown as text, not run
     assert len([link for link in fc.links if link.startswith("img/max_im/fc/")]) == 4
+
+
+def test_report_shows_every_backprop_kind_and_explains_black_padding(tmp_path):
+    loaded = find_max_model()
+    loaded.settings = loaded.settings.__class__(input_size=(16, 16), output_layer="fc")
+    layout = UnitVisLayout(tmp_path / "uv")
+    tile = np.full((10, 10, 3), 90, dtype=np.uint8)
+    kinds = ("max_im", "max_backprop", "max_deconvnorm", "max_backpropnorm", "regularized_opt")
+    for kind in kinds:
+        layout.write_unit_image(kind, "pool", 2, tile)
+    site = tmp_path / "site"
+    write_report(loaded, ReportRequest(layout.root, site))
+    page = _parse(site / "layer_pool.html")
+    for kind in kinds:
+        assert any(link.startswith(f"img/{kind}/pool/") for link in page.links), kind
+    text = "".join(page.text)
+    assert "zero-padded" in text and "receptive field" in text
+    assert "zero-padded" in "".join(_parse(site / "index.html").text)
+
+
+def test_report_details_are_conv_net_viz_pictures_of_the_top_image(tmp_path):
+    """--details: the top image with its receptive field boxed in red, the full-size backprop, the
+    activation map and the all-channels reconstruction, each equal to what it is computed from."""
+    from deepvis_app.core.backprop import backprop_from_unit
+    from deepvis_app.core.display import back_view
+    from deepvis_app.core.unitvis.crops import crop_window, layer_receptive_field
+    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.io.images import read_image
+    from tests.helpers.datasets import make_dataset
+
+    loaded = find_max_model()
+    loaded.settings = loaded.settings.__class__(input_size=(16, 16), output_layer="fc")
+    dataset, out = make_dataset(tmp_path / "data", count=6), tmp_path / "uv"
+    find_max(loaded, FindMaxRequest(dataset, ("conv",), out, top=3, batch_size=3))
+    site = tmp_path / "site"
+    write_report(loaded, ReportRequest(out, site, ("conv",), detail_units=(2,), dataset=dataset))
+    links = _parse(site / "layer_conv.html").links
+    details = sorted(link for link in links if link.startswith("img/details/"))
+    assert [Path(link).stem for link in details] == [f"unit_0002_{kind}" for kind in
+                                                     ("activation", "all_channels", "backprop", "boxed")]
+    top = json.loads(layout_json(out, "conv").read_text())["units"][2][0]
+    image = loaded.preprocessor.fit_frame(read_image(dataset / top["path"]))
+    x = loaded.preprocessor.to_tensor(image)
+    shown = {Path(link).stem.split("_", 2)[2]: read_image(site / link) for link in details}
+    box = crop_window(layer_receptive_field(loaded, "conv"), top["pos"])
+    red = (shown["boxed"] == (255, 0, 0)).all(axis=2)
+    top_row, left = max(box[0], 0), max(box[1], 0)
+    assert red[top_row, left] and red.sum() < red.size / 2, "the box outline is red, the inside is the image"
+    np.testing.assert_array_equal(shown["boxed"][~red], image[~red])
+    for kind, seed in (("backprop", "activation"), ("all_channels", "layer")):
+        signal = backprop_from_unit(loaded.module, x, "conv", 2, method="guided", seed=seed).input_grad[0]
+        np.testing.assert_array_equal(shown[kind], back_view(signal.numpy(), "raw"))   # PNG: lossless
+    assert not np.array_equal(shown["backprop"], shown["all_channels"])
+
+
+def layout_json(root: Path, layer: str) -> Path:
+    return UnitVisLayout(root).find_max_json(layer)

@@ -434,11 +434,11 @@ def test_a_key_abandons_a_running_occlusion_whose_map_is_never_delivered(tiny_lo
         session.handle_key("k")
         session.handle_key("b")
         settled()
-        _select_method(session, "smoothgrad")                          # the method after occlusion
+        _select_method(session, METHOD_NAMES[METHOD_NAMES.index("occlusion") + 1])   # the method after it
         settled()
         gate.armed = True
         with caplog.at_level(logging.DEBUG, logger="deepvis.worker"):
-            session.handle_key("B")                                    # smoothgrad -> occlusion
+            session.handle_key("B")                                    # back to occlusion
             assert session.state.back_method == "occlusion"
             occlusion_generation = session.generation
             assert gate.entered.wait(DEADLINE_S), "occlusion never reached the model"

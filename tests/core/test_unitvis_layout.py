@@ -44,3 +44,23 @@ def test_objective_values_round_trip_and_foreign_file(tmp_path):
     with pytest.raises(UnitVisFileError, match="not an objective_values.json") as info:
         layout.read_objective_values("conv")
     assert isinstance(info.value, DeepvisError)
+
+
+def test_a_diversity_set_is_shown_whole_in_the_per_unit_pane(tmp_path):
+    """optimize --diversity writes copy 0 as the unit's image and copies 1.. as variants: the per-unit
+    image becomes a square montage of the set, copy 0 first; without variants it is the image itself."""
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.io.images import write_image
+
+    layout = UnitVisLayout(tmp_path)
+    rng = np.random.default_rng(0)
+    copies = [rng.integers(0, 255, (12, 12, 3), dtype=np.uint8) for _ in range(3)]
+    layout.write_unit_image("regularized_opt", "conv", 4, copies[0])
+    np.testing.assert_array_equal(layout.read_unit_images("conv", 4).regularized_opt, copies[0])
+    for index, image in enumerate(copies[1:], start=1):
+        write_image(layout.unit_variant("conv", 4, index), image)
+    shown = layout.read_unit_images("conv", 4).regularized_opt
+    assert shown.shape == (2 * 12 + 3, 2 * 12 + 3, 3)          # 2x2 grid of 12 px tiles, 1 px padding
+    for index, (row, col) in enumerate(((0, 0), (0, 1), (1, 0))):
+        top, left = 1 + row * 13, 1 + col * 13
+        np.testing.assert_array_equal(shown[top:top + 12, left:left + 12], copies[index])

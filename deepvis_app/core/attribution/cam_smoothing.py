@@ -18,6 +18,9 @@ smoothing, normalization and upsampling.
   Its result is therefore in [0, 1], where the plain maps are unnormalized.
 - ``at_input_size``: bilinear upsampling, ``align_corners=False`` (as cv2.resize, which
   pytorch-grad-cam uses, and captum's ``LayerAttribution.interpolate``).
+- transformer layers: the CAM layer's activation and gradient are read from its tap, where a token
+  output already is its (B, C, h, w) patch grid (`core.tokens`, as pytorch-grad-cam's
+  ``reshape_transform``), so the gradient CAMs work on ViT and Swin blocks unchanged.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ and batch size the two agree. ``smoothgrad`` over ``gradient`` is `smoothgrad.sm
 The base method is a registered method name (`deepvis_app.core.methods`, with its default options
 or ``base_options``) or any function ``run(model, x, objective, **base_options)``; a CAM base takes
 ``cam_layer``.
+
+``seed`` (flag ``--noise-seed``) seeds a ``torch.Generator`` that draws the noise, so two runs with
+the same seed give the same map. A registered base that draws noise of its own (smoothgrad,
+gradient_shap, a nested noise tunnel) and has no seed in ``base_options`` gets ``seed + 1 + k`` for
+the k-th batch of samples: reproducible too, and independent of the tunnel's own draws.
 """
 
 from __future__ import annotations
@@ -47,21 +52,28 @@ class NoiseTunnelOptions:
     seed: int | None = option(None, "noise seed (None: torch's global generator)", flag="noise_seed")
 
 
-Runner = Callable[[nn.Module, torch.Tensor, Objective], torch.Tensor]
+Runner = Callable[[nn.Module, torch.Tensor, Objective, "int | None"], torch.Tensor]
 
 
 def _base_runner(base: str | Callable[..., torch.Tensor], cam_layer: str | None,
                  base_options: Mapping[str, Any] | None) -> Runner:
+    """run(model, x, objective, base_seed): the base method; base_seed seeds a registered base's own noise."""
     if callable(base):
         extra = dict(base_options or {})
         if cam_layer is not None:
-            return lambda model, x, objective: base(model, x, objective, cam_layer, **extra)
-        return lambda model, x, objective: base(model, x, objective, **extra)
+            return lambda model, x, objective, _seed: base(model, x, objective, cam_layer, **extra)
+        return lambda model, x, objective, _seed: base(model, x, objective, **extra)
     from deepvis_app.core.methods import get_method  # the registry imports this module
 
     method = get_method(base)
     options = method.make_options(base_options)
-    return lambda model, x, objective: method.compute(model, x, objective, options, cam_layer=cam_layer)
+    seeded = hasattr(options, "seed") and (base_options or {}).get("seed") is None
+
+    def run(model: nn.Module, x: torch.Tensor, objective: Objective, base_seed: int | None) -> torch.Tensor:
+        chosen = replace(options, seed=base_seed) if seeded and base_seed is not None else options
+        return method.compute(model, x, objective, chosen, cam_layer=cam_layer)
+
+    return run
 
 
 def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, base: str | Callable = "integrated_gradients",
@@ -87,15 +99,15 @@ def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, base: 
         torch.randn((batch * (part.stop - part.start), *x.shape[1:]), dtype=x.dtype, device=x.device,
                     generator=generator) for part in parts])
 
-    def run_part(noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_part(noise: torch.Tensor, number: int) -> tuple[torch.Tensor, torch.Tensor]:
         count = noise.shape[0] // batch
         maps = run(model, x.repeat_interleave(count, dim=0) + noise * sigma.repeat_interleave(count, dim=0),
-                   replace(objective, index=objective.repeat(count)))
+                   replace(objective, index=objective.repeat(count)), None if seed is None else seed + 1 + number)
         maps = maps.reshape(batch, count, *maps.shape[1:])
         return maps.sum(dim=1), maps.pow(2).sum(dim=1)
 
     for number, part in enumerate(parts):
-        total, squares = progress.step(number, lambda number=number: run_part(noises[number]))
+        total, squares = progress.step(number, lambda number=number: run_part(noises[number], number))
         sums = [total, squares] if not sums else [sums[0] + total, sums[1] + squares]
         done += part.stop - part.start
         progress.report(done / samples,

@@ -29,6 +29,16 @@ from deepvis_app.core.progress import NO_PROGRESS, Progress
 from deepvis_app.core.torch_args import pair
 
 COARSE_SPLITS = 3  # the coarse pass: windows of about 1/3 of the image per axis
+OCCLUDERS = ("baseline", "mean")
+
+
+def occluder_value(x: torch.Tensor, baseline: float | torch.Tensor, occluder: str) -> torch.Tensor:
+    """What replaces an occluded window: ``baseline``, or each image's per-channel mean (B, C, 1, 1)."""
+    if occluder not in OCCLUDERS:
+        raise ValueError(f"unknown occluder '{occluder}' (choose from {', '.join(OCCLUDERS)})")
+    if occluder == "mean":
+        return x.mean(dim=(2, 3), keepdim=True)
+    return torch.as_tensor(baseline, dtype=x.dtype, device=x.device)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class OcclusionOptions:
                                                  "gradients' baseline)")
     perturbations_per_eval: int = option(16, "occluded copies per forward pass (fewer: a new request "
                                               "abandons the running map sooner)", flag="batch", minimum=1)
+    occluder: str = option("baseline", "what fills the window: the baseline value, or the image's per-channel "
+                                       "mean (DNN-Visualizer)", choices=OCCLUDERS)
 
 
 def window_membership(size: int, window: int, stride: int) -> torch.Tensor:
@@ -54,7 +66,7 @@ def window_membership(size: int, window: int, stride: int) -> torch.Tensor:
     return ((index >= starts) & (index < starts + window)).double()
 
 
-class _Windows:
+class Windows:
     """One window grid over an input: membership matrices and the drop -> map formula."""
 
     def __init__(self, x: torch.Tensor, window: tuple[int, int], stride: tuple[int, int]):
@@ -87,7 +99,7 @@ class _Windows:
         return (total / coverage)[:, None].expand(-1, self.channels, -1, -1).contiguous()
 
 
-def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: _Windows, part: slice,
+def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: Windows, part: slice,
            base: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
     mask = windows.masks(part)
     batch = x.shape[0]
@@ -96,20 +108,21 @@ def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: _Wi
     return initial[None] - values.reshape(mask.shape[0], batch)
 
 
-def _coarse(x: torch.Tensor, fine: _Windows, window: tuple[int, int]) -> _Windows | None:
+def _coarse(x: torch.Tensor, fine: Windows, window: tuple[int, int]) -> Windows | None:
     sides = (max(window[0], math.ceil(x.shape[2] / COARSE_SPLITS)),
              max(window[1], math.ceil(x.shape[3] / COARSE_SPLITS)))
-    coarse = _Windows(x, sides, sides)
+    coarse = Windows(x, sides, sides)
     return coarse if 4 * coarse.count < fine.count else None
 
 
 def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, window: int | tuple[int, int] = 16,
               stride: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
-              perturbations_per_eval: int = 16, progress: Progress = NO_PROGRESS) -> torch.Tensor:
+              perturbations_per_eval: int = 16, occluder: str = "baseline",
+              progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, C, H, W) occlusion attribution of ``objective`` (see the module docstring)."""
     window_hw, stride_hw = pair(window), pair(stride)
-    fine = _Windows(x, window_hw, stride_hw)
-    base = torch.as_tensor(baseline, dtype=x.dtype, device=x.device)
+    fine = Windows(x, window_hw, stride_hw)
+    base = occluder_value(x, baseline, occluder)
     initial = progress.remember("initial", lambda: objective_values(model, x, objective, objective.index))
     coarse = _coarse(x, fine, window_hw) if progress.reporting else None
     coarse_map = None
@@ -129,7 +142,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, window: i
     return fine.attribution(drops)
 
 
-def _partial(fine: _Windows, drops: torch.Tensor, done: torch.Tensor, coarse_map: torch.Tensor | None) -> torch.Tensor:
+def _partial(fine: Windows, drops: torch.Tensor, done: torch.Tensor, coarse_map: torch.Tensor | None) -> torch.Tensor:
     partial = fine.attribution(drops, done)
     fallback = coarse_map if coarse_map is not None else torch.zeros_like(partial)
     return torch.where(torch.isnan(partial), fallback, partial)

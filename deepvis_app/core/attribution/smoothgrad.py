@@ -3,7 +3,8 @@
 Noise is Gaussian with standard deviation ``noise_level * (x.max() - x.min())`` per image (the
 paper's and zennit's convention), or an absolute ``stdev``. Noise is drawn as captum's
 ``NoiseTunnel`` draws it (one standard-normal tensor of shape (B * samples, C, H, W), copies of an
-image adjacent, scaled by the deviation), so with the same seed and dtype the two agree.
+image adjacent, scaled by the deviation), so with the same seed and dtype the two agree. ``seed``
+(flag ``--noise-seed``) draws it from a ``torch.Generator`` of its own: the same seed, the same map.
 The per-sample signal is any backprop method (default the plain gradient, no abs). Samples go
 through the network ``batch_size`` at a time; with a `Progress`, the running mean over the
 samples done so far is offered after each batch.

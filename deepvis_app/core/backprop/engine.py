@@ -14,7 +14,7 @@ from deepvis_app.core.hooks import tapped, tapping
 from deepvis_app.core.options import option
 
 BACKPROP_METHODS = ("gradient", "deconv", "guided", "salinet", "desalinet")
-SEEDS = ("activation", "one", "position")
+SEEDS = ("activation", "one", "position", "max", "layer")
 # Max-pool backward of the reversed nets: the argmax ("switches", what backprop does) or the centre of
 # the window (DNN-Visualizer's ``locational_pooling=False``), see `pooling`.
 UNPOOLING = ("switches", "window_centre")
@@ -71,7 +71,10 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
     - ``one``: 1.0 over the whole channel (a 1-D layer: 1.0 at the unit), i.e. the gradient of the
       channel sum, which is what captum's Neuron* methods compute with the selector
       ``lambda a: a[:, c].sum((1, 2))``;
-    - ``position``: 1.0 at (unit, i, j) with ``position=(i, j)``.
+    - ``position``: 1.0 at (unit, i, j) with ``position=(i, j)``;
+    - ``max``: 1.0 at the unit's own arg-max position in each image (cnn-vizlib's "feature max");
+    - ``layer``: the whole layer's activation, every channel (DNN-Visualizer's ``index=None``); the
+      unit then only picks nothing (any valid unit is accepted).
 
     ``probability=True`` seeds the softmax (over dim 1) of the layer's output instead of the raw
     values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
@@ -135,10 +138,17 @@ def make_seed(values: torch.Tensor, units: torch.Tensor, seed: str,
     seed_tensor = torch.zeros_like(values)
     if seed == "activation":
         seed_tensor[rows, units] = values[rows, units]
-    elif seed == "one" or (seed == "position" and values.dim() == 2):
+    elif seed == "one" or (seed in ("position", "max") and values.dim() == 2):
         seed_tensor[rows, units] = 1.0
     elif seed == "position":
         seed_tensor[(rows, units) + _position_index(values, position)] = 1.0
+    elif seed == "max":
+        maps = values[rows, units]                           # (B, ...) each item's own unit
+        peak = torch.zeros_like(maps).flatten(1)
+        peak[rows, maps.flatten(1).argmax(1)] = 1.0
+        seed_tensor[rows, units] = peak.view_as(maps)
+    elif seed == "layer":
+        seed_tensor = values.clone()
     else:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
     return seed_tensor

@@ -88,7 +88,7 @@ def _layer_crops(loaded: LoadedModel, layout: UnitVisLayout, layer: str, request
     doc = read_find_max(layout, layer)
     dataset = Path(request.dataset or doc.get("dataset", "."))
     rf = layer_receptive_field(loaded, layer)
-    fitted = _fitted_reader(loaded, dataset)
+    fitted = fitted_reader(loaded, dataset)
     units = range(len(doc["units"]))[max(0, request.idx_begin):request.idx_end]
     todo = [u for u in units if request.force or not _unit_done(layout, layer, u, request)]
     slots = max(1, min(request.top or doc["top"], doc["top"]))
@@ -143,7 +143,7 @@ def _chunk_items(doc: dict, units: Sequence[int], fitted: Callable[[str], np.nda
     return items, owners, entries
 
 
-def _fitted_reader(loaded: LoadedModel, dataset: Path) -> Callable[[str], np.ndarray | str]:
+def fitted_reader(loaded: LoadedModel, dataset: Path) -> Callable[[str], np.ndarray | str]:
     """relative path -> the image at the network's input size, or the problem (one line)."""
     max_pixels = loaded.settings.max_image_pixels
 

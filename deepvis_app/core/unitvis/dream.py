@@ -6,6 +6,10 @@ checkerboard phase (see `dream_tiles.py`) the network's gradient of every window
 (batched), then each window gets its own RMSProp update with the p-norm, auxiliary p-norm and
 TV gradients of its current pixels, optionally divided per pixel by its window count.
 
+Units (why cnn-vis's numbers work here unchanged): see `region_gradients`. In short, cnn-vis adds
+the gradient with respect to the network's *input blob* to penalties computed on 0..255 pixels,
+and so do we; the network's gradient is not taken with respect to the 0..255 pixels.
+
 Deviations from cnn-vis, all deliberate: noise is blurred per channel in float (cnn-vis blurs
 the uint8 image across channels too), and resizing between sizes is bicubic in float (cnn-vis
 goes through uint8). The caller receives a `DreamStep` after every step and decides what to
@@ -50,23 +54,32 @@ def noise_image(shape: tuple[int, int, int], scale: float, blur: float, generato
 
 def dream(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
           initial_image: np.ndarray | None = None, device: torch.device | str = "cpu",
-          on_step: Callable[[DreamStep], None] | None = None) -> torch.Tensor:
-    """Run every size of the schedule; returns the final 1 x C x H x W image in caffe space."""
+          on_step: Callable[[DreamStep], None] | None = None, mean: float | None = None) -> torch.Tensor:
+    """Run every size of the schedule; returns the final 1 x C x H x W image in caffe space.
+
+    ``mean``: cnn-vis's ``--mean_image`` (its overall mean, a grey level in 0..255): the colour the
+    noise is centred on and the p-norms pull towards (instead of the model's mean colour). The
+    network still sees the image through the model's own preprocessing.
+    """
     base = net_size if initial_image is None else tuple(initial_image.shape[:2])
     sizes = size_sequence(base, config.initial_size, config.final_size, config.num_sizes, config.resize_type)
+    shift = torch.zeros(1, space.channels, 1, 1, device=device)
+    if mean is not None:
+        shift = (float(mean) - space.mean255.to(device)).view(1, -1, 1, 1)
     if initial_image is None:
         gen = torch.Generator().manual_seed(config.seed)
         image = noise_image((space.channels, *sizes[0]), config.initialization_scale,
                             config.initialization_blur, gen).to(device)
         anchor_full = None
     else:
-        anchor_full = space.from_image(initial_image, device)
+        anchor_full = space.from_image(initial_image, device) - shift
         image = _resize(anchor_full, sizes[0])
     for size_index, size in enumerate(sizes):
         image = _resize(image, size)
         anchor = None if anchor_full is None else _resize(anchor_full, size)
-        image = _dream_one_size(model, space, config, net_size, image, anchor, size_index, len(sizes), on_step)
-    return image
+        image = _dream_one_size(model, space, config, net_size, image, anchor, shift, (size_index, len(sizes)),
+                                on_step)
+    return image + shift
 
 
 def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -76,25 +89,29 @@ def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
-                    image: torch.Tensor, anchor: torch.Tensor | None, size_index: int, num_sizes: int,
+                    image: torch.Tensor, anchor: torch.Tensor | None, shift: torch.Tensor, sizes: tuple[int, int],
                     on_step: Callable[[DreamStep], None] | None) -> torch.Tensor:
+    """cnn-vis's loop at one size; `image` is relative to the dream's mean (caffe space minus `shift`)."""
     size = (image.shape[-2], image.shape[-1])
     phases = tile_regions(size, net_size)
     pixel_lr = 1.0 / torch.from_numpy(pixel_counts(size, phases[0] + phases[1])).to(image)
     image = image.clone()
     caches: dict[Region, torch.Tensor] = {}
-    tv_reg = config.tv_reg
+    tv_reg, learning_rate = config.tv_reg, config.learning_rate
     for step in range(config.num_steps):
         stats: dict[str, float] = {}
         for regions in phases:
             if regions:
-                grads = region_gradients(model, space, config, image, regions)
+                grads = region_gradients(model, space, config, image + shift, regions)
                 for region, grad in zip(regions, grads, strict=True):
-                    stats = _update_region(config, image, anchor, region, grad, caches, tv_reg, pixel_lr)
+                    stats = _update_region(config, image, anchor, region, grad, caches, (tv_reg, learning_rate),
+                                           pixel_lr)
         if (step + 1) % config.tv_reg_step_iter == 0:
             tv_reg += config.tv_reg_step
+        if (step + 1) % config.learning_rate_decay_iter == 0:
+            learning_rate *= config.learning_rate_decay_fraction
         if on_step is not None:
-            on_step(DreamStep(size_index, num_sizes, step + 1, config.num_steps, image, stats))
+            on_step(DreamStep(sizes[0], sizes[1], step + 1, config.num_steps, image + shift, stats))
     return image
 
 
@@ -105,11 +122,28 @@ def _crop(image: torch.Tensor, region: Region) -> torch.Tensor:
 
 def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, image: torch.Tensor,
                      regions: list[Region]) -> list[torch.Tensor]:
-    """The descent direction of the objective for each window (C x h x w each), batch_size at a time."""
+    """The descent direction of the objective for each window (C x h x w each), batch_size at a time.
+
+    As in cnn-vis, this is the gradient with respect to the network's input blob (Caffe's
+    ``net.blobs['data'].diff``), not with respect to the 0..255 pixels the penalties see. For a Caffe
+    model the two are the same thing: its input blob *is* the pixel minus the mean. Our models take
+    x = z / s with s = 255 * std / scale per channel (`InputSpace.to_net`; s is about 58 for the
+    ImageNet statistics), so the gradient with respect to z is 1/s of this one. Taking it with
+    respect to z would weigh cnn-vis's regularizer strengths (p_reg, p_reg_aux, tv_reg,
+    tv_reg_step) s times more against the network than they weigh in cnn-vis: measured on
+    EfficientNet-Lite0 `_blocks.5`, mean |network gradient| 1.5 against a TV gradient of 12, and a
+    dream from `sample:chelsea` with the defaults that moved the pixels by 3.8/255 on average.
+    Using the input-blob gradient is exactly dividing every regularizer strength by s (RMSProp
+    divides the summed gradient by its own running scale, so only the ratio of the terms matters);
+    the learning rate needs no scaling because the image, and so each RMSProp step of about
+    ``learning_rate``, is in 0..255 pixel levels as in cnn-vis. This is the one place the units
+    are converted.
+    """
     grads: list[torch.Tensor] = []
     for start in range(0, len(regions), max(1, config.batch_size)):
-        batch = torch.cat([_crop(image, r) for r in regions[start:start + config.batch_size]]).requires_grad_(True)
-        activation = forward_until(model, space.to_net(batch), [config.target_layer])[config.target_layer]
+        batch = space.to_net(torch.cat([_crop(image, r) for r in regions[start:start + config.batch_size]]))
+        batch.requires_grad_(True)
+        activation = forward_until(model, batch, [config.target_layer])[config.target_layer]
         if config.image_type == "amplify_layer":
             objective = layer_amplification(activation, config.amplify)
         elif config.image_type == "amplify_neuron":
@@ -122,18 +156,21 @@ def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, i
 
 
 def _update_region(config: DreamConfig, image: torch.Tensor, anchor: torch.Tensor | None, region: Region,
-                   cnn_grad: torch.Tensor, caches: dict[Region, torch.Tensor], tv_reg: float,
+                   cnn_grad: torch.Tensor, caches: dict[Region, torch.Tensor], rates: tuple[float, float],
                    pixel_lr: torch.Tensor) -> dict[str, float]:
-    """cnn-vis's per-window update, in place on `image`; returns its print statistics."""
+    """cnn-vis's per-window update, in place on `image`; returns its print statistics.
+
+    `rates`: the current (tv_reg, learning_rate), both changed on schedule by the caller."""
+    tv_reg, learning_rate = rates
     pixels = _crop(image, region)
     target = pixels if anchor is None else pixels - _crop(anchor, region)
     p_loss, p_grad = reg.p_norm(target, config.alpha, config.p_scale)
     _, p_grad_aux = reg.p_norm(pixels, config.alpha_aux, config.p_scale_aux)
-    tv_loss, tv_grad = reg.tv_norm(pixels / config.tv_reg_scale, config.beta)
+    tv_loss, tv_grad = reg.tv_norm(pixels / config.tv_reg_scale, config.beta, operator=config.tv_grad_operator)
     tv_grad = tv_grad / config.tv_reg_scale
     total = cnn_grad[None] + config.p_reg * p_grad + config.p_reg_aux * p_grad_aux + tv_reg * tv_grad
     update, caches[region] = reg.rmsprop_step(total, caches.get(region), config.decay_rate)
-    update = update * config.learning_rate
+    update = update * learning_rate
     if config.use_pixel_learning_rates:
         update = update * _crop(pixel_lr[None, None], region)
     pixels += update
@@ -141,4 +178,4 @@ def _update_region(config: DreamConfig, image: torch.Tensor, anchor: torch.Tenso
             "mean_p_grad": float((config.p_reg * p_grad).abs().mean()),
             "mean_tv_grad": float((tv_reg * tv_grad).abs().mean()), "mean_cnn_grad": float(cnn_grad.abs().mean()),
             "step_mean": float(update.abs().mean()), "step_median": float(update.abs().median()),
-            "image_mean": float(image.mean()), "image_std": float(image.std())}
+            "learning_rate": learning_rate, "image_mean": float(image.mean()), "image_std": float(image.std())}

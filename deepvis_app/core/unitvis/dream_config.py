@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from deepvis_app.core.options import check_options, option
 
 IMAGE_TYPES = ("amplify_layer", "amplify_neuron")
+TV_OPERATORS = ("naive", "sobel", "sobel_squish")  # regularizers.TV_OPERATORS (kept torch-free here)
 _IMAGE, _RESIZE, _OPT, _REG = ("image options", "resize options", "optimization options",
                                "p-norm and total variation regularization")
 
@@ -31,8 +32,12 @@ class DreamConfig:
     final_size: str | None = option(None, "xF or HxW (default: base size)", group=_RESIZE)
     num_sizes: int = option(1, "sizes from initial to final", group=_RESIZE, minimum=1)
     resize_type: str = option("geometric", "spacing of the sizes", choices=("geometric", "linear"), group=_RESIZE)
-    learning_rate: float = option(1.0, "RMSProp learning rate", group=_OPT)
+    learning_rate: float = option(1.0, "RMSProp learning rate (about the step in 0..255 pixel levels)", group=_OPT)
     decay_rate: float = option(0.95, "RMSProp decay", group=_OPT)
+    learning_rate_decay_iter: int = option(100, "steps between learning rate decays (restarts at each size)",
+                                           group=_OPT, minimum=1)
+    learning_rate_decay_fraction: float = option(1.0, "learning rate multiplier every learning_rate_decay_iter "
+                                                 "steps", group=_OPT, minimum=0.0)
     num_steps: int = option(1000, "steps per size", group=_OPT, minimum=1)
     use_pixel_learning_rates: bool = option(False, "divide lr by windows per pixel", group=_OPT)
     amplify_l1_weight: float = option(1.0, "amplification: weight of |a|", group=_OPT)
@@ -50,6 +55,9 @@ class DreamConfig:
     tv_reg_scale: float = option(1.0, "TV scale", group=_REG)
     tv_reg_step: float = option(0.0, "TV strength added every tv_reg_step_iter steps", group=_REG)
     tv_reg_step_iter: int = option(50, "steps between TV increments", group=_REG, minimum=1)
+    tv_grad_operator: str = option("naive", "image gradient of the TV norm: forward differences or 3x3 Sobel "
+                                   "filters (sobel_squish: cnn-vis's shifted Sobel)", choices=TV_OPERATORS,
+                                   group=_REG)
 
     @property
     def amplify(self):

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from deepvis_app.core.state import grid_cols
+from deepvis_app.core.unitvis.montage import unit_montage
 from deepvis_app.errors import DeepvisError
 from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic, write_image
 from deepvis_app.settings.defaults import Settings
@@ -191,7 +192,28 @@ class UnitVisLayout:
         if images["regularized_opt"] is None:
             montage = _read_or_none(self.original_montage(layer, unit))
             images["regularized_opt"] = None if montage is None else crop_to_corner(montage, 2)
+        else:
+            images["regularized_opt"] = self._with_diversity_set(images["regularized_opt"], layer, unit)
         return UnitImages(**images, backprop_kind=self.backprop_kind)
+
+    def unit_variants(self, layer: str, unit: int) -> list[Path]:
+        """The unit's further diverse images on disk (`optimize --diversity`), copy 1, 2, ... in order."""
+        found = []
+        for copy in range(1, 64):
+            path = self.unit_variant(layer, unit, copy)
+            if not path.is_file():
+                break
+            found.append(path)
+        return found
+
+    def _with_diversity_set(self, first: np.ndarray, layer: str, unit: int) -> np.ndarray:
+        """The optimized image, or with a diversity set on disk the whole set as one square montage
+        (copy 0 top left), so the per-unit pane shows every image of the set."""
+        variants = [image for path in self.unit_variants(layer, unit) if (image := _read_or_none(path)) is not None]
+        if not variants:
+            return first
+        images = [first, *variants]
+        return unit_montage(images, slots=len(images), tile=first.shape[0])
 
     def read_sprite_tiles(self, layer: str, count: int) -> list[np.ndarray] | None:
         """The layer's whole_layer.jpg cut into `count` tiles, or None when absent."""

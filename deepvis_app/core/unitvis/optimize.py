@@ -29,7 +29,7 @@ from deepvis_app.core.hooks import forward_until
 from deepvis_app.core.unitvis import regularizers as reg
 from deepvis_app.core.unitvis.objective_expr import Objective, ObjectiveError, diversity_values
 from deepvis_app.core.unitvis.objectives import unit_maps, unit_objective
-from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
+from deepvis_app.core.unitvis.optimize_config import OPTIMIZERS, OptimizeConfig
 from deepvis_app.core.unitvis.params import ImageParam, InputSpace, PixelParam, make_param
 from deepvis_app.core.unitvis.transforms import transform_set
 
@@ -179,6 +179,12 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], obje
         if tracker is None:
             tracker = _Tracker(values.clone(), z.detach().clone(), group)
         else:
+            every = config.early_stop_every
+            if every and step % every == 0 and converged(z.detach(), tracker.best_z):
+                for later in (w for w in wanted if w > step + 1):   # the image stays as it is now
+                    taken[later] = z.detach().cpu().clone()
+                history.extend([history[-1]] * (config.steps - len(history)))   # batches stay aligned
+                break
             tracker.update(values, z.detach())
         if step < config.steps - 1:
             stepper.step(z, grad, values, step)
@@ -217,9 +223,14 @@ class _Stepper:
         self.param, self.config = param, config
         self.tv_reg = config.tv_reg
         self.caches: list[torch.Tensor | None] = [None] * len(param.tensors)
-        self.adam = torch.optim.Adam(param.tensors, lr=config.lr) if config.optimizer == "adam" else None
-        if config.optimizer not in ("sgd", "rmsprop", "adam"):
-            raise ValueError(f"unknown optimizer '{config.optimizer}' (sgd, rmsprop, adam)")
+        if config.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer '{config.optimizer}' ({', '.join(OPTIMIZERS)})")
+        self.torch_optimizer: torch.optim.Optimizer | None = None
+        if config.optimizer == "adam":
+            self.torch_optimizer = torch.optim.Adam(param.tensors, lr=config.lr)
+        elif config.optimizer == "nesterov":   # = lasagne's nesterov_momentum (see `nesterov_reference` in tests)
+            self.torch_optimizer = torch.optim.SGD(param.tensors, lr=config.lr, momentum=config.momentum,
+                                                   nesterov=True)
 
     def step(self, z: torch.Tensor, grad: torch.Tensor, values: torch.Tensor, step: int) -> None:
         config = self.config
@@ -238,10 +249,12 @@ class _Stepper:
                     update, self.caches[index] = reg.rmsprop_step(_grad_of(tensor), self.caches[index],
                                                                   config.decay_rate)
                     tensor += config.lr * update
-            elif self.adam is not None:
-                self.adam.step()
+            elif self.torch_optimizer is not None:
+                self.torch_optimizer.step()
             if isinstance(self.param, PixelParam):
                 self.param.pixels.copy_(project(self.param.pixels, grad, step, config))
+                if config.max_norm:
+                    self.param.pixels.copy_(norm_constraint(self.param.pixels, config.max_norm))
         if (step + 1) % config.tv_reg_step_iter == 0:
             self.tv_reg += config.tv_reg_step
 
@@ -252,6 +265,19 @@ class _Stepper:
         if self.tv_reg:
             total += self.tv_reg * reg.tv_norm(z / config.tv_reg_scale, config.beta)[1] / config.tv_reg_scale
         return total
+
+
+def norm_constraint(x: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """Each row scaled down to an L2 norm of at most ``max_norm`` (lasagne's norm_constraint)."""
+    norms = x.flatten(1).norm(dim=1).view(-1, *([1] * (x.dim() - 1)))
+    return x * (norms.clamp(max=max_norm) / (1e-7 + norms))
+
+
+def converged(z: torch.Tensor, best_z: torch.Tensor, tolerance: float = 1e-6) -> bool:
+    """cnn-vizlib's early stop: every image, divided by its sum, within ``tolerance`` of its best image."""
+    def unit_sum(t: torch.Tensor) -> torch.Tensor:
+        return t.flatten(1) / t.flatten(1).sum(1, keepdim=True)
+    return bool(((unit_sum(z) - unit_sum(best_z)).abs().max(1).values < tolerance).all())
 
 
 def project(x: torch.Tensor, grad: torch.Tensor, step: int, config: OptimizeConfig) -> torch.Tensor:

@@ -17,6 +17,7 @@ from deepvis_app.core.options import check_options, option
 
 OBJECTIVES = ("channel", "neuron", "amplify")  # objectives.py
 START_AT = ("mean_plus_rand", "randu", "mean")  # params.make_param
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "nesterov")  # optimize._Stepper
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,13 @@ class OptimizeConfig:
                         aliases=("--max-iter", "--max_iter"))
     size: tuple[int, int] | None = option(None, "image size: S or H W (default: the model's input size)",
                                           nargs="+", metavar="PX")
-    optimizer: str = option("sgd", "sgd (original: x += lr*grad) | rmsprop (cnn-vis) | adam (lucent)",
-                            choices=("sgd", "rmsprop", "adam"))
+    optimizer: str = option("sgd", "sgd (original: x += lr*grad) | rmsprop (cnn-vis) | adam (lucent) | "
+                            "nesterov (cnn-vizlib maximize_scores: Nesterov momentum)", choices=OPTIMIZERS)
+    momentum: float = option(0.9, "momentum of the nesterov optimizer (cnn-vizlib's default 0.9)")
+    max_norm: float = option(0.0, "after each step, scale each image down to at most this L2 norm (cnn-vizlib's "
+                             "max_norm, lasagne norm_constraint; in the optimized pixel units; 0: off)", minimum=0)
+    early_stop_every: int = option(0, "every N steps, stop when every image, scaled to unit sum, is within 1e-6 of "
+                                   "its best image (cnn-vizlib maximize_scores checks every 100; 0: off)", minimum=0)
     lr: float = option(100.0, "learning rate")
     lr_policy: str = option("constant", "learning-rate policy (sgd)", choices=("constant", "progress", "progress01"))
     max_lr: float = option(math.inf, "cap of the progress policies")

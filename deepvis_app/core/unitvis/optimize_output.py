@@ -41,7 +41,8 @@ def saved_render(config: OptimizeConfig) -> str:
 
 # Fields added after runs were already on disk: left out of the key at their defaults, so those runs
 # still count as done.
-_LATER_FIELDS = ("push_dir", "push_spatial", "diversity", "diversity_images", "start_at")
+_LATER_FIELDS = ("push_dir", "push_spatial", "diversity", "diversity_images", "start_at", "momentum", "max_norm",
+                 "early_stop_every")
 
 
 def settings_key(config: OptimizeConfig, size: tuple[int, int], render: str) -> str:

@@ -112,23 +112,46 @@ def p_norm(x: torch.Tensor, p: float, scale: float = 1.0) -> tuple[torch.Tensor,
     return loss, grad
 
 
-def tv_norm(x: torch.Tensor, beta: float = 2.0, floor: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
-    """(per-image TV^beta, its gradient) with cnn-vis's forward differences and 1e-3 floor.
+# cnn-vis's image-gradient operators (`--tv_grad_operator`): (footprint, x_diff terms, y_diff terms), each
+# term (row offset, column offset, coefficient) inside a footprint x footprint window.
+TV_OPERATORS: dict[str, tuple[int, tuple[tuple[int, int, float], ...], tuple[tuple[int, int, float], ...]]] = {
+    "naive": (2, ((0, 0, 1.0), (0, 1, -1.0)), ((0, 0, 1.0), (1, 0, -1.0))),
+    "sobel": (3, ((0, 2, 1.0), (1, 2, 2.0), (2, 2, 1.0), (0, 0, -1.0), (1, 0, -2.0), (2, 0, -1.0)),
+              ((2, 0, 1.0), (2, 1, 2.0), (2, 2, 1.0), (0, 0, -1.0), (0, 1, -2.0), (0, 2, -1.0))),
+    "sobel_squish": (3, ((0, 1, 1.0), (1, 1, 2.0), (2, 1, 1.0), (0, 0, -1.0), (1, 0, -2.0), (2, 0, -1.0)),
+                     ((1, 0, 1.0), (1, 1, 2.0), (1, 2, 1.0), (0, 0, -1.0), (0, 1, -2.0), (0, 2, -1.0))),
+}
 
-    Squared gradient magnitudes below `floor` are raised to it (cnn-vis does this so that
-    beta < 2 has a finite gradient); as in cnn-vis the gradient formula ignores the floor.
+
+def tv_norm(x: torch.Tensor, beta: float = 2.0, floor: float = 1e-3, operator: str = "naive"
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(per-image TV^beta, its gradient) with cnn-vis's difference operators and 1e-3 floor.
+
+    ``operator``: cnn-vis's ``naive`` forward differences (the default), ``sobel`` (3x3 Sobel
+    filters) or ``sobel_squish`` (its shifted variant), see `TV_OPERATORS`. Squared gradient
+    magnitudes below `floor` are raised to it (cnn-vis does this so that beta < 2 has a finite
+    gradient); as in cnn-vis the gradient formula ignores the floor.
     """
-    x_diff = x[:, :, :-1, :-1] - x[:, :, :-1, 1:]
-    y_diff = x[:, :, :-1, :-1] - x[:, :, 1:, :-1]
+    if operator not in TV_OPERATORS:
+        raise ValueError(f"unknown tv_grad_operator '{operator}' (choices: {', '.join(TV_OPERATORS)})")
+    size, x_terms, y_terms = TV_OPERATORS[operator]
+    height, width = x.shape[-2] - size + 1, x.shape[-1] - size + 1
+
+    def window(dy: int, dx: int) -> tuple[slice, slice, slice, slice]:
+        return slice(None), slice(None), slice(dy, dy + height), slice(dx, dx + width)
+
+    x_diff = sum(c * x[window(dy, dx)] for dy, dx, c in x_terms)
+    y_diff = sum(c * x[window(dy, dx)] for dy, dx, c in y_terms)
+    assert isinstance(x_diff, torch.Tensor) and isinstance(y_diff, torch.Tensor)
     norm2 = (x_diff ** 2 + y_diff ** 2).clamp(min=floor)
     loss = norm2.pow(beta / 2.0).flatten(1).sum(1)
     dnorm2 = (beta / 2.0) * norm2.pow(beta / 2.0 - 1.0)
     dx_diff = 2.0 * x_diff * dnorm2
     dy_diff = 2.0 * y_diff * dnorm2
     grad = torch.zeros_like(x)
-    grad[:, :, :-1, :-1] += dx_diff + dy_diff
-    grad[:, :, :-1, 1:] -= dx_diff
-    grad[:, :, 1:, :-1] -= dy_diff
+    for terms, diff in ((x_terms, dx_diff), (y_terms, dy_diff)):
+        for dy, dx, c in terms:
+            grad[window(dy, dx)] += c * diff
     return loss, grad
 
 

@@ -17,11 +17,20 @@ from pathlib import Path
 from urllib.parse import quote
 
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.unitvis.layout import EXTRA_IMAGE_KINDS, UNIT_IMAGE_KINDS, UnitVisLayout
-from deepvis_app.io.images import write_bytes_atomic
+from deepvis_app.core.unitvis.crop_pipeline import fitted_reader
+from deepvis_app.core.unitvis.layout import EXTRA_IMAGE_KINDS, NORM_IMAGE_KINDS, UNIT_IMAGE_KINDS, UnitVisLayout
+from deepvis_app.core.unitvis.unit_details import DETAIL_KINDS, unit_detail_images
+from deepvis_app.io.images import write_bytes_atomic, write_image
 
 KIND_TITLES = {"max_im": "top images", "max_deconv": "deconv", "max_guided": "guided backprop",
-               "regularized_opt": "optimized"}
+               "max_backprop": "backprop", "max_deconvnorm": "deconv norm", "max_guidednorm": "guided backprop norm",
+               "max_backpropnorm": "backprop norm", "regularized_opt": "optimized"}
+SHOWN_KINDS = ("max_im", "max_deconv", "max_guided", "max_backprop", "max_deconvnorm", "max_guidednorm",
+               "max_backpropnorm", "regularized_opt")
+# Shown on every page: what the black borders of some crops are.
+PADDING_NOTE = ("Black borders in a top image or its backprop: the unit's receptive field reaches past the "
+                "image there; that part is zero-padded (as in the original toolbox) so that the unit's "
+                "position stays at the centre of every crop. It is not image content.")
 _STYLE = """body{font-family:sans-serif;background:#222;color:#ddd;margin:1em}a{color:#9cf}
 .unit{display:inline-block;vertical-align:top;margin:6px;padding:6px;background:#333;border-radius:4px}
 .unit img{width:160px;height:auto;margin:2px;image-rendering:auto}table{border-collapse:collapse}
@@ -30,29 +39,35 @@ td,th{padding:2px 8px;border-bottom:1px solid #444;text-align:left}details{font-
 
 @dataclass(frozen=True)
 class ReportRequest:
+    """``detail_units``: units whose top image also gets conv-net-viz's pictures (`unit_details`),
+    computed from the image in ``dataset`` (default: the folder find-max recorded)."""
+
     unit_vis: Path
     site: Path
     layers: tuple[str, ...] | None = None
+    detail_units: tuple[int, ...] = ()
+    dataset: Path | None = None
 
 
 def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
     """Write the site; returns the path of its index.html."""
     layout = UnitVisLayout(request.unit_vis)
     found = set(layout.layers_on_disk()) | set(layout.find_max_layers())
-    found |= {p.name for kind in EXTRA_IMAGE_KINDS for p in (layout.root / kind).glob("*") if p.is_dir()}
+    found |= {p.name for kind in EXTRA_IMAGE_KINDS + NORM_IMAGE_KINDS for p in (layout.root / kind).glob("*")
+              if p.is_dir()}
     order = {info.name: index for index, info in enumerate(loaded.layers)}
     layers = list(request.layers) if request.layers else sorted(found, key=lambda n: (order.get(n, len(order)), n))
     rows = []
     for layer in layers:
         units = _unit_count(loaded, layout, layer)
         page = f"layer_{_safe(layer)}.html"
-        _write_page(request.site / page, _layer_page(loaded, layout, layer, units, request.site))
+        _write_page(request.site / page, _layer_page(loaded, layout, layer, units, request))
         pretty = _pretty(loaded, layer)
         rows.append(f"<tr><td><a href=\"{quote(page)}\">{html.escape(pretty)}</a></td>"
                     f"<td>{html.escape(layer)}</td><td>{units}</td></tr>")
     title = f"deepvis report: {loaded.settings.model}"
     body = (f"<h1>{html.escape(title)}</h1><table><tr><th>layer</th><th>module</th><th>units</th></tr>"
-            + "".join(rows) + "</table>")
+            + "".join(rows) + f"</table><p>{html.escape(PADDING_NOTE)}</p>")
     index = request.site / "index.html"
     _write_page(index, _document(title, body))
     return index
@@ -67,23 +82,53 @@ def _unit_count(loaded: LoadedModel, layout: UnitVisLayout, layer: str) -> int:
     if path.is_file():
         return len(json.loads(path.read_text())["units"])
     return max((int(m.group(1)) + 1 for kind in UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
-                for p in (layout.root / kind / layer).glob("*.jpg")
-                if (m := re.search(r"_(\d{4})\.jpg$", p.name))), default=0)
+                for p in (layout.root / kind / layer).glob("*.*")
+                if (m := re.search(r"_(\d{4})\.(jpg|png)$", p.name))), default=0)
 
 
-def _layer_page(loaded: LoadedModel, layout: UnitVisLayout, layer: str, units: int, site: Path) -> str:
+def _layer_page(loaded: LoadedModel, layout: UnitVisLayout, layer: str, units: int, request: ReportRequest) -> str:
+    site = request.site
     entries = _find_max_units(layout, layer)
+    details = _Details(loaded, layout, layer, request) if request.detail_units else None
     is_output = layer == loaded.output_layer
     cards = []
     for unit in range(units):
         label = loaded.label(unit) if is_output else ""
-        images = "".join(_image(layout, kind, layer, unit, site) for kind in
-                         ("max_im", "max_deconv", "max_guided", "regularized_opt"))
+        images = "".join(_image(layout, kind, layer, unit, site) for kind in SHOWN_KINDS)
+        if details is not None and unit in request.detail_units:
+            images += details.html(unit, entries)
         cards.append(f"<div class=\"unit\" id=\"unit{unit}\"><b>unit {unit}</b> {html.escape(label)}<br>"
                      f"{images}{_entries(entries, unit)}</div>")
     title = f"{_pretty(loaded, layer)} ({layer})"
-    body = f"<p><a href=\"index.html\">&larr; layers</a></p><h1>{html.escape(title)}</h1>" + "".join(cards)
+    body = (f"<p><a href=\"index.html\">&larr; layers</a></p><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(PADDING_NOTE)}</p>" + "".join(cards))
     return _document(title, body)
+
+
+class _Details:
+    """conv-net-viz's pictures of a unit's top image (`unit_details`), written into the site."""
+
+    def __init__(self, loaded: LoadedModel, layout: UnitVisLayout, layer: str, request: ReportRequest):
+        self.loaded, self.layer, self.site = loaded, layer, request.site
+        recorded = _find_max_doc(layout, layer).get("dataset", ".")
+        self.fitted = fitted_reader(loaded, Path(request.dataset or recorded))
+
+    def html(self, unit: int, entries: list[list[dict]]) -> str:
+        if unit >= len(entries) or not entries[unit]:
+            return "<p>no find-max entry for this unit: no details</p>"
+        top = entries[unit][0]
+        image = self.fitted(str(top["path"]))
+        if isinstance(image, str):
+            return f"<p>{html.escape(str(top['path']))}: {html.escape(image)}</p>"
+        position = tuple(top["pos"]) if top.get("pos") is not None else None
+        pictures = unit_detail_images(self.loaded, self.layer, unit, image, position)
+        parts = []
+        for kind, title in DETAIL_KINDS:
+            relative = Path("img") / "details" / _safe(self.layer) / f"unit_{unit:04d}_{kind}.png"
+            write_image(self.site / relative, pictures[kind])
+            alt = html.escape(f"{title} (unit {unit}, {top['path']})")
+            parts.append(f"<img src=\"{quote(relative.as_posix())}\" alt=\"{alt}\" title=\"{alt}\">")
+        return "<br>" + "".join(parts)
 
 
 def _image(layout: UnitVisLayout, kind: str, layer: str, unit: int, site: Path) -> str:
@@ -99,14 +144,20 @@ def _image(layout: UnitVisLayout, kind: str, layer: str, unit: int, site: Path) 
     return f"<img src=\"{quote(relative.as_posix())}\" alt=\"{alt}\" title=\"{alt}\">"
 
 
-def _find_max_units(layout: UnitVisLayout, layer: str) -> list[list[dict]]:
+def _find_max_doc(layout: UnitVisLayout, layer: str) -> dict:
     path = layout.find_max_json(layer)
     if not path.is_file():
-        return []
+        return {}
     try:
-        return json.loads(path.read_text())["units"]
-    except (ValueError, KeyError):
-        return []
+        doc = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _find_max_units(layout: UnitVisLayout, layer: str) -> list[list[dict]]:
+    units = _find_max_doc(layout, layer).get("units", [])
+    return units if isinstance(units, list) else []
 
 
 def _entries(units: list[list[dict]], unit: int) -> str:

@@ -1,0 +1,68 @@
+"""conv-net-viz's per-unit pictures of one top image, for the report.
+
+conv-net-viz (a Zeiler-Fergus re-implementation) shows, for each of a unit's top images: the full
+image with the unit's receptive field at its arg-max boxed in red, the full-size deconvolution of
+the unit, the unit's activation map zoomed to the image, and the reconstruction from *all* channels
+of the layer (the whole layer as the seed). `unit_detail_images` makes those four pictures for one
+(image, position) pair, with the per-unit backprop method of the `unit_backprop` setting (deconv on
+networks with max-pool switches, guided backprop otherwise: see `crops.unit_backprop_method`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skimage.draw import rectangle_perimeter
+from skimage.transform import resize
+
+from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.display import apply_colormap, back_view, norm01
+from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.unitvis.crops import crop_window, layer_receptive_field, unit_backprop_method
+
+# (kind, title) in the order the report shows them
+DETAIL_KINDS = (("boxed", "top image, receptive field in red"), ("backprop", "full-size backprop of the unit"),
+                ("activation", "activation map"), ("all_channels", "reconstruction from all channels"))
+RED = (255, 0, 0)
+
+
+def boxed(image: np.ndarray, box: tuple[int, int, int, int], width: int = 2) -> np.ndarray:
+    """A copy of ``image`` with the (top, left, bottom, right) box (end exclusive) drawn in red,
+    clipped to the image."""
+    out = image.copy()
+    height, wide = image.shape[:2]
+    top, left, bottom, right = box
+    for inset in range(width):
+        start = (min(max(top + inset, 0), height - 1), min(max(left + inset, 0), wide - 1))
+        end = (min(max(bottom - 1 - inset, 0), height - 1), min(max(right - 1 - inset, 0), wide - 1))
+        rows, cols = rectangle_perimeter(start, end=end, shape=image.shape[:2], clip=True)
+        out[rows, cols] = RED
+    return out
+
+
+def unit_detail_images(loaded: LoadedModel, layer: str, unit: int, image: np.ndarray,
+                       position: tuple[int, int] | None) -> dict[str, np.ndarray]:
+    """{kind: uint8 HxWx3} for ``image`` (already fitted to the network input) and the unit's
+    arg-max ``position`` on ``layer`` (None: a 1-D layer, the whole image is its field)."""
+    method = unit_backprop_method(loaded)
+    x = loaded.preprocessor.to_tensor(image, loaded.device)
+    one = backprop_from_unit(loaded.module, x, layer, unit, method=method, seed="activation")
+    every = backprop_from_unit(loaded.module, x, layer, unit, method=method, seed="layer")
+    activation = one.activations[layer][0, unit].detach().float().cpu().numpy()
+    if activation.ndim == 2:
+        zoomed = resize(norm01(activation), image.shape[:2], order=0, anti_aliasing=False)
+    else:   # a 1-D layer: one value, shown as a flat tile
+        zoomed = np.full(image.shape[:2], 1.0)
+    box = crop_window(layer_receptive_field(loaded, layer), position)
+    return {
+        "boxed": boxed(image, box),
+        "backprop": back_view(_first(one.input_grad), "raw"),
+        "activation": apply_colormap(zoomed, "jet"),
+        "all_channels": back_view(_first(every.input_grad), "raw"),
+    }
+
+
+def _first(signal: torch.Tensor | None) -> np.ndarray:
+    if signal is None:
+        raise RuntimeError("internal: no signal at the input")
+    return signal[0].detach().float().cpu().numpy()
