@@ -278,3 +278,35 @@ def test_the_app_shows_a_vit_block_as_units_with_patch_grid_tiles():
     finally:
         session.stop()
 
+
+
+def test_ablationcam_on_a_vit_block_ablates_the_patch_grid_and_keeps_the_class_token():
+    """Ablation-CAM on a token layer: each channel of the patch grid is set to the ablation value in the
+    tokens the network goes on with (the class token untouched), by hand with a plain forward hook."""
+    torch.manual_seed(1)
+    model = prepare_for_visualization(VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
+                                                        hidden_dim=16, mlp_dim=32, num_classes=5))
+    nn.init.normal_(model.heads.head.weight, std=0.5)
+    layer = "encoder.layers.encoder_layer_0"
+    image = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    ours = attribute(model, image, "ablationcam", target=[2], layer=layer, upsample=False, batch_size=5)
+    module = model.get_submodule(layer)
+    with torch.no_grad():
+        tokens_out = []
+        handle = module.register_forward_hook(lambda _m, _i, out: tokens_out.append(out.clone()))
+        initial = model(image)[0, 2]
+        handle.remove()
+        grid = tokens_out[0][0, 1:].T.reshape(16, 4, 4)          # (C, h, w) of the 16 patch tokens
+        value = 0.0 if float(grid.min()) == 0.0 else float(grid.min()) - 1e7
+        weights = []
+        for channel in range(16):
+            def ablate(_m, _i, out, channel=channel):
+                out = out.clone()
+                out[:, 1:, channel] = value                       # patches only, not the class token
+                return out
+            handle = module.register_forward_hook(ablate)
+            weights.append((initial - model(image)[0, 2]) / initial)
+            handle.remove()
+        expected = torch.relu((torch.stack(weights)[:, None, None] * grid).sum(0))
+    torch.testing.assert_close(ours[0, 0], expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+    assert float(expected.abs().max()) > 0

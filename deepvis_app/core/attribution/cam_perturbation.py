@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core import tokens
 from deepvis_app.core.attribution.cam_smoothing import CamOptions, combine, run_cam
 from deepvis_app.core.attribution.objective import Objective, chunks, objective_values
 from deepvis_app.core.hooks import find_module, forward_hooks, tapped, tapping
@@ -104,14 +105,23 @@ class _NotShared(Exception):
 
 
 def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, units: torch.Tensor, value: float,
-                    objective: Objective, index: torch.Tensor, module: nn.Module, shared: bool) -> torch.Tensor:
-    """Objective values with channel ``units[i]`` of ``acts`` (1, K, h, w) set to ``value`` in row i."""
+                    objective: Objective, index: torch.Tensor, module: nn.Module, shared: bool,
+                    cam_layer: str = "") -> torch.Tensor:
+    """Objective values with channel ``units[i]`` of ``acts`` (1, K, h, w) set to ``value`` in row i
+    (on a transformer layer the network goes on with the tokens of the ablated grid, `core.tokens`)."""
     rows = len(units)
     ablated = acts.expand(rows, -1, -1, -1).clone()
     ablated[torch.arange(rows, device=acts.device), units] = value
     probe = find_module(model, objective.layer) if objective.layer else model
+
+    def swap_in(_module: nn.Module, _inputs: object, out: object) -> torch.Tensor:
+        grid = tokens.layout(model, cam_layer, out.shape[1:]) if isinstance(out, torch.Tensor) else None
+        if grid is None:
+            return ablated
+        return grid.to_tokens(ablated, out.expand(rows, *out.shape[1:]))   # type: ignore[union-attr]
+
     seen: list[int] = []
-    hooks = [(module, lambda _m, _i, _o: ablated),
+    hooks = [(module, swap_in),
              (probe, lambda _m, _i, out: seen.append(out.shape[0]) if isinstance(out, torch.Tensor) else None)]
     inputs = image if shared else image.expand(rows, -1, -1, -1)
     try:
@@ -151,10 +161,11 @@ def ablationcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_lay
             if shared[0]:
                 try:
                     return _ablated_scores(model, inputs[image:image + 1], mine, units, value, one, index, module,
-                                           True)
+                                           True, cam_layer)
                 except _NotShared:
                     shared[0] = False
-            return _ablated_scores(model, inputs[image:image + 1], mine, units, value, one, index, module, False)
+            return _ablated_scores(model, inputs[image:image + 1], mine, units, value, one, index, module, False,
+                                   cam_layer)
 
         def weights() -> torch.Tensor:
             return (initial[:, None] - scores) / initial[:, None]
