@@ -28,7 +28,7 @@ from deepvis_app.core.attribution.objective import make_objective
 from deepvis_app.core.model import prepare_for_visualization
 from deepvis_app.core.progress import Cancelled, CancelToken, Progress
 from tests.helpers.models import ChannelSum, randomized_torchvision
-from tests.helpers.oracles import assert_matches
+from tests.helpers.oracles import assert_matches, in_float64
 
 TARGETS = [3, 7]
 NAMES = ["mobilenet_v3_small", "regnet_x_400mf", "shufflenet_v2_x0_5"]
@@ -43,16 +43,6 @@ def arch(request):
     x = torch.randn(2, 3, 48, 48, dtype=torch.float64)
     return request.param, model, prepare_for_visualization(copy.deepcopy(model)), x, \
         make_objective(model, x, TARGETS, None, None)
-
-
-def in_float64(run):
-    """captum draws its noise in the default dtype."""
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        return run()
-    finally:
-        torch.set_default_dtype(default)
 
 
 def test_input_x_gradient_equals_captum(arch):

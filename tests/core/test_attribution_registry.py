@@ -43,7 +43,7 @@ from tests.helpers.cam_oracles import (
     oracle_scaled,
 )
 from tests.helpers.models import randomized_torchvision
-from tests.helpers.oracles import assert_matches
+from tests.helpers.oracles import assert_matches, in_float64
 
 SIZE = 64
 # per architecture: (CAM layer, a layer with few channels for the one-forward-per-channel CAMs, classes)
@@ -59,16 +59,6 @@ def arch(request):
     x = torch.randn(2, 3, SIZE, SIZE, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
     twin = prepare_for_visualization(copy.deepcopy(model)).requires_grad_(True)
     return request.param, model, twin, x
-
-
-def in_float64(run):
-    """captum draws its noise in the default dtype."""
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        return run()
-    finally:
-        torch.set_default_dtype(default)
 
 
 def rescale_relu6_in_captum(monkeypatch) -> None:

@@ -23,6 +23,7 @@ from deepvis_app.io.images import read_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
 from tests.helpers.models import session_classifier
+from tests.helpers.sessions import press
 
 DEADLINE_S = 60.0
 LAYER, UNIT = "3", 2          # the second conv of the tiny model, a unit that is not the first
@@ -63,13 +64,6 @@ def make_session(tiny_loaded, user_cache):
         session.stop()
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
-
-
-def press(session: Session, *keys: str):
-    for key in keys:
-        assert session.handle_key(key), key
-    session.process_pending()
-    return session.latest_result()
 
 
 def select_unit(session: Session) -> None:

@@ -25,6 +25,7 @@ from deepvis_app.io.sources import InputManager
 from deepvis_app.keymap import help_rows
 from deepvis_app.settings.loader import load_settings
 from tests.helpers.models import session_classifier
+from tests.helpers.sessions import press
 
 DEADLINE_S = 120.0
 
@@ -56,13 +57,6 @@ def make_session(tiny_loaded):
         session.stop()
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
-
-
-def press(session: Session, *keys: str):
-    for key in keys:
-        assert session.handle_key(key), key
-    session.process_pending()
-    return session.latest_result()
 
 
 def _uniform(image: np.ndarray) -> bool:

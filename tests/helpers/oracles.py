@@ -65,3 +65,13 @@ def gradcam_plus_plus_reference(model: nn.Module, layer: str, x: torch.Tensor, t
     weights = (np.maximum(grads, 0) * aij).sum(axis=(2, 3))
     cam = np.maximum((weights[:, :, None, None] * acts).sum(axis=1, keepdims=True), 0)
     return torch.from_numpy(cam)
+
+
+def in_float64(run):
+    """captum draws its noise in the default dtype."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return run()
+    finally:
+        torch.set_default_dtype(default)

@@ -115,10 +115,10 @@ def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, u
     probe = find_module(model, objective.layer) if objective.layer else model
 
     def swap_in(_module: nn.Module, _inputs: object, out: object) -> torch.Tensor:
-        grid = tokens.layout(model, cam_layer, out.shape[1:]) if isinstance(out, torch.Tensor) else None
-        if grid is None:
+        if not isinstance(out, torch.Tensor):
             return ablated
-        return grid.to_tokens(ablated, out.expand(rows, *out.shape[1:]))   # type: ignore[union-attr]
+        grid = tokens.layout(model, cam_layer, out.shape[1:])
+        return ablated if grid is None else grid.to_tokens(ablated, out.expand(rows, *out.shape[1:]))
 
     seen: list[int] = []
     hooks = [(module, swap_in),
