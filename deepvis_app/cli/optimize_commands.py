@@ -178,7 +178,8 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
     if todo:
         def save(part) -> None:
             output.save(part.units, part.images(space, render), part.best_values, part.last_values,
-                        copies=part.copies, history=part.history, snapshots=part.snapshot_images(space, render))
+                        copies=part.copies, history=part.history, snapshots=part.snapshot_images(space, render),
+                        majority=part.majority_images(space, render), majority_steps=part.majority_steps)
 
         batches = -(-len(todo) // batch)
         with tqdm(total=config.steps * batches, unit="step", disable=args.no_progress, desc=args.layer) as bar:

@@ -90,7 +90,12 @@ INSTEAD: dict[str, str] = {
     "default_window_panes": "ignored: set window_panes (the original refused this name too)",
     "global_font_size": "ignored: each pane sizes its text to the pane (deepvis has no font scale)",
     "caffevis_outputs_dir": "set `unit_vis_dir` to a folder written by `deepvis find-max` / `crops` / `optimize`",
-    "static_files_input_mode": "pass an image list file to --input instead",
+    "static_files_input_mode": "pass an image list file to --input instead (siamese image pairs are not "
+                               "supported)",
+    # names only arikpoz's fork of the toolbox uses
+    "generate_channelwise_mean": "not available: deepvis has no channel-wise mean pass (find-max ranks by max or sum)",
+    "layers_list": "set `layers` (a list of layer names) instead",
+    "max_tracker_batch_size": "pass `deepvis find-max --batch N` instead",
     "static_files_input_file": "pass the list file to --input instead",
     "static_files_ignore_case": "ignored: put (?i) in static_files_regexp for case-insensitive matching",
     "help_pane_loc": _QT_TEXT,

@@ -77,3 +77,25 @@ def test_early_stopping_ends_a_run_whose_image_no_longer_changes():
     optimize_units(net, space, "2", [2], _config(steps=60, lr=300.0, early_stop_every=10), (16, 16),
                    progress=steps.append)
     assert len(steps) == 60, "a moving image runs every step"
+
+
+def test_majority_is_the_image_of_the_first_step_where_the_unit_tops_its_layer():
+    """The original optimize_image's majority result: the image at the first step whose forward finds
+    the pushed unit holding the maximum of the whole layer (at the pushed position)."""
+    net, space = _small()
+    config = preset("yosinski3").replace(steps=12, size=(16, 16), lr=2000.0, blur_every=0, decay=0.0)
+    result = optimize_units(net, space, "2", [0, 3], config, (16, 16), snapshots=list(range(1, 13)))
+    for row, unit in enumerate((0, 3)):
+        tops = []
+        for step in range(1, 13):   # snapshot k = the image the k-th forward saw
+            z = result.snapshots[step][row:row + 1]
+            with torch.no_grad():
+                acts = forward_until(net, space.to_net(z), ["2"])["2"][0]
+            centre = (unit, acts.shape[1] // 2, acts.shape[2] // 2)
+            tops.append(acts.flatten().argmax().item() == (centre[0] * acts.shape[1] + centre[1]) * acts.shape[2]
+                        + centre[2])
+        expected = tops.index(True) if True in tops else -1
+        assert result.majority_steps[row] == expected
+        if expected >= 0:
+            torch.testing.assert_close(result.majority[row], result.snapshots[expected + 1][row])
+    assert result.majority_steps[0] > 0 and result.majority_steps[1] == -1, "one tops its layer later, one never"

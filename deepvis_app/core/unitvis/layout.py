@@ -23,6 +23,7 @@ downloaded `unit_jpg_vis` folders also load:
     <root>/crops/<layer>/unit_0007/{deconvnorm,guidednorm,backpropnorm}_000.png  their channel norms
     <root>/crops/<layer>/unit_0007/info.txt                one line per top image (`deepvis crops`)
     <root>/regularized_opt/<layer>/<layer>_0007_history.json  the unit's objective at every step (optimize)
+    <root>/regularized_opt/<layer>/majority/<layer>_0007.png   first image where the unit topped its layer
     <root>/regularized_opt/<layer>/variants/<layer>_0007_c1.png  further images of a unit (optimize --diversity)
     <root>/regularized_opt/<layer>/snapshots/<layer>_0007_step00050.png  the image at step 50 (--snapshots;
                                                            _c1_ before step for further images)
@@ -155,6 +156,11 @@ class UnitVisLayout:
     def unit_history(self, layer: str, unit: int) -> Path:
         """The per-step objective history of the unit's optimized image (JSON, beside the image)."""
         return self.root / "regularized_opt" / layer / f"{layer}_{unit:04d}_history.json"
+
+    def unit_majority(self, layer: str, unit: int) -> Path:
+        """The unit's image at the first step where it was its layer's top unit (the original's
+        majority_X; the history JSON's ``majority_step`` says which step, -1: never)."""
+        return self.root / "regularized_opt" / layer / "majority" / f"{layer}_{unit:04d}.png"
 
     def unit_variant(self, layer: str, unit: int, copy: int) -> Path:
         """Image `copy` (>= 1) of a unit optimized with several diverse images (copy 0 is `unit_image`)."""

@@ -50,9 +50,20 @@ class OptimizeResult:
     history: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
     copies: int = 1
+    # the original's "majority" result: each row's image at the first step where its unit was the
+    # top unit of the layer (`majority_steps` -1 and a zero image where that never happened)
+    majority: torch.Tensor | None = None
+    majority_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def images(self, space: InputSpace, render: str = "clip") -> list[np.ndarray]:
         return [space.to_uint8(self.z[i], render) for i in range(len(self.z))]
+
+    def majority_images(self, space: InputSpace, render: str = "clip") -> list[np.ndarray | None]:
+        """Each row's majority image, None where its unit never became the layer's top unit."""
+        if self.majority is None:
+            return [None] * len(self.z)
+        return [space.to_uint8(self.majority[i], render) if self.majority_steps[i] >= 0 else None
+                for i in range(len(self.z))]
 
     def snapshot_images(self, space: InputSpace, render: str = "clip") -> dict[int, list[np.ndarray]]:
         return {step: [space.to_uint8(z[i], render) for i in range(len(z))] for step, z in self.snapshots.items()}
@@ -96,19 +107,24 @@ def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Seque
                                config, input_size, device, progress, copies, snapshots, copies if config.diversity
                                else 1)
         parts.append(OptimizeResult(batch, part.z, part.best_values, part.last_values, part.history,
-                                    part.snapshots, copies))
+                                    part.snapshots, copies, part.majority, part.majority_steps))
         if on_batch is not None:
             on_batch(parts[-1])
     snaps = {step: torch.cat([p.snapshots[step] for p in parts]) for step in parts[0].snapshots}
     return OptimizeResult(list(units), torch.cat([p.z for p in parts]),
                           np.concatenate([p.best_values for p in parts]),
                           np.concatenate([p.last_values for p in parts]),
-                          np.concatenate([p.history for p in parts], axis=1), snaps, copies)
+                          np.concatenate([p.history for p in parts], axis=1), snaps, copies,
+                          torch.cat([p.majority for p in parts if p.majority is not None]),
+                          np.concatenate([p.majority_steps for p in parts]))
 
 
 def _unit_values(layer: str, index: torch.Tensor, config: OptimizeConfig, copies: int) -> ObjectiveFn:
     """push_dir times the unit objective of row b's unit (at push_spatial when given), plus the
-    diversity term among each unit's copies."""
+    diversity term among each unit's copies; each call also appends to ``values.tops`` which rows'
+    units were the layer's top unit (for the majority result)."""
+    tops: list[torch.Tensor] = []
+
     def values(acts: dict[str, torch.Tensor]) -> torch.Tensor:
         activation = acts[layer]
         if config.push_spatial is not None:
@@ -122,11 +138,27 @@ def _unit_values(layer: str, index: torch.Tensor, config: OptimizeConfig, copies
             result = unit_maps(activation, index)[:, row, col]
         else:
             result = unit_objective(config.objective, activation, index)
+        tops.append(_is_top_unit(activation, index, config))
         result = config.push_dir * result
         if config.diversity:
             result = result + config.diversity * diversity_values(activation, copies)
         return result
+    values.tops = tops  # type: ignore[attr-defined]
     return values
+
+
+def _is_top_unit(activation: torch.Tensor, index: torch.Tensor, config: OptimizeConfig) -> torch.Tensor:
+    """(N,) bool: row b's unit is the layer's top unit (the original's "majority" test: its unit, at the
+    pushed position, holds the maximum of the whole layer; for the channel objective: the largest
+    channel mean; for a 1-D layer: the largest unit)."""
+    acts = activation.detach()
+    if acts.dim() == 2:
+        return acts.argmax(1) == index
+    if config.objective == "channel" and config.push_spatial is None:
+        return acts.flatten(2).mean(2).argmax(1) == index
+    height, width = acts.shape[-2:]
+    row, col = config.push_spatial if config.push_spatial is not None else (height // 2, width // 2)
+    return acts.flatten(1).argmax(1) == (index * height + row) * width + col
 
 
 def optimize_objective(model: nn.Module, space: InputSpace, objective: Objective, batch: int,
@@ -166,6 +198,8 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], obje
     values = torch.zeros(rows)
     history: list[np.ndarray] = []
     taken: dict[int, torch.Tensor] = {}
+    majority_steps = np.full(rows, -1)
+    majority = torch.zeros(rows, space.channels, *size)
     for step in range(config.steps):
         if isinstance(param, PixelParam):
             with torch.no_grad():
@@ -174,6 +208,11 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], obje
         values, grad = _objective_and_grad(model, space, layers, objective, z.detach(), config, size,
                                            transform_gen)
         history.append(values.cpu().numpy())
+        tops = getattr(objective, "tops", None)
+        if tops:
+            first = tops.pop().cpu() & torch.from_numpy(majority_steps < 0)
+            majority[first] = z.detach().cpu()[first]
+            majority_steps[first.numpy()] = step
         if step + 1 in wanted:
             taken[step + 1] = z.detach().cpu().clone()
         if tracker is None:
@@ -194,7 +233,7 @@ def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], obje
         raise ValueError(f"steps must be at least 1, got {config.steps}")
     kept = tracker.best_z if config.keep == "best" else param.z().detach()
     return OptimizeResult([], kept.cpu(), tracker.best_values.cpu().numpy(), values.cpu().numpy(),
-                          np.stack(history), taken)
+                          np.stack(history), taken, majority=majority, majority_steps=majority_steps)
 
 
 def _objective_and_grad(model: nn.Module, space: InputSpace, layers: list[str], objective: ObjectiveFn,

@@ -72,7 +72,8 @@ class OptimizeOutput:
 
     def save(self, units: Sequence[int], images: Sequence[np.ndarray], best: Sequence[float],
              last: Sequence[float], *, copies: int = 1, history: np.ndarray | None = None,
-             snapshots: Mapping[int, Sequence[np.ndarray]] | None = None) -> None:
+             snapshots: Mapping[int, Sequence[np.ndarray]] | None = None,
+             majority: Sequence[np.ndarray | None] | None = None, majority_steps: Sequence[int] | None = None) -> None:
         """Write a finished batch: unit images (with `copies` > 1, rows are unit-major and copy 0 is the
         unit's image), snapshots, histories, the sprite, then the entries that mark them done."""
         rows = {unit: range(index * copies, (index + 1) * copies) for index, unit in enumerate(units)}
@@ -82,11 +83,16 @@ class OptimizeOutput:
                     self.layout.write_png(self.layout.unit_variant(self.layer, unit, copy), images[row])
                 for step, shots in (snapshots or {}).items():
                     self.layout.write_png(self.layout.unit_snapshot(self.layer, unit, step, copy), shots[row])
+                first_top = majority[row] if majority is not None and copy == 0 else None
+                if first_top is not None:
+                    self.layout.write_png(self.layout.unit_majority(self.layer, unit), first_top)
             if history is not None:
                 per_copy = history[:, list(unit_rows)].T
                 self.layout.write_json(self.layout.unit_history(self.layer, unit),
                                        {"layer": self.layer, "unit": unit, "settings": self.key, **self.meta,
                                         "values": per_copy[0].tolist(),
+                                        **({"majority_step": int(majority_steps[unit_rows[0]])}
+                                           if majority_steps is not None else {}),
                                         **({"copies": per_copy.tolist()} if copies > 1 else {})})
         firsts = [images[index * copies] for index in range(len(units))]
         for unit, image in zip(units, firsts, strict=True):
