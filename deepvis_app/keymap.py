@@ -66,6 +66,8 @@ KEYMAP: tuple[Binding, ...] = (
     _b("prev_back_method", ("B",), "Previous method", "new"),
     _b("next_back_view", ("v",), "Back view over all views: raw, gray, norm, normblur, overlay", "new"),
     _b("next_colormap", ("M",), "Cycle the colormap of the overlay view", "new"),
+    _b("toggle_faithfulness", ("F",), "Toggle the back map's faithfulness in the status line: deletion / "
+       "insertion AUC (RISE; lower / higher is better)", "new"),
     _b("optimize_unit", ("g",), "Compute the selected unit's optimized image in the background (again: cancel)",
        "new"),
 )

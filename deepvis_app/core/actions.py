@@ -211,6 +211,7 @@ ACTIONS: dict[str, Action] = {
     "boost_individual": boost_individual,
     "reset_state": reset_state,
     "toggle_label_predictions": _toggle("show_label_predictions"),
+    "toggle_faithfulness": _toggle("show_faithfulness"),
     "toggle_unit_jpgs": _toggle("show_unit_jpgs"),
     "next_back_method": _cycle_method(+1),
     "prev_back_method": _cycle_method(-1),

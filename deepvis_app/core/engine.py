@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepvis_app.core.attribution.faithfulness import deletion_insertion
 from deepvis_app.core.attribution.objective import make_objective
 from deepvis_app.core.backprop import backward_rules, make_seed
 from deepvis_app.core.classify import top_classes
@@ -27,6 +28,8 @@ from deepvis_app.core.hooks import tapping
 from deepvis_app.core.methods import MapKind, Method
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.progress import NO_PROGRESS, Progress, cancel_points
+
+FAITHFULNESS_STEPS = 16   # points of the app's deletion / insertion curves after the first
 
 
 @dataclass
@@ -73,6 +76,7 @@ class ComputeEngine:
         self._back: BackData | None = None
         self._memo_key: tuple | None = None
         self._memo: dict[Hashable, Any] = {}
+        self._faithfulness: tuple[tuple, tuple[float, float]] | None = None
 
     def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
                 unpool: str = "switches") -> ForwardData:
@@ -149,6 +153,22 @@ class ComputeEngine:
         objective = make_objective(module, fwd.x, None, origin, unit)
         with cancel_points(module, progress):
             return method.compute(module, fwd.x, objective, options, cam_layer=cam_layer, progress=progress)
+
+    def faithfulness(self, fwd: ForwardData, back: BackData, origin: str, unit: int,
+                     progress: Progress = NO_PROGRESS) -> tuple[float, float]:
+        """(deletion AUC, insertion AUC) of the back map ``back`` for the unit's objective (RISE's
+        curves, `FAITHFULNESS_STEPS` steps; cached with the back map; cancellable)."""
+        if self._faithfulness is not None and self._faithfulness[0] == back.key:
+            return self._faithfulness[1]
+        module = self.loaded.module
+        saliency = torch.from_numpy(back.input_grad)[None].to(fwd.x.device)
+        with self.lock, cancel_points(module, progress):
+            objective = make_objective(module, fwd.x, None, origin, unit)
+            curves = deletion_insertion(module, fwd.x, objective, saliency, steps=FAITHFULNESS_STEPS,
+                                        batch_size=FAITHFULNESS_STEPS + 1)
+        areas = (float(curves.deletion_auc[0]), float(curves.insertion_auc[0]))
+        self._faithfulness = (back.key, areas)
+        return areas
 
     def cam_layer(self, origin: str) -> str:
         """Grad-CAM's layer: the last spatial layer below the origin (the map at the origin itself

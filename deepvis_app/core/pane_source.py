@@ -117,6 +117,10 @@ class PaneSource:
         timings["back"] = time.perf_counter() - start
         self._partial = None
         data.input_grad, data.layer_grads = back.input_grad, back.layer_grad
+        if state.show_faithfulness:
+            start = time.perf_counter()
+            data.faithfulness = self.engine.faithfulness(fwd, back, origin, unit, Progress(token))
+            timings["faithfulness"] = time.perf_counter() - start
 
     def _reporter(self, data: PaneData, method: Method, partial: _Partial, frame: Frame, on_partial: OnPartial):
         last_emit: list[float] = []

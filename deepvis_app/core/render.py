@@ -43,6 +43,7 @@ class PaneData:
     unit_images: UnitImages | None = None    # selected unit's images (None: loading)
     unit_images_wanted: bool = False
     top_labels: tuple[TextLine, ...] = ()    # the best classes: (label, probability)
+    faithfulness: tuple[float, float] | None = None  # deletion / insertion AUC of the back map
     unit_class: tuple[str, float | None] | None = None  # the selected unit's (label, probability)
     #                                                     on a label layer, cursor in the grid
 
@@ -241,7 +242,7 @@ class StatusInput:
 
 def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
                 timings: dict[str, float] | None = None, source: StatusInput | None = None,
-                progress: MethodProgress | None = None) -> str:
+                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None) -> str:
     """The original's status text plus the input and a running method:
     ``fwd|back|pattern  <layer>:<unit> | Back: ... | Boost: b/g | FPS: x | <input> | <zoom> | msg``."""
     parts = [f"{state.grid_shows}  {pretty[state.layer_idx]}:{state.selected_unit}"]
@@ -257,6 +258,8 @@ def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float
         if progress.frame:
             text += f" on {progress.frame} (newer frames wait)"
         parts.append(text)
+    if faithfulness is not None:
+        parts.append(f"deletion AUC {faithfulness[0]:.3g}, insertion AUC {faithfulness[1]:.3g}")
     parts.append(f"Boost: {state.boost_indiv(info):g}/{state.boost_gamma(info):g}")
     parts.append(f"FPS: {fps:.1f}")
     if source is not None and source.name:

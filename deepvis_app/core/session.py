@@ -354,7 +354,7 @@ class Session:
         panes = render_panes(data, request.state, self.info, self.settings, dict(request.sizes))
         timings["render"] = time.perf_counter() - start
         self._collect_messages(data, request.state)
-        return self._result_from(request, panes, data.top_labels, timings, progress)
+        return self._result_from(request, panes, data.top_labels, timings, progress, data.faithfulness)
 
     def _add_classes(self, data: PaneData, state: ViewState) -> None:
         """The top-5 classes of the shown forward and, on a label layer, the selected unit's class."""
@@ -374,12 +374,12 @@ class Session:
             self._messages.add(f"no pattern images for {layer} (regularized_opt/{layer}/whole_layer.jpg)")
 
     def _status(self, state: ViewState, message: str | None, timings: dict[str, float] | None = None,
-                progress: MethodProgress | None = None) -> str:
+                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None) -> str:
         job = self._job
         if job is not None and job.running:
             message = f"{job.status_text()} | {message}" if message else job.status_text()
         return status_line(state, self.info, self._pretty, self._source.fps(), message,
-                           timings if state.debug_level else None, self._input_status(), progress)
+                           timings if state.debug_level else None, self._input_status(), progress, faithfulness)
 
     def _input_status(self) -> StatusInput:
         frame = self.inputs.latest()
@@ -393,7 +393,7 @@ class Session:
         return StatusInput(name, None, self.inputs.frozen)
 
     def _result_from(self, request: Request, panes: Panes, labels: tuple, timings: dict[str, float],
-                     progress: MethodProgress | None) -> Result:
+                     progress: MethodProgress | None, faithfulness: tuple[float, float] | None = None) -> Result:
         state = request.state
         message = self._messages.current()
         return Result(
@@ -405,7 +405,7 @@ class Session:
             top_labels=labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
             aux_mode=panes.aux_mode,
             text=dict(panes.text),
-            status=self._status(state, message, timings, progress),
+            status=self._status(state, message, timings, progress, faithfulness),
             message=message,
             help_lines=self._help if state.show_help else None,
             hidden_panes=hidden_panes(state),

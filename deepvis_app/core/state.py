@@ -106,6 +106,7 @@ class ViewState:
     boost_indiv_idx: int = 0
     boost_gamma_idx: int = 0
     show_label_predictions: bool = True
+    show_faithfulness: bool = False     # deletion / insertion AUC of the back map in the status line
     show_unit_jpgs: bool = True
     show_help: bool = False
     stretch_mode: bool = False

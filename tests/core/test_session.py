@@ -531,3 +531,31 @@ def test_label_layers_setting_chooses_the_layers_and_names_unknown_ones(make_ses
     bad = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(label_layers=("nope",)))
     with pytest.raises(LabelLayerError, match="label_layers: unknown layer.*'nope'.*layers:"):
         label_layers(bad)
+
+
+def test_faithfulness_of_the_back_map_is_in_the_status_line(make_session):
+    """F: the deletion / insertion AUC of the map just shown, equal to RISE's curves of that map."""
+    import re as _re
+
+    import torch
+
+    from deepvis_app.core.attribution.faithfulness import deletion_insertion
+    from deepvis_app.core.attribution.objective import make_objective
+    from deepvis_app.core.engine import FAITHFULNESS_STEPS
+
+    session = make_session()
+    result = press(session, "k", "b")
+    assert "AUC" not in result.status
+    result = press(session, "F")
+    found = _re.search(r"deletion AUC ([-\d.e]+), insertion AUC ([-\d.e]+)", result.status)
+    assert found, result.status
+    engine, state = session.engine, session.state
+    fwd = engine.last_forward
+    origin = session.info.layers[state.backprop_layer]
+    saliency = torch.from_numpy(engine._back.input_grad)[None]
+    objective = make_objective(session.loaded.module, fwd.x, None, origin, state.backprop_unit)
+    curves = deletion_insertion(session.loaded.module, fwd.x, objective, saliency, steps=FAITHFULNESS_STEPS)
+    # the status shows 3 significant digits
+    assert float(found.group(1)) == pytest.approx(float(curves.deletion_auc[0]), rel=5e-3, abs=1e-3)
+    assert float(found.group(2)) == pytest.approx(float(curves.insertion_auc[0]), rel=5e-3, abs=1e-3)
+    assert "AUC" not in press(session, "F").status
