@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.model import load_model
 from deepvis_app.core.options import OptionsError
 from deepvis_app.core.session import Session
 from deepvis_app.core.unitvis.layout import UnitVisLayout
@@ -22,20 +21,11 @@ from deepvis_app.core.unitvis.optimize_job import can_write, user_unit_vis_root
 from deepvis_app.io.images import read_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
-from tests.helpers.models import session_classifier
 from tests.helpers.sessions import press
 
 DEADLINE_S = 60.0
 LAYER, UNIT = "3", 2          # the second conv of the tiny model, a unit that is not the first
 PROGRESS = re.compile(rf"optimizing {LAYER} unit {UNIT}: (\d+)/(\d+) steps, \d+ s")
-
-
-@pytest.fixture(scope="module")
-def tiny_loaded():
-    settings = load_settings().settings.replace(
-        builder=session_classifier, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
-        layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
-    return load_model(settings)
 
 
 @pytest.fixture

@@ -24,18 +24,9 @@ from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.keymap import help_rows
 from deepvis_app.settings.loader import load_settings
-from tests.helpers.models import session_classifier
 from tests.helpers.sessions import press
 
 DEADLINE_S = 120.0
-
-
-@pytest.fixture(scope="module")
-def tiny_loaded():
-    settings = load_settings().settings.replace(
-        builder=session_classifier, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
-        layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
-    return load_model(settings)
 
 
 @pytest.fixture
