@@ -168,8 +168,6 @@ class Session:
             return
         self._started = True
         self.inputs.add_frame_listener(self._on_frame)
-        if not self.sync:   # a message with no frame after it (a missing camera) still reaches the status line
-            self.inputs.add_message_listener(self._worker.invalidate)
         self.loader.start()
         self._worker.start()
         self._post()
