@@ -83,6 +83,11 @@ class Windows:
         cols = self.cols[index % self.cols.shape[0]]
         return (rows[:, :, None] * cols[:, None, :])[:, None, None]
 
+    def occluded(self, x: torch.Tensor, part: slice, base: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """The copies of ``x`` with windows ``part`` replaced by ``base``, window-major: (n * B, C, H, W), n."""
+        mask = self.masks(part)
+        return (x[None] * (1 - mask) + base * mask).reshape(-1, *x.shape[1:]), mask.shape[0]
+
     def attribution(self, drops: torch.Tensor, done: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C, H, W) mean drop over the windows covering each pixel (only windows ``done``,
         a (count,) bool; pixels that none covers are NaN)."""
@@ -101,11 +106,9 @@ class Windows:
 
 def _drops(model: nn.Module, x: torch.Tensor, objective: Objective, windows: Windows, part: slice,
            base: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
-    mask = windows.masks(part)
-    batch = x.shape[0]
-    occluded = (x[None] * (1 - mask) + base * mask).reshape(-1, *x.shape[1:])
-    values = objective_values(model, occluded, objective, objective.tiled(mask.shape[0]))
-    return initial[None] - values.reshape(mask.shape[0], batch)
+    occluded, count = windows.occluded(x, part, base)
+    values = objective_values(model, occluded, objective, objective.tiled(count))
+    return initial[None] - values.reshape(count, x.shape[0])
 
 
 def _coarse(x: torch.Tensor, fine: Windows, window: tuple[int, int]) -> Windows | None:

@@ -27,12 +27,6 @@ from deepvis_app.core.progress import NO_PROGRESS, Progress
 from deepvis_app.core.torch_args import pair
 
 
-def _occluded(x: torch.Tensor, windows: Windows, part: slice, base: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """The copies of ``x`` with windows ``part`` occluded, window-major: (n * B, C, H, W), n."""
-    mask = windows.masks(part)
-    return (x[None] * (1 - mask) + base * mask).reshape(-1, *x.shape[1:]), mask.shape[0]
-
-
 def _outputs(model: nn.Module, x: torch.Tensor, layer: str | None) -> torch.Tensor:
     """The model output (layer None) or ``layer``'s output, without gradient."""
     with torch.no_grad(), tapping(model, [layer] if layer else []) as taps:
@@ -55,7 +49,7 @@ def occlusion_all_classes(model: nn.Module, x: torch.Tensor, window: int | tuple
     drops = torch.zeros(windows.count, batch * classes, dtype=x.dtype, device=x.device)
     for index, part in enumerate(chunks(windows.count, perturbations_per_eval)):
         def run(part: slice = part) -> torch.Tensor:
-            copies, count = _occluded(x, windows, part, base)
+            copies, count = windows.occluded(x, part, base)
             values = _outputs(model, copies, None).reshape(count, batch, classes)
             return (initial[None] - values).reshape(count, batch * classes)
         drops[part] = progress.step(index, run)
@@ -78,7 +72,7 @@ def occlusion_layer(model: nn.Module, x: torch.Tensor, objective: Objective, win
     done = torch.zeros(windows.count, dtype=torch.bool)
     for index, part in enumerate(parts):
         def run(part: slice = part) -> torch.Tensor:
-            copies, count = _occluded(x, windows, part, base)
+            copies, count = windows.occluded(x, part, base)
             values = _outputs(model, copies, objective.layer).reshape(count, *initial.shape)
             return (values - initial[None]).flatten(2).norm(dim=2)
         changes[part] = progress.step(index, run)
