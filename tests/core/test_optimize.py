@@ -36,6 +36,7 @@ def single_thread():
     ("cnnvis", {"lr": 4.0}),  # RMSProp, p-norm, TV
     # FFT, decorrelation, random transforms, Adam: compared loosely (see below)
     ("lucent", {"lr": 0.1}),
+    ("cppn", {"lr": 0.02}),  # one CPPN per row (batched weights), standard transforms, Adam
 ])
 def test_batched_equals_one_at_a_time(default_model, space, name, changes, single_thread):
     config = preset(name).replace(steps=6, size=(64, 64), seed=3, **changes)

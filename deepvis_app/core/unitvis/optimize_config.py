@@ -4,7 +4,8 @@ The four `yosinski*` presets are Table 1 of Yosinski et al. 2015, with the exact
 original toolbox's `doc/running-optimize-image.md`; their units are the original's (0..255
 minus mean, see `params.py`). `cnnvis` is cnn-vis's default regularization (RMSProp, p-norm 6,
 TV 2), `lucent` is lucent's `render_vis` default (FFT, decorrelated colour, standard
-transforms, Adam 0.05).
+transforms, Adam 0.05), `cppn` lucent's CPPN recipe (a CPPN image, standard transforms, Adam
+0.005). `transforms` is a spec of `transform_spec` (validated here, without torch).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import math
 from dataclasses import dataclass
 
 from deepvis_app.core.options import check_options, option
+from deepvis_app.core.unitvis.transform_spec import EXAMPLE, parse_transforms
 
 OBJECTIVES = ("channel", "neuron", "amplify")  # objectives.py
 START_AT = ("mean_plus_rand", "randu", "mean")  # params.make_param
+PARAMS = ("pixel", "fft", "cppn")  # params.make_param
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "nesterov")  # optimize._Stepper
 
 
@@ -42,10 +45,17 @@ class OptimizeConfig:
     start_at: str = option("mean_plus_rand", "pixel start (the original's --start-at): N(0, init_sd) around the "
                            "mean (mean_plus_rand), uniform pixels (randu) or the mean image (mean)",
                            choices=START_AT)
-    param: str = option("pixel", "image parameterization", choices=("pixel", "fft"))
+    param: str = option("pixel", "image parameterization: pixel (the image itself; with --decorrelate lucent's "
+                        "pixel_image), fft (lucent's fft_image: a 1/f-scaled spectrum) or cppn (lucent's cppn: "
+                        "each image drawn by its own small network of 1x1 convolutions of the pixel coordinates; "
+                        "use Adam with a small lr, as --preset cppn does)", choices=PARAMS)
     decorrelate: bool = option(False, "lucent colour decorrelation + sigmoid")
-    transforms: str = option("none", "random transforms per step (lucent's standard set)",
-                             choices=("none", "standard"))
+    transforms: str = option("none", "random transforms before every forward pass, in order (lucent's "
+                             "transformation robustness): none, standard (lucent's standard_transforms: pad(12), "
+                             "jitter(8), scale(0.9 .. 1.1), rotate(-10 .. 10), jitter(4)) or a comma-separated list "
+                             "of pad(W), jitter(D), scale(F, ...) and rotate(DEG, ...) (scale/rotate pick one of "
+                             f"their values each step; random_scale/random_rotate also work), e.g. \"{EXAMPLE}\"",
+                             metavar="SPEC")
     steps: int = option(1000, "iterations (forward passes; the last one only measures)", minimum=1,
                         aliases=("--max-iter", "--max_iter"))
     size: tuple[int, int] | None = option(None, "image size: S or H W (default: the model's input size)",
@@ -98,6 +108,7 @@ class OptimizeConfig:
             raise ValueError(f"push_spatial = {self.push_spatial!r}: give ROW COL, two whole numbers >= 0")
         if self.push_dir == 0:
             raise ValueError("push_dir = 0: use 1 (maximize) or -1 (minimize)")
+        parse_transforms(self.transforms)
         return check_options(self)
 
 
@@ -112,6 +123,8 @@ PRESETS: dict[str, OptimizeConfig] = {
                              init_sd=1.0, steps=1000),
     "lucent": OptimizeConfig(objective="channel", param="fft", decorrelate=True, transforms="standard",
                              optimizer="adam", lr=0.05, steps=512),
+    "cppn": OptimizeConfig(objective="channel", param="cppn", transforms="standard", optimizer="adam", lr=5e-3,
+                           steps=512),
 }
 
 

@@ -9,7 +9,8 @@ units, so they keep their meaning for any model. The network sees
 respect to z is therefore the input gradient times `input_scale / (255 * std)`.
 
 Parameterizations: `pixel` (z itself, as in the original and cnn-vis) and lucent's `fft`
-(a scaled spectrum) or `pixel --decorrelate`, which go through colour decorrelation and a
+(a scaled spectrum), `pixel --decorrelate` and `cppn` (a small network of the pixel
+coordinates per image, `cppn.py`), which go through (optional) colour decorrelation and a
 sigmoid to [0, 1] before mapping to z.
 """
 
@@ -23,6 +24,7 @@ import torch
 
 from deepvis_app.core.display import norm01, norm01c
 from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.unitvis.cppn import draw_cppn
 from deepvis_app.core.unitvis.optimize_config import START_AT
 from deepvis_app.io.image_arrays import as_rgb_uint8
 
@@ -162,10 +164,13 @@ def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], 
                generator: torch.Generator, device: torch.device | str = "cpu",
                init_sd: float = 10.0, distinct: int = 1, start_at: str = "mean_plus_rand") -> ImageParam:
     """`pixel` (z ~ N(0, init_sd), the original's mean_plus_rand; `randu`: pixels U(0, 255); `mean`:
-    the mean image), `pixel` + decorrelate (lucent's pixel_image, sd 0.01) or `fft` (lucent's
-    fft_image, sd 0.01). `distinct` draws repeated over the batch (row r starts from draw r % distinct),
-    so every unit starts from the same image whatever else is in the batch, and the images a diversity
-    term or a batch objective compares start apart."""
+    the mean image), `pixel` + decorrelate (lucent's pixel_image, sd 0.01), `fft` (lucent's
+    fft_image, sd 0.01) or `cppn` (lucent's cppn: 8 layers, 24 hidden channels; with decorrelate the
+    colour matrix acts on its last layer's output, before the sigmoid; without, as lucent).
+    `distinct` draws repeated over the batch (row r starts from draw r % distinct: for cppn, a copy
+    of network r % distinct that row r alone then learns), so every unit starts from the same image
+    whatever else is in the batch, and the images a diversity term or a batch objective compares
+    start apart."""
     height, width = size
     channels = space.channels
     if batch % distinct:
@@ -174,7 +179,7 @@ def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], 
         raise ValueError(f"start_at = {start_at!r}: choose from {', '.join(START_AT)}")
     if start_at != "mean_plus_rand" and (kind != "pixel" or decorrelate):
         raise ValueError(f"start_at = {start_at!r} applies to the plain pixel parameterization only "
-                         "(not fft or --decorrelate)")
+                         f"(not {kind}{' --decorrelate' if decorrelate else ''})")
     shape = (distinct, channels, height, width)
     repeats = batch // distinct
     if kind == "pixel" and not decorrelate:
@@ -194,4 +199,7 @@ def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], 
         spectrum = spectrum.to(device).repeat(repeats, 1, 1, 1, 1).requires_grad_(True)
         scale = fft_scale(height, width).to(device)
         return sigmoid_param(space, lambda: fft_to_image(spectrum, scale, height, width), [spectrum], decorrelate)
-    raise ValueError(f"unknown parameterization '{kind}' (pixel, fft)")
+    if kind == "cppn":
+        net = draw_cppn(batch, channels, size, generator, device, distinct)
+        return sigmoid_param(space, net, net.tensors, decorrelate)
+    raise ValueError(f"unknown parameterization '{kind}' (pixel, fft, cppn)")

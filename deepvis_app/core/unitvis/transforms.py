@@ -4,16 +4,21 @@ Closure factories composed in order, like lucent's `transform.py`, but without k
 API broke lucent, issue #12) and without a module-level device. Each transform takes
 (images N x C x H x W, fill N|1 x C x 1 x 1, generator) and draws its randomness from the
 generator, once per call: every image of the batch gets the same shift/scale/angle, so a unit
-optimized in a batch sees the same transforms as it would alone.
+optimized in a batch sees the same transforms as it would alone. `transform_set` builds a list
+written in the `transforms` option's language (`transform_spec`: "none", "standard" or e.g.
+"pad(16), jitter(8), scale(0.9, 1, 1.1), rotate(-5, 0, 5)").
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
+
+from deepvis_app.core.unitvis.transform_spec import NAMED_SETS, STANDARD, TransformStep, parse_transforms
 
 Transform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -40,6 +45,7 @@ def jitter(d: int) -> Transform:
 def translate(images: torch.Tensor, fill: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Content moved right by dx and down by dy, same size, fill where nothing moved in."""
     height, width = images.shape[-2:]
+    dx, dy = min(dx, width), min(dy, height)  # a shift past the border leaves only fill
     out = torch.zeros_like(images) + fill
     out[..., dy:, dx:] = images[..., :height - dy, :width - dx]
     return out
@@ -80,15 +86,24 @@ def compose(transforms: Sequence[Transform]) -> Transform:
 
 def standard_transforms() -> list[Transform]:
     """lucent's `standard_transforms`: pad 12, jitter 8, scale +-10 %, rotate +-10 deg, jitter 4."""
-    scales = [1 + (i - 5) / 50.0 for i in range(11)]
-    angles = list(range(-10, 11)) + 5 * [0]
-    return [pad(12), jitter(8), random_scale(scales), random_rotate(angles), jitter(4)]
+    return build_transforms(STANDARD)
 
 
-TRANSFORM_SETS: dict[str, Callable[[], list[Transform]]] = {"none": list, "standard": standard_transforms}
+_BUILDERS: dict[str, Callable[[tuple[float, ...]], Transform]] = {
+    "pad": lambda args: pad(int(args[0])), "jitter": lambda args: jitter(int(args[0])),
+    "scale": lambda args: random_scale(list(args)), "rotate": lambda args: random_rotate(list(args))}
 
 
-def transform_set(name: str) -> Transform:
-    if name not in TRANSFORM_SETS:
-        raise ValueError(f"unknown transforms '{name}' (choices: {', '.join(TRANSFORM_SETS)})")
-    return compose(TRANSFORM_SETS[name]())
+def build_transforms(steps: Sequence[TransformStep]) -> list[Transform]:
+    """The closures of parsed steps (`transform_spec.parse_transforms`), in order."""
+    return [_BUILDERS[name](args) for name, args in steps]
+
+
+TRANSFORM_SETS: dict[str, Callable[[], list[Transform]]] = {
+    name: functools.partial(build_transforms, steps) for name, steps in NAMED_SETS.items()}
+
+
+def transform_set(spec: str) -> Transform:
+    """The composed transforms of a spec: "none", "standard" or a list such as "pad(16), jitter(8)";
+    ValueError naming the transform and the problem for a bad spec."""
+    return compose(build_transforms(parse_transforms(spec)))
