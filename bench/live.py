@@ -119,16 +119,17 @@ def preprocess_ms(loaded, image: np.ndarray, repeats: int = 10) -> float:
 
 
 class Counter:
-    """Counts forwards the session's engine ran (one per new frame) from the result callback."""
+    """Counts the frames the session showed (results with a new frame) from the result callback."""
 
     def __init__(self, session: Session):
         self.session, self.count, self.last = session, 0, None
         self.event = threading.Event()
 
     def __call__(self) -> None:
-        forward = self.session.engine.last_forward
-        if forward is not self.last:
-            self.last, self.count = forward, self.count + 1
+        result = self.session.latest_result()
+        frame = None if result is None else result.frame_seq
+        if frame is not None and frame != self.last:
+            self.last, self.count = frame, self.count + 1
         self.event.set()
 
     def wait_for(self, count: int, timeout: float = 120.0) -> None:

@@ -92,7 +92,7 @@ class PaneSource:
             self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
         timings["forward"] = time.perf_counter() - start
         activations = fwd.activation(layer)
-        data = PaneData(frame=frame.image, fitted=fwd.fitted, activations=activations)
+        data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations)
         self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:

@@ -1,7 +1,7 @@
 """The drawing under the panes: uint8 HxWx3 images at the size the window gave, and the status line.
 
-Runs in the compute thread after the forward/backward, from numpy arrays only, so the UI thread
-just blits. `core.panes` declares which panes exist and draws each with these pieces: the input
+Runs in the render thread (`core.session`) on the data of a forward/backward, numpy arrays only,
+so the UI thread just blits. `core.panes` declares which panes exist and draws each with these pieces: the input
 as the network sees it, the unit grid (or its zoomed forms) with the selection borders, the
 per-unit images column, and a labelled placeholder for any image that is not on disk (a unit
 never optimized, say), never a black tile. The status line names the input, the mode and a
@@ -33,6 +33,7 @@ class PaneData:
     """What the panes are drawn from (numpy only; None where not computed)."""
 
     frame: np.ndarray | None = None          # the input frame at its own size
+    frame_seq: int | None = None             # its number in its source
     fitted: np.ndarray | None = None         # the network's input image (uint8)
     activations: np.ndarray | None = None    # current layer's output, (C,) or (C, H, W)
     layer_grads: np.ndarray | None = None    # back diffs at the current layer
@@ -195,7 +196,7 @@ def _placeholder(size: tuple[int, int], label: str, background: tuple[float, ...
     return tile
 
 
-_last_unit_pane: list[tuple[UnitImages, tuple[int, int], np.ndarray]] = []   # compute thread only
+_last_unit_pane: list[tuple[UnitImages, tuple[int, int], np.ndarray]] = []   # render thread only
 
 
 def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settings) -> np.ndarray:

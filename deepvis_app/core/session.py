@@ -3,20 +3,24 @@
 The window calls `handle_key`, `click`, `set_pane_sizes`; each changes the frozen `ViewState`
 (through the pure actions of `core.actions`) or the input, then posts a request (state +
 generation) to the compute `Worker` and returns at once: no public method runs torch, so the UI
-thread never waits on the model. The worker answers with a `Result` holding every pane as a
-read-only uint8 image plus the text the window draws; a slow method sends partial results first.
-A new frame or newly loaded unit images make the worker run the last request again.
+thread never waits on the model. The compute thread gathers the panes' data (forward, backward) and
+hands a drawing to a second worker, the render thread, which draws every pane as a read-only uint8
+image plus the text the window draws (a `Result`) while the compute thread already runs the next
+frame's forward: drawing (about 10 ms for a wide layer's grid) no longer lowers the frame rate. Both
+are latest-wins mailboxes, so a slow drawing skips to the newest data. A slow method sends partial
+results first. A new frame or newly loaded unit images make the worker run the last request again.
 The optimize-unit key starts a background `OptimizeJob` for the selected unit (pressing it again
 cancels it; moving on to other layers and units does not: the job names its unit in the status
 line, and its image is saved for when the user comes back); its progress is in the status line.
 
-``sync=True`` runs the same worker inline (in the thread that posts), for deterministic tests:
-the window cannot tell. Threads (compute, unit-image loader) start in `start()`, never here.
+``sync=True`` runs the same two workers inline (in the thread that posts), for deterministic tests:
+the window cannot tell. Threads (compute, render, unit-image loader) start in `start()`, never here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -57,6 +61,8 @@ from deepvis_app.keymap import help_rows, key_index
 from deepvis_app.settings.defaults import Settings
 
 FIRST_FRAME_TIMEOUT_S = 10.0
+# What the compute thread hands the render thread: `_render` or `_error_result` with its request first.
+Drawing = functools.partial
 MESSAGE_SHOWN_S = 8.0    # a status message goes away after this long (and the next result)
 
 log = logging.getLogger("deepvis.session")
@@ -93,6 +99,7 @@ class Result:
     tile_rects: tuple[tuple[int, int, int, int], ...] = ()
     error: str | None = None                 # the request failed: "Type: message" (also in message)
     progress: MethodProgress | None = None   # a slow method is still running (this is a partial result)
+    frame_seq: int | None = None             # the input frame the panes show (its number in its source)
 
 
 @dataclass(frozen=True)
@@ -158,8 +165,10 @@ class Session:
                                       synchronous=sync, overlay=self.user_layout)
         options = {m.name: settings_options(m, settings.method_options) for m in METHODS}
         self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings, options)
-        self._worker: Worker[Request, Result] = Worker(self._compute, self._deliver, self._error_result,
-                                                       inline=sync)
+        self._renderer: Worker[Drawing, Result] = Worker(lambda draw, _token: draw(), self._deliver,
+                                                         self._drawing_failed, inline=sync, name="deepvis-render")
+        self._worker: Worker[Request, Drawing] = Worker(self._compute, self._renderer.post, self._error_drawing,
+                                                        inline=sync)
 
     # --- the window's calls (never run torch, except inline in sync mode) ------------------------------
     def start(self) -> None:
@@ -168,7 +177,10 @@ class Session:
             return
         self._started = True
         self.inputs.add_frame_listener(self._on_frame)
+        if not self.sync:   # a message with no frame after it (a missing camera) still reaches the status line
+            self.inputs.add_message_listener(self._worker.invalidate)
         self.loader.start()
+        self._renderer.start()
         self._worker.start()
         self._post()
 
@@ -180,6 +192,7 @@ class Session:
         if job is not None:
             job.cancel()
         self._worker.stop()
+        self._renderer.stop()
         self.loader.close()
         self.inputs.close()
         if job is not None and not job.join():
@@ -293,7 +306,7 @@ class Session:
         result = self.latest_result()
         with self._lock:
             answered = result is not None and result.generation >= self._generation and result.progress is None
-        return answered and not self._worker.busy
+        return answered and not self._worker.busy and not self._renderer.busy
 
     def latest_result(self) -> Result | None:
         with self._lock:
@@ -336,25 +349,32 @@ class Session:
         if self._on_result is not None:
             self._on_result()
 
-    def _compute(self, request: Request, token: CancelToken) -> Result:
+    def _compute(self, request: Request, token: CancelToken) -> Drawing:
+        """The compute thread: the panes' data for `request`, as a drawing for the render thread."""
         if self.sync and self.inputs.latest() is None:
             self.inputs.wait_for_frame(timeout=FIRST_FRAME_TIMEOUT_S)
         timings: dict[str, float] = {}
 
         def partial(data: PaneData, progress: MethodProgress) -> None:
-            self._deliver(self._render(request, data, {}, progress))
+            self._renderer.post(self._drawing(request, data, {}, progress))
 
         data, _labels = self._source.gather(request.state, timings, token, partial)
-        return self._render(request, data, timings)
+        return self._drawing(request, data, timings)
+
+    def _drawing(self, request: Request, data: PaneData, timings: dict[str, float],
+                 progress: MethodProgress | None = None) -> Drawing:
+        # The classes come from the engine's last forward: read it here, before the next frame's.
+        self._add_classes(data, request.state)
+        return functools.partial(self._render, request, data, timings, progress)
 
     def _render(self, request: Request, data: PaneData, timings: dict[str, float],
                 progress: MethodProgress | None = None) -> Result:
+        """The render thread: every pane drawn."""
         start = time.perf_counter()
-        self._add_classes(data, request.state)
         panes = render_panes(data, request.state, self.info, self.settings, dict(request.sizes))
         timings["render"] = time.perf_counter() - start
         self._collect_messages(data, request.state)
-        return self._result_from(request, panes, data.top_labels, timings, progress, data.faithfulness)
+        return self._result_from(request, panes, data, timings, progress)
 
     def _add_classes(self, data: PaneData, state: ViewState) -> None:
         """The top-5 classes of the shown forward and, on a label layer, the selected unit's class."""
@@ -392,8 +412,8 @@ class Session:
         name = f"{frame.name} #{frame.seq}" if mode == "camera" else frame.name
         return StatusInput(name, None, self.inputs.frozen)
 
-    def _result_from(self, request: Request, panes: Panes, labels: tuple, timings: dict[str, float],
-                     progress: MethodProgress | None, faithfulness: tuple[float, float] | None = None) -> Result:
+    def _result_from(self, request: Request, panes: Panes, data: PaneData, timings: dict[str, float],
+                     progress: MethodProgress | None) -> Result:
         state = request.state
         message = self._messages.current()
         return Result(
@@ -402,16 +422,24 @@ class Session:
             stale=frozenset(panes.stale),
             layers=layer_entries(self.loaded.layers, state),
             cursor_on_layer_list=not state.in_grid,
-            top_labels=labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
+            top_labels=data.top_labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
             aux_mode=panes.aux_mode,
             text=dict(panes.text),
-            status=self._status(state, message, timings, progress, faithfulness),
+            status=self._status(state, message, timings, progress, data.faithfulness),
             message=message,
             help_lines=self._help if state.show_help else None,
             hidden_panes=hidden_panes(state),
             grid_shape=panes.grid_shape,
             tile_rects=panes.tile_rects,
-            progress=progress)
+            progress=progress,
+            frame_seq=data.frame_seq)
+
+    def _error_drawing(self, request: Request, exc: Exception) -> Drawing:
+        return functools.partial(self._error_result, request, exc)
+
+    def _drawing_failed(self, draw: Drawing, exc: Exception) -> Result:
+        """Drawing itself failed (the render worker logged it): that request's error result."""
+        return self._error_result(draw.args[0], exc)
 
     def _error_result(self, request: Request, exc: Exception) -> Result:
         """The previous images with the error in the status line (the worker logged the traceback)."""

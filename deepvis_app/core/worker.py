@@ -142,6 +142,7 @@ class Worker(Generic[Req, Res]):
             self._run(*job)
 
     def _run(self, request: Req, token: CancelToken) -> None:
+        # Busy until the result is delivered, so that a next stage it is handed to is busy before this is not.
         try:
             result = self._compute(request, token)
         except Cancelled:
@@ -150,14 +151,14 @@ class Worker(Generic[Req, Res]):
         except Exception as exc:  # the loop keeps running: the error becomes a result
             log.exception("compute failed")
             result = self._safe_error(request, exc)
+        try:
+            if result is not None:
+                self._deliver(result)
+        except Exception:
+            log.exception("delivering a result failed")
         finally:
             with self._cond:
                 self._computing = False
-        if result is not None:
-            try:
-                self._deliver(result)
-            except Exception:
-                log.exception("delivering a result failed")
 
     def _safe_error(self, request: Req, exc: Exception) -> Res | None:
         try:

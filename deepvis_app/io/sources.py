@@ -69,6 +69,7 @@ class InputManager:
         self._camera: CameraReader | None = None
         self._closed = False
         self._listeners: list[Callable[[Frame], None]] = []
+        self._message_listeners: list[Callable[[], None]] = []
         # Sources whose frames are ignored: checked under the lock when a frame arrives, so no
         # frame read before a freeze can slip in after `toggle_freeze` returns.
         self._frozen: set[str] = set()
@@ -84,6 +85,12 @@ class InputManager:
         """The newest frame of the active source (None until it has given one); never blocks."""
         with self._cond:
             return self._current
+
+    def add_message_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` after each new message (e.g. a camera that cannot be opened), so that a
+        status line waiting for no new frame still shows it. Same rules as `add_frame_listener`."""
+        with self._cond:
+            self._message_listeners.append(callback)
 
     def add_frame_listener(self, callback: Callable[[Frame], None]) -> None:
         """Call `callback(frame)` whenever a new frame becomes current, e.g. to wake the worker.
@@ -284,3 +291,9 @@ class InputManager:
     def _notify(self, message: str) -> None:
         with self._cond:
             self._messages.append(message)
+            listeners = list(self._message_listeners)
+        for callback in listeners:
+            try:
+                callback()
+            except Exception:  # a listener's bug must not stop the readers
+                log.exception("message listener failed")

@@ -550,3 +550,39 @@ def test_faithfulness_of_the_back_map_is_in_the_status_line(make_session):
     assert float(found.group(1)) == pytest.approx(float(curves.deletion_auc[0]), rel=5e-3, abs=1e-3)
     assert float(found.group(2)) == pytest.approx(float(curves.insertion_auc[0]), rel=5e-3, abs=1e-3)
     assert "AUC" not in press(session, "F").status
+
+
+def test_the_next_frame_is_computed_while_the_last_one_is_drawn(make_session, tmp_path, monkeypatch):
+    """Drawing runs on its own thread: a slow drawing does not hold up the next frame's forward."""
+    import deepvis_app.core.session as session_module
+
+    video = tmp_path / "pan.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (96, 64))
+    for index in range(30):
+        writer.write(np.full((64, 96, 3), 8 * index, np.uint8))
+    writer.release()
+    real_render, release, drawing = session_module.render_panes, threading.Event(), threading.Event()
+    render_threads: set[str] = set()
+
+    def held_render(*args, **kwargs):
+        render_threads.add(threading.current_thread().name)
+        drawing.set()
+        assert release.wait(DEADLINE_S)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(session_module, "render_panes", held_render)
+    session = make_session(str(video), sync=False)
+    session.start()
+    assert drawing.wait(DEADLINE_S), "nothing was drawn"
+    drawn_first = session.engine.last_forward.key[0]
+    deadline = time.monotonic() + DEADLINE_S
+    while session.engine.last_forward is None or session.engine.last_forward.key[0] == drawn_first:
+        assert time.monotonic() < deadline, "no forward of a newer frame while the drawing was held"
+        time.sleep(0.02)
+    release.set()
+    deadline = time.monotonic() + DEADLINE_S
+    while (result := session.latest_result()) is None or (result.frame_seq or 0) <= drawn_first:
+        assert time.monotonic() < deadline, "the newer frame was never shown"
+        time.sleep(0.02)
+    assert render_threads == {"deepvis-render"}
+    session.stop()
