@@ -46,7 +46,8 @@ class DreamOutputOptions:
     initial_image: str | None = option(None, "start image; default: smoothed Gaussian noise",
                                        group="image options")
     output_file: str = option("out.png", "final image", aliases=("-o",), group="output options")
-    rescale_image: bool = option(False, "min-max the colours instead of clipping", group="output options")
+    rescale_image: bool = option(False, "min-max the colours instead of clipping them to 0..255 (either way after "
+                                 "cnn-vis's 1.2 times contrast about the mean colour)", group="output options")
     output_iter: int = option(50, "steps between outputs", minimum=1, group="output options")
     iter_behavior: str = option("save+print", "show+save+print+plot_pix, any combination", group="output options")
     show_width: float = option(5.0, "width in inches of the matplotlib figure of --iter_behavior show",

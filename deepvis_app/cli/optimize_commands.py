@@ -45,11 +45,57 @@ def _register_optimize(subparsers: Any) -> None:
                         help="the original's learning-rate parameters, e.g. \"{'lr': 100}\" or "
                              "\"{'max_lr': 100, 'desired_prog': 2}\" (keys: " + ", ".join(LR_PARAMS) + ")")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_template_flags(parser)
     add_option_flags(parser, OptimizeConfig, defaults=False,
                      default_group="optimization settings (default: the preset's)")
 
 
 LR_PARAMS = ("lr", "max_lr", "desired_prog", "early_prog", "late_prog_mult")
+
+
+def _add_template_flags(parser: argparse.ArgumentParser) -> None:
+    from deepvis_app.core.unitvis.optimize_output import (
+        DEFAULT_OUTPUT_PREFIX,
+        DEFAULT_OUTPUT_TEMPLATE,
+        ORIGINAL_FIELDS,
+        TEMPLATE_FIELDS,
+    )
+
+    fields = "; ".join(f"{name}: {meaning}" for name, meaning in TEMPLATE_FIELDS.items())
+    original = ", ".join(f"{old} = {new}" for old, new in ORIGINAL_FIELDS.items())
+    group = parser.add_argument_group(
+        "the original's file names (optional)",
+        "When either flag is given, each unit's kept image is ALSO written as <prefix>_<template>_best_X.png "
+        "(PNG) with its objective info in <prefix>_<template>_info.json, as optimize_image.py named them; the "
+        "--out folder is written as always. The template is Python %-formatting of named fields: "
+        f"{fields}; the original's names are accepted too ({original}). An unknown field or a bad template is "
+        "refused before anything is computed.")
+    group.add_argument("--output-prefix", "--output_prefix", dest="output_prefix", metavar="PREFIX",
+                       help=f"path and file-name prefix (default {DEFAULT_OUTPUT_PREFIX} when --output-template "
+                            "is given)")
+    group.add_argument("--output-template", "--output_template", dest="output_template", metavar="TEMPLATE",
+                       help="file-name template (default " + DEFAULT_OUTPUT_TEMPLATE.replace("%", "%%")
+                            + " when --output-prefix is given)")
+
+
+def templated_output(args: argparse.Namespace, config):
+    """The --output-prefix/--output-template writer, or None when neither flag is given (UserError for a bad one)."""
+    from deepvis_app.core.unitvis.optimize_output import (
+        DEFAULT_OUTPUT_PREFIX,
+        DEFAULT_OUTPUT_TEMPLATE,
+        TemplatedOutput,
+        saved_render,
+    )
+
+    if args.output_prefix is None and args.output_template is None:
+        return None
+    template = DEFAULT_OUTPUT_TEMPLATE if args.output_template is None else args.output_template
+    fields = {"layer": args.layer, "seed": config.seed, "steps": config.steps, "preset": args.preset,
+              "objective": config.objective, "render": saved_render(config), "lr": config.lr}
+    try:
+        return TemplatedOutput(args.output_prefix or DEFAULT_OUTPUT_PREFIX, template, fields)
+    except ValueError as exc:
+        raise UserError(f"--output-template {template!r}: {exc}") from None
 
 
 def parse_units(text: str, count: int) -> list[int]:
@@ -143,17 +189,20 @@ def _optimize(args: argparse.Namespace) -> int:
         raise UserError("--diversity applies to --layer/--units runs; in an expression add W*diversity('L')")
     if expression is None and (args.layer is None or args.units is None):
         raise UserError("--layer and --units are required (or give an --objective expression)")
+    if expression is not None and (args.output_prefix is not None or args.output_template is not None):
+        raise UserError("--output-prefix/--output-template name per-unit files: use them with --layer/--units")
+    templated = templated_output(args, config) if expression is None else None
     check_output_dir(args.out)
     loaded = model_from_args(args)
     try:
         if expression is not None:
             return _optimize_expression(args, expression, config, loaded, snapshots)
-        return _optimize_units(args, config, loaded, snapshots)
+        return _optimize_units(args, config, loaded, snapshots, templated)
     except ValueError as exc:  # settings that only the model decides (a position outside the map, ...)
         raise UserError(str(exc)) from None
 
 
-def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[int]) -> int:
+def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[int], templated=None) -> int:
     from tqdm import tqdm
 
     from deepvis_app.core.unitvis.layout import UnitVisLayout
@@ -166,6 +215,11 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
     except KeyError:
         raise UserError(f"--layer '{args.layer}': no such layer (see `deepvis layers`)") from None
     units = parse_units(args.units, info.channels)
+    if templated is not None:
+        try:
+            templated.check_distinct(units)
+        except ValueError as exc:
+            raise UserError(f"--output-template {templated.template!r}: {exc}") from None
     batch = args.batch or 64
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
     render = saved_render(config)
@@ -175,18 +229,29 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
                              "render": render, "push_dir": config.push_dir})
     done = set() if args.force or snapshots else set(output.done(units))
     todo = [unit for unit in units if unit not in done]
+    named: list[str] = []
     if todo:
         def save(part) -> None:
-            output.save(part.units, part.images(space, render), part.best_values, part.last_values,
+            images = part.images(space, render)
+            output.save(part.units, images, part.best_values, part.last_values,
                         copies=part.copies, history=part.history, snapshots=part.snapshot_images(space, render),
                         majority=part.majority_images(space, render), majority_steps=part.majority_steps)
+            for index, unit in enumerate(part.units if templated is not None else ()):
+                row = index * part.copies
+                named.extend(templated.save(unit, images[row], {
+                    "best": float(part.best_values[row]), "last": float(part.last_values[row]),
+                    "settings": output.key, "unit_vis_image": str(output.layout.unit_image(
+                        "regularized_opt", args.layer, unit))}))
 
         batches = -(-len(todo) // batch)
         with tqdm(total=config.steps * batches, unit="step", disable=args.no_progress, desc=args.layer) as bar:
             optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, batch,
                            loaded.device, bar.update, on_batch=save, snapshots=snapshots)
+    written: dict[str, Any] = output.paths()
+    if templated is not None:
+        written["named"] = named
     print_json({"layer": args.layer, "units": len(units), "computed": len(todo), "skipped": len(done),
-                "written": output.paths(), "best_values": output.best_values(units)})
+                "written": written, "best_values": output.best_values(units)})
     return 0
 
 

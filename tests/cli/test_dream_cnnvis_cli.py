@@ -49,28 +49,51 @@ def _amplification(model, image: np.ndarray, layer: str) -> float:
         return float(layer_amplification(forward_until(model.module, x, [layer])[layer]))
 
 
+def _unchanged(model, image: np.ndarray) -> np.ndarray:
+    """The image as cnn-vis saves an unchanged one: 1.2 times the contrast about the mean colour, clipped."""
+    mean = 255 * np.array(model.settings.mean)
+    return np.round(np.clip(1.2 * (image - mean) + mean, 0, 255))
+
+
 def _total_variation(image: np.ndarray) -> float:
     return float(np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean())
 
 
 @pytest.mark.parametrize("example", [EXAMPLE7, EXAMPLE10], ids=["example7", "example10"])
 def test_cnn_vis_example_commands_make_a_visible_dream(tmp_path, small_image, default_model, example):
-    """Two thresholds. Mean |dream - input| >= 4 grey levels: resampling and rounding alone stay under 1,
-    and 8 RMSProp steps of learning rate 1 move a pixel by at most about 8 per size. And the dreamed layer's
+    """Two thresholds. Mean |dream - unchanged| >= 8 grey levels, against the input as cnn-vis saves it
+    unchanged (1.2 times the contrast): resampling and rounding alone stay under 1. And the dreamed layer's
     amplification (the objective) at least 1.8 times the input's, so that the change is a dream and not the
-    TV blur. With the network's gradient taken with respect to the 0..255 pixels (before the change of units,
-    see `dream.region_gradients`) these commands gave 5.2 and 2.3 levels and 1.34x and 1.05x; now about 7.5
-    and 4.5 levels and 2.5x and 2.3x."""
+    TV blur. With the gradient with respect to the 0..255 pixels these commands gave 5.2 and 2.3 levels and
+    1.34x and 1.05x; with the plain input-blob gradient 7.5 and 4.5 levels (against the input) and 2.5x and
+    2.3x; with `cnn_grad_scale` 8 (see `dream.region_gradients`) 13.0 and 10.8 levels and 2.7x and 2.7x."""
     start = read_image(small_image).astype(float)
     dreamed = _dream(tmp_path, small_image, example)
     assert dreamed.shape == start.shape
-    assert np.abs(dreamed - start).mean() >= 4.0
+    assert np.abs(dreamed - _unchanged(default_model, start)).mean() >= 8.0
     layer = example[example.index("--layer") + 1]
     assert _amplification(default_model, dreamed, layer) >= 1.8 * _amplification(default_model, start, layer)
 
 
-def test_stronger_tv_gives_a_smoother_dream_and_stronger_p_norm_a_closer_one(tmp_path, small_image):
-    start = read_image(small_image).astype(float)
+def test_default_options_make_a_visible_dream_in_few_steps(tmp_path, small_image, default_model):
+    """Issue 11: `deepvis dream IMAGE --layer _blocks.5` with every default. The reference is the input as
+    cnn-vis saves an unchanged image (1.2 times the contrast about the mean colour, clipped), so the
+    measured change is the dream, not the contrast. 20 steps must move the picture by >= 7.5 grey levels on
+    average: twice the 3.8 that issue 11 called "almost unchanged", and above the 6.9 that the plain input
+    gradient (--cnn_grad_scale 1) reaches here, where the default p-norm stops it; the default gives 8.7.
+    And the layer's amplification at least 1.5 times the input's (3.6 measured), so the change is a dream."""
+    unchanged = _unchanged(default_model, read_image(small_image).astype(float))
+    argv = ["--layer", "_blocks.5", "--num_steps=20", "--iter_behavior="]
+    dreamed = _dream(tmp_path, small_image, argv)
+    assert np.abs(dreamed - unchanged).mean() >= 7.5
+    plain = _dream(tmp_path, small_image, argv + ["--cnn_grad_scale=1"], "plain.png")
+    assert np.abs(plain - unchanged).mean() < np.abs(dreamed - unchanged).mean()
+    assert _amplification(default_model, dreamed, "_blocks.5") >= 1.5 * _amplification(default_model, unchanged,
+                                                                                         "_blocks.5")
+
+
+def test_stronger_tv_gives_a_smoother_dream_and_stronger_p_norm_a_closer_one(tmp_path, small_image, default_model):
+    start = _unchanged(default_model, read_image(small_image).astype(float))
     quick = [a for a in EXAMPLE7 if not a.startswith(("--num_steps", "--num_sizes", "--initial_size"))]
     quick += ["--num_steps=4", "--num_sizes=1"]
     base = _dream(tmp_path, small_image, quick, "base.png")

@@ -9,7 +9,7 @@ import torch
 
 from deepvis_app.core.preprocess import Preprocessor
 from deepvis_app.core.unitvis import regularizers as reg
-from deepvis_app.core.unitvis.dream import dream, region_gradients
+from deepvis_app.core.unitvis.dream import OUTPUT_GAIN, dream, region_gradients, rendered
 from deepvis_app.core.unitvis.dream_config import DreamConfig
 from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
 from deepvis_app.core.unitvis.objectives import layer_amplification
@@ -63,13 +63,30 @@ def test_one_window_gradient_is_the_input_blob_gradient():
     gradient with respect to the 0..255 image times 255 * std / scale (see `region_gradients`)."""
     net, space = two_conv_net(), _space()
     image = torch.randn(1, 3, 16, 16) * 20
-    config = DreamConfig(target_layer="2")
+    config = DreamConfig(target_layer="2", cnn_grad_scale=1.0)
     (ours,) = region_gradients(net, space, config, image, [(0, 16, 0, 16)])
     x = image.clone().requires_grad_(True)
     layer_amplification(net(space.to_net(x))).sum().backward()
     pixel_to_input = torch.tensor([255 * 0.229, 255 * 0.224, 255 * 0.225]).view(3, 1, 1)
     torch.testing.assert_close(ours, -x.grad[0] * pixel_to_input)
     assert ours.abs().mean() > 50 * x.grad.abs().mean()
+    (scaled,) = region_gradients(net, space, config.replace(cnn_grad_scale=8.0), image, [(0, 16, 0, 16)])
+    torch.testing.assert_close(scaled, 8.0 * ours)
+
+
+def test_rendered_is_cnn_vis_img_to_uint():
+    """cnn-vis saves 1.2 * img + mean, clipped to 0..255: hand values for pixels 50 and 150 levels above the
+    mean colour (the second clips when saved), with and without a --mean_image grey."""
+    space = _space()
+    mean255 = 255 * torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    image = torch.tensor([50.0, 150.0]).view(1, 1, 1, 2).expand(1, 3, 1, 2)
+    pixels = rendered(space, image, torch.zeros(1, 3, 1, 1)) + mean255
+    torch.testing.assert_close(pixels, mean255 + 1.2 * image)
+    saved = space.to_uint8(rendered(space, image, torch.zeros(1, 3, 1, 1)))
+    np.testing.assert_allclose(saved[0, 0], np.round(255 * np.array([0.485, 0.456, 0.406]) + 60), atol=1)
+    assert (saved[0, 1] == 255).all() and OUTPUT_GAIN == 1.2
+    grey = rendered(space, image, 100.0 - mean255) + mean255  # --mean_image 100: about grey 100
+    torch.testing.assert_close(grey[..., 0], torch.full((1, 3, 1), 160.0))
 
 
 @pytest.mark.parametrize("operator", ["naive", "sobel", "sobel_squish"])
@@ -147,5 +164,5 @@ def test_image_start_with_strong_p_norm_stays_close():
     config = DreamConfig(target_layer="2", num_steps=3, learning_rate=0.5, p_reg=1.0, alpha=2.0, tv_reg=0.0)
     out = dream(net, space, config, (16, 16), initial_image=start)
     assert out.shape == (1, 3, 24, 20)
-    rendered = space.to_uint8(out)
-    assert np.abs(rendered.astype(int) - start).mean() < 4
+    unchanged = space.to_uint8(rendered(space, space.from_image(start), torch.zeros(1, 3, 1, 1)))
+    assert np.abs(space.to_uint8(out).astype(int) - unchanged).mean() < 4

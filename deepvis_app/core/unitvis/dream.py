@@ -8,7 +8,8 @@ TV gradients of its current pixels, optionally divided per pixel by its window c
 
 Units (why cnn-vis's numbers work here unchanged): see `region_gradients`. In short, cnn-vis adds
 the gradient with respect to the network's *input blob* to penalties computed on 0..255 pixels,
-and so do we; the network's gradient is not taken with respect to the 0..255 pixels.
+and so do we, times `cnn_grad_scale`; the images are returned and saved as cnn-vis saves them
+(`rendered`: 1.2 times the contrast, clipped), and resized between sizes through the same map.
 
 Deviations from cnn-vis, all deliberate: noise is blurred per channel in float (cnn-vis blurs
 the uint8 image across channels too), and resizing between sizes is bicubic in float (cnn-vis
@@ -33,6 +34,10 @@ from deepvis_app.core.unitvis.dream_tiles import Region, pixel_counts, size_sequ
 from deepvis_app.core.unitvis.objectives import channel_sum, layer_amplification
 from deepvis_app.core.unitvis.params import InputSpace
 
+# cnn-vis's img_to_uint saves (and resizes) 1.2 * (pixel - mean) + mean: every image it writes has 1.2 times
+# the contrast of the optimized one, and each resize between sizes multiplies the dream's contrast by 1.2.
+OUTPUT_GAIN = 1.2
+
 
 @dataclass
 class DreamStep:
@@ -42,7 +47,7 @@ class DreamStep:
     num_sizes: int
     step: int  # 1-based within this size
     num_steps: int
-    image: torch.Tensor  # 1 x C x H x W caffe space (do not modify)
+    image: torch.Tensor  # 1 x C x H x W caffe space, as saved (`rendered`; do not modify)
     stats: dict[str, float]
 
 
@@ -75,11 +80,19 @@ def dream(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tu
         anchor_full = space.from_image(initial_image, device) - shift
         image = _resize(anchor_full, sizes[0])
     for size_index, size in enumerate(sizes):
-        image = _resize(image, size)
+        if size_index:
+            image = _resize(space.clamp(rendered(space, image, shift)) - shift, size)  # cnn-vis: via uint8
         anchor = None if anchor_full is None else _resize(anchor_full, size)
         image = _dream_one_size(model, space, config, net_size, image, anchor, shift, (size_index, len(sizes)),
                                 on_step)
-    return image + shift
+    return rendered(space, image, shift)
+
+
+def rendered(space: InputSpace, image: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """cnn-vis's `img_to_uint` in caffe space, before its clipping: contrast times OUTPUT_GAIN about the
+    dream's mean colour (`image` is relative to that mean, as in `_dream_one_size`). Saving clips it to
+    0..255, or min-maxes it with --rescale_image, as cnn-vis does."""
+    return OUTPUT_GAIN * image + shift
 
 
 def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -111,7 +124,7 @@ def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, ne
         if (step + 1) % config.learning_rate_decay_iter == 0:
             learning_rate *= config.learning_rate_decay_fraction
         if on_step is not None:
-            on_step(DreamStep(sizes[0], sizes[1], step + 1, config.num_steps, image + shift, stats))
+            on_step(DreamStep(sizes[0], sizes[1], step + 1, config.num_steps, rendered(space, image, shift), stats))
     return image
 
 
@@ -128,16 +141,21 @@ def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, i
     ``net.blobs['data'].diff``), not with respect to the 0..255 pixels the penalties see. For a Caffe
     model the two are the same thing: its input blob *is* the pixel minus the mean. Our models take
     x = z / s with s = 255 * std / scale per channel (`InputSpace.to_net`; s is about 58 for the
-    ImageNet statistics), so the gradient with respect to z is 1/s of this one. Taking it with
-    respect to z would weigh cnn-vis's regularizer strengths (p_reg, p_reg_aux, tv_reg,
-    tv_reg_step) s times more against the network than they weigh in cnn-vis: measured on
-    EfficientNet-Lite0 `_blocks.5`, mean |network gradient| 1.5 against a TV gradient of 12, and a
-    dream from `sample:chelsea` with the defaults that moved the pixels by 3.8/255 on average.
-    Using the input-blob gradient is exactly dividing every regularizer strength by s (RMSProp
-    divides the summed gradient by its own running scale, so only the ratio of the terms matters);
-    the learning rate needs no scaling because the image, and so each RMSProp step of about
-    ``learning_rate``, is in 0..255 pixel levels as in cnn-vis. This is the one place the units
-    are converted.
+    ImageNet statistics), so the gradient with respect to z is 1/s of this one, which would weigh
+    cnn-vis's regularizer strengths s times more against the network than in cnn-vis.
+
+    Times ``cnn_grad_scale`` (default 8). Why: RMSProp divides each pixel's summed gradient by its
+    running RMS, so a step is about ``learning_rate`` levels and only the ratio of the terms counts;
+    what moves the image is the part of the network's gradient that keeps its sign from step to step.
+    On EfficientNet-Lite0 most of the input gradient is high-frequency and changes after a step of
+    one level (cosine 0.15 between the gradients before and after, at `_blocks.5`), so with the plain
+    gradient the image random-walks and cnn-vis's p-norm and TV win. Measured against cnn-vis's own
+    example outputs (mean |output - input| in grey levels, its examples/*.sh values, GoogLeNet layers
+    mapped to Lite0 blocks of the same map size): example10 (lake.jpg, 4 sizes of 50 steps, at half
+    its size) 22 for cnn-vis, 3.4 here before (plain gradient, no 1.2 contrast of `rendered`), 17 now
+    with both; example13 (bliss.jpg, 3 sizes of 100 steps) 44 for cnn-vis, 51 now. The defaults on
+    `sample:chelsea` moved the picture by 6 levels, now about 11 after 100 steps. The regularizer
+    flags keep cnn-vis's numbers and defaults.
     """
     grads: list[torch.Tensor] = []
     for start in range(0, len(regions), max(1, config.batch_size)):
@@ -151,7 +169,7 @@ def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, i
         else:
             raise ValueError(f"unknown image_type '{config.image_type}' (amplify_layer, amplify_neuron)")
         (grad,) = torch.autograd.grad(objective.sum(), batch)
-        grads.extend(-grad)
+        grads.extend(-config.cnn_grad_scale * grad)
     return grads
 
 

@@ -43,6 +43,10 @@ class DreamConfig:
     amplify_l1_weight: float = option(1.0, "amplification: weight of |a|", group=_OPT)
     amplify_l2_weight: float = option(1.0, "amplification: weight of clip(a)", group=_OPT)
     amplify_grad_clip: float = option(5.0, "amplification: clip of a", group=_OPT)
+    cnn_grad_scale: float = option(
+        8.0, "not a cnn-vis flag: multiplies the network's input gradient before the p-norm and TV gradients are "
+        "added, so that cnn-vis's strengths weigh against it as they did against Caffe GoogLeNet's (see "
+        "dream.region_gradients); 1 = the plain input gradient", group=_OPT, minimum=0.0)
     seed: int = option(0, "noise seed", group=_OPT)
     alpha: float = option(6.0, "p-norm exponent", group=_REG)
     p_reg: float = option(1e-4, "p-norm strength", group=_REG)

@@ -2,7 +2,8 @@
 
 Beside each unit image go its per-step objective history (JSON), its further diverse images and its
 snapshots; an objective expression's batch goes under objectives/<slug>/ (`save_objective_result`).
-All paths come from `UnitVisLayout`.
+All paths come from `UnitVisLayout`; only the original's --output-prefix/--output-template copies
+(`TemplatedOutput`) are named by the user.
 
 Each finished batch is written at once through `UnitVisLayout`, every file atomically: the units'
 images, the layer's sprite with their tiles replaced, then objective_values.json, whose entry marks
@@ -25,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -32,6 +34,7 @@ import numpy as np
 from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
+from deepvis_app.io.images import write_bytes_atomic, write_image
 
 
 def saved_render(config: OptimizeConfig) -> str:
@@ -146,3 +149,60 @@ def save_objective_result(layout: UnitVisLayout, expression: str, images: Sequen
     layout.write_json(layout.objective_record(name), record)
     return {"folder": str(layout.objective_folder(name)), "images": written,
             "values": str(layout.objective_record(name))}
+
+
+# The original optimize_image.py's --output-prefix / --output-template: a unit's files are named
+# <prefix>_<template % fields>_best_X.png (its best_X.jpg, lossless here) and ..._info.json (its info.txt).
+# They are extra copies; the unit-vis folder (`UnitVisLayout`) is written as always.
+DEFAULT_OUTPUT_PREFIX = "optimize_results/opt"
+DEFAULT_OUTPUT_TEMPLATE = "%(p.push_layer)s_%(p.push_channel)04d_%(p.rand_seed)d"
+TEMPLATE_FIELDS = {"layer": "layer name", "unit": "unit index (int)", "seed": "random seed (int)",
+                   "steps": "iterations (int)", "preset": "preset name", "objective": "objective kind",
+                   "render": "how the image was saved (clip, rescale, norm01c)", "lr": "learning rate (float)"}
+ORIGINAL_FIELDS = {"p.push_layer": "layer", "p.push_channel": "unit", "p.rand_seed": "seed", "p.max_iter": "steps",
+                   "p.lr": "lr"}
+
+
+class _TemplateFields(dict):
+    """The %-format mapping: a name outside TEMPLATE_FIELDS / ORIGINAL_FIELDS is a clear ValueError."""
+
+    def __missing__(self, key: str) -> Any:
+        names = ", ".join([*TEMPLATE_FIELDS, *ORIGINAL_FIELDS])
+        raise ValueError(f"unknown field %({key})s (fields: {names})")
+
+
+class TemplatedOutput:
+    """Names and writes the original's per-unit files (``<prefix>_<template>_best_X.png`` and ``_info.json``)."""
+
+    def __init__(self, prefix: str, template: str, fields: Mapping[str, Any]):
+        self.prefix, self.template, self.fields = prefix, template, dict(fields)
+        self.stem(0)  # a bad template fails here, before anything is computed or written
+
+    def stem(self, unit: int) -> str:
+        """``<prefix>_<template % fields>_``; ValueError naming the problem for a bad template."""
+        values = _TemplateFields(self.fields, unit=unit)
+        values.update({old: values[new] for old, new in ORIGINAL_FIELDS.items()})
+        try:
+            name = self.template % values
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc) if "unknown field" in str(exc) else
+                             f"not a %-format of named fields like %(unit)04d ({exc})") from None
+        return f"{self.prefix}_{name}_"
+
+    def check_distinct(self, units: Sequence[int]) -> None:
+        """ValueError when two of the units would get the same file name."""
+        names = [self.stem(unit) for unit in units]
+        if len(set(names)) < len(names):
+            raise ValueError(f"gives several units the same name '{names[0]}'; include %(unit)04d")
+
+    def paths(self, unit: int) -> tuple[Path, Path]:
+        stem = self.stem(unit)
+        return Path(stem + "best_X.png"), Path(stem + "info.json")
+
+    def save(self, unit: int, image: np.ndarray, info: Mapping[str, Any]) -> list[str]:
+        """Write the unit's kept image and its objective info, each atomically; returns the two paths."""
+        image_path, info_path = self.paths(unit)
+        write_image(image_path, image)
+        record = {**self.fields, "unit": unit, **info, "image": str(image_path)}
+        write_bytes_atomic(info_path, json.dumps(record, indent=1, sort_keys=True).encode())
+        return [str(image_path), str(info_path)]
