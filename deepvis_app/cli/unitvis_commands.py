@@ -170,6 +170,10 @@ def _register_report(subparsers: Any) -> None:
                              "and the reconstruction from all channels (computed, so keep the list short)")
     parser.add_argument("--dataset", type=Path, help="image folder of the find-max run, for --details "
                         "(default: the one find-max recorded)")
+    parser.add_argument("--methods", metavar="NAMES",
+                        help="with --details: also the map of each of these back-pane methods (comma-separated, "
+                             "or 'all'; see `deepvis attribute --help`) for the unit on its top image, as the "
+                             "app computes it, in the method's own view")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -185,9 +189,24 @@ def _report(args: argparse.Namespace) -> int:
     loaded = model_from_args(args)
     details = tuple(_detail_units(args.details)) if args.details else ()
     index = write_report(loaded, ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None,
-                                               details, args.dataset))
+                                               details, args.dataset, _report_methods(args.methods, details)))
     print_json({"index": str(index)})
     return 0
+
+
+def _report_methods(text: str | None, details: tuple[int, ...]) -> tuple[str, ...]:
+    """--methods 'gradcam,scorecam' | 'all' -> registry names (a misspelt one is named with the choices)."""
+    from deepvis_app.core.methods import METHOD_NAMES
+
+    if not text:
+        return ()
+    if not details:
+        raise UserError("--methods needs --details UNITS (the units whose top image gets the maps)")
+    names = METHOD_NAMES if text.strip() == "all" else tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [name for name in names if name not in METHOD_NAMES]
+    if unknown:
+        raise UserError(f"--methods: unknown method {', '.join(unknown)} (choose from {', '.join(METHOD_NAMES)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _detail_units(text: str) -> list[int]:

@@ -171,15 +171,20 @@ class ComputeEngine:
         return areas
 
     def cam_layer(self, origin: str) -> str:
-        """Grad-CAM's layer: the last spatial layer below the origin (the map at the origin itself
-        would just be the unit's own activation), else the origin when it is spatial."""
-        index = self.names.index(origin)
-        for info in reversed(self.loaded.layers[:index]):
-            if info.is_spatial:
-                return info.name
-        if self.loaded.layers[index].is_spatial:
-            return origin
-        raise ValueError(f"no spatial layer at or below '{origin}' for Grad-CAM")
+        return cam_layer_below(self.loaded, origin)
+
+
+def cam_layer_below(loaded: LoadedModel, origin: str) -> str:
+    """Grad-CAM's layer for a unit of ``origin``: the last spatial layer below it (the map at the origin
+    itself would just be the unit's own activation), else the origin when it is spatial."""
+    names = [info.name for info in loaded.layers]
+    index = names.index(origin)
+    for info in reversed(loaded.layers[:index]):
+        if info.is_spatial:
+            return info.name
+    if loaded.layers[index].is_spatial:
+        return origin
+    raise ValueError(f"no spatial layer at or below '{origin}' for Grad-CAM")
 
 
 def _first_as_numpy(signal: torch.Tensor) -> np.ndarray:

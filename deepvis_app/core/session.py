@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from deepvis_app.core.actions import JOB_ACTIONS, SESSION_ACTIONS, apply_action, select_layer, select_unit
-from deepvis_app.core.backprop import pop_rule_messages
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS
 from deepvis_app.core.engine import ComputeEngine
 from deepvis_app.core.layers import LayerInfo
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_settings, settings_options
 from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.notices import pop_notices
 from deepvis_app.core.pane_source import PaneSource
 from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
@@ -387,7 +387,7 @@ class Session:
             data.unit_class = unit_class(self.loaded, fwd, state.selected_unit)
 
     def _collect_messages(self, data: PaneData, state: ViewState) -> None:
-        for message in self.inputs.pop_messages() + self.loader.pop_messages() + pop_rule_messages():
+        for message in self.inputs.pop_messages() + self.loader.pop_messages() + pop_notices():
             self._messages.add(message)
         if state.pattern_mode and data.sprite == []:
             layer = self.info.layers[state.layer_idx]

@@ -22,7 +22,8 @@ from torch import nn
 from zennit.composites import LayerMapComposite
 from zennit.rules import ReLUDeconvNet
 
-from deepvis_app.core.backprop import backprop_from_unit, pop_rule_messages
+from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.notices import pop_notices
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish, nn.Mish, nn.LeakyReLU)
 
@@ -160,13 +161,13 @@ class _EluNet(nn.Module):
 
 def test_a_network_without_ruled_activations_is_reported(caplog):
     net, x = _EluNet().double(), inputs(8)
-    pop_rule_messages()
+    pop_notices()
     with caplog.at_level(logging.WARNING, logger="deepvis.core.backprop"):
         ours = backprop_from_unit(net, x, None, 1, method="deconv", seed="one").input_grad
     torch.testing.assert_close(ours, output_grad(net, x, 1), rtol=0, atol=0)
-    messages = pop_rule_messages()
+    messages = pop_notices()
     assert len(messages) == 1 and "deconv" in messages[0] and "elu x1" in messages[0] and "tanh x1" in messages[0]
     assert messages[0] in caplog.text
     backprop_from_unit(small_net(nn.SiLU()), inputs(14), None, 1, method="guided")
     backprop_from_unit(net, x, None, 1, method="salinet")  # the gradient is SaliNet's rule everywhere
-    assert pop_rule_messages() == []
+    assert pop_notices() == []

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.backprop import pop_rule_messages
 from deepvis_app.core.model import load_model
+from deepvis_app.core.notices import pop_notices
 from deepvis_app.core.session import Session
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
@@ -28,7 +28,7 @@ def _loaded(builder):
 
 
 def _status_with(loaded, method: str) -> str:
-    pop_rule_messages()
+    pop_notices()
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"), sync=True)
     session.start()
     try:

@@ -120,3 +120,32 @@ def test_report_details_are_conv_net_viz_pictures_of_the_top_image(tmp_path):
 
 def layout_json(root: Path, layer: str) -> Path:
     return UnitVisLayout(root).find_max_json(layer)
+
+
+def test_report_methods_add_each_methods_map_of_the_top_image(tmp_path):
+    """--methods: each registered method's map for the detail unit on its top image, as `attribute`
+    computes it (Grad-CAM family at the spatial layer below), in the method's own view."""
+    from deepvis_app.core.display import back_view
+    from deepvis_app.core.layers import discover_layers
+    from deepvis_app.core.methods import attribute, get_method
+    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.io.images import read_image
+    from tests.helpers.datasets import make_dataset
+
+    loaded = find_max_model()
+    loaded.settings = loaded.settings.__class__(input_size=(16, 16), output_layer="fc")
+    loaded.layers = discover_layers(loaded.module, loaded.settings)
+    dataset, out = make_dataset(tmp_path / "data", count=6), tmp_path / "uv"
+    find_max(loaded, FindMaxRequest(dataset, ("pool",), out, top=3, batch_size=3))
+    site = tmp_path / "site"
+    methods = ("gradcam", "scorecam", "input_x_gradient", "guided")
+    write_report(loaded, ReportRequest(out, site, ("pool",), detail_units=(2,), dataset=dataset, methods=methods))
+    links = [link for link in _parse(site / "layer_pool.html").links if link.startswith("img/methods/")]
+    assert sorted(Path(link).stem for link in links) == sorted(f"unit_0002_{name}" for name in methods)
+    top = json.loads(layout_json(out, "pool").read_text())["units"][2][0]
+    image = loaded.preprocessor.fit_frame(read_image(dataset / top["path"]))
+    x = loaded.preprocessor.to_tensor(image)
+    for name in methods:
+        expected = attribute(loaded.module, x, name, layer="pool", unit=2, cam_layer="conv")[0].detach().numpy()
+        shown = read_image(site / f"img/methods/pool/unit_0002_{name}.png")
+        np.testing.assert_array_equal(shown, back_view(expected, get_method(name).view, image=image))

@@ -9,8 +9,6 @@ zero (every gradient would be zero), gets random weights. The session test uses 
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 import torch
@@ -225,12 +223,15 @@ def test_attention_rollout_equals_the_hand_written_rollout(vit, x, fusion, fuse)
     assert get_method("attention_rollout").view == "overlay"
 
 
-def test_attention_rollout_without_attention_is_zero_with_a_warning(caplog):
+def test_attention_rollout_without_attention_is_zero_with_a_notice():
+    from deepvis_app.core.notices import pop_notices
+
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(5))
     net(torch.zeros(1, 3, 8, 8))
-    with caplog.at_level(logging.WARNING):
-        out = attribute(net.eval(), torch.randn(1, 3, 8, 8), "attention_rollout", target=1)
-    assert not out.any() and out.shape == (1, 1, 8, 8) and "no torch.nn.MultiheadAttention" in caplog.text
+    pop_notices()
+    out = attribute(net.eval(), torch.randn(1, 3, 8, 8), "attention_rollout", target=1)
+    assert not out.any() and out.shape == (1, 1, 8, 8)
+    assert any("no torch.nn.MultiheadAttention" in text for text in pop_notices())   # stderr and status line
 
 
 # --- the app -----------------------------------------------------------------------------------------------

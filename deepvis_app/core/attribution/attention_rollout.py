@@ -12,8 +12,8 @@ weights are computed here from each ``nn.MultiheadAttention``'s own query and ke
 query and key it is called with (torchvision's ViT calls it with ``need_weights=False``, so they are
 never materialized). The map does not depend on the objective: rollout is class-agnostic. Windowed
 attention (Swin) has no class token and no global attention matrix, so it is not covered; a network
-without ``nn.MultiheadAttention`` gets an all-zero map and a warning (the app's method cycle passes
-through this method on every network).
+without ``nn.MultiheadAttention`` gets an all-zero map and a notice (`core.notices`: stderr, the app's
+status line), since the app's method cycle passes through this method on every network.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from torch import nn
 from deepvis_app.core import tokens
 from deepvis_app.core.attribution.cam_smoothing import at_input_size
 from deepvis_app.core.attribution.objective import Objective
+from deepvis_app.core.notices import notify
 from deepvis_app.core.options import option
 
 log = logging.getLogger("deepvis.core.attribution")
@@ -108,8 +109,8 @@ def attention_rollout(model: nn.Module, x: torch.Tensor, objective: Objective, h
     """(B, 1, H, W) rollout of the class token's attention to the patches ((B, 1, h, w) without upsampling)."""
     collected = collect_attention(model, x)
     if not collected:
-        log.warning("attention_rollout: the model has no torch.nn.MultiheadAttention layer (a ViT's); "
-                    "the map is all zero")
+        notify("attention_rollout: the model has no torch.nn.MultiheadAttention layer (a ViT's), so its map "
+               "is all zero", log)
         return torch.zeros((x.shape[0], 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
     name, last = collected[-1]
     count = last.shape[-1]

@@ -35,7 +35,6 @@ from deepvis_app.core.backprop.engine import (
     backward_rules,
     make_seed,
 )
-from deepvis_app.core.backprop.notices import pop_rule_messages
 
 __all__ = ["BACKPROP_METHODS", "REVERSED_NETS", "SEEDS", "UNPOOLING", "BackpropResult", "ReversedNetOptions",
-           "backprop_from_unit", "backward_rules", "make_seed", "pop_rule_messages"]
+           "backprop_from_unit", "backward_rules", "make_seed"]

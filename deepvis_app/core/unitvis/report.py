@@ -19,7 +19,8 @@ from urllib.parse import quote
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.crop_pipeline import fitted_reader
 from deepvis_app.core.unitvis.layout import EXTRA_IMAGE_KINDS, NORM_IMAGE_KINDS, UNIT_IMAGE_KINDS, UnitVisLayout
-from deepvis_app.core.unitvis.unit_details import DETAIL_KINDS, unit_detail_images
+from deepvis_app.core.unitvis.sample_set import sample_set_folder
+from deepvis_app.core.unitvis.unit_details import DETAIL_KINDS, method_map_images, unit_detail_images
 from deepvis_app.io.images import write_bytes_atomic, write_image
 
 KIND_TITLES = {"max_im": "top images", "max_deconv": "deconv", "max_guided": "guided backprop",
@@ -47,6 +48,7 @@ class ReportRequest:
     layers: tuple[str, ...] | None = None
     detail_units: tuple[int, ...] = ()
     dataset: Path | None = None
+    methods: tuple[str, ...] = ()   # back-pane methods whose map of the top image each detail unit also gets
 
 
 def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
@@ -109,9 +111,8 @@ class _Details:
     """conv-net-viz's pictures of a unit's top image (`unit_details`), written into the site."""
 
     def __init__(self, loaded: LoadedModel, layout: UnitVisLayout, layer: str, request: ReportRequest):
-        self.loaded, self.layer, self.site = loaded, layer, request.site
-        recorded = _find_max_doc(layout, layer).get("dataset", ".")
-        self.fitted = fitted_reader(loaded, Path(request.dataset or recorded))
+        self.loaded, self.layer, self.site, self.methods = loaded, layer, request.site, request.methods
+        self.fitted = fitted_reader(loaded, request.dataset or _recorded_dataset(_find_max_doc(layout, layer)))
 
     def html(self, unit: int, entries: list[list[dict]]) -> str:
         if unit >= len(entries) or not entries[unit]:
@@ -122,13 +123,19 @@ class _Details:
             return f"<p>{html.escape(str(top['path']))}: {html.escape(image)}</p>"
         position = tuple(top["pos"]) if top.get("pos") is not None else None
         pictures = unit_detail_images(self.loaded, self.layer, unit, image, position)
-        parts = []
-        for kind, title in DETAIL_KINDS:
-            relative = Path("img") / "details" / _safe(self.layer) / f"unit_{unit:04d}_{kind}.png"
-            write_image(self.site / relative, pictures[kind])
-            alt = html.escape(f"{title} (unit {unit}, {top['path']})")
+        titles = dict(DETAIL_KINDS)
+        maps = method_map_images(self.loaded, self.layer, unit, image, self.methods) if self.methods else {}
+        parts, failed = [], []
+        for kind, picture in [*pictures.items(), *maps.items()]:
+            if isinstance(picture, str):
+                failed.append(f"<p>{html.escape(picture)}</p>")
+                continue
+            folder = "details" if kind in titles else "methods"
+            relative = Path("img") / folder / _safe(self.layer) / f"unit_{unit:04d}_{kind}.png"
+            write_image(self.site / relative, picture)
+            alt = html.escape(f"{titles.get(kind, kind + ' map')} (unit {unit}, {top['path']})")
             parts.append(f"<img src=\"{quote(relative.as_posix())}\" alt=\"{alt}\" title=\"{alt}\">")
-        return "<br>" + "".join(parts)
+        return "<br>" + "".join(parts) + "".join(failed)
 
 
 def _image(layout: UnitVisLayout, kind: str, layer: str, unit: int, site: Path) -> str:
@@ -153,6 +160,16 @@ def _find_max_doc(layout: UnitVisLayout, layer: str) -> dict:
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+def _recorded_dataset(doc: dict) -> Path:
+    """The image folder find-max recorded; when it is not on this disk and the record names the sample
+    set it was computed on (the shipped unit images do), that set, rewritten into the cache."""
+    recorded = Path(str(doc.get("dataset", ".")))
+    spec = doc.get("sample_set")
+    if recorded.is_dir() or not isinstance(spec, dict):
+        return recorded
+    return sample_set_folder(int(spec.get("variants", 4)), int(spec.get("seed", 0)))
 
 
 def _find_max_units(layout: UnitVisLayout, layer: str) -> list[list[dict]]:

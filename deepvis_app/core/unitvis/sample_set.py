@@ -38,3 +38,25 @@ def _random_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     left = int(rng.integers(0, image.shape[1] - side + 1))
     crop = image[top:top + side, left:left + side]
     return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
+def sample_set_folder(variants: int = 4, seed: int = 0, cache: Path | None = None) -> Path:
+    """The sample set for (variants, seed) in the user's cache folder, written once (into a temporary
+    folder renamed into place, so a crash never leaves half a set): what a find-max record naming
+    ``"sample_set": {"variants": V, "seed": S}`` was computed on, e.g. the shipped unit images."""
+    import os
+    import tempfile
+
+    root = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepvis"
+    folder = root / f"sample_set_v{variants}_s{seed}"
+    if folder.is_dir():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".sample_set_", dir=root))
+    write_sample_set(staging, variants, seed)
+    try:
+        staging.rename(folder)
+    except OSError:   # another process made it first
+        if not folder.is_dir():
+            raise
+    return folder

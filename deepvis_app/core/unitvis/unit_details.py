@@ -6,6 +6,9 @@ the unit, the unit's activation map zoomed to the image, and the reconstruction 
 of the layer (the whole layer as the seed). `unit_detail_images` makes those four pictures for one
 (image, position) pair, with the per-unit backprop method of the `unit_backprop` setting (deconv on
 networks with max-pool switches, guided backprop otherwise: see `crops.unit_backprop_method`).
+`method_map_images` adds the map of any registered back-pane method (`core.methods`) for the unit,
+computed as the app computes it (same objective, Grad-CAM layer and settings options) and shown in
+the method's own view, so the report can set methods side by side on a unit's top image.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import torch
 from skimage.draw import rectangle_perimeter
 from skimage.transform import resize
 
+from deepvis_app.core.attribution.objective import make_objective
 from deepvis_app.core.backprop import backprop_from_unit
 from deepvis_app.core.display import apply_colormap, back_view, norm01
+from deepvis_app.core.engine import cam_layer_below
+from deepvis_app.core.methods import MapKind, get_method, settings_options
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.crops import crop_window, layer_receptive_field, unit_backprop_method
 
@@ -60,6 +66,28 @@ def unit_detail_images(loaded: LoadedModel, layer: str, unit: int, image: np.nda
         "activation": apply_colormap(zoomed, "jet"),
         "all_channels": back_view(_first(every.input_grad), "raw"),
     }
+
+
+def method_map_images(loaded: LoadedModel, layer: str, unit: int, image: np.ndarray,
+                      methods: tuple[str, ...]) -> dict[str, np.ndarray | str]:
+    """{method: uint8 HxWx3 picture of its map for ``unit`` of ``layer`` on ``image`` (fitted to the
+    network input), or a one-line reason it could not be computed}: the app's objective (the unit's
+    channel sum), Grad-CAM family at the last spatial layer below ``layer``, the settings' options."""
+    x = loaded.preprocessor.to_tensor(image, loaded.device)
+    pictures: dict[str, np.ndarray | str] = {}
+    for name in methods:
+        method = get_method(name)
+        options = settings_options(method, loaded.settings.method_options)
+        try:
+            cam_layer = cam_layer_below(loaded, layer) if method.map_kind(options) is MapKind.LAYER else None
+            objective = make_objective(loaded.module, x, None, layer, unit)
+            signal = method.compute(loaded.module, x, objective, options, cam_layer=cam_layer)
+        except (ValueError, RuntimeError) as exc:   # e.g. no spatial layer below a 1-D layer for a CAM
+            pictures[name] = f"{name}: {exc}"
+            continue
+        pictures[name] = back_view(_first(signal), method.view, image=image,
+                                   blur_sigma=loaded.settings.grad_norm_blur_radius)
+    return pictures
 
 
 def _first(signal: torch.Tensor | None) -> np.ndarray:
