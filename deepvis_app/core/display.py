@@ -8,7 +8,15 @@ The back-pane views follow the original toolbox (``caffevis/app.py _draw_back_pa
 - ``norm``: ``norm01(L2 norm over channels)``;
 - ``normblur``: the L2 norm blurred by a Gaussian (scikit-image) of ``blur_sigma`` px, then ``norm01``;
 - ``overlay``: the normblur map through a colormap, blended over the input image with opacity
-  ``v ** 0.8`` (strong attribution shows the colormap, weak shows the image; as arik's fork).
+  ``v ** 0.8`` (strong attribution shows the colormap, weak shows the image: arik's fork's input
+  overlay "over inactive");
+- ``overlay_active``: the other blend of arik's fork ("over active"): the image shows where the map
+  is strong, the colormap where it is weak;
+- ``sum_pos``: arik's ``sum>0``, ``norm01(max(sum over channels, 0))``: only what pushes the unit up;
+- ``maxabs``: ``norm01(max over channels of |g|)``, Simonyan et al.'s saliency map (cnn-vizlib's
+  ``taylor_expansion`` view);
+- ``histogram``: arik's histogram view, the distribution of the values of g (all channels) as bars,
+  zero marked by a red line, the bin counts on a log scale so that the tails show.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ import numpy as np
 from skimage.filters import gaussian
 from skimage.transform import resize
 
-BACK_VIEWS = ("raw", "gray", "norm", "normblur", "overlay")
+BACK_VIEWS = ("raw", "gray", "norm", "normblur", "overlay", "overlay_active", "sum_pos", "maxabs", "histogram")
+HISTOGRAM_BINS = 64
 _EPS = 1e-10
 _COLORMAPS = {"jet": cv2.COLORMAP_JET, "plasma": cv2.COLORMAP_PLASMA, "viridis": cv2.COLORMAP_VIRIDIS,
               "inferno": cv2.COLORMAP_INFERNO, "magma": cv2.COLORMAP_MAGMA, "turbo": cv2.COLORMAP_TURBO,
@@ -76,6 +85,14 @@ def back_view(grad_chw: np.ndarray, view: str, image: np.ndarray | None = None, 
         return to_uint8(_gray3(_normblur(grad, blur_sigma)))
     if view == "overlay":
         return overlay(_normblur(grad, blur_sigma), image, colormap)
+    if view == "overlay_active":
+        return overlay(_normblur(grad, blur_sigma), image, colormap, over_active=True)
+    if view == "sum_pos":
+        return to_uint8(_gray3(norm01(np.maximum(grad.sum(axis=0), 0.0))))
+    if view == "maxabs":
+        return to_uint8(_gray3(norm01(np.abs(grad).max(axis=0))))
+    if view == "histogram":
+        return value_histogram(grad, grad.shape[1:])
     raise ValueError(f"unknown view '{view}' (choose from {', '.join(BACK_VIEWS)})")
 
 
@@ -91,14 +108,37 @@ def _normblur(grad: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def overlay(values01: np.ndarray, image: np.ndarray | None, colormap: str = "jet",
-            gamma: float = 0.8) -> np.ndarray:
-    """Colormapped ``values01`` blended over ``image`` (resized to the map) with opacity values ** gamma."""
+            gamma: float = 0.8, over_active: bool = False) -> np.ndarray:
+    """Colormapped ``values01`` blended over ``image`` (resized to the map): the colormap with opacity
+    a = values ** gamma (``over_active``: the image with opacity a, arik's other blend)."""
     colored = apply_colormap(values01, colormap).astype(np.float64)
     if image is None:
         return colored.astype(np.uint8)
     base = _rgb_float(image, values01.shape)
     alpha = np.clip(values01, 0.0, 1.0)[..., None] ** gamma
-    return np.clip(np.rint(alpha * colored + (1.0 - alpha) * base), 0, 255).astype(np.uint8)
+    top, bottom = (base, colored) if over_active else (colored, base)
+    return np.clip(np.rint(alpha * top + (1.0 - alpha) * bottom), 0, 255).astype(np.uint8)
+
+
+def value_histogram(values: np.ndarray, shape: tuple[int, ...], bins: int = HISTOGRAM_BINS) -> np.ndarray:
+    """A uint8 HxWx3 picture (H, W = ``shape``) of the histogram of ``values``: one grey bar per bin over
+    [min, max], heights log(1 + count) scaled to the picture, a red line at the bin holding 0."""
+    height, width = int(shape[0]), int(shape[1])
+    picture = np.zeros((height, width, 3), np.uint8)
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    low, high = float(flat.min()), float(flat.max())
+    if high <= low:
+        high = low + _EPS
+    counts, _ = np.histogram(flat, bins=bins, range=(low, high))
+    heights = np.log1p(counts) / max(np.log1p(counts.max()), _EPS)
+    columns = np.minimum((np.arange(width) * bins) // max(width, 1), bins - 1)
+    tops = height - np.rint(heights[columns] * height).astype(int)
+    rows = np.arange(height)[:, None]
+    picture[rows >= tops[None, :]] = (200, 200, 200)
+    if low <= 0.0 <= high:
+        zero_bin = min(int((0.0 - low) / (high - low) * bins), bins - 1)
+        picture[:, columns == zero_bin] = (220, 40, 40)
+    return picture
 
 
 def _rgb_float(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

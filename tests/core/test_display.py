@@ -53,6 +53,42 @@ def test_overlay_keeps_the_image_where_the_map_is_zero():
     assert bigger.shape == (8, 8, 3)
 
 
+def test_overlay_active_is_the_other_blend():
+    """arik's "over active": the image where the map is strong, the colormap where it is weak."""
+    grad = np.zeros((1, 8, 8))
+    grad[0, 4, 4], grad[0, 2, 2] = 1.0, 0.25
+    image = np.full((8, 8, 3), 77, dtype=np.uint8)
+    out = back_view(grad, "overlay_active", image=image, blur_sigma=0.0).astype(float)
+    values = grad[0] / grad.max()
+    alpha = (values ** 0.8)[..., None]
+    expected = alpha * 77 + (1 - alpha) * apply_colormap(values, "jet").astype(float)
+    np.testing.assert_allclose(out, np.rint(expected), atol=1)
+    assert tuple(out[4, 4]) == (77, 77, 77)
+
+
+def test_sum_pos_and_maxabs_views():
+    grad = np.array([[[1.0, -3.0], [0.5, 0.0]], [[1.0, 1.0], [-2.0, 0.0]]])   # (2, 2, 2)
+    summed = np.maximum(grad.sum(axis=0), 0.0)                            # [[2, 0], [0, 0]]
+    np.testing.assert_array_equal(back_view(grad, "sum_pos")[..., 0], np.rint(255 * summed / summed.max()))
+    largest = np.abs(grad).max(axis=0)                                    # [[1, 3], [2, 0]]
+    np.testing.assert_array_equal(back_view(grad, "maxabs")[..., 1], np.rint(255 * largest / largest.max()))
+
+
+def test_histogram_view_draws_the_value_counts():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(2.0, 0.1, 5000), rng.uniform(-1.0, 4.0, 100)]).reshape(1, 51, 100)
+    out = back_view(values, "histogram")
+    assert out.shape == (51, 100, 3)
+    grey = (out == 200).all(axis=2)
+    bar_heights = grey.sum(axis=0)
+    counts, edges = np.histogram(values, bins=64)
+    column_bins = np.minimum(np.arange(100) * 64 // 100, 63)
+    assert column_bins[np.argmax(bar_heights)] == np.argmax(counts)   # the tallest bar is the fullest bin
+    red = (out == (220, 40, 40)).all(axis=2).all(axis=0)
+    zero_bin = int((0 - edges[0]) / (edges[-1] - edges[0]) * 64)
+    assert red.any() and set(column_bins[red]) == {zero_bin}
+
+
 def test_colormaps_and_sign_colors():
     assert tuple(apply_colormap(np.array([[0.5]]), "gray")[0, 0]) == (128, 128, 128)
     jet = apply_colormap(np.array([[0.0, 1.0]]), "jet")[0]
