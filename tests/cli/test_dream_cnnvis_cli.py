@@ -195,3 +195,20 @@ def test_show_size_reaches_the_figure(tmp_path, small_image, monkeypatch):
                                    "--show-height=2"])
     assert tuple(plt.figure("dream").get_size_inches()) == (3.0, 2.0)
     plt.close("all")
+
+
+def test_plot_pix_plots_cnn_vis_pixels_every_step(tmp_path, small_image, monkeypatch):
+    """cnn-vis's plot_pix: each channel of its four fixed pixels, one point per step."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "pause", lambda *_: None)
+    _dream(tmp_path, small_image, ["--layer", "_blocks.1", "--num_steps=3", "--output_iter=1",
+                                   "--iter_behavior=plot_pix", "--initial_size=210x220"])
+    lines = plt.figure("plot_pix").gca().get_lines()
+    plt.close("all")
+    assert len(lines) >= 12                       # 4 pixels x 3 channels (drawn again at every output)
+    last = lines[-12:]
+    assert all(len(line.get_ydata()) == 3 for line in last)
+    assert any(line.get_ydata()[0] != line.get_ydata()[-1] for line in last), "the pixels never changed"
