@@ -205,6 +205,7 @@ class _Reporter:
             return
         if "plot_pix" in self.behaviors:
             plt.figure("plot_pix")
+            plt.clf()
             for values in self.history.values():
                 plt.plot(values)
             plt.pause(0.001)
