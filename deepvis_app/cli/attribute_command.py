@@ -24,7 +24,7 @@ from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, 
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
 from deepvis_app.core.attribution import Objective, make_objective
 from deepvis_app.core.backprop import SEEDS, backprop_from_unit
-from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, back_view
+from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
 from deepvis_app.core.hooks import capture_activations
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, MapKind, Method, get_method, settings_options
 from deepvis_app.core.options import option_fields, option_type
@@ -70,6 +70,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own: "
                         + ", ".join(f"{m.name} {m.view}" for m in METHODS if not m.is_backprop) + "; raw otherwise)")
     parser.add_argument("--colormap", choices=COLORMAPS, default="jet")
+    parser.add_argument("--value-range", nargs=2, type=float, metavar=("LO", "HI"),
+                        help="for -o: map values LO..HI (of the view's quantity: the signal for raw/gray, its "
+                             "norm for norm/normblur/overlay) to the picture's range, clipped, instead of min-max "
+                             "(cnn-vizlib's value_range: several maps on one scale)")
+    parser.add_argument("--absolute", action="store_true", help="for -o: show the absolute value of the signal "
+                        "(cnn-vizlib's absolute)")
+    parser.add_argument("--overlay-alpha", type=float, metavar="A",
+                        help="for -o with the overlay views: blend with this fixed opacity (0..1; cnn-vizlib's "
+                             "compose alpha) instead of the map's value ** 0.8")
     parser.add_argument("-o", "--output", help="write the displayed map to this image file")
     parser.add_argument("--npy", help="write the raw (C,H,W) float32 map to this .npy file")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -133,8 +142,17 @@ def _method_options(args: argparse.Namespace, method: Method, settings) -> Any:
     return method.make_options(values)
 
 
+def view_scale(args: argparse.Namespace) -> ViewScale:
+    """--value-range, --absolute and --overlay-alpha as a `ViewScale` (a bad value in one line)."""
+    try:
+        return ViewScale(tuple(args.value_range) if args.value_range else None, args.absolute, args.overlay_alpha)
+    except ValueError as exc:
+        raise UserError(f"--value-range/--overlay-alpha: {exc}") from None
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
     """Every output path is writable before anything is computed."""
+    view_scale(args)
     if args.output:
         check_output_file(args.output, IMAGE_SUFFIXES)
     if args.npy:
@@ -297,6 +315,7 @@ def _write_outputs(args: argparse.Namespace, method: Method, signal: np.ndarray,
         written.append(str(args.npy))
     if args.output:
         view = args.view or method.view
-        write_image(args.output, back_view(signal, view, image=image, blur_sigma=blur, colormap=args.colormap))
+        write_image(args.output, back_view(signal, view, image=image, blur_sigma=blur, colormap=args.colormap,
+                                           scale=view_scale(args)))
         written.append(str(args.output))
     return written

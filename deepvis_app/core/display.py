@@ -17,9 +17,15 @@ The back-pane views follow the original toolbox (``caffevis/app.py _draw_back_pa
   ``taylor_expansion`` view);
 - ``histogram``: arik's histogram view, the distribution of the values of g (all channels) as bars,
   zero marked by a red line, the bin counts on a log scale so that the tails show.
+
+`ViewScale` holds cnn-vizlib's heatmap options (``SaliencyMap.heatmap``/``compose``): a fixed value
+range instead of the min-max one (so maps of several images share one scale), the absolute value
+of the signal, and a fixed overlay opacity.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -66,31 +72,54 @@ def apply_colormap(values01: np.ndarray, name: str = "jet") -> np.ndarray:
     return cv2.cvtColor(cv2.applyColorMap(gray, _COLORMAPS[name]), cv2.COLOR_BGR2RGB)
 
 
+@dataclass(frozen=True)
+class ViewScale:
+    """How a view scales its values (cnn-vizlib's heatmap options; the defaults are the toolbox's)."""
+
+    value_range: tuple[float, float] | None = None   # (lo, hi) mapped to 0..1, clipped; None: min-max
+    absolute: bool = False                           # the view of |signal|
+    alpha: float | None = None                       # overlays: this opacity everywhere; None: value ** 0.8
+
+    def __post_init__(self) -> None:
+        if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
+            raise ValueError(f"value range {self.value_range}: the low end must be below the high end")
+        if self.alpha is not None and not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"overlay alpha {self.alpha}: must be between 0 and 1")
+
+    def unit(self, values: np.ndarray, centred: bool = False) -> np.ndarray:
+        """Values to [0, 1]: the fixed range, else min-max (``centred``: 0 at 0.5, `norm01c`)."""
+        if self.value_range is None:
+            return norm01c(values, 0.0) if centred else norm01(values)
+        low, high = self.value_range
+        return np.clip((np.asarray(values, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
+
+
 def back_view(grad_chw: np.ndarray, view: str, image: np.ndarray | None = None, blur_sigma: float = 4.0,
-              colormap: str = "jet") -> np.ndarray:
+              colormap: str = "jet", scale: ViewScale = ViewScale()) -> np.ndarray:
     """A (C, H, W) back-projection (or a 1-channel map) shown as uint8 HxWx3 in one of ``BACK_VIEWS``."""
     grad = np.asarray(grad_chw, dtype=np.float64)
     if grad.ndim == 2:
         grad = grad[None]
     if grad.ndim != 3:
         raise ValueError(f"expected a (C, H, W) array, got shape {grad.shape}")
+    if scale.absolute:
+        grad = np.abs(grad)
     if view == "raw":
-        shown = norm01c(grad, 0.0).transpose(1, 2, 0)
+        shown = scale.unit(grad, centred=True).transpose(1, 2, 0)
         return to_uint8(shown if shown.shape[2] == 3 else _gray3(shown.mean(axis=2)))
     if view == "gray":
-        return to_uint8(_gray3(norm01c(grad.mean(axis=0), 0.0)))
+        return to_uint8(_gray3(scale.unit(grad.mean(axis=0), centred=True)))
     if view == "norm":
-        return to_uint8(_gray3(norm01(np.linalg.norm(grad, axis=0))))
+        return to_uint8(_gray3(scale.unit(np.linalg.norm(grad, axis=0))))
     if view == "normblur":
-        return to_uint8(_gray3(_normblur(grad, blur_sigma)))
-    if view == "overlay":
-        return overlay(_normblur(grad, blur_sigma), image, colormap)
-    if view == "overlay_active":
-        return overlay(_normblur(grad, blur_sigma), image, colormap, over_active=True)
+        return to_uint8(_gray3(_normblur(grad, blur_sigma, scale)))
+    if view in ("overlay", "overlay_active"):
+        return overlay(_normblur(grad, blur_sigma, scale), image, colormap, over_active=view == "overlay_active",
+                       alpha=scale.alpha)
     if view == "sum_pos":
-        return to_uint8(_gray3(norm01(np.maximum(grad.sum(axis=0), 0.0))))
+        return to_uint8(_gray3(scale.unit(np.maximum(grad.sum(axis=0), 0.0))))
     if view == "maxabs":
-        return to_uint8(_gray3(norm01(np.abs(grad).max(axis=0))))
+        return to_uint8(_gray3(scale.unit(np.abs(grad).max(axis=0))))
     if view == "histogram":
         return value_histogram(grad, grad.shape[1:])
     raise ValueError(f"unknown view '{view}' (choose from {', '.join(BACK_VIEWS)})")
@@ -100,22 +129,23 @@ def _gray3(values: np.ndarray) -> np.ndarray:
     return np.repeat(values[..., None], 3, axis=2)
 
 
-def _normblur(grad: np.ndarray, sigma: float) -> np.ndarray:
+def _normblur(grad: np.ndarray, sigma: float, scale: ViewScale = ViewScale()) -> np.ndarray:
     norm = np.linalg.norm(grad, axis=0)
     if sigma > 0:
         norm = gaussian(norm, sigma=sigma, mode="nearest", preserve_range=True)
-    return norm01(norm)
+    return scale.unit(norm)
 
 
 def overlay(values01: np.ndarray, image: np.ndarray | None, colormap: str = "jet",
-            gamma: float = 0.8, over_active: bool = False) -> np.ndarray:
+            gamma: float = 0.8, over_active: bool = False, alpha: float | None = None) -> np.ndarray:
     """Colormapped ``values01`` blended over ``image`` (resized to the map): the colormap with opacity
-    a = values ** gamma (``over_active``: the image with opacity a, arik's other blend)."""
+    a = values ** gamma, or the fixed ``alpha`` (``over_active``: the image with opacity a, arik's other blend)."""
     colored = apply_colormap(values01, colormap).astype(np.float64)
     if image is None:
         return colored.astype(np.uint8)
     base = _rgb_float(image, values01.shape)
-    alpha = np.clip(values01, 0.0, 1.0)[..., None] ** gamma
+    if alpha is None:
+        alpha = np.clip(values01, 0.0, 1.0)[..., None] ** gamma
     top, bottom = (base, colored) if over_active else (colored, base)
     return np.clip(np.rint(alpha * top + (1.0 - alpha) * bottom), 0, 255).astype(np.uint8)
 

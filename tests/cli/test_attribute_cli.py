@@ -186,3 +186,20 @@ def test_cli_unpool_reaches_the_reversed_nets(resnet):
                                    unpool="window_centre").input_grad[0]
     assert_matches(torch.from_numpy(centre), reference, rtol=1e-4, floor=1e-6)
     assert not np.allclose(centre, switches)
+
+
+def test_view_scale_flags_shape_the_picture(resnet, capsys):
+    """--value-range / --absolute / --overlay-alpha reach the picture as `back_view` with that `ViewScale`."""
+    from deepvis_app.core.display import ViewScale, back_view
+    from deepvis_app.io.images import read_image
+
+    folder, _model, _x = resnet
+    signal = run_npy(folder, "scaled", "--method", "gradient", "--target", "3", "--view", "norm",
+                     "--value-range", "0", "0.01", "--absolute")
+    expected = back_view(signal, "norm", scale=ViewScale((0.0, 0.01), absolute=True))
+    np.testing.assert_array_equal(read_image(folder / "scaled.png"), expected)
+    assert not np.array_equal(expected, back_view(signal, "norm"))
+    assert main(["attribute", str(folder / "x.npy"), "--method", "gradient", "-o", str(folder / "bad.png"),
+                 "--value-range", "1", "0", "--model", "torchvision:resnet18", "--weights",
+                 str(folder / "w.pth")]) == 2
+    assert "--value-range/--overlay-alpha" in capsys.readouterr().err and not (folder / "bad.png").exists()

@@ -89,6 +89,27 @@ def test_histogram_view_draws_the_value_counts():
     assert red.any() and set(column_bins[red]) == {zero_bin}
 
 
+def test_view_scale_fixes_the_range_takes_the_absolute_value_and_the_opacity():
+    from deepvis_app.core.display import ViewScale
+
+    grad = np.array([[[0.5, -2.0], [1.0, 4.0]]])   # (1, 2, 2)
+    fixed = ViewScale(value_range=(0.0, 2.0))
+    # norm = |g|: 0.5, 2, 1, 4 -> /2 clipped -> 0.25, 1, 0.5, 1
+    np.testing.assert_array_equal(back_view(grad, "norm", scale=fixed)[..., 0], [[64, 255], [128, 255]])
+    # half the signal: the same fixed range gives half the brightness (min-max would not change)
+    np.testing.assert_array_equal(back_view(grad / 2, "norm", scale=fixed)[..., 0], [[32, 128], [64, 255]])
+    np.testing.assert_array_equal(back_view(grad, "raw", scale=ViewScale(absolute=True)),
+                                  back_view(np.abs(grad), "raw"))
+    image = np.full((2, 2, 3), 100, np.uint8)
+    out = back_view(grad, "overlay", image=image, blur_sigma=0.0, scale=ViewScale(alpha=0.25)).astype(float)
+    colored = apply_colormap(norm01(np.abs(grad[0])), "jet").astype(float)
+    np.testing.assert_allclose(out, np.rint(0.25 * colored + 0.75 * 100), atol=1)
+    with pytest.raises(ValueError, match="low end"):
+        ViewScale(value_range=(1.0, 1.0))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ViewScale(alpha=1.5)
+
+
 def test_colormaps_and_sign_colors():
     assert tuple(apply_colormap(np.array([[0.5]]), "gray")[0, 0]) == (128, 128, 128)
     jet = apply_colormap(np.array([[0.0, 1.0]]), "jet")[0]
