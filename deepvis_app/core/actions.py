@@ -14,6 +14,7 @@ from collections.abc import Callable
 from deepvis_app.core.state import (
     ORIGINAL_BACK_MODES,
     ORIGINAL_BACK_VIEWS,
+    PATTERN_SOURCES,
     CursorArea,
     ModelInfo,
     ViewState,
@@ -97,6 +98,12 @@ def zoom_mode(state: ViewState, info: ModelInfo) -> ViewState:
 
 def toggle_pattern_mode(state: ViewState, info: ModelInfo) -> ViewState:
     return state.replace(pattern_mode=not state.pattern_mode)
+
+
+def next_pattern_source(state: ViewState, info: ModelInfo) -> ViewState:
+    """S: pattern mode on, showing the next per-unit image: optimized -> diversity set -> max input."""
+    index = PATTERN_SOURCES.index(state.pattern_source) + 1 if state.pattern_source in PATTERN_SOURCES else 0
+    return state.replace(pattern_mode=True, pattern_source=PATTERN_SOURCES[index % len(PATTERN_SOURCES)])
 
 
 def show_back(state: ViewState, info: ModelInfo) -> ViewState:
@@ -202,6 +209,7 @@ ACTIONS: dict[str, Action] = {
     "sel_layer_left": sel_layer_left, "sel_layer_right": sel_layer_right,
     "zoom_mode": zoom_mode,
     "toggle_pattern_mode": toggle_pattern_mode,
+    "next_pattern_source": next_pattern_source,
     "ez_back_mode_loop": ez_back_mode_loop,
     "freeze_back_unit": freeze_back_unit,
     "show_back": show_back,

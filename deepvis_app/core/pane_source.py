@@ -6,11 +6,15 @@ is on, the backward of the chosen method. Before a method that is not cached run
 version of the panes goes out with the back pane stale (showing the partial map of an earlier,
 abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
 its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its progress.
+The current layer's shape and receptive field go to the status line; a layer's receptive field is
+composed (one traced partial forward, under the model lock) the first time the layer is shown and
+kept for the session's model, never recomputed per frame.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -20,13 +24,16 @@ import numpy as np
 from deepvis_app.core.engine import ComputeEngine, ForwardData, back_key
 from deepvis_app.core.methods import Method, get_method
 from deepvis_app.core.progress import CancelToken, Progress
-from deepvis_app.core.render import MethodProgress, PaneData
+from deepvis_app.core.render import LayerGeometry, MethodProgress, PaneData
 from deepvis_app.core.state import ModelInfo, ViewState
 from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.core.unitvis.receptive_field import receptive_field
 from deepvis_app.io.sources import Frame
 from deepvis_app.settings.defaults import Settings
 
 MAX_PARTIALS_PER_S = 10.0
+
+log = logging.getLogger("deepvis.core.pane_source")
 
 # Gets the panes' data with the back pane stale (possibly a partial map) and the method's progress.
 OnPartial = Callable[[PaneData, MethodProgress], None]
@@ -43,7 +50,7 @@ class UnitImageSource(Protocol):
 
     def request(self, layer: str, unit: int) -> UnitImages | None: ...
 
-    def request_sprite(self, layer: str, count: int) -> list[np.ndarray | None] | None: ...
+    def request_sprite(self, layer: str, count: int, source: str = ...) -> list[np.ndarray | None] | None: ...
 
 
 @dataclasses.dataclass
@@ -66,6 +73,7 @@ class PaneSource:
         self.forward_times: list[float] = []
         self.unit_max: tuple[int, np.ndarray] | None = None
         self._partial: _Partial | None = None
+        self._receptive: dict[str, tuple[int, int] | None] = {}   # layer -> RF (height, width), per model
 
     def fps(self) -> float:
         """1 / (time between the last two forwards), 0 when none in the last 2 s (as the original)."""
@@ -92,7 +100,8 @@ class PaneSource:
             self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
         timings["forward"] = time.perf_counter() - start
         activations = fwd.activation(layer)
-        data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations)
+        data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations,
+                        layer_geometry=LayerGeometry(tuple(activations.shape), self.receptive_size(layer)))
         self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
@@ -142,9 +151,27 @@ class PaneSource:
         return MethodProgress(method.name, partial.fraction, time.monotonic() - partial.started,
                               frame.name if behind else None)
 
+    def receptive_size(self, layer: str) -> tuple[int, int] | None:
+        """(height, width) in input pixels of one position's receptive field in `layer` (the input size for
+        a layer without positions); None where the graph cannot be followed. Composed once per layer."""
+        if layer not in self._receptive:
+            self._receptive[layer] = self._compose_receptive_field(layer)
+        return self._receptive[layer]
+
+    def _compose_receptive_field(self, layer: str) -> tuple[int, int] | None:
+        loaded = self.engine.loaded
+        shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+        try:
+            with self.engine.lock:
+                rf = receptive_field(loaded.module, shape, layer, loaded.device)
+        except Exception:  # an op the tracer trips on: the status line just leaves the RF out
+            log.exception("receptive field of %s", layer)
+            return None
+        return None if rf is None else rf.size
+
     def _add_unit_images(self, data: PaneData, state: ViewState, layer: str) -> None:
         if state.pattern_mode:
-            data.sprite = self.loader.request_sprite(layer, self.info.units[state.layer_idx])
+            data.sprite = self.loader.request_sprite(layer, self.info.units[state.layer_idx], state.pattern_source)
         wanted = self.settings.jpgvis_layers
         key_layer = self.settings.jpgvis_remap.get(layer, layer)
         data.unit_images_wanted = (state.show_unit_jpgs and state.in_grid

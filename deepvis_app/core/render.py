@@ -20,12 +20,27 @@ import numpy as np
 from deepvis_app.core import tiles
 from deepvis_app.core.display import back_view
 from deepvis_app.core.preprocess import center_crop_to_aspect
-from deepvis_app.core.state import ModelInfo, ViewState, ZoomMode
+from deepvis_app.core.state import PATTERN_SOURCE_NAMES, GridShows, ModelInfo, ViewState, ZoomMode
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.settings.defaults import Settings
 
 # A line of text drawn over a pane, with a value in [0, 1] that sets its colour (a probability).
 TextLine = tuple[str, float]
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """The current layer's output shape (C, H, W) or (C,) and its receptive field (height, width) in input
+    pixels (None where it could not be composed): the status line's "size 32x112x112, RF 3x3"."""
+
+    shape: tuple[int, ...]
+    receptive_field: tuple[int, int] | None = None
+
+    def text(self) -> str:
+        size = "size " + "x".join(str(n) for n in self.shape)
+        if self.receptive_field is None:
+            return size
+        return f"{size}, RF {self.receptive_field[0]}x{self.receptive_field[1]}"
 
 
 @dataclass
@@ -39,14 +54,16 @@ class PaneData:
     layer_grads: np.ndarray | None = None    # back diffs at the current layer
     input_grad: np.ndarray | None = None     # back signal at the input (C, H, W)
     back_stale: bool = False                 # input_grad, if any, is a partial map
-    sprite: list[np.ndarray | None] | None = None  # pattern-mode tiles ([] none on disk, None loading;
-    #                                               a None tile: that unit has no image)
+    sprite: list[np.ndarray | None] | None = None  # pattern-mode tiles of the state's pattern source
+    #                                               ([] none on disk, None loading; a None tile: that unit
+    #                                               has no image)
     unit_images: UnitImages | None = None    # selected unit's images (None: loading)
     unit_images_wanted: bool = False
     top_labels: tuple[TextLine, ...] = ()    # the best classes: (label, probability)
     faithfulness: tuple[float, float] | None = None  # deletion / insertion AUC of the back map
     unit_class: tuple[str, float | None] | None = None  # the selected unit's (label, probability)
     #                                                     on a label layer, cursor in the grid
+    layer_geometry: LayerGeometry | None = None  # the current layer's shape and receptive field
 
 
 @dataclass
@@ -154,7 +171,8 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
                 panes.stale.add("layers")
             return None
         side = max(4, min(size) // cols - 2)
-        images = [img if img is not None else placeholder((side, side), "no image", settings)
+        label = PATTERN_PLACEHOLDERS.get(state.pattern_source, "no image")
+        images = [img if img is not None else placeholder((side, side), label, settings)
                   for img in data.sprite[:count]]
         return tiles.make_mosaic(tiles.as_uint8(tiles.pattern_tiles(images, side)), cols,
                                  settings.window_background, highlights)
@@ -167,6 +185,8 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
     return tiles.make_mosaic(tiles.as_uint8(tiles.fc_squares(values)), cols, pad, highlights)
 
 
+# The placeholder of a unit without an image, per pattern source (`state.PATTERN_SOURCES`).
+PATTERN_PLACEHOLDERS = {"optimized": "no image", "diversity": "no diversity set", "max_input": "no top image"}
 UNIT_IMAGE_LABELS = {"regularized_opt": "no optimized image", "max_im": "no top-9 images",
                      "max_deconv": "no deconv images"}
 
@@ -243,10 +263,15 @@ class StatusInput:
 
 def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
                 timings: dict[str, float] | None = None, source: StatusInput | None = None,
-                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None) -> str:
-    """The original's status text plus the input and a running method:
-    ``fwd|back|pattern  <layer>:<unit> | Back: ... | Boost: b/g | FPS: x | <input> | <zoom> | msg``."""
-    parts = [f"{state.grid_shows}  {pretty[state.layer_idx]}:{state.selected_unit}"]
+                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None,
+                layer: LayerGeometry | None = None) -> str:
+    """The original's status text plus the layer's size and receptive field (the arikpoz fork's second
+    status line), the input and a running method: ``fwd|back|pattern: <source>  <layer>:<unit> | Back: ...
+    | Boost: b/g | FPS: x | size <C>x<H>x<W>, RF <h>x<w> | <input> | <zoom> | msg``."""
+    shows = str(state.grid_shows)
+    if state.grid_shows is GridShows.PATTERNS:
+        shows += f": {PATTERN_SOURCE_NAMES.get(state.pattern_source, state.pattern_source)}"
+    parts = [f"{shows}  {pretty[state.layer_idx]}:{state.selected_unit}"]
     if state.back_enabled:
         frozen = ", frozen" if state.backprop_selection_frozen else ""
         view = f"{state.back_view}:{state.colormap}" if state.back_view == "overlay" else state.back_view
@@ -263,6 +288,8 @@ def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float
         parts.append(f"deletion AUC {faithfulness[0]:.3g}, insertion AUC {faithfulness[1]:.3g}")
     parts.append(f"Boost: {state.boost_indiv(info):g}/{state.boost_gamma(info):g}")
     parts.append(f"FPS: {fps:.1f}")
+    if layer is not None:
+        parts.append(layer.text())
     if source is not None and source.name:
         where = f" ({source.position})" if source.position else ""
         parts.append(f"{source.name}{where}{' frozen' if source.frozen else ''}")

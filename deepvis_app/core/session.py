@@ -41,7 +41,15 @@ from deepvis_app.core.notices import pop_notices
 from deepvis_app.core.pane_source import PaneSource
 from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
-from deepvis_app.core.render import MethodProgress, PaneData, Panes, StatusInput, TextLine, status_line
+from deepvis_app.core.render import (
+    LayerGeometry,
+    MethodProgress,
+    PaneData,
+    Panes,
+    StatusInput,
+    TextLine,
+    status_line,
+)
 from deepvis_app.core.state import ModelInfo, ViewState, initial_state
 from deepvis_app.core.unit_class import label_layers, unit_class
 from deepvis_app.core.unit_compute import unit_compute
@@ -394,12 +402,14 @@ class Session:
             self._messages.add(f"no pattern images for {layer} (regularized_opt/{layer}/whole_layer.jpg)")
 
     def _status(self, state: ViewState, message: str | None, timings: dict[str, float] | None = None,
-                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None) -> str:
+                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None,
+                layer: LayerGeometry | None = None) -> str:
         job = self._job
         if job is not None and job.running:
             message = f"{job.status_text()} | {message}" if message else job.status_text()
         return status_line(state, self.info, self._pretty, self._source.fps(), message,
-                           timings if state.debug_level else None, self._input_status(), progress, faithfulness)
+                           timings if state.debug_level else None, self._input_status(), progress, faithfulness,
+                           layer)
 
     def _input_status(self) -> StatusInput:
         frame = self.inputs.latest()
@@ -425,7 +435,7 @@ class Session:
             top_labels=data.top_labels if (panes.aux_mode == "labels" and state.show_label_predictions) else (),
             aux_mode=panes.aux_mode,
             text=dict(panes.text),
-            status=self._status(state, message, timings, progress, data.faithfulness),
+            status=self._status(state, message, timings, progress, data.faithfulness, data.layer_geometry),
             message=message,
             help_lines=self._help if state.show_help else None,
             hidden_panes=hidden_panes(state),

@@ -19,6 +19,10 @@ from deepvis_app.settings.defaults import Settings
 # The original's back modes are "grad" and "deconv"; this rebuild names them as the backprop package.
 ORIGINAL_BACK_MODES = ("gradient", "deconv")
 ORIGINAL_BACK_VIEWS = ("raw", "gray", "norm", "normblur")
+# What pattern mode shows per unit (`S` cycles them), with the words the status line uses: the optimized
+# image (the layer's sprite), the unit's diversity set (`optimize --diversity`), its top-1 dataset crop.
+PATTERN_SOURCES = ("optimized", "diversity", "max_input")
+PATTERN_SOURCE_NAMES = {"optimized": "optimized", "diversity": "diversity", "max_input": "max input"}
 
 
 class CursorArea(str, Enum):
@@ -101,6 +105,7 @@ class ViewState:
     back_view: str = "raw"              # a display.BACK_VIEWS entry
     colormap: str = "jet"
     pattern_mode: bool = False
+    pattern_source: str = PATTERN_SOURCES[0]   # a PATTERN_SOURCES entry
     layers_pane_zoom_mode: ZoomMode = ZoomMode.NONE
     layers_show_back: bool = False      # grid shows back diffs instead of activations
     boost_indiv_idx: int = 0

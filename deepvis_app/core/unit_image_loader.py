@@ -6,8 +6,11 @@ a wide layer can take a second. So `request` answers only from the cache and oth
 the load; only the latest request of each kind is kept (moving through units quickly never
 builds a backlog), and `on_ready(key)` fires in the loader thread when a result is cached:
 the GUI must hop to its own thread before repainting. Units with nothing on disk are cached as
-an empty `UnitImages`, so they are not looked up again. A sprite tile that is all black is a
-unit the pipeline never optimized (its sprite is filled with black): it comes back as None.
+an empty `UnitImages`, so they are not looked up again. Pattern mode's tiles come from one of
+`state.PATTERN_SOURCES`, cached per source: "optimized" cuts the layer's whole_layer sprite (a tile
+that is all black is a unit the pipeline never optimized: it comes back as None); "diversity" and
+"max_input" read each unit's diversity-set montage or top-1 crop through the layout (None for a unit
+without one), shrunk so a wide layer's tiles stay small in the cache.
 An optional second folder (`overlay`: the per-user folder where the app saves images it computed,
 `unitvis.optimize_job`) is read too, and a unit image found there wins over the model's; `invalidate`
 drops a unit from the cache after such a save, so the new image shows at once.
@@ -26,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from deepvis_app.core.cache import ByteLRUCache
+from deepvis_app.core.preprocess import resize_uint8
+from deepvis_app.core.state import PATTERN_SOURCES, grid_cols
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
 
 log = logging.getLogger("deepvis.core.unit_image_loader")
@@ -33,9 +38,13 @@ log = logging.getLogger("deepvis.core.unit_image_loader")
 JOIN_TIMEOUT_S = 10.0
 BLACK_TILE_MAX = 12  # JPEG noise on an all-black tile stays below this
 EMPTY_UNIT_IMAGES = UnitImages(regularized_opt=None, max_im=None, max_deconv=None)
+# Per-unit pattern tiles are shrunk so the layer's tiles side by side span at most this many pixels
+# (never below / above the two bounds): the grid pane shows them smaller than that anyway.
+SPRITE_SIDE_PX = 2048
+TILE_PX_BOUNDS = (32, 256)
 
 UnitKey = tuple[str, int]
-SpriteKey = tuple[str, str, int]
+SpriteKey = tuple[str, str, str, int]
 ComputeUnitImages = Callable[[str, int], UnitImages | None]
 
 
@@ -47,9 +56,25 @@ class SpriteTiles:
     nbytes: int
 
 
-def sprite_key(layer: str, count: int) -> SpriteKey:
-    """The cache key (and `on_ready` argument) of a layer's sprite tiles."""
-    return ("whole_layer", layer, count)
+def sprite_key(layer: str, count: int, source: str = PATTERN_SOURCES[0]) -> SpriteKey:
+    """The cache key (and `on_ready` argument) of a layer's pattern tiles from `source`."""
+    if source not in PATTERN_SOURCES:
+        raise ValueError(f"unknown pattern source '{source}' (sources: {', '.join(PATTERN_SOURCES)})")
+    return ("sprite", source, layer, count)
+
+
+def tile_bound(count: int) -> int:
+    """The largest side (px) of a per-unit pattern tile of a layer with `count` units."""
+    low, high = TILE_PX_BOUNDS
+    return min(high, max(low, SPRITE_SIDE_PX // grid_cols(count)))
+
+
+def shrink_to(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` with its longer side at most `side` px (aspect kept; a contiguous copy either way)."""
+    scale = side / max(image.shape[:2])
+    if scale >= 1:
+        return np.ascontiguousarray(image).copy()
+    return resize_uint8(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
 
 
 class UnitImageLoader:
@@ -102,10 +127,11 @@ class UnitImageLoader:
         self._wake.set()
         return None
 
-    def request_sprite(self, layer: str, count: int) -> list[np.ndarray | None] | None:
-        """The first `count` tiles of the layer's sprite if cached ([] when there is none on disk;
-        None for a unit without an image); else queue a load and return None."""
-        key = sprite_key(layer, count)
+    def request_sprite(self, layer: str, count: int,
+                       source: str = PATTERN_SOURCES[0]) -> list[np.ndarray | None] | None:
+        """The layer's first `count` pattern tiles from `source` if cached ([] when the layer has no
+        sprite on disk; None for a unit without an image); else queue a load and return None."""
+        key = sprite_key(layer, count, source)
         cached = self.cache.get(key)
         if cached is None and not self._stopping:
             if self._synchronous:
@@ -208,10 +234,27 @@ class UnitImageLoader:
     def _load_sprite(self, key: SpriteKey) -> None:
         if key in self.cache:
             return
-        _, layer, count = key
-        tiles = [None if int(tile.max()) <= BLACK_TILE_MAX else tile
-                 for tile in self.layout.read_sprite_tiles(layer, count) or []]
+        _, source, layer, count = key
+        tiles: list[np.ndarray | None]
+        if source == "optimized":
+            tiles = [None if int(tile.max()) <= BLACK_TILE_MAX else tile
+                     for tile in self.layout.read_sprite_tiles(layer, count) or []]
+        else:
+            side = tile_bound(count)
+            tiles = [None if (img := self._unit_tile(source, layer, unit)) is None else shrink_to(img, side)
+                     for unit in range(count)]
         self._store(key, SpriteTiles(tuple(tiles), sum(tile.nbytes for tile in tiles if tile is not None)))
+
+    def _unit_tile(self, source: str, layer: str, unit: int) -> np.ndarray | None:
+        """The unit's diversity set or top-1 crop, the overlay folder's first (as for the unit pane)."""
+        for layout in (self.overlay, self.layout):
+            if layout is None:
+                continue
+            found = (layout.read_diversity_set(layer, unit) if source == "diversity"
+                     else layout.read_top_crop(layer, unit))
+            if found is not None:
+                return found
+        return None
 
     def _store(self, key: Hashable, value: object) -> None:
         self.cache.put(key, value)

@@ -9,7 +9,11 @@ downloaded `unit_jpg_vis` folders also load:
     <root>/find_max/<layer>.json                           top-k images per unit (find-max)
     <root>/find_max/skipped.json                           images find-max could not read
     <root>/find_max/.state-<rank>of<world>.pt              find-max checkpoint (resume)
-    <root>/max_im/<layer>/<layer>_0007.jpg                 montage of the unit's top-9 crops
+    <root>/find_min/<layer>.json                           bottom-k images per unit (find-max --search-min)
+    <root>/crops/<layer>/{layer_inactivity,channels_correlation}.png, channels_correlation.npy,
+    <root>/crops/<layer>/find_max_summary.json, unit_0007/max_histogram.png   (find-max --summaries)
+    <root>/max_im/<layer>/<layer>_0007.jpg                 montage of the unit's top-9 crops (`montage_tile`
+                                                           reads one back)
     <root>/max_deconv/<layer>/<layer>_0007.jpg             montage of their deconvs
     <root>/max_guided/<layer>/<layer>_0007.jpg             montage of their guided backprops
     <root>/max_backprop/<layer>/<layer>_0007.jpg           montage of their gradients (plain backprop)
@@ -114,6 +118,28 @@ class UnitVisLayout:
     def find_max_state(self, rank: int = 0, world: int = 1) -> Path:
         return self.root / "find_max" / f".state-{rank}of{world}.pt"
 
+    # find-max --search-min and --summaries (the arikpoz fork's min tracker and max-tracker pictures)
+    def find_min_json(self, layer: str) -> Path:
+        """Per unit the images with the *lowest* scores (find-max --search-min), lowest first."""
+        return self.root / "find_min" / f"{layer}.json"
+
+    def max_histogram(self, layer: str, unit: int) -> Path:
+        return self.root / "crops" / layer / f"unit_{unit:04d}" / "max_histogram.png"
+
+    def layer_inactivity(self, layer: str) -> Path:
+        return self.root / "crops" / layer / "layer_inactivity.png"
+
+    def channels_correlation(self, layer: str) -> Path:
+        return self.root / "crops" / layer / "channels_correlation.png"
+
+    def channels_correlation_matrix(self, layer: str) -> Path:
+        """The correlation matrix behind channels_correlation.png (float32 .npy, unit order)."""
+        return self.root / "crops" / layer / "channels_correlation.npy"
+
+    def find_max_summary(self, layer: str) -> Path:
+        """The numbers behind the layer's summary pictures (JSON)."""
+        return self.root / "crops" / layer / "find_max_summary.json"
+
     def find_max_layers(self) -> list[str]:
         """Layers with a find-max result."""
         folder = self.root / "find_max"
@@ -215,11 +241,36 @@ class UnitVisLayout:
     def _with_diversity_set(self, first: np.ndarray, layer: str, unit: int) -> np.ndarray:
         """The optimized image, or with a diversity set on disk the whole set as one square montage
         (copy 0 top left), so the per-unit pane shows every image of the set."""
+        montage = self._diversity_montage(first, layer, unit)
+        return first if montage is None else montage
+
+    def read_diversity_set(self, layer: str, unit: int) -> np.ndarray | None:
+        """The unit's diversity set as the per-unit pane shows it (one square montage, copy 0 top left),
+        or None when the unit has no further images on disk (pattern mode's "diversity" tiles)."""
+        if not self.unit_variant(layer, unit, 1).is_file():   # the cheap test first: most units have none
+            return None
+        first = _read_or_none(self.unit_image("regularized_opt", layer, unit))
+        return None if first is None else self._diversity_montage(first, layer, unit)
+
+    def _diversity_montage(self, first: np.ndarray, layer: str, unit: int) -> np.ndarray | None:
         variants = [image for path in self.unit_variants(layer, unit) if (image := _read_or_none(path)) is not None]
         if not variants:
-            return first
+            return None
         images = [first, *variants]
         return unit_montage(images, slots=len(images), tile=first.shape[0])
+
+    def read_top_crop(self, layer: str, unit: int, rank: int = 0) -> np.ndarray | None:
+        """The unit's dataset crop of rank `rank` (0: the top-1, the original's "max input"): its crop file
+        (`deepvis crops`), else that slot of its max_im montage; None when neither is on disk (or the
+        montage is too small to hold the slot: reads never raise)."""
+        crop = _read_or_none(self.crop("maxim", layer, unit, rank))
+        if crop is not None:
+            return crop
+        montage = _read_or_none(self.unit_image("max_im", layer, unit))
+        try:
+            return None if montage is None else montage_tile(montage, rank)
+        except ValueError:
+            return None
 
     def read_sprite_tiles(self, layer: str, count: int) -> list[np.ndarray] | None:
         """The layer's whole_layer.jpg cut into `count` tiles, or None when absent."""
@@ -305,6 +356,19 @@ def split_square_sprite(sprite: np.ndarray, count: int) -> list[np.ndarray]:
     height, width = sprite.shape[0] // side, sprite.shape[1] // side
     return [sprite[r * height:(r + 1) * height, c * width:(c + 1) * width]
             for r, c in (divmod(i, side) for i in range(count))]
+
+
+def montage_tile(montage: np.ndarray, index: int, slots: int = 9, padding: int = 1) -> np.ndarray:
+    """Tile `index` (row-major) of a `unit_montage` of `slots` places with `padding` px between tiles:
+    the max_im / max_deconv montages' geometry, read back (a copy, so the montage can go)."""
+    side = grid_cols(slots)
+    height = (montage.shape[0] - (side + 1) * padding) // side
+    width = (montage.shape[1] - (side + 1) * padding) // side
+    if not 0 <= index < side * side or height < 1 or width < 1:
+        raise ValueError(f"no tile {index} in a {montage.shape[1]}x{montage.shape[0]} montage of {slots} places")
+    row, col = divmod(index, side)
+    top, left = padding + row * (height + padding), padding + col * (width + padding)
+    return montage[top:top + height, left:left + width].copy()
 
 
 def crop_to_corner(image: np.ndarray, corner: int, border: int = 1) -> np.ndarray:
