@@ -42,6 +42,15 @@ def _register_find_max(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, default=2, help="DataLoader decoding processes (default 2)")
     parser.add_argument("--checkpoint-every", type=int, default=8, help="batches between checkpoints")
     parser.add_argument("--out", type=Path, required=True, help="unit-vis folder (writes find_max/)")
+    parser.add_argument("--search-min", action="store_true", help="also keep each unit's --top images with the "
+                        "LOWEST scores, lowest first, in find_min/<layer>.json (the arikpoz fork's --search-min; "
+                        "find_max/ is written as without it)")
+    parser.add_argument("--summaries", action="store_true", help="also write the fork's per-layer pictures under "
+                        "crops/<layer>/: unit_NNNN/max_histogram.png, layer_inactivity.png, channels_correlation.png "
+                        "and their numbers (find_max_summary.json, channels_correlation.npy)")
+    parser.add_argument("--summary-images", type=int, metavar="N",
+                        help="--summaries cover the first N images (default 10000, as the fork; memory and "
+                        "checkpoint: N x units x 4 bytes per layer)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -49,6 +58,7 @@ def _find_max(args: argparse.Namespace) -> int:
     from deepvis_app.core.hooks import find_module
     from deepvis_app.core.unitvis.distributed import cuda_device_for, process_group, ranks_from_env
     from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.core.unitvis.find_max_summary import SUMMARY_IMAGES
     from deepvis_app.core.unitvis.scan_data import scan_source
 
     ranks = ranks_from_env()
@@ -58,13 +68,16 @@ def _find_max(args: argparse.Namespace) -> int:
         raise UserError("--layers: give at least one layer name (see `deepvis layers`)")
     if args.batch < 1 or args.top < 1 or args.workers < 0 or args.checkpoint_every < 1:
         raise UserError("--batch, --top and --checkpoint-every must be >= 1, --workers >= 0")
+    if args.summary_images is not None and args.summary_images < 1:
+        raise UserError(f"--summary-images {args.summary_images}: must be at least 1")
     check_output_dir(args.out)
     scan_source(args.dataset, args.images_dir)  # a bad folder or file-list line is reported before the model loads
     loaded = model_from_args(args)
     for name in layers:
         find_module(loaded.module, name)
     request = FindMaxRequest(args.dataset, layers, args.out, args.top, args.batch, args.workers,
-                             args.checkpoint_every, args.images_dir, args.rank)
+                             args.checkpoint_every, args.images_dir, args.rank, args.search_min, args.summaries,
+                             args.summary_images or SUMMARY_IMAGES)
     with process_group(ranks, loaded.device.type), _bar(args.no_progress or not ranks.is_main, "batch") as bar:
         started = time.perf_counter()
         result = find_max(loaded, request, _batch_progress(bar), ranks.rank, ranks.world)

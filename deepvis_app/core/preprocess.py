@@ -3,7 +3,9 @@
 Every path that feeds the network (GUI frames, `deepvis classify`, the per-unit pipeline)
 goes through `Preprocessor`, so the crop/stretch, channel order, scaling and mean/std are the
 same everywhere. An RGB image already at the input size goes in unresized: it is only scaled
-to [0, 1] and normalized.
+to [0, 1] and normalized. The mean is per channel (`mean`), or a mean image (`mean_image`, the
+original's caffevis_data_mean file: its centre crop at the input size, or with
+`generate_channelwise_mean` that crop's per-channel average, as the original's set_mean).
 """
 
 from __future__ import annotations
@@ -55,11 +57,25 @@ class Preprocessor:
         self.stretch = settings.static_file_stretch_mode
         self.bgr = settings.channel_order.upper() == "BGR"
         self.scale = float(settings.input_scale)
-        self.mean = np.asarray(settings.mean, dtype=np.float32).reshape(-1, 1, 1)
         self.std = np.asarray(settings.std, dtype=np.float32).reshape(-1, 1, 1)
         problems = validate(settings, {})  # the loader already checked settings it built; this is for the rest
         if problems:
             raise SettingsError(problems)
+        # (C, H, W) at the input size, or None; `mean` stays per channel (C, 1, 1) for the callers
+        # that need one value a channel (a mean image contributes its per-channel average there)
+        self.mean_image: np.ndarray | None = None
+        if settings.mean_image is None:
+            self.mean = np.asarray(settings.mean, dtype=np.float32).reshape(-1, 1, 1)
+        else:
+            cropped = load_mean_image(settings.mean_image, self.channels, self.input_size)
+            self.mean = cropped.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)
+            self.mean_image = None if settings.generate_channelwise_mean else cropped
+
+    def _mean_for(self, chw: np.ndarray) -> np.ndarray:
+        """The mean image for an input-size array, else the per-channel mean."""
+        if self.mean_image is not None and chw.shape[-2:] == self.mean_image.shape[1:]:
+            return self.mean_image
+        return self.mean
 
     def fit_frame(self, image: np.ndarray, stretch: bool | None = None) -> np.ndarray:
         """RGB uint8 frame at the network's input size: centre-cropped (or stretched), resized."""
@@ -79,7 +95,7 @@ class Preprocessor:
         else:
             chw = pixels.transpose(2, 0, 1)
             chw = chw[::-1] if self.bgr else chw
-        return np.ascontiguousarray((chw * self.scale - self.mean) / self.std, dtype=np.float32)
+        return np.ascontiguousarray((chw * self.scale - self._mean_for(chw)) / self.std, dtype=np.float32)
 
     def to_tensor(self, image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
         """Any RGB image as a 1xCxHxW network input on `device`."""
@@ -94,6 +110,35 @@ class Preprocessor:
         """Inverse of `to_array`: a CxHxW (or 1xCxHxW) network input as an HxWx3 uint8 image."""
         chw = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
         chw = chw[0] if chw.ndim == 4 else chw
-        pixels = (chw.astype(np.float32) * self.std + self.mean) / self.scale
+        pixels = (chw.astype(np.float32) * self.std + self._mean_for(chw)) / self.scale
         pixels = pixels[::-1] if (self.bgr and self.channels == 3) else pixels
         return as_rgb_uint8(np.clip(pixels.transpose(1, 2, 0), 0.0, 1.0))
+
+
+def load_mean_image(path: str, channels: int, input_size: tuple[int, int]) -> np.ndarray:
+    """The `mean_image` file as float32 (C, H, W) cropped to `input_size` at its centre (the original's
+    set_mean); `SettingsError` naming the file for a missing, unreadable or ill-shaped one."""
+    def bad(why: str) -> SettingsError:
+        return SettingsError([f"setting 'mean_image' = {path!r}: {why}"])
+
+    if not str(path).lower().endswith(".npy"):
+        raise bad("only .npy mean images are read (convert a Caffe .binaryproto with "
+                  "caffe.io.blobproto_to_array and numpy.save)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise bad("no such file") from None
+    except (OSError, ValueError) as exc:
+        raise bad(f"not a numpy .npy array ({exc})") from None
+    data = data[0] if data.ndim == 4 and data.shape[0] == 1 else data
+    if data.ndim != 3 or data.shape[0] != channels or not np.issubdtype(data.dtype, np.number):
+        raise bad(f"expected a numeric array of {channels} x height x width (channels first), got shape "
+                  f"{data.shape} of {data.dtype}")
+    excess_h, excess_w = data.shape[1] - input_size[0], data.shape[2] - input_size[1]
+    if excess_h < 0 or excess_w < 0:
+        raise bad(f"{data.shape[1]} x {data.shape[2]} is smaller than input_size {input_size[0]} x {input_size[1]}")
+    top, left = excess_h // 2, excess_w // 2
+    cropped = data[:, top:top + input_size[0], left:left + input_size[1]].astype(np.float32)
+    if not np.isfinite(cropped).all():
+        raise bad("holds values that are not finite")
+    return np.ascontiguousarray(cropped)

@@ -170,7 +170,8 @@ class Session:
         self.loader = UnitImageLoader(UnitVisLayout(self._unit_vis_root or Path("/nonexistent-unit-vis"), kind),
                                       ByteLRUCache(settings.jpg_cache_mib << 20), self._on_unit_images,
                                       unit_compute(loaded, settings, model_lock, self._closing),
-                                      synchronous=sync, overlay=self.user_layout)
+                                      synchronous=sync, overlay=self.user_layout,
+                                      clear_inactive=settings.clear_negative_activations)
         options = {m.name: settings_options(m, settings.method_options) for m in METHODS}
         self._source = PaneSource(self.engine, inputs, self.loader, self.info, settings, options)
         self._renderer: Worker[Drawing, Result] = Worker(lambda draw, _token: draw(), self._deliver,

@@ -31,6 +31,7 @@ import numpy as np
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.state import PATTERN_SOURCES, grid_cols
+from deepvis_app.core.unitvis import inactive_images
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
 
 log = logging.getLogger("deepvis.core.unit_image_loader")
@@ -89,8 +90,9 @@ class UnitImageLoader:
     def __init__(self, layout: UnitVisLayout, cache: ByteLRUCache,
                  on_ready: Callable[[Hashable], None] | None = None,
                  compute: ComputeUnitImages | None = None, *, synchronous: bool = False,
-                 overlay: UnitVisLayout | None = None):
+                 overlay: UnitVisLayout | None = None, clear_inactive: bool = False):
         self.layout = layout
+        self.clear_inactive = clear_inactive   # the clear_negative_activations setting (`inactive_images`)
         self.overlay = overlay if overlay is None or overlay.root != layout.root else None
         self.cache = cache
         self._on_ready = on_ready
@@ -204,6 +206,8 @@ class UnitImageLoader:
         if key in self.cache:
             return
         images = self.layout.read_unit_images(*key)
+        if self.clear_inactive and images.present():
+            images = inactive_images.clear_inactive(self.layout, images, *key)
         if not images.present():
             images = self._computed(key) or EMPTY_UNIT_IMAGES
         self._store(key, self._with_overlay(images, *key))

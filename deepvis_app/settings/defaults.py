@@ -17,7 +17,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Fields whose string values are file-system paths, resolved against the file that set them.
-PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir"})
+PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir", "mean_image"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,13 @@ class Settings:
     # Per-channel mean and std applied after scaling pixels to [0, 1].
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    # A mean *image* subtracted instead of `mean` (the original's caffevis_data_mean file): a .npy
+    # array C x H x W (or 1 x C x H x W) in the network's channel order and input units (after
+    # input_scale: 0..255 for Caffe models), at least input_size; its centre is cropped to input_size.
+    mean_image: str | None = None
+    # Subtract the per-channel average of `mean_image` instead of the whole image (the original's
+    # generate_channelwise_mean). Without a mean_image, `mean` is per channel already.
+    generate_channelwise_mean: bool = False
     # Channel order the network expects: "RGB" or "BGR" (Caffe-converted models).
     channel_order: str = "RGB"
     # Multiply [0, 1] pixels by this before mean/std (255 for Caffe-style 0..255 inputs).
@@ -96,6 +103,10 @@ class Settings:
     # (plain backprop, max_backprop/), or "auto": deconv when the model has max-pool switches,
     # guided otherwise (without max-pooling every deconv of a unit is the same picture).
     unit_backprop: str = "auto"
+    # Black out the per-unit pane's top images (and their backward images) whose find-max value is
+    # zero or negative: the unit did not respond to them (the arikpoz fork's
+    # caffevis_clear_negative_activations; see core/unitvis/inactive_images.py).
+    clear_negative_activations: bool = False
     # The optimize-unit key (g) computes the selected unit's optimized image in the background when
     # it is pressed: with this preset of `deepvis optimize` (yosinski1-4, cnnvis, lucent) cut to this
     # many steps (200 yosinski3 steps: about 30 s for _blocks.5 of the default model on 2 CPU cores).

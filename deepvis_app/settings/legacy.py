@@ -9,7 +9,9 @@ loader hands every name it does not know to `translate`, which returns what it m
   differs: the original's layer filter returns True to *hide* a layer, ours False);
 - the window settings: `window_panes` gives the window size (the extent of its panes) and whether
   the per-unit pane (`caffevis_jpgvis`) is shown; `global_scale` scales that size;
-- Caffe-only settings (`caffe_root`, `deploy_prototxt`, `network_weights`, `data_mean`, ...) and
+- `caffevis_data_mean` naming a .npy file is our `mean_image` (`generate_channelwise_mean` is ours
+  too); given as values per channel it gets a note on how to set `mean`;
+- Caffe-only settings (`caffe_root`, `deploy_prototxt`, `network_weights`, ...) and
   OpenCV-window tweaks (fonts, polling sleeps) are not applied; each gets one note saying what to
   use instead or why it does not apply.
 
@@ -61,7 +63,8 @@ RENAMES: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
     "input_updater_capture_device": ("capture_device", None),
     "input_updater_sleep_after_read_frame": ("camera_sleep_s", None),
 }
-PATH_SETTINGS = frozenset({"labels", "unit_vis_dir", "static_files_dir"})
+PATH_SETTINGS = frozenset({"labels", "unit_vis_dir", "static_files_dir", "mean_image"})
+MEAN_SETTING = "caffevis_data_mean"   # a file: our mean_image; values per channel: see INSTEAD
 
 _NO_CAFFE = "not needed: deepvis runs on PyTorch, there is no Caffe to build or point to"
 _NO_POLLING = "not needed: deepvis's threads wake on events (no polling loop, sleeps or heartbeats)"
@@ -76,9 +79,9 @@ INSTEAD: dict[str, str] = {
     "deploy_prototxt": "set `model` to the PyTorch network (see caffevis_deploy_prototxt)",
     "caffevis_network_weights": "set `weights` to a PyTorch state dict or checkpoint (convert the .caffemodel first)",
     "network_weights": "set `weights` to a PyTorch state dict or checkpoint",
-    "caffevis_data_mean": "set `mean` and `std` for pixels in [0, 1]; for Caffe-converted weights: mean = the "
-                          "0..255 means in the network's channel order, std = (1, 1, 1), input_scale = 255, "
-                          "channel_order = 'BGR'",
+    MEAN_SETTING: "values per channel: set `mean` and `std` for pixels in [0, 1]; for Caffe-converted weights: "
+                  "mean = the 0..255 means in the network's channel order, std = (1, 1, 1), input_scale = 255, "
+                  "channel_order = 'BGR'",
     "caffe_net_channel_swap": "set `channel_order` ('BGR' for Caffe-converted weights, else 'RGB')",
     "caffe_net_raw_scale": "set `input_scale` (255 for Caffe-style 0..255 inputs)",
     "caffe_net_input_scale": "set `std`",
@@ -93,7 +96,6 @@ INSTEAD: dict[str, str] = {
     "static_files_input_mode": "pass an image list file to --input instead (siamese image pairs are not "
                                "supported)",
     # names only arikpoz's fork of the toolbox uses
-    "generate_channelwise_mean": "not available: deepvis has no channel-wise mean pass (find-max ranks by max or sum)",
     "layers_list": "set `layers` (a list of layer names) instead",
     "max_tracker_batch_size": "pass `deepvis find-max --batch N` instead",
     "static_files_input_file": "pass the list file to --input instead",
@@ -134,7 +136,7 @@ def translate(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozen
     for name, value in foreign.items():
         if name in _WINDOW_NAMES:
             continue
-        target = _target(name, known)
+        target = _target(name, known, value)
         if target is not None and target in ours:
             result.notes.append(f"{name}: not applied, the file also sets `{target}`")
         elif target is not None and target in known:
@@ -153,7 +155,9 @@ def translate(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozen
     return result
 
 
-def _target(name: str, known: frozenset[str] | set[str]) -> str | None:
+def _target(name: str, known: frozenset[str] | set[str], value: Any = None) -> str | None:
+    if name == MEAN_SETTING:  # a mean image file maps to mean_image; values per channel get the note
+        return "mean_image" if isinstance(value, str) else None
     if name in RENAMES:
         return RENAMES[name][0]
     if name.startswith(PREFIX) and name[len(PREFIX):] in known:

@@ -45,7 +45,12 @@ def brute_force(model: LoadedModel, dataset: Path, layer: str, top: int) -> list
 
 
 def read_units(out: Path, layer: str) -> list[list[dict]]:
-    return json.loads(UnitVisLayout(out).find_max_json(layer).read_text())["units"]
+    """The record's units, values to 6 significant digits and entries of equal value by path: two images
+    with the same content score the same up to float noise that depends on their batch (multi-threaded
+    conv), which may swap them between runs."""
+    units = json.loads(UnitVisLayout(out).find_max_json(layer).read_text())["units"]
+    rounded = [[{**entry, "value": float(f"{entry['value']:.6g}")} for entry in unit] for unit in units]
+    return [sorted(unit, key=lambda entry: (-entry["value"], entry["path"])) for unit in rounded]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@ A unit's score for an image is its spatial max (the original's `find_max_acts`),
 `score="sum"` the sum of its whole map (how strongly the image drives the unit everywhere, not at
 one place); either way the recorded position is the arg-max, which the crops are centred on.
 
+find-max --search-min keeps the k *lowest* scores per unit as well (the arikpoz fork's min
+tracker): its table stores negated scores, so the same merge serves both.
+
 Ties are broken by the image index (lower first), so the result is a pure function of the
 *set* of images seen: the same whatever the batch order, the number of batches or processes,
 or where a run was interrupted and resumed. Merging is associative and commutative, which is
@@ -57,22 +60,31 @@ def empty_topk(channels: int, k: int, spatial_dims: int) -> TopK:
                 torch.zeros((channels, k, spatial_dims), dtype=torch.int64))
 
 
-def batch_candidates(activations: torch.Tensor, image_index: torch.Tensor, score: str = "max") -> TopK:
+def batch_candidates(activations: torch.Tensor, image_index: torch.Tensor, score: str = "max",
+                     lowest: bool = False) -> TopK:
     """Every unit's score (spatial max, or with `score="sum"` the sum of its map) and arg-max
     position for each image of a batch, as a (C, B) table.
 
     `activations` is (B, C, *spatial); `image_index` (B,) the images' global indices.
     The arg-max is the first maximal position in row-major order (torch's documented rule).
+    NaN values are left out of the max; a map that is all NaN (or, for the sum, has any NaN) gets
+    the worst score. With `lowest` (find-max --search-min) the scores are negated, so that
+    `merge_topk` keeps the k *lowest* scores (ties still by image index); `negated` undoes it.
     """
     if score not in SCORES:
         raise ValueError(f"unknown ranking '{score}' (choose from {', '.join(SCORES)})")
     batch, channels = activations.shape[:2]
     spatial = tuple(activations.shape[2:])
-    flat = activations.detach().reshape(batch, channels, -1).float()
-    flat = torch.nan_to_num(flat, nan=float("-inf"))
+    raw = activations.detach().reshape(batch, channels, -1).float()
+    nan = torch.isnan(raw)
+    flat = raw.masked_fill(nan, float("-inf"))
     values, flat_arg = flat.max(dim=2)
+    invalid = nan.all(dim=2)
     if score == "sum":
-        values = torch.nan_to_num(flat.sum(dim=2), nan=float("-inf"))
+        values, invalid = raw.sum(dim=2), nan.any(dim=2)
+    if lowest:
+        values = -values.masked_fill(invalid, float("inf"))
+    values = values.masked_fill(invalid, float("-inf"))
     if spatial:
         pos = torch.stack(torch.unravel_index(flat_arg, spatial), dim=-1)
     else:
@@ -91,6 +103,11 @@ def merge_topk(first: TopK, second: TopK, k: int) -> TopK:
     keep = by_index.gather(1, by_value)[:, :k]
     return TopK(values.gather(1, keep), index.gather(1, keep),
                 pos.gather(1, keep[:, :, None].expand(-1, -1, pos.shape[2])))
+
+
+def negated(table: TopK) -> TopK:
+    """A table with its scores' signs flipped (the stored form of a --search-min table and back)."""
+    return TopK(-table.values, table.index, table.pos)
 
 
 # arg-max position in the layer -> its receptive-field centre in the network input (None: unknown)
