@@ -66,7 +66,8 @@ KEYMAP: tuple[Binding, ...] = (
     _b("toggle_unit_jpgs", ("9",), "Toggle the per-unit images pane", "view"),
     _b("next_back_method", ("N",), "Next method: backprop rules, then attribution methods", "new"),
     _b("prev_back_method", ("B",), "Previous method", "new"),
-    _b("next_back_view", ("v",), "Back view over all views: raw, gray, norm, normblur, overlay", "new"),
+    _b("next_back_view", ("v",), "Back view over all views: raw, gray, norm, normblur, overlay, overlay_active, "
+       "sum_pos, maxabs, histogram", "new"),
     _b("next_colormap", ("M",), "Cycle the colormap of the overlay view", "new"),
     _b("toggle_faithfulness", ("F",), "Toggle the back map's faithfulness in the status line: deletion / "
        "insertion AUC (RISE; lower / higher is better)", "new"),
