@@ -186,6 +186,23 @@ def test_resume_notices_replaced_images(tmp_path):
     assert again.state_discarded is None and again.batches_run == 0, "unchanged images: resumed at its end"
 
 
+def test_a_checkpoint_with_unexpected_errors_is_not_resumed(dataset, tmp_path, monkeypatch):
+    """A bug while preprocessing (not a bad image) fails every image; the rerun after the fix must not resume
+    a scan that remembers them all as skipped, and the failing run names the problem."""
+    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.errors import DeepvisError
+
+    request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4)
+    with monkeypatch.context() as patch:
+        patch.setattr(Preprocessor, "fit_frame", lambda *_a, **_k: (_ for _ in ()).throw(AttributeError("boom")))
+        with pytest.raises(DeepvisError, match=r"no readable image \(\d+ skipped; img_\d+.png: unexpected error "
+                                               r"\(AttributeError: boom\)\)"):
+            find_max(find_max_model(), request)
+    rerun = find_max(find_max_model(), request)
+    assert "unexpected errors" in rerun.state_discarded and rerun.resumed_batches == 0
+    assert rerun.skipped == ["broken.png"]   # only the really broken image
+
+
 def test_a_checkpoint_of_another_scan_is_discarded_and_said(dataset, tmp_path):
     find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4))
     result = find_max(find_max_model(), FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=3, batch_size=4))

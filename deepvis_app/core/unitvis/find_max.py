@@ -53,6 +53,7 @@ from deepvis_app.core.unitvis.find_max_summary import (
 from deepvis_app.core.unitvis.layout import UnitVisFileError, UnitVisLayout
 from deepvis_app.core.unitvis.receptive_field import receptive_field
 from deepvis_app.core.unitvis.scan_data import (
+    UNEXPECTED,
     ScanError,
     ScanSource,
     batch_loader,
@@ -254,6 +255,9 @@ def load_state(path: Path, key: ScanKey) -> tuple[ScanState, str | None]:
                                 "modified): checkpoint discarded, scanning from the start"
         tables = {name: TopK.from_dict(t) for name, t in payload["tables"].items()}
         failed = {int(index): str(problem) for index, problem in payload["failed"]}
+        if any(problem.startswith(UNEXPECTED) for problem in failed.values()):
+            return ScanState(), "the checkpoint recorded unexpected errors (not bad images): discarded, " \
+                                "scanning from the start"
         min_tables = {name: TopK.from_dict(t) for name, t in payload["min_tables"].items()}
         return ScanState(int(payload["done"]), tables, failed, dict(payload["ranges"]), min_tables,
                          dict(payload["rows"])), None
@@ -305,7 +309,10 @@ def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanSt
     """
     missing = [name for name in request.layers if name not in state.tables]
     if missing:
-        raise ScanError(f"{request.dataset}: no readable image, nothing to rank for {', '.join(missing)}")
+        first = min(state.failed.items(), key=lambda item: (not item[1].startswith(UNEXPECTED), item[0]),
+                    default=None)   # a bug's error says more than a bad image's
+        why = f" ({len(state.failed)} skipped; {source.names[first[0]]}: {first[1]})" if first else ""
+        raise ScanError(f"{request.dataset}: no readable image{why}, nothing to rank for {', '.join(missing)}")
     relative: Sequence[str] = source.names
     file_list = str(source.file_list.resolve()) if source.file_list is not None else None
     written = []

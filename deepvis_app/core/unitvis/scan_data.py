@@ -35,6 +35,8 @@ from deepvis_app.io.images import IMAGE_SUFFIXES, ImageReadError, list_image_fil
 
 log = logging.getLogger("deepvis.unitvis.scan_data")
 
+UNEXPECTED = "unexpected error"   # a problem that is not the image's (a bug, a crash): never resumed
+
 
 class ScanError(DeepvisError, ValueError):
     """A scan that cannot run at all (no such folder, no image in it, bad arguments)."""
@@ -182,7 +184,7 @@ class ImageFiles(Dataset):
             return index, None, str(exc)
         except Exception as exc:  # a bug in a decoder must cost one image, not the scan
             log.exception("%s: unexpected error while reading", self.files[index])
-            return index, None, f"unexpected error ({type(exc).__name__}: {exc})"
+            return index, None, f"{UNEXPECTED} ({type(exc).__name__}: {exc})"
 
 
 def collate_readable(items: list[Item]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, str]]]:
