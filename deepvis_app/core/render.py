@@ -216,29 +216,31 @@ def _placeholder(size: tuple[int, int], label: str, background: tuple[float, ...
     return tile
 
 
-_last_unit_pane: list[tuple[UnitImages, tuple[int, int], np.ndarray]] = []   # render thread only
+_last_unit_pane: list[tuple[UnitImages, tuple[int, int], bool, np.ndarray]] = []   # render thread only
 
 
 def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settings) -> np.ndarray:
-    """regularized-opt, top-9 max images and their deconvs stacked vertically, a labelled
-    placeholder for each one not on disk (the last pane is reused while the unit and size stay)."""
-    if _last_unit_pane and _last_unit_pane[0][0] is images and _last_unit_pane[0][1] == size:
-        return _last_unit_pane[0][2]
+    """regularized-opt, top-9 max images and their deconvs stacked vertically (side by side when
+    `settings.unit_images_stack_vertical` is False), a labelled placeholder for each one not on disk
+    (the last pane is reused while the unit, size and arrangement stay)."""
+    vertical = settings.unit_images_stack_vertical
+    if _last_unit_pane and _last_unit_pane[0][0] is images and _last_unit_pane[0][1:3] == (size, vertical):
+        return _last_unit_pane[0][3]
     width, height = size
     background = settings.window_background
     pane = blank(size, background).copy()
-    slot = height // 3
+    slot_w, slot_h = (width, height // 3) if vertical else (width // 3, height)
     for index, (kind, label) in enumerate(UNIT_IMAGE_LABELS.items()):
         img = getattr(images, kind)
         if img is None:
-            side = max(1, min(width, slot) - 8)
+            side = max(1, min(slot_w, slot_h) - 8)
             img = placeholder((side, max(1, side // 2)), label, settings)
-        part = tiles.fit_to_pane(img, (width, slot), background)[0]
-        y = index * slot
-        used_h = min(part.shape[0], height - y)
-        pane[y:y + used_h] = part[:used_h]
+        part = tiles.fit_to_pane(img, (slot_w, slot_h), background)[0]
+        x, y = (0, index * slot_h) if vertical else (index * slot_w, 0)
+        used_h, used_w = min(part.shape[0], height - y), min(part.shape[1], width - x)
+        pane[y:y + used_h, x:x + used_w] = part[:used_h, :used_w]
     pane.flags.writeable = False
-    _last_unit_pane[:] = [(images, size, pane)]
+    _last_unit_pane[:] = [(images, size, vertical, pane)]
     return pane
 
 

@@ -3,7 +3,9 @@
 The panes and their slots come from `core.panes.PANES`. Left column: the "left" panes as squares
 stacked in declaration order (input, aux, back); middle: the layer list (as tall as its wrapped
 text needs) above the "main" pane (the unit grid); right: the "right" panes stacked in one column
-(1:3, like the original's 300x900) while any of them is shown. The square side follows the
+(1:3, like the original's 300x900) while any of them is shown, or, with `right_as_row` (the per-unit
+images side by side: `unit_images_stack_vertical` False), a strip under the unit grid as high as a
+third of the middle column's width (at most half its height). The square side follows the
 window: a left-column share of the height, at most a fifth of the width. Pure arithmetic so it
 can be tested without a window.
 """
@@ -27,7 +29,8 @@ class Rect:
 
 
 def pane_rects(width: int, height: int, control_height: Callable[[int], int],
-               hidden: Collection[str] = (), panes: tuple[PaneSpec, ...] = PANES) -> dict[str, Rect]:
+               hidden: Collection[str] = (), panes: tuple[PaneSpec, ...] = PANES,
+               right_as_row: bool = False) -> dict[str, Rect]:
     """Rects (logical pixels) of every shown pane, and of "control", in a `width` x `height` area.
 
     `control_height(w)` is the height the layer list needs at width `w` (its names wrap); `hidden`
@@ -39,14 +42,20 @@ def pane_rects(width: int, height: int, control_height: Callable[[int], int],
     side = max(1, min((height - (rows - 1) * GAP) // rows, (width - 2 * GAP) // 5))
     rects = {name: Rect(0, i * (side + GAP), side, side) for i, name in enumerate(left) if name not in hidden}
     right = [spec.name for spec in panes if spec.slot == "right" and spec.name not in hidden]
-    right_w = side + GAP if right else 0
+    right_w = side + GAP if right and not right_as_row else 0
     mid_x = side + GAP
     mid_w = max(1, width - mid_x - right_w)
     ctrl_h = min(max(control_height(mid_w), 1), height // 2)
     rects["control"] = Rect(mid_x, 0, mid_w, ctrl_h)
     main = [spec.name for spec in panes if spec.slot == "main" and spec.name not in hidden]
-    rects.update(_stack(main, mid_x, ctrl_h + GAP, mid_w, max(1, height - ctrl_h - GAP)))
-    rects.update(_stack(right, width - side, 0, side, min(height, 3 * side + 2 * GAP)))
+    main_h = max(1, height - ctrl_h - GAP)
+    if right and right_as_row:
+        row_h = max(1, min(mid_w // 3, main_h // 2))
+        main_h = max(1, main_h - row_h - GAP)
+        rects.update(_stack(right, mid_x, height - row_h, mid_w, row_h))
+    else:
+        rects.update(_stack(right, width - side, 0, side, min(height, 3 * side + 2 * GAP)))
+    rects.update(_stack(main, mid_x, ctrl_h + GAP, mid_w, main_h))
     return rects
 
 

@@ -30,7 +30,8 @@ from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
 from deepvis_app.gui.layout import pane_rects
 from deepvis_app.gui.panes.aux_pane import AuxPane
-from deepvis_app.gui.panes.control_pane import ControlPane
+from deepvis_app.gui.panes.control_pane import ControlColors, ControlPane
+from deepvis_app.gui.panes.debug_outlines import DebugOutlines
 from deepvis_app.gui.panes.help_overlay import HelpOverlay
 from deepvis_app.gui.panes.image_pane import ImagePane
 from deepvis_app.gui.panes.layers_pane import LayersPane
@@ -82,15 +83,18 @@ class MainWindow(QMainWindow):
         container = self._container = QWidget(self)
         self.canvas = Canvas(container)
         self.panes: dict[str, ImagePane] = {spec.name: self._make_pane(spec, bg, stale) for spec in PANES}
-        self.control = ControlPane(bg, s.layer_clr_cursor, self.canvas)
-        self.status = StatusPane(bg.darker(125), container)
+        self.control = ControlPane(bg, ControlColors.from_settings(s), self.canvas, font_scale=s.font_scale)
+        self.status = StatusPane(bg.darker(125), container, font_scale=s.font_scale)
         self.status.set_text(self.notice or "loading...")
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.status)
-        self.help_overlay = HelpOverlay(container)
+        self.debug_outlines: DebugOutlines | None = None
+        if s.debug_window_panes:
+            self.debug_outlines = DebugOutlines(container, self._named_panes, s.font_scale)
+        self.help_overlay = HelpOverlay(container, font_scale=s.font_scale)
         self.setCentralWidget(container)
         self.canvas.resized.connect(self._on_canvas_resized)
         self.control.layerClicked.connect(self._on_layer_clicked)
@@ -104,7 +108,7 @@ class MainWindow(QMainWindow):
             pane: ImagePane = grid
         elif spec.kind == "text":
             colors = (self.settings.class_clr_0, self.settings.class_clr_1)
-            pane = AuxPane(background, stale, colors, self.canvas, name=spec.name)
+            pane = AuxPane(background, stale, colors, self.canvas, name=spec.name, font_scale=self.settings.font_scale)
         else:
             pane = ImagePane(spec.name, background, stale, self.canvas)
         pane.placeholder = spec.placeholder
@@ -124,14 +128,22 @@ class MainWindow(QMainWindow):
 
     def relayout(self) -> None:
         """Place every pane for the current canvas size and the panes the view shows."""
-        rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width, self._hidden)
+        rects = pane_rects(self.canvas.width(), self.canvas.height(), self.control.height_for_width, self._hidden,
+                           right_as_row=not self.settings.unit_images_stack_vertical)
         for name, widget in (*self.panes.items(), ("control", self.control)):
             rect = rects.get(name)
             widget.setVisible(rect is not None)
             if rect is not None:
                 widget.setGeometry(rect.x, rect.y, rect.w, rect.h)
+        if self.debug_outlines is not None:
+            self.debug_outlines.follow_parent()
         if self.help_overlay.isVisible():
             self.help_overlay.setGeometry(self._container.rect())
+            self.help_overlay.raise_()
+
+    def _named_panes(self) -> list[tuple[str, QWidget]]:
+        """Every pane widget by name (what `debug_window_panes` outlines)."""
+        return [*self.panes.items(), ("control", self.control), ("status", self.status)]
 
     def pane_sizes(self) -> dict[str, tuple[int, int]]:
         """Device-pixel size of every visible image pane (what the session renders)."""

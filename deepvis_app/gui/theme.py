@@ -1,4 +1,4 @@
-"""The dark look of the original toolbox, from the settings' window_background colour."""
+"""The dark look of the original toolbox, from the settings' window_background colour, and its font scale."""
 
 from __future__ import annotations
 
@@ -25,5 +25,10 @@ def apply_dark_theme(app: QApplication, settings: Settings) -> None:
     app.setPalette(palette)
     app.setStyleSheet("QToolTip { color: #e6e6e6; background-color: #1e1e22; border: 1px solid #555; padding: 3px; }")
     font = app.font()
-    font.setPixelSize(13)
+    font.setPixelSize(scaled_px(13, settings.font_scale))
     app.setFont(font)
+
+
+def scaled_px(pixels: float, font_scale: float) -> int:
+    """A font's pixel size times the settings' `font_scale` (the original's global_font_size), at least 1."""
+    return max(1, round(pixels * font_scale))

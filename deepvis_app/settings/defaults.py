@@ -112,6 +112,10 @@ class Settings:
     # many steps (200 yosinski3 steps: about 30 s for _blocks.5 of the default model on 2 CPU cores).
     optimize_on_request_preset: str = "yosinski3"
     optimize_on_request_steps: int = 200
+    # Stack the per-unit pane's three images (optimized image, top-9, their deconvs) one below the
+    # other in a column right of the grid; False: side by side in a row under the grid (the
+    # original's caffevis_jpgvis_stack_vert).
+    unit_images_stack_vertical: bool = True
 
     # --- inputs --------------------------------------------------------------------------
     # Image folder for static files; None: the built-in sample images (skimage.data).
@@ -164,6 +168,20 @@ class Settings:
     layer_clr_back_sel: tuple[float, float, float] = (0.2, 0.2, 1.0)
     class_clr_0: tuple[float, float, float] = (0.5, 0.5, 0.5)
     class_clr_1: tuple[float, float, float] = (0.5, 1.0, 0.5)
+    # Layer-list text colours (the original's caffevis_control_clr*): other layers; the current
+    # layer while the cursor is in the grid; the current layer while the cursor is on the list;
+    # the layer holding the frozen backprop origin. (The original's grey and blue were (.8, .8, .8)
+    # and (.8, .8, 1).)
+    control_clr: tuple[float, float, float] = (0.745, 0.745, 0.745)
+    control_clr_selected: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    control_clr_cursor: tuple[float, float, float] = (0.5, 1.0, 0.5)
+    control_clr_bp: tuple[float, float, float] = (0.55, 0.745, 1.0)
+    # Factor on every font size of the window: status line, layer list, aux-pane text, help
+    # (the original's global_font_size).
+    font_scale: float = 1.0
+    # Outline each pane and write its name over it, for checking the layout (the original's
+    # debug_window_panes).
+    debug_window_panes: bool = False
 
     # --- backprop and attribution --------------------------------------------------------
     # Options of the back-pane methods, per method, over their defaults, e.g.

@@ -9,10 +9,13 @@ loader hands every name it does not know to `translate`, which returns what it m
   differs: the original's layer filter returns True to *hide* a layer, ours False);
 - the window settings: `window_panes` gives the window size (the extent of its panes) and whether
   the per-unit pane (`caffevis_jpgvis`) is shown; `global_scale` scales that size;
+  `global_font_size` is our `font_scale`, `caffevis_jpgvis_stack_vert` our
+  `unit_images_stack_vertical`, `caffevis_control_clr*` our `control_clr*` (the layer list's
+  colours); `debug_window_panes` has the same name here, so it never reaches this module;
 - `caffevis_data_mean` naming a .npy file is our `mean_image` (`generate_channelwise_mean` is ours
   too); given as values per channel it gets a note on how to set `mean`;
 - Caffe-only settings (`caffe_root`, `deploy_prototxt`, `network_weights`, ...) and
-  OpenCV-window tweaks (fonts, polling sleeps) are not applied; each gets one note saying what to
+  OpenCV-window tweaks (font faces, text positions, polling sleeps) are not applied; each gets one note saying what to
   use instead or why it does not apply.
 
 `%DVT_ROOT%` in a path (the original's toolbox folder) is the folder of the settings file. A path
@@ -62,14 +65,16 @@ RENAMES: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
     "caffevis_gpu_id": ("device", lambda index: f"cuda:{index}"),
     "input_updater_capture_device": ("capture_device", None),
     "input_updater_sleep_after_read_frame": ("camera_sleep_s", None),
+    "caffevis_jpgvis_stack_vert": ("unit_images_stack_vertical", None),
+    "global_font_size": ("font_scale", None),
 }
 PATH_SETTINGS = frozenset({"labels", "unit_vis_dir", "static_files_dir", "mean_image"})
 MEAN_SETTING = "caffevis_data_mean"   # a file: our mean_image; values per channel: see INSTEAD
 
 _NO_CAFFE = "not needed: deepvis runs on PyTorch, there is no Caffe to build or point to"
 _NO_POLLING = "not needed: deepvis's threads wake on events (no polling loop, sleeps or heartbeats)"
-_QT_TEXT = ("ignored: Qt lays out the text of each pane (the OpenCV window's font faces, sizes, "
-            "positions and text colours do not apply)")
+_QT_TEXT = ("ignored: Qt lays out the text of each pane (the OpenCV window's font faces, sizes and "
+            "positions do not apply; global_font_size scales all fonts, caffevis_control_clr* colour the layer list)")
 # original name -> what to use instead (one line, shown as a note)
 INSTEAD: dict[str, str] = {
     "caffevis_caffe_root": _NO_CAFFE,
@@ -89,9 +94,7 @@ INSTEAD: dict[str, str] = {
     "caffe_net_transpose": "not needed: PyTorch inputs are channels x height x width",
     "is_gray_model": "set `input_channels = 1`",
     "installed_apps": "not needed: deepvis has the one visualization app",
-    "debug_window_panes": "not available: the panes are Qt widgets",
     "default_window_panes": "ignored: set window_panes (the original refused this name too)",
-    "global_font_size": "ignored: each pane sizes its text to the pane (deepvis has no font scale)",
     "caffevis_outputs_dir": "set `unit_vis_dir` to a folder written by `deepvis find-max` / `crops` / `optimize`",
     "static_files_input_mode": "pass an image list file to --input instead (siamese image pairs are not "
                                "supported)",
@@ -110,7 +113,7 @@ for _name in ("caffevis_frame_wait_sleep", "caffevis_jpg_load_sleep", "caffevis_
     INSTEAD[_name] = _NO_POLLING
 _TEXT_STYLE = re.compile(r"^(help_|caffevis_(control|status|class|label|layer|score)_)"
                          r"|_(face|fsize|thick|loc|line_spacing)$")
-_WINDOW_NAMES = frozenset({PANES_SETTING, "global_scale", "caffevis_jpgvis_stack_vert"})
+_WINDOW_NAMES = frozenset({PANES_SETTING, "global_scale"})
 
 
 @dataclass
@@ -176,10 +179,7 @@ def _map_value(name: str, target: str, value: Any, result: Translation) -> None:
 
 def _window(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozenset[str] | set[str],
             result: Translation) -> None:
-    """window_panes / global_scale -> window_size and the per-unit pane; caffevis_jpgvis_stack_vert."""
-    if foreign.get("caffevis_jpgvis_stack_vert", True) is not True:
-        result.notes.append("caffevis_jpgvis_stack_vert: ignored: the per-unit pane always stacks its "
-                            "images vertically (one column beside the unit grid)")
+    """window_panes / global_scale -> window_size and whether the per-unit pane is shown."""
     scale = foreign.get("global_scale", 1.0)
     if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0:
         result.notes.append(f"global_scale: {scale!r} is not a positive number; ignored")

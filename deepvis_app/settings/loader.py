@@ -349,6 +349,8 @@ def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
         bad("std", "values must not be 0 (the input is divided by them)")
     if not math.isfinite(settings.input_scale) or settings.input_scale == 0:
         bad("input_scale", "must be a finite, non-zero number")
+    if not 0 < settings.font_scale <= 10:
+        bad("font_scale", "must be a factor above 0 and at most 10 (the original's global_font_size)")
     if settings.channel_order.upper() not in ("RGB", "BGR"):
         bad("channel_order", "must be 'RGB' or 'BGR'")
     if settings.unit_backprop not in UNIT_BACKPROP_CHOICES:

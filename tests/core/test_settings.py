@@ -126,6 +126,7 @@ def test_settings_file_failures_name_the_line(tmp_path):
     ("std=(0.2, 0, 0.2)", "'std' = (0.2, 0.0, 0.2): values must not be 0"),
     ("input_scale=0", "'input_scale' = 0.0: must be a finite, non-zero number"),
     ("channel_order='GBR'", "'channel_order' = 'GBR': must be 'RGB' or 'BGR'"),
+    ("font_scale=0", "'font_scale' = 0.0: must be a factor above 0 and at most 10"),
     ("layers=()", "'layers' = (): lists no layer"),
     ("key_overrides={'toggle_help': ('l',)}", "key_overrides bind a key to several actions"),
 ])

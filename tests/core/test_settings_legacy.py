@@ -45,10 +45,13 @@ caffevis_control_fsize = .85
 global_scale = 0.8
 global_font_size = 1.2
 caffevis_jpgvis_stack_vert = False
+caffevis_control_clr = (.8, .8, .8)
+caffevis_control_clr_bp = (.8, .8, 1)
+debug_window_panes = True
 '''
 NOT_APPLIED = ("caffevis_caffe_root", "caffevis_deploy_prototxt", "caffevis_network_weights", "caffevis_data_mean",
                "caffevis_unit_jpg_dir", "caffevis_frame_wait_sleep", "caffe_net_channel_swap", "window_panes",
-               "caffevis_control_fsize", "global_font_size", "caffevis_jpgvis_stack_vert")
+               "caffevis_control_fsize")
 
 
 @pytest.fixture
@@ -78,6 +81,10 @@ def test_original_settings_local_maps_to_ours(original_file, caplog):
     # window: the panes' extent (1500 x 930) times global_scale; no caffevis_jpgvis pane -> per-unit pane off
     assert s.window_size == (1200, 744) and s.init_show_unit_jpgs is False
     assert s.unit_vis_dir is None, "a %DVT_ROOT% folder that does not exist is not applied"
+    # the window's look: font factor, per-unit images side by side, layer-list colours, pane outlines
+    assert s.font_scale == 1.2 and s.unit_images_stack_vertical is False and s.debug_window_panes is True
+    assert s.control_clr == (0.8, 0.8, 0.8) and s.control_clr_bp == (0.8, 0.8, 1.0)
+    assert loaded.origins["font_scale"] == str(original_file)
     assert loaded.origins["labels"] == str(original_file)
     for name in NOT_APPLIED:
         lines = [note for note in loaded.notes if f": {name}:" in note]
@@ -112,3 +119,31 @@ def test_our_own_typos_stay_errors(tmp_path):
         load_settings(local_file=local)
     assert err.value.problems == [f"{local}: unknown setting 'boost_gama_choices' (did you mean "
                                   "'boost_gamma_choices'?)"]
+
+
+@pytest.mark.parametrize("stack", [True, False])
+def test_jpgvis_stack_vert_maps_without_a_note(tmp_path, stack):
+    local = tmp_path / "settings_local.py"
+    local.write_text(f"caffevis_jpgvis_stack_vert = {stack}\n")
+    loaded = load_settings(local_file=local)
+    assert loaded.settings.unit_images_stack_vertical is stack and not loaded.notes
+
+
+def test_control_colours_and_font_size_map_without_notes(tmp_path):
+    local = tmp_path / "settings_local.py"
+    local.write_text("caffevis_control_clr = (.1, .2, .3)\ncaffevis_control_clr_selected = (.4, .5, .6)\n"
+                     "caffevis_control_clr_cursor = (.7, .8, .9)\ncaffevis_control_clr_bp = (1, 0, 0)\n"
+                     "global_font_size = 2\n")
+    loaded = load_settings(local_file=local)
+    s = loaded.settings
+    assert (s.control_clr, s.control_clr_selected, s.control_clr_cursor, s.control_clr_bp) == (
+        (0.1, 0.2, 0.3), (0.4, 0.5, 0.6), (0.7, 0.8, 0.9), (1.0, 0.0, 0.0))
+    assert s.font_scale == 2.0 and not loaded.notes
+
+
+def test_a_font_size_of_the_wrong_type_names_the_file(tmp_path):
+    local = tmp_path / "settings_local.py"
+    local.write_text("global_font_size = 'big'\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings(local_file=local)
+    assert any(str(local) in p and "font_scale" in p for p in err.value.problems), err.value.problems

@@ -60,7 +60,7 @@ def painted_widgets(qtbot) -> tuple[QWidget, list[tuple[str, QWidget]]]:
     aux.set_labels(tuple((f"class {i}", 1.0 / (i + 1)) for i in range(5)))
     layers = LayersPane(BG, STALE, parent)
     layers.set_image(picture(120, 160))
-    control = ControlPane(BG, (0.5, 1.0, 0.5), parent)
+    control = ControlPane(BG, parent=parent)
     control.set_layers([Entry(f"l{i}", f"block_{i}", selected=i == 2, back_origin=i == 4) for i in range(12)],
                        cursor_on_list=True)
     status = StatusPane(BG, parent)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from deepvis_app.gui.panes.control_pane import BACK_ORIGIN, ControlPane
+from deepvis_app.gui.panes.control_pane import ControlPane
 from deepvis_app.gui.panes.help_overlay import HelpOverlay
 from deepvis_app.gui.panes.image_pane import ImagePane
 from tests.helpers.gui import qimage_to_array
@@ -59,7 +59,7 @@ def test_device_size_is_the_widget_size_at_ratio_one(pane):
 
 
 def test_layer_names_wrap_and_clicks_map_to_the_name(qtbot):
-    control = ControlPane(BG, (0.5, 1.0, 0.5))
+    control = ControlPane(BG)
     qtbot.addWidget(control)
     entries = [Entry(f"l{i}", f"block_{i}", selected=i == 3, back_origin=i == 5) for i in range(20)]
     control.set_layers(entries, cursor_on_list=True)
@@ -69,7 +69,8 @@ def test_layer_names_wrap_and_clicks_map_to_the_name(qtbot):
     assert len({r.y() for r in rects}) > 1 and all(r.right() < 300 for r in rects)
     for index in (0, 7, 19):
         assert control.index_at(QPointF(rects[index].center())) == index
-    assert control.entry_color(entries[5]) == BACK_ORIGIN
+    assert control.entry_color(entries[5]).getRgb()[:3] == (140, 190, 255)  # the default look
+    assert control.entry_color(entries[0]).getRgb()[:3] == (190, 190, 190)
     assert np.allclose(control.entry_color(entries[3]).getRgb()[:3], (127.5, 255, 127.5), atol=1)
     control.set_layers(entries, cursor_on_list=False)
     assert control.entry_color(entries[3]).getRgb()[:3] == (255, 255, 255)

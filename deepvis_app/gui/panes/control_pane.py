@@ -1,11 +1,13 @@
 """The control strip: every layer's pretty name, word-wrapped; click a name to select the layer.
 
-Colours follow the original: the current layer bold, green while the cursor is on the list and
-white while it is in the unit grid; the layer holding the frozen backprop origin light blue.
+Colours follow the original (its caffevis_control_clr*, our `control_clr*` settings): the current
+layer bold, green while the cursor is on the list and white while it is in the unit grid; the layer
+holding the frozen backprop origin light blue; the others grey. Font sizes follow `font_scale`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from PySide6.QtCore import QPointF, QRect, Qt, Signal
@@ -13,12 +15,27 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QP
 from PySide6.QtWidgets import QWidget
 
 from deepvis_app.gui.qimage import qcolor
+from deepvis_app.gui.theme import scaled_px
+from deepvis_app.settings.defaults import Settings
 
 PAD_X, PAD_Y, SPACING = 8, 6, 16
 FONT_PX = 15
-NORMAL = QColor(190, 190, 190)
-CURRENT_IN_GRID = QColor(255, 255, 255)
-BACK_ORIGIN = QColor(140, 190, 255)
+Rgb = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ControlColors:
+    """The layer list's text colours (settings RGB in [0, 1]); defaults: the settings' defaults."""
+
+    normal: Rgb = Settings.control_clr
+    selected: Rgb = Settings.control_clr_selected   # the current layer, cursor in the grid
+    cursor: Rgb = Settings.control_clr_cursor       # the current layer, cursor on the list
+    back_origin: Rgb = Settings.control_clr_bp      # the layer holding the frozen backprop origin
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ControlColors":
+        return cls(settings.control_clr, settings.control_clr_selected, settings.control_clr_cursor,
+                   settings.control_clr_bp)
 
 
 class LayerEntryLike(Protocol):
@@ -39,15 +56,16 @@ class ControlPane(QWidget):
 
     layerClicked = Signal(int)
 
-    def __init__(self, background: QColor, cursor_color: tuple[float, float, float], parent: QWidget | None = None):
+    def __init__(self, background: QColor, colors: ControlColors = ControlColors(), parent: QWidget | None = None,
+                 font_scale: float = 1.0):
         super().__init__(parent)
         self.setObjectName("pane_control")
         self._background = background
-        self._cursor_color = qcolor(cursor_color)
+        self._colors = colors
         self._entries: tuple[LayerEntryLike, ...] = ()
         self._cursor_on_list = False
         font = QFont(self.font())
-        font.setPixelSize(FONT_PX)
+        font.setPixelSize(scaled_px(FONT_PX, font_scale))
         self.setFont(font)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setMouseTracking(True)
@@ -114,6 +132,11 @@ class ControlPane(QWidget):
         painter.end()
 
     def entry_color(self, entry: LayerEntryLike) -> QColor:
-        if entry.selected:
-            return self._cursor_color if self._cursor_on_list else CURRENT_IN_GRID
-        return BACK_ORIGIN if entry.back_origin else NORMAL
+        return qcolor(entry_rgb(entry, self._cursor_on_list, self._colors))
+
+
+def entry_rgb(entry: LayerEntryLike, cursor_on_list: bool, colors: ControlColors) -> Rgb:
+    """The colour of one layer's name: the current layer's by where the cursor is, else back origin or normal."""
+    if entry.selected:
+        return colors.cursor if cursor_on_list else colors.selected
+    return colors.back_origin if entry.back_origin else colors.normal

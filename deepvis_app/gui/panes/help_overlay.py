@@ -2,7 +2,7 @@
 
 Rows come from `Result.help_lines` (built from deepvis_app/keymap.py), so a new binding shows
 up here without touching the GUI. Rows flow into as many columns as the window needs; the font
-shrinks before anything is cut off.
+shrinks before anything is cut off (from 17 px times the settings' `font_scale`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
+
+from deepvis_app.gui.theme import scaled_px
 
 KEY_COLOR = QColor(150, 240, 150)
 TEXT_COLOR = QColor(230, 230, 230)
@@ -20,8 +22,9 @@ INSET = 0.07
 class HelpOverlay(QWidget):
     """Covers its parent; transparent to the mouse; shows `rows` of (keys, description)."""
 
-    def __init__(self, parent: QWidget):
+    def __init__(self, parent: QWidget, font_scale: float = 1.0):
         super().__init__(parent)
+        self._font_scale = font_scale
         self.setObjectName("help_overlay")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -44,8 +47,7 @@ class HelpOverlay(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0, 120))
-        panel = QRectF(self.rect()).adjusted(self.width() * INSET, self.height() * INSET,
-                                             -self.width() * INSET, -self.height() * INSET)
+        panel = self._panel()
         painter.setPen(QColor(90, 90, 90))
         painter.setBrush(QColor(20, 20, 24, 235))
         painter.drawRoundedRect(panel, 8, 8)
@@ -61,11 +63,19 @@ class HelpOverlay(QWidget):
         self._draw_rows(painter, font, inner.adjusted(0, title_h, 0, 0), columns)
         painter.end()
 
+    def _panel(self) -> QRectF:
+        return QRectF(self.rect()).adjusted(self.width() * INSET, self.height() * INSET,
+                                            -self.width() * INSET, -self.height() * INSET)
+
+    def row_font(self) -> QFont:
+        """The font the rows are drawn in at the overlay's current size."""
+        return self._fit(self._panel().adjusted(20, 14, -20, -14))[0]
+
     def _fit(self, area: QRectF) -> tuple[QFont, int]:
         """The largest font (and column count) that shows every row inside `area`."""
         font = QFont(self.font())
         columns = 1
-        for size in range(17, 7, -1):
+        for size in range(scaled_px(17, self._font_scale), min(scaled_px(8, self._font_scale), 8) - 1, -1):
             font.setPixelSize(size)
             metrics = QFontMetrics(font)
             per_column = max(1, int((area.height() - metrics.height() * 2) // (metrics.height() * 1.25)))

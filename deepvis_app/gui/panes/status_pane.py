@@ -10,18 +10,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from deepvis_app.gui.theme import scaled_px
+
 TEXT_COLOR = QColor(225, 225, 225)
 FONT_PX = 14
 
 
 class StatusPane(QWidget):
-    def __init__(self, background: QColor, parent: QWidget | None = None):
+    def __init__(self, background: QColor, parent: QWidget | None = None, font_scale: float = 1.0):
         super().__init__(parent)
         self.setObjectName("pane_status")
         self._background = background
         self._text = ""
         font = self.font()
-        font.setPixelSize(FONT_PX)
+        font.setPixelSize(scaled_px(FONT_PX, font_scale))
         self.setFont(font)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedHeight(QFontMetrics(self.font()).height() + 10)
