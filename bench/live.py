@@ -7,6 +7,9 @@
 - ``bare_fwd_fps`` / ``bare_fb_fps``: the bare model's rate on one preprocessed frame, in a thread
   like the app's, alternating with the live runs; ``ratio_*`` = live / bare, median over rounds
   (goal >= 0.9);
+- ``*_cpu_ms_per_frame`` and ``cpu_ratio_back_*`` = bare / live CPU ms per frame: this process's CPU
+  time (every thread: compute, render, video decoding) per frame shown, against the bare model's per
+  call; the work the app adds per frame, steadier than fps on a shared machine;
 - ``key_latency_ms_*``: time from `handle_key` to the new Result on a still image (activations
   cached), for moving the selection with back off and with back on (goal < 50 ms);
 - ``slow_methods``: for occlusion, smoothgrad and integrated_gradients (default options) on a still
@@ -35,6 +38,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -61,19 +65,27 @@ def make_video(path: Path, frames: int = 120, size: tuple[int, int] = (320, 240)
     return path
 
 
-def rate(step, seconds: float, warmup: int = 1) -> float:
-    """Calls per second of ``step`` over about ``seconds`` (after ``warmup`` calls)."""
+class Rate(NamedTuple):
+    """Frames (or calls) per second, and this process's CPU milliseconds per frame meanwhile (all its
+    threads: on a shared machine CPU time barely moves with other processes' load, wall time does)."""
+
+    fps: float
+    cpu_ms: float
+
+
+def rate(step, seconds: float, warmup: int = 1) -> Rate:
+    """``step``'s calls per second over about ``seconds`` (after ``warmup`` calls), and CPU ms per call."""
     for _ in range(warmup):
         step()
-    count, start = 0, time.perf_counter()
+    count, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds or count < 3:
         step()
         count += 1
-    return count / (time.perf_counter() - start)
+    return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count)
 
 
 def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
-               lock: threading.Lock | None = None) -> tuple[float, float]:
+               lock: threading.Lock | None = None) -> tuple[Rate, Rate]:
     """(forward fps, forward+backward fps) of the bare module on one preprocessed frame."""
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
     module = loaded.module
@@ -152,17 +164,18 @@ class LiveRun:
         self.counter.wait_for(3)
         self.frozen = False
 
-    def measure(self, keys: list[str], seconds: float) -> float:
+    def measure(self, keys: list[str], seconds: float) -> Rate:
         for key in keys:
             self.session.handle_key(key)
         self._set_frozen(False)
         self.counter.wait_for(self.counter.count + 2)    # the keys' own recompute, a first new frame
-        start_count, start = self.counter.count, time.perf_counter()
+        start_count, start, cpu = self.counter.count, time.perf_counter(), time.process_time()
         time.sleep(seconds)
-        fps = (self.counter.count - start_count) / (time.perf_counter() - start)
+        frames = max(self.counter.count - start_count, 1)
+        shown = Rate(frames / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / frames)
         self._set_frozen(True)
         time.sleep(0.5)                                  # let the frame in flight finish
-        return fps
+        return shown
 
     def _set_frozen(self, frozen: bool) -> None:
         if self.session.inputs.frozen != frozen:
@@ -282,7 +295,7 @@ def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) ->
     """Bare and live rates measured in alternation, ``rounds`` times, so that a change in the
     machine's load hits both sides of each ratio; medians over the rounds."""
     layer = loaded.layers[0].name
-    runs: dict[str, list[float]] = {k: [] for k in ("bare_fwd", "live_off", "bare_fb", "live_on")}
+    runs: dict[str, list[Rate]] = {k: [] for k in ("bare_fwd", "live_off", "bare_fb", "live_on")}
     bare_rates(loaded, 0.0, layer, warmup=10)   # the first calls of a fresh process are much slower
     live = LiveRun(loaded, settings, video)
     try:
@@ -294,12 +307,17 @@ def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) ->
             runs["live_on"].append(live.measure(["k", "b"], seconds))
     finally:
         live.close()
-    ratio_off = [lv / bare for lv, bare in zip(runs["live_off"], runs["bare_fwd"], strict=True)]
-    ratio_on = [lv / bare for lv, bare in zip(runs["live_on"], runs["bare_fb"], strict=True)]
-    report: dict = {f"{name}_fps": round(statistics.median(values), 2) for name, values in runs.items()}
+    ratio_off = [lv.fps / bare.fps for lv, bare in zip(runs["live_off"], runs["bare_fwd"], strict=True)]
+    ratio_on = [lv.fps / bare.fps for lv, bare in zip(runs["live_on"], runs["bare_fb"], strict=True)]
+    report: dict = {f"{name}_fps": round(statistics.median(r.fps for r in values), 2) for name, values in runs.items()}
     report["ratio_back_off"] = round(statistics.median(ratio_off), 3)
     report["ratio_back_on"] = round(statistics.median(ratio_on), 3)
     report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
+    report.update({f"{name}_cpu_ms_per_frame": round(statistics.median(r.cpu_ms for r in values), 1)
+                   for name, values in runs.items()})
+    for side, live_name, bare_name in (("off", "live_off", "bare_fwd"), ("on", "live_on", "bare_fb")):
+        report[f"cpu_ratio_back_{side}"] = round(statistics.median(
+            bare.cpu_ms / lv.cpu_ms for lv, bare in zip(runs[live_name], runs[bare_name], strict=True)), 3)
     return report
 
 
