@@ -261,6 +261,7 @@ class StatusInput:
     name: str | None = None       # file name, "pan.avi #12", "camera 0 #40"
     position: str | None = None   # "3 of 6" in a list of files
     frozen: bool = False
+    truth: str | None = None      # the ground-truth label a list file gives the image (arik's GT label)
 
 
 def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
@@ -294,7 +295,8 @@ def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float
         parts.append(layer.text())
     if source is not None and source.name:
         where = f" ({source.position})" if source.position else ""
-        parts.append(f"{source.name}{where}{' frozen' if source.frozen else ''}")
+        truth = f" (GT: {source.truth})" if source.truth else ""
+        parts.append(f"{source.name}{where}{' frozen' if source.frozen else ''}{truth}")
     if state.layers_pane_zoom_mode is not ZoomMode.NONE:
         parts.append(f"zoom: {'unit' if state.layers_pane_zoom_mode is ZoomMode.UNIT else 'back'}")
     if timings:

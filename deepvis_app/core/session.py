@@ -417,11 +417,14 @@ class Session:
         if frame is None:
             return StatusInput()
         mode = self.inputs.mode
+        truth = self.inputs.ground_truth(frame)
+        if truth is not None and truth.isdigit() and self.loaded.labels:
+            truth = f"{truth} {self.loaded.label(int(truth))}"   # a class index, named
         if mode == "files":
             index, count = self.inputs.position()
-            return StatusInput(frame.name, f"{index + 1} of {count}" if count > 1 else None)
+            return StatusInput(frame.name, f"{index + 1} of {count}" if count > 1 else None, truth=truth)
         name = f"{frame.name} #{frame.seq}" if mode == "camera" else frame.name
-        return StatusInput(name, None, self.inputs.frozen)
+        return StatusInput(name, None, self.inputs.frozen, truth)
 
     def _result_from(self, request: Request, panes: Panes, data: PaneData, timings: dict[str, float],
                      progress: MethodProgress | None) -> Result:

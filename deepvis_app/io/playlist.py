@@ -62,13 +62,30 @@ def read_list_file(path: str | os.PathLike) -> list[str]:
     skipped) is a path, relative to the list file's folder, or `sample:<name>`. Names are
     checked when shown, so a missing file is skipped then with a message.
     """
-    path = Path(path)
-    entries = []
+    return [entry for entry, _label in _list_lines(Path(path))]
+
+
+def list_labels(paths: Sequence[str | os.PathLike]) -> dict[str, str]:
+    """{shown name (`entry_name`): ground-truth label} from the list files among ``paths``: the rest of
+    a line after its path (the original's image-list and find-max `filelist` format, ``cat.jpg 285``)."""
+    labels: dict[str, str] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.suffix.lower() == LIST_SUFFIX and path.is_file():
+            labels.update((entry_name(entry), label) for entry, label in _list_lines(path) if label)
+    return labels
+
+
+def _list_lines(path: Path) -> list[tuple[str, str]]:
+    """(entry, label or "") per line of a list file."""
+    lines = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        token = re.split(r"[\s,]+", line.strip(), maxsplit=1)[0]
+        tokens = re.split(r"[\s,]+", line.strip(), maxsplit=1)
+        token = tokens[0]
         if token and not token.startswith("#"):
-            entries.append(token if token.startswith(SAMPLE_PREFIX) else str(path.parent / token))
-    return entries
+            entry = token if token.startswith(SAMPLE_PREFIX) else str(path.parent / token)
+            lines.append((entry, tokens[1].strip() if len(tokens) > 1 else ""))
+    return lines
 
 
 def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:

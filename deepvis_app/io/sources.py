@@ -11,6 +11,7 @@ into the app once it runs. Threading only, no Qt.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from deepvis_app.io.camera import CameraReader
-from deepvis_app.io.playlist import InputError, entries_from_paths, entries_from_spec
+from deepvis_app.io.playlist import InputError, entries_from_paths, entries_from_spec, list_labels
 from deepvis_app.io.static_player import StaticPlayer
 from deepvis_app.settings.defaults import Settings
 
@@ -59,6 +60,7 @@ class InputManager:
     def __init__(self, settings: Settings, spec: str | None = None, camera: int | str | None = None):
         entries, index, messages = entries_from_spec(spec, settings.static_files_dir, settings.static_files_regexp)
         self._settings = settings
+        self._labels = list_labels([spec] if spec else [])   # {shown name: label} from a list file's 2nd column
         self._cond = threading.Condition()
         self._seq = 0
         self._last: dict[str, tuple[np.ndarray, str]] = {}
@@ -138,6 +140,12 @@ class InputManager:
         _, index, count = self._player.current()
         return index, count
 
+    def ground_truth(self, frame: Frame) -> str | None:
+        """The label a list file gives the image ``frame`` shows (``cat.jpg 285``), None without one
+        (a camera frame never has one). Looked up by the frame's own name, so it always matches the
+        picture, also while the next file is still loading."""
+        return self._labels.get(re.sub(r" #\d+$", "", frame.name))   # a video frame's name ends in " #N"
+
     def pop_messages(self) -> list[str]:
         """Messages queued since the last call (oldest first), for the status bar."""
         with self._cond:
@@ -192,6 +200,7 @@ class InputManager:
             if not messages:
                 self._notify("nothing to open")
             return
+        self._labels = list_labels(paths)
         with self._cond:
             self._last.pop("static", None)  # not re-shown when leaving camera mode: it is replaced
             self._frozen.discard("static")  # the player unfreezes for a new entry too

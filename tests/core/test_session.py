@@ -586,3 +586,20 @@ def test_the_next_frame_is_computed_while_the_last_one_is_drawn(make_session, tm
         time.sleep(0.02)
     assert render_threads == {"deepvis-render"}
     session.stop()
+
+
+def test_a_list_files_label_is_the_ground_truth_in_the_status(make_session, tiny_loaded, tmp_path):
+    """The original's image-list line `image label` (arik's GT label): a class index is named."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("sample:chelsea 1\nsample:coffee a-mug\nsample:rocket\n")
+    named = dataclasses.replace(tiny_loaded, labels=["zero", "one", "two"])
+    session = make_session(str(listing), loaded=named)
+    session.process_pending()
+    assert "sample:chelsea (1 of 3) (GT: 1 one)" in press(session).status
+    for name, truth in (("sample:coffee", "(GT: a-mug)"), ("sample:rocket", "")):
+        session.handle_key("e")
+        deadline = time.monotonic() + 30
+        while session.inputs.latest().name != name and time.monotonic() < deadline:
+            time.sleep(0.02)
+        status = press(session).status
+        assert f"{name} ({2 if truth else 3} of 3){' ' + truth if truth else ' |'}" in status, status

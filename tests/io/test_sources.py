@@ -165,12 +165,12 @@ def test_list_file_names_entries_relative_to_itself(make_manager, folder):
     listing.write_text("b.png 1\n# a comment\n\n  a.png,2\nsample:coffee\nmissing.png 3\n")
     manager = make_manager(str(listing))
     frame = next_frame(manager, None)
-    assert frame.name == "b.png" and manager.position() == (0, 3)
+    assert frame.name == "b.png" and manager.position() == (0, 3) and manager.ground_truth(frame) == "1"
     assert any("1 of 4" in m and "missing.png" in m for m in manager.pop_messages())
-    for expected in ("a.png", "sample:coffee", "b.png"):
+    for expected, truth in (("a.png", "2"), ("sample:coffee", None), ("b.png", "1")):   # the second column
         manager.next_file()
         frame = next_frame(manager, frame)
-        assert frame.name == expected
+        assert frame.name == expected and manager.ground_truth(frame) == truth
     manager.open_paths([str(folder / "notes.txt")])  # a text file naming no image: a message only
     assert manager.position() == (0, 3)
     assert any("notes.txt" in m and "not found" in m for m in manager.pop_messages())
