@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "deepvis_app.cli.unitvis_commands",
     "deepvis_app.cli.optimize_commands",
     "deepvis_app.cli.gui_command",
+    "deepvis_app.cli.web_command",
 )
 DESCRIPTION = ("Look inside a convolutional network: list its layers, classify images, draw attribution maps, "
                "make per-unit images, or explore it live in a window (deepvis gui).")
