@@ -52,8 +52,9 @@ KEYMAP: tuple[Binding, ...] = (
     _b("sel_layer_right", ("o", "O"), "Next layer without moving the cursor", "view"),
     _b("zoom_mode", ("z",), "Cycle zoom: none / selected unit / backprop image", "view"),
     _b("toggle_pattern_mode", ("s",), "Toggle pattern mode (each unit's optimized image in the grid)", "view"),
-    _b("next_pattern_source", ("S",), "Pattern mode: next per-unit image: optimized, diversity set, max input "
-       "(top-1 dataset crop)", "view"),
+    _b("next_pattern_source", ("S",), "Pattern mode: next source: optimized, diversity set, max input (top-1 "
+       "dataset crop), weights histogram, max-activation histogram, weights / activations correlation (layer)",
+       "view"),
     _b("ez_back_mode_loop", ("b",), "Back loop: off, gradient/raw, gradient/norm, deconv/raw", "view"),
     _b("freeze_back_unit", ("d",), "Freeze / unfreeze the backprop origin at the selected unit", "view"),
     _b("show_back", ("a",), "Grid: forward activations vs backward diffs (leaves pattern mode)", "view"),

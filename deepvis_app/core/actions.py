@@ -101,7 +101,7 @@ def toggle_pattern_mode(state: ViewState, info: ModelInfo) -> ViewState:
 
 
 def next_pattern_source(state: ViewState, info: ModelInfo) -> ViewState:
-    """S: pattern mode on, showing the next per-unit image: optimized -> diversity set -> max input."""
+    """S: pattern mode on, showing the next source (`PATTERN_SOURCES`, from the last back to the first)."""
     index = PATTERN_SOURCES.index(state.pattern_source) + 1 if state.pattern_source in PATTERN_SOURCES else 0
     return state.replace(pattern_mode=True, pattern_source=PATTERN_SOURCES[index % len(PATTERN_SOURCES)])
 

@@ -1,7 +1,8 @@
 """What the panes of one view state are drawn from: frame, forward, backward, unit images.
 
 `PaneSource.gather` runs in the compute thread: it takes the newest frame, the (cached) forward,
-the unit images and pattern sprite (through the loader, never blocking) and, when the back pane
+the unit images and pattern tiles (through the loader, never blocking; the weight sources get the
+model's weights from here, read in the loader thread) and, when the back pane
 is on, the backward of the chosen method. Before a method that is not cached runs, a first
 version of the panes goes out with the back pane stale (showing the partial map of an earlier,
 abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
@@ -14,6 +15,7 @@ kept for the session's model, never recomputed per frame.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +28,8 @@ from deepvis_app.core.methods import Method, get_method
 from deepvis_app.core.progress import CancelToken, Progress
 from deepvis_app.core.render import LayerGeometry, MethodProgress, PaneData
 from deepvis_app.core.state import ModelInfo, ViewState
+from deepvis_app.core.unit_image_loader import WeightsOf
+from deepvis_app.core.unit_weights import unit_weight_matrix
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.core.unitvis.receptive_field import receptive_field
 from deepvis_app.io.sources import Frame
@@ -50,7 +54,8 @@ class UnitImageSource(Protocol):
 
     def request(self, layer: str, unit: int) -> UnitImages | None: ...
 
-    def request_sprite(self, layer: str, count: int, source: str = ...) -> list[np.ndarray | None] | None: ...
+    def request_sprite(self, layer: str, count: int, source: str = ...,
+                       weights: WeightsOf | None = ...) -> list[np.ndarray | None] | None: ...
 
 
 @dataclasses.dataclass
@@ -171,7 +176,9 @@ class PaneSource:
 
     def _add_unit_images(self, data: PaneData, state: ViewState, layer: str) -> None:
         if state.pattern_mode:
-            data.sprite = self.loader.request_sprite(layer, self.info.units[state.layer_idx], state.pattern_source)
+            count = self.info.units[state.layer_idx]
+            weights = functools.partial(unit_weight_matrix, self.engine.loaded.module, layer, count, self.engine.lock)
+            data.sprite = self.loader.request_sprite(layer, count, state.pattern_source, weights)
         wanted = self.settings.jpgvis_layers
         key_layer = self.settings.jpgvis_remap.get(layer, layer)
         data.unit_images_wanted = (state.show_unit_jpgs and state.in_grid

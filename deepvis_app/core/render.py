@@ -20,7 +20,14 @@ import numpy as np
 from deepvis_app.core import tiles
 from deepvis_app.core.display import back_view
 from deepvis_app.core.preprocess import center_crop_to_aspect
-from deepvis_app.core.state import PATTERN_SOURCE_NAMES, GridShows, ModelInfo, ViewState, ZoomMode
+from deepvis_app.core.state import (
+    LAYER_PATTERN_SOURCES,
+    PATTERN_SOURCE_NAMES,
+    GridShows,
+    ModelInfo,
+    ViewState,
+    ZoomMode,
+)
 from deepvis_app.core.unitvis.layout import UnitImages
 from deepvis_app.settings.defaults import Settings
 
@@ -56,7 +63,8 @@ class PaneData:
     back_stale: bool = False                 # input_grad, if any, is a partial map
     sprite: list[np.ndarray | None] | None = None  # pattern-mode tiles of the state's pattern source
     #                                               ([] none on disk, None loading; a None tile: that unit
-    #                                               has no image)
+    #                                               has no image; a layer-level source: one tile, the
+    #                                               layer's picture)
     unit_images: UnitImages | None = None    # selected unit's images (None: loading)
     unit_images_wanted: bool = False
     top_labels: tuple[TextLine, ...] = ()    # the best classes: (label, probability)
@@ -146,6 +154,9 @@ def layers_pane(data: PaneData, state: ViewState, info: ModelInfo, settings: Set
         unit = values[min(state.selected_unit, len(values) - 1)]
         panes.images["layers"] = tiles.fit_to_pane(unit, size, background)[0]
         return
+    if state.pattern_mode and state.pattern_source in LAYER_PATTERN_SOURCES:
+        _layer_picture(data, state, settings, size, panes)
+        return
     mosaic = _grid_mosaic(data, state, info, settings, size, values, panes)
     if mosaic is None:
         panes.images["layers"] = blank(size, settings.stale_background)
@@ -155,6 +166,21 @@ def layers_pane(data: PaneData, state: ViewState, info: ModelInfo, settings: Set
     panes.images["layers"] = image
     panes.grid_shape = mosaic.grid_shape
     panes.tile_rects = tiles.scaled_rects(mosaic.tile_rects, scale)
+
+
+def _layer_picture(data: PaneData, state: ViewState, settings: Settings, size: tuple[int, int],
+                   panes: Panes) -> None:
+    """A layer-level pattern source: its one picture fitted to the pane (no tiles: a click selects nothing),
+    a labelled placeholder when there is none."""
+    if data.sprite is None:
+        panes.images["layers"] = blank(size, settings.stale_background)
+        panes.stale.add("layers")
+        return
+    picture = data.sprite[0] if data.sprite else None
+    if picture is None:
+        panes.images["layers"] = placeholder(size, PATTERN_PLACEHOLDERS[state.pattern_source], settings)
+    else:
+        panes.images["layers"] = tiles.fit_to_pane(picture, size, settings.window_background)[0]
 
 
 def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Settings,
@@ -185,8 +211,11 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
     return tiles.make_mosaic(tiles.as_uint8(tiles.fc_squares(values)), cols, pad, highlights)
 
 
-# The placeholder of a unit without an image, per pattern source (`state.PATTERN_SOURCES`).
-PATTERN_PLACEHOLDERS = {"optimized": "no image", "diversity": "no diversity set", "max_input": "no top image"}
+# The placeholder of a unit (a layer, for `state.LAYER_PATTERN_SOURCES`) without an image, per pattern source.
+PATTERN_PLACEHOLDERS = {"optimized": "no image", "diversity": "no diversity set", "max_input": "no top image",
+                        "weights_histogram": "no weights", "max_histogram": "no histogram",
+                        "weights_correlation": "no weights",
+                        "activations_correlation": "no channels_correlation.png (find-max --summaries)"}
 UNIT_IMAGE_LABELS = {"regularized_opt": "no optimized image", "max_im": "no top-9 images",
                      "max_deconv": "no deconv images"}
 

@@ -19,10 +19,18 @@ from deepvis_app.settings.defaults import Settings
 # The original's back modes are "grad" and "deconv"; this rebuild names them as the backprop package.
 ORIGINAL_BACK_MODES = ("gradient", "deconv")
 ORIGINAL_BACK_VIEWS = ("raw", "gray", "norm", "normblur")
-# What pattern mode shows per unit (`S` cycles them), with the words the status line uses: the optimized
-# image (the layer's sprite), the unit's diversity set (`optimize --diversity`), its top-1 dataset crop.
-PATTERN_SOURCES = ("optimized", "diversity", "max_input")
-PATTERN_SOURCE_NAMES = {"optimized": "optimized", "diversity": "diversity", "max_input": "max input"}
+# What pattern mode shows (`S` cycles them, the arikpoz fork's order), with the words the status line uses:
+# per unit the optimized image (the layer's sprite), the diversity set (`optimize --diversity`), the top-1
+# dataset crop, a histogram of the unit's incoming weights, find-max's histogram of its max activation;
+# then one picture for the whole layer (`LAYER_PATTERN_SOURCES`): the correlation matrix of the units'
+# weights, find-max's correlation of their max activations.
+PATTERN_SOURCES = ("optimized", "diversity", "max_input", "weights_histogram", "max_histogram",
+                   "weights_correlation", "activations_correlation")
+PATTERN_SOURCE_NAMES = {"optimized": "optimized", "diversity": "diversity", "max_input": "max input",
+                        "weights_histogram": "weights histogram", "max_histogram": "max-activation histogram",
+                        "weights_correlation": "weights correlation",
+                        "activations_correlation": "activations correlation"}
+LAYER_PATTERN_SOURCES = ("weights_correlation", "activations_correlation")
 
 
 class CursorArea(str, Enum):

@@ -8,9 +8,13 @@ builds a backlog), and `on_ready(key)` fires in the loader thread when a result 
 the GUI must hop to its own thread before repainting. Units with nothing on disk are cached as
 an empty `UnitImages`, so they are not looked up again. Pattern mode's tiles come from one of
 `state.PATTERN_SOURCES`, cached per source: "optimized" cuts the layer's whole_layer sprite (a tile
-that is all black is a unit the pipeline never optimized: it comes back as None); "diversity" and
-"max_input" read each unit's diversity-set montage or top-1 crop through the layout (None for a unit
-without one), shrunk so a wide layer's tiles stay small in the cache.
+that is all black is a unit the pipeline never optimized: it comes back as None); "diversity",
+"max_input" and "max_histogram" read each unit's diversity-set montage, top-1 crop or find-max
+histogram through the layout (None for a unit without one), shrunk so a wide layer's tiles stay small
+in the cache; "weights_histogram" draws each unit's weights (`unit_weights`, from the weights the
+request brings: None for every unit of a layer without weights). A layer-level source
+(`state.LAYER_PATTERN_SOURCES`) gives one tile, the layer's picture (None when there is none): the
+weights' correlation matrix drawn here, or find-max's channels_correlation.png.
 An optional second folder (`overlay`: the per-user folder where the app saves images it computed,
 `unitvis.optimize_job`) is read too, and a unit image found there wins over the model's; `invalidate`
 drops a unit from the cache after such a save, so the new image shows at once.
@@ -24,6 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,8 +36,10 @@ import numpy as np
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.state import PATTERN_SOURCES, grid_cols
+from deepvis_app.core.unit_weights import weight_histograms, weights_correlation_picture
 from deepvis_app.core.unitvis import inactive_images
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
+from deepvis_app.io.images import ImageReadError, read_image
 
 log = logging.getLogger("deepvis.core.unit_image_loader")
 
@@ -47,6 +54,9 @@ TILE_PX_BOUNDS = (32, 256)
 UnitKey = tuple[str, int]
 SpriteKey = tuple[str, str, str, int]
 ComputeUnitImages = Callable[[str, int], UnitImages | None]
+# The layer's (units, fan_in) incoming weights (`unit_weights.unit_weight_matrix`), None when it has none;
+# called in the loader thread, only when the pictures drawn from them are not cached.
+WeightsOf = Callable[[], np.ndarray | None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +111,7 @@ class UnitImageLoader:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pending_unit: UnitKey | None = None
-        self._pending_sprite: SpriteKey | None = None
+        self._pending_sprite: tuple[SpriteKey, WeightsOf | None] | None = None
         self._stopping = False
         self._messages: list[str] = []
         self._thread: threading.Thread | None = None
@@ -129,19 +139,20 @@ class UnitImageLoader:
         self._wake.set()
         return None
 
-    def request_sprite(self, layer: str, count: int,
-                       source: str = PATTERN_SOURCES[0]) -> list[np.ndarray | None] | None:
+    def request_sprite(self, layer: str, count: int, source: str = PATTERN_SOURCES[0],
+                       weights: WeightsOf | None = None) -> list[np.ndarray | None] | None:
         """The layer's first `count` pattern tiles from `source` if cached ([] when the layer has no
-        sprite on disk; None for a unit without an image); else queue a load and return None."""
+        sprite on disk; None for a unit without an image; one tile, the layer's picture, for a layer-level
+        source); else queue a load and return None. `weights`: the layer's weights, for the weight sources."""
         key = sprite_key(layer, count, source)
         cached = self.cache.get(key)
         if cached is None and not self._stopping:
             if self._synchronous:
-                self._load_sprite(key)
+                self._load_sprite(key, weights)
                 cached = self.cache.get(key)
             else:
                 with self._lock:
-                    self._pending_sprite = key
+                    self._pending_sprite = (key, weights)
                 self.start()
                 self._wake.set()
         return None if cached is None else list(cached.tiles)
@@ -199,7 +210,7 @@ class UnitImageLoader:
         if unit is not None:
             self._load_unit(unit)
         elif sprite is not None:
-            self._load_sprite(sprite)
+            self._load_sprite(*sprite)
         return unit is not None or sprite is not None
 
     def _load_unit(self, key: UnitKey) -> None:
@@ -235,7 +246,7 @@ class UnitImageLoader:
         with self._lock:
             self._messages.append(text)
 
-    def _load_sprite(self, key: SpriteKey) -> None:
+    def _load_sprite(self, key: SpriteKey, weights: WeightsOf | None = None) -> None:
         if key in self.cache:
             return
         _, source, layer, count = key
@@ -243,6 +254,16 @@ class UnitImageLoader:
         if source == "optimized":
             tiles = [None if int(tile.max()) <= BLACK_TILE_MAX else tile
                      for tile in self.layout.read_sprite_tiles(layer, count) or []]
+        elif source in ("weights_histogram", "weights_correlation"):
+            matrix = None if weights is None else weights()
+            if matrix is None:
+                tiles = [None] * (count if source == "weights_histogram" else 1)
+            elif source == "weights_histogram":
+                tiles = list(weight_histograms(matrix[:count], tile_bound(count)))
+            else:
+                tiles = [weights_correlation_picture(matrix[:count], layer)]
+        elif source == "activations_correlation":
+            tiles = [self._first_on_disk(lambda layout: self._read_picture(layout.channels_correlation(layer)))]
         else:
             side = tile_bound(count)
             tiles = [None if (img := self._unit_tile(source, layer, unit)) is None else shrink_to(img, side)
@@ -250,15 +271,29 @@ class UnitImageLoader:
         self._store(key, SpriteTiles(tuple(tiles), sum(tile.nbytes for tile in tiles if tile is not None)))
 
     def _unit_tile(self, source: str, layer: str, unit: int) -> np.ndarray | None:
-        """The unit's diversity set or top-1 crop, the overlay folder's first (as for the unit pane)."""
+        """The unit's diversity set, top-1 crop or max-activation histogram, the overlay folder's first
+        (as for the unit pane)."""
+        if source == "diversity":
+            return self._first_on_disk(lambda layout: layout.read_diversity_set(layer, unit))
+        if source == "max_histogram":
+            return self._first_on_disk(lambda layout: self._read_picture(layout.max_histogram(layer, unit)))
+        return self._first_on_disk(lambda layout: layout.read_top_crop(layer, unit))
+
+    def _first_on_disk(self, read: Callable[[UnitVisLayout], np.ndarray | None]) -> np.ndarray | None:
         for layout in (self.overlay, self.layout):
-            if layout is None:
-                continue
-            found = (layout.read_diversity_set(layer, unit) if source == "diversity"
-                     else layout.read_top_crop(layer, unit))
-            if found is not None:
+            if layout is not None and (found := read(layout)) is not None:
                 return found
         return None
+
+    def _read_picture(self, path: Path) -> np.ndarray | None:
+        """A picture find-max wrote, None when absent; one that cannot be read is reported, not raised."""
+        if not path.is_file():
+            return None
+        try:
+            return read_image(path)
+        except ImageReadError as exc:
+            self._message(f"pattern mode: cannot read {path}: {exc}")
+            return None
 
     def _store(self, key: Hashable, value: object) -> None:
         self.cache.put(key, value)

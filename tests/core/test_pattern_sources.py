@@ -1,7 +1,9 @@
-"""Pattern mode's per-unit image sources (`S`): optimized sprite, diversity set, top-1 dataset crop.
+"""Pattern mode's per-unit image sources (`S`): optimized sprite, diversity set, top-1 dataset crop
+(the arikpoz fork's weight and find-max sources: test_pattern_weights.py).
 
 Each test writes a unit-vis folder through `UnitVisLayout`, drives a sync `Session` on the tiny model and
-compares each grid tile with the image it should show, resized to the tile independently here.
+compares each grid tile with the image it should show, resized to the tile independently here
+(test_pattern_weights.py uses the same fixture and helpers).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.core.session import Session
-from deepvis_app.core.state import PATTERN_SOURCES
+from deepvis_app.core.state import PATTERN_SOURCE_NAMES, PATTERN_SOURCES
 from deepvis_app.core.unitvis.layout import UnitVisLayout, montage_tile
 from deepvis_app.core.unitvis.montage import unit_montage
 from deepvis_app.io.sources import InputManager
@@ -22,7 +24,7 @@ UNITS = 8
 TRIM = 3             # tile edges: rounding of the scaled rectangles, resampling at the border
 
 
-def _blocks(colors: list[tuple[int, int, int]], size: int = 48) -> np.ndarray:
+def blocks(colors: list[tuple[int, int, int]], size: int = 48) -> np.ndarray:
     """A size x size image of four solid quadrants (top-left, top-right, bottom-left, bottom-right)."""
     image = np.empty((size, size, 3), np.uint8)
     half = size // 2
@@ -32,17 +34,17 @@ def _blocks(colors: list[tuple[int, int, int]], size: int = 48) -> np.ndarray:
     return image
 
 
-def _palette(seed: int, count: int = 4) -> list[tuple[int, int, int]]:
+def palette(seed: int, count: int = 4) -> list[tuple[int, int, int]]:
     rng = np.random.default_rng(seed)
     return [tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in range(count)]
 
 
-def _tile(result, unit: int) -> np.ndarray:
+def grid_tile(result, unit: int) -> np.ndarray:
     x, y, w, h = result.tile_rects[unit]
     return result.images["layers"][y:y + h, x:x + w]
 
 
-def _mismatch(tile: np.ndarray, source: np.ndarray) -> float:
+def mismatch(tile: np.ndarray, source: np.ndarray) -> float:
     """Mean absolute difference of the tile and the source resized to it, edges left out."""
     height, width = tile.shape[:2]
     expected = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
@@ -69,11 +71,11 @@ def session_on(tiny_loaded):
 def _write_folder(root) -> dict[str, dict[int, np.ndarray]]:
     """Each source's images for some units (the others have none); returns {source: {unit: image}}."""
     layout = UnitVisLayout(root)
-    optimized = {unit: _blocks(_palette(unit)) for unit in range(UNITS) if unit != 3}
+    optimized = {unit: blocks(palette(unit)) for unit in range(UNITS) if unit != 3}
     layout.write_sprite(LAYER, [optimized.get(unit, np.zeros((48, 48, 3), np.uint8)) for unit in range(UNITS)])
     diversity = {}
     for unit in (1, 4):
-        copies = [np.full((40, 40, 3), color, np.uint8) for color in _palette(100 + unit)]
+        copies = [np.full((40, 40, 3), color, np.uint8) for color in palette(100 + unit)]
         layout.write_unit_image("regularized_opt", LAYER, unit, copies[0])
         for copy, image in enumerate(copies[1:], start=1):
             layout.write_png(layout.unit_variant(LAYER, unit, copy), image)
@@ -81,10 +83,10 @@ def _write_folder(root) -> dict[str, dict[int, np.ndarray]]:
     layout.write_unit_image("regularized_opt", LAYER, 6, np.full((40, 40, 3), 90, np.uint8))  # no variants
     max_input = {}
     for unit in (2, 5, 7):
-        crops = [_blocks(_palette(200 + 10 * unit + rank), 64) for rank in range(9)]
+        crops = [blocks(palette(200 + 10 * unit + rank), 64) for rank in range(9)]
         layout.write_unit_image("max_im", LAYER, unit, unit_montage(crops, 9, 64))
         max_input[unit] = crops[0]
-    own_crop = _blocks(_palette(300), 64)[:, :48]       # `deepvis crops` wrote unit 5's crop: it wins
+    own_crop = blocks(palette(300), 64)[:, :48]       # `deepvis crops` wrote unit 5's crop: it wins
     layout.write_png(layout.crop("maxim", LAYER, 5, 0), own_crop)
     max_input[5] = own_crop
     return {"optimized": optimized, "diversity": diversity, "max_input": max_input}
@@ -94,22 +96,22 @@ def test_each_source_shows_its_image_in_each_tile_and_a_placeholder_where_none(s
     expected = _write_folder(tmp_path)
     session = session_on(tmp_path)
     result = press(session, "s")
-    for source in PATTERN_SOURCES:
+    for source in expected:
         assert session.state.pattern_source == source and session.state.pattern_mode
-        assert result.status.startswith(f"pattern: {source.replace('_', ' ')}  ")
+        assert result.status.startswith(f"pattern: {PATTERN_SOURCE_NAMES[source]}  ")
         assert "layers" not in result.stale and len(result.tile_rects) == UNITS
         images = expected[source]
         for unit in range(UNITS):
-            tile = _tile(result, unit)
+            tile = grid_tile(result, unit)
             if unit in images:
-                assert _mismatch(tile, images[unit]) < 8, (source, unit)
+                assert mismatch(tile, images[unit]) < 8, (source, unit)
                 others = [img for other, img in images.items() if other != unit]
-                assert all(_mismatch(tile, img) > 25 for img in others), (source, unit)
+                assert all(mismatch(tile, img) > 25 for img in others), (source, unit)
             else:   # the labelled placeholder: neither blank nor any unit's image
                 assert not (tile == tile[TRIM, TRIM]).all(), (source, unit)
-                assert all(_mismatch(tile, img) > 25 for img in images.values()), (source, unit)
+                assert all(mismatch(tile, img) > 25 for img in images.values()), (source, unit)
         result = press(session, "S")
-    assert session.state.pattern_source == PATTERN_SOURCES[0]   # cycled round
+    assert session.state.pattern_source == PATTERN_SOURCES[len(expected)]   # the next: the weights histogram
 
 
 def test_S_turns_pattern_mode_on_and_switching_back_shows_the_cached_source_again(session_on, tmp_path):
@@ -117,10 +119,10 @@ def test_S_turns_pattern_mode_on_and_switching_back_shows_the_cached_source_agai
     session = session_on(tmp_path)
     result = press(session, "S")
     assert session.state.pattern_mode and session.state.pattern_source == "diversity"
-    assert _mismatch(_tile(result, 4), expected["diversity"][4]) < 8
+    assert mismatch(grid_tile(result, 4), expected["diversity"][4]) < 8
     first = result.images["layers"].copy()
-    result = press(session, "S", "S")                # max input, then optimized
-    assert _mismatch(_tile(result, 4), expected["optimized"][4]) < 8
+    result = press(session, *["S"] * (len(PATTERN_SOURCES) - 1))    # max input ... round to optimized
+    assert mismatch(grid_tile(result, 4), expected["optimized"][4]) < 8
     result = press(session, "S")                     # diversity again: the same picture, not the last one
     assert np.array_equal(result.images["layers"], first)
     result = press(session, "s")
@@ -134,7 +136,7 @@ def test_a_folder_without_diversity_sets_or_crops_shows_placeholders_only(sessio
     session = session_on(tmp_path)
     for _ in range(2):
         result = press(session, "S")
-        tiles = [_tile(result, unit) for unit in range(UNITS)]
+        tiles = [grid_tile(result, unit) for unit in range(UNITS)]
         assert "layers" not in result.stale and result.error is None
         assert all(np.array_equal(tile, tiles[0]) for tile in tiles[1:])     # the same placeholder
         assert not (tiles[0] == tiles[0][TRIM, TRIM]).all()                  # with its label
