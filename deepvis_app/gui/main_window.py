@@ -6,6 +6,8 @@ The window never computes: keys, clicks, hovering, drops and resizes become call
 `Session`; the session's results arrive through `ResultBridge` (at most one pending event, old
 generations dropped) and are painted as they are. A session in sync mode (tests) computes inline
 in its calls and its results arrive at once through the same bridge: the window has one code path.
+With `buttons_pane` on, a column of buttons (one per key binding) sits right of the panes, a sixth
+of the width as in the arikpoz fork; a click is handled as the press of the button's key.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PySide6.QtGui import (
     QResizeEvent,
     QShowEvent,
 )
-from PySide6.QtWidgets import QApplication, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from deepvis_app.core.panes import PANES, PaneSpec, hidden_panes
@@ -30,6 +32,7 @@ from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
 from deepvis_app.gui.layout import pane_rects
 from deepvis_app.gui.panes.aux_pane import AuxPane
+from deepvis_app.gui.panes.buttons_pane import ButtonsPane
 from deepvis_app.gui.panes.control_pane import ControlColors, ControlPane
 from deepvis_app.gui.panes.debug_outlines import DebugOutlines
 from deepvis_app.gui.panes.help_overlay import HelpOverlay
@@ -41,6 +44,7 @@ from deepvis_app.settings.defaults import Settings
 
 TITLE = "Deep Visualization Toolbox"
 RESIZE_THROTTLE_MS = 80
+BUTTONS_SHARE = 6  # the buttons pane takes 1/BUTTONS_SHARE of the width (the fork's 300 of 1800 px)
 
 
 class Canvas(QWidget):
@@ -89,7 +93,11 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.canvas, 1)
+        self.buttons: ButtonsPane | None = None
+        if s.buttons_pane:
+            layout.addLayout(self._with_buttons(bg), 1)
+        else:
+            layout.addWidget(self.canvas, 1)
         layout.addWidget(self.status)
         self.debug_outlines: DebugOutlines | None = None
         if s.debug_window_panes:
@@ -98,6 +106,19 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(container)
         self.canvas.resized.connect(self._on_canvas_resized)
         self.control.layerClicked.connect(self._on_layer_clicked)
+
+    def _with_buttons(self, background: QColor) -> QHBoxLayout:
+        """The canvas with the buttons pane right of it (the `buttons_pane` setting)."""
+        s = self.settings
+        self.buttons = ButtonsPane(s.key_overrides, self.session.info.back_methods, background, self._container,
+                                   font_scale=s.font_scale)
+        self.buttons.keyRequested.connect(self._on_button_key)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(self.canvas, BUTTONS_SHARE - 1)
+        row.addWidget(self.buttons, 1)
+        return row
 
     def _make_pane(self, spec: PaneSpec, background: QColor, stale: QColor) -> ImagePane:
         """The widget of one declared pane: a grid takes clicks and hovers, a text pane draws lines."""
@@ -143,7 +164,8 @@ class MainWindow(QMainWindow):
 
     def _named_panes(self) -> list[tuple[str, QWidget]]:
         """Every pane widget by name (what `debug_window_panes` outlines)."""
-        return [*self.panes.items(), ("control", self.control), ("status", self.status)]
+        buttons = [("buttons", self.buttons)] if self.buttons is not None else []
+        return [*self.panes.items(), ("control", self.control), *buttons, ("status", self.status)]
 
     def pane_sizes(self) -> dict[str, tuple[int, int]]:
         """Device-pixel size of every visible image pane (what the session renders)."""
@@ -173,6 +195,11 @@ class MainWindow(QMainWindow):
         if self.session.should_quit:
             self.close()
         return bound
+
+    @Slot(str)
+    def _on_button_key(self, key: str) -> None:
+        """A click in the buttons pane: the press of its key (the key a typed press is turned into)."""
+        self.handle_key(key)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         if any(url.isLocalFile() for url in event.mimeData().urls()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from deepvis_app.gui.qimage import qcolor
@@ -32,3 +32,10 @@ def apply_dark_theme(app: QApplication, settings: Settings) -> None:
 def scaled_px(pixels: float, font_scale: float) -> int:
     """A font's pixel size times the settings' `font_scale` (the original's global_font_size), at least 1."""
     return max(1, round(pixels * font_scale))
+
+
+def bold_font(font: QFont) -> QFont:
+    """A bold copy of `font`."""
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold

@@ -182,6 +182,10 @@ class Settings:
     # Outline each pane and write its name over it, for checking the layout (the original's
     # debug_window_panes).
     debug_window_panes: bool = False
+    # Show a column of buttons right of the panes, one per key binding (grouped as in the help
+    # screen, labelled with the bound key): a click does what the key does (the arikpoz fork's
+    # `caffevis_buttons` pane).
+    buttons_pane: bool = False
 
     # --- backprop and attribution --------------------------------------------------------
     # Options of the back-pane methods, per method, over their defaults, e.g.

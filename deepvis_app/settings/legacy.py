@@ -7,8 +7,9 @@ loader hands every name it does not know to `translate`, which returns what it m
 - a `caffevis_*` name whose rest is one of our settings maps to it (`caffevis_boost_gamma_choices`
   -> `boost_gamma_choices`), others through `RENAMES` (with a value conversion where the meaning
   differs: the original's layer filter returns True to *hide* a layer, ours False);
-- the window settings: `window_panes` gives the window size (the extent of its panes) and whether
-  the per-unit pane (`caffevis_jpgvis`) is shown; `global_scale` scales that size;
+- the window settings: `window_panes` gives the window size (the extent of its panes), whether
+  the per-unit pane (`caffevis_jpgvis`) is shown and whether the buttons pane (`caffevis_buttons`,
+  arikpoz's fork) is, our `buttons_pane`; `global_scale` scales that size;
   `global_font_size` is our `font_scale`, `caffevis_jpgvis_stack_vert` our
   `unit_images_stack_vertical`, `caffevis_control_clr*` our `control_clr*` (the layer list's
   colours); `debug_window_panes` has the same name here, so it never reaches this module;
@@ -34,6 +35,7 @@ DVT_ROOT = "%DVT_ROOT%"
 PREFIX = "caffevis_"
 PANES_SETTING = "window_panes"
 UNIT_IMAGES_PANE = "caffevis_jpgvis"
+BUTTONS_PANE = "caffevis_buttons"   # arikpoz's fork: a clickable menu of the keys, our `buttons_pane`
 
 
 def _hide_to_show(hide: Any) -> Any:
@@ -190,8 +192,12 @@ def _window(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozense
         size, names = panes
         if UNIT_IMAGES_PANE not in names and "init_show_unit_jpgs" not in ours:
             result.values["init_show_unit_jpgs"] = False
+        buttons = BUTTONS_PANE in names and "buttons_pane" not in ours and "buttons_pane" in known
+        if buttons:
+            result.values["buttons_pane"] = True
         result.notes.append(f"{PANES_SETTING}: window size {size[0]}x{size[1]} (x{scale:g}) taken from it"
-                            f"{'' if UNIT_IMAGES_PANE in names else ', per-unit pane hidden (9 shows it)'}; "
+                            f"{'' if UNIT_IMAGES_PANE in names else ', per-unit pane hidden (9 shows it)'}"
+                            f"{', buttons pane shown' if buttons else ''}; "
                             "pane positions follow deepvis's own arrangement")
     if (panes is not None or scale != 1.0) and "window_size" in known:
         from deepvis_app.settings.defaults import Settings

@@ -147,3 +147,31 @@ def test_a_font_size_of_the_wrong_type_names_the_file(tmp_path):
     with pytest.raises(SettingsError) as err:
         load_settings(local_file=local)
     assert any(str(local) in p and "font_scale" in p for p in err.value.problems), err.value.problems
+
+
+ARIK_PANES = ("window_panes = (('input', (0, 0, 300, 300)), ('caffevis_layers', (30, 300, 870, 900)),\n"
+              "    ('caffevis_jpgvis', (0, 1200, 900, 300)), ('caffevis_buttons', (0, 1500, 900, 300)),\n"
+              "    ('caffevis_status', (900, 0, 30, 1800)))\n")
+
+
+def test_arik_buttons_pane_in_window_panes_shows_our_buttons_pane(tmp_path):
+    local = tmp_path / "settings_local.py"
+    local.write_text(ARIK_PANES)
+    loaded = load_settings(local_file=local)
+    assert loaded.settings.buttons_pane is True and loaded.settings.window_size == (1800, 930)
+    assert loaded.origins["buttons_pane"] == str(local)
+    assert len(loaded.notes) == 1 and "buttons pane shown" in loaded.notes[0]
+
+
+def test_window_panes_without_buttons_leave_the_pane_off(tmp_path):
+    local = tmp_path / "settings_local.py"
+    local.write_text(ARIK_PANES.replace("('caffevis_buttons', (0, 1500, 900, 300)),", ""))
+    loaded = load_settings(local_file=local)
+    assert loaded.settings.buttons_pane is False and "buttons" not in loaded.notes[0]
+
+
+def test_our_buttons_pane_setting_wins_over_window_panes(tmp_path):
+    local = tmp_path / "settings_local.py"
+    local.write_text(ARIK_PANES + "buttons_pane = False\n")
+    loaded = load_settings(local_file=local)
+    assert loaded.settings.buttons_pane is False and "buttons pane shown" not in loaded.notes[0]

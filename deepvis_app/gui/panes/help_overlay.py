@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from deepvis_app.gui.theme import scaled_px
+from deepvis_app.gui.theme import bold_font, scaled_px
 
 KEY_COLOR = QColor(150, 240, 150)
 TEXT_COLOR = QColor(230, 230, 230)
@@ -90,7 +90,7 @@ class HelpOverlay(QWidget):
 
     def _key_width(self, font: QFont) -> int:
         """Width of the keys column: the widest keys in bold, plus a gap."""
-        metrics = QFontMetrics(_bold(font))
+        metrics = QFontMetrics(bold_font(font))
         return max((metrics.horizontalAdvance(k) for k, _ in self._rows), default=0) + metrics.horizontalAdvance("   ")
 
     def _draw_rows(self, painter: QPainter, font: QFont, area: QRectF, columns: int) -> None:
@@ -102,16 +102,10 @@ class HelpOverlay(QWidget):
         for index, (keys, text) in enumerate(self._rows):
             col, row = divmod(index, per_column)
             x, y = area.x() + col * col_w, area.y() + row * line + metrics.ascent()
-            painter.setFont(_bold(font))
+            painter.setFont(bold_font(font))
             painter.setPen(KEY_COLOR)
             painter.drawText(round(x), round(y), keys)
             painter.setFont(font)
             painter.setPen(TEXT_COLOR)
             elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, round(col_w - key_w - 8))
             painter.drawText(round(x + key_w), round(y), elided)
-
-
-def _bold(font: QFont) -> QFont:
-    bold = QFont(font)
-    bold.setBold(True)
-    return bold
