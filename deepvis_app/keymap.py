@@ -74,6 +74,8 @@ KEYMAP: tuple[Binding, ...] = (
        "insertion AUC (RISE; lower / higher is better)", "new"),
     _b("optimize_unit", ("g",), "Compute the selected unit's optimized image in the background (again: cancel)",
        "new"),
+    _b("toggle_scores", ("r",), "Toggle the scores: find-max values on the top images, the selected unit's "
+       "value over the aux pane", "new"),
 )
 
 ACTIONS: tuple[str, ...] = tuple(b.action for b in KEYMAP)

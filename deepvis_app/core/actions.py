@@ -220,6 +220,7 @@ ACTIONS: dict[str, Action] = {
     "reset_state": reset_state,
     "toggle_label_predictions": _toggle("show_label_predictions"),
     "toggle_faithfulness": _toggle("show_faithfulness"),
+    "toggle_scores": _toggle("show_scores"),
     "toggle_unit_jpgs": _toggle("show_unit_jpgs"),
     "next_back_method": _cycle_method(+1),
     "prev_back_method": _cycle_method(-1),

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from deepvis_app.core import tiles
 from deepvis_app.core.render import (
     PaneData,
@@ -88,17 +90,34 @@ def render_aux(ctx: RenderContext, size: tuple[int, int], panes: Panes) -> None:
     """A label layer's selected unit: its class and probability; another layer's: the unit enlarged;
     cursor on the layer list (or pattern mode): the top-5 labels, when they are switched on."""
     state, data = ctx.state, ctx.data
+    score = unit_score_lines(ctx) if state.show_scores else ()
     if data.unit_class is not None:
         label, prob = data.unit_class
         panes.aux_mode = "class"
         panes.images["aux"] = blank(size, ctx.settings.window_background)
-        panes.text["aux"] = class_lines(state.selected_unit, label, prob)
+        panes.text["aux"] = class_lines(state.selected_unit, label, prob) + score
     elif state.in_grid and ctx.values is not None and not state.pattern_mode:
         panes.aux_mode = "unit"
         unit = ctx.values[min(state.selected_unit, len(ctx.values) - 1)]
         panes.images["aux"] = tiles.fit_to_pane(unit, size, ctx.settings.window_background)[0]
+        panes.text["aux"] = score
     elif state.show_label_predictions:
         panes.text["aux"] = tuple((f"{prob:.2f}  {label}", prob) for label, prob in data.top_labels)
+
+
+def unit_score_lines(ctx: RenderContext) -> tuple[TextLine, ...]:
+    """arik's score overlay: the selected unit's activation ("act"), or its back diff ("grad") when the
+    grid shows diffs; a spatial unit's largest value (of |diff|), "max" said."""
+    state = ctx.state
+    source = ctx.data.layer_grads if state.layers_show_back else ctx.data.activations
+    if source is None or not state.in_grid or not len(source):
+        return ()
+    values = np.asarray(source[min(state.selected_unit, len(source) - 1)], dtype=np.float64)
+    kind = "grad" if state.layers_show_back else "act"
+    if values.size == 1:
+        return ((f"{kind}: {float(values.reshape(-1)[0]):.4g}", 1.0),)
+    largest = float(np.abs(values).max() if state.layers_show_back else values.max())
+    return ((f"{kind} max: {largest:.4g}", 1.0),)
 
 
 def class_lines(unit: int, label: str, prob: float | None) -> tuple[TextLine, ...]:
@@ -118,7 +137,7 @@ def render_unit_images(ctx: RenderContext, size: tuple[int, int], panes: Panes) 
         panes.images["unit_images"] = blank(size, settings.stale_background)
         panes.stale.add("unit_images")
     else:
-        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings)
+        panes.images["unit_images"] = unit_images_pane(data.unit_images, size, settings, ctx.state.show_scores)
 
 
 PANES: tuple[PaneSpec, ...] = (

@@ -29,6 +29,7 @@ from deepvis_app.core.state import (
     ZoomMode,
 )
 from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.core.unitvis.montage import montage_side, slot_box
 from deepvis_app.settings.defaults import Settings
 
 # A line of text drawn over a pane, with a value in [0, 1] that sets its colour (a probability).
@@ -245,16 +246,18 @@ def _placeholder(size: tuple[int, int], label: str, background: tuple[float, ...
     return tile
 
 
-_last_unit_pane: list[tuple[UnitImages, tuple[int, int], bool, np.ndarray]] = []   # render thread only
+_last_unit_pane: list[tuple[UnitImages, tuple[int, int], bool, bool, np.ndarray]] = []   # render thread only
 
 
-def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settings) -> np.ndarray:
+def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settings,
+                     scores: bool = False) -> np.ndarray:
     """regularized-opt, top-9 max images and their deconvs stacked vertically (side by side when
-    `settings.unit_images_stack_vertical` is False), a labelled placeholder for each one not on disk
-    (the last pane is reused while the unit, size and arrangement stay)."""
+    `settings.unit_images_stack_vertical` is False), a labelled placeholder for each one not on disk;
+    ``scores``: each top image captioned with its find-max value (arik's score overlays). The last pane
+    is reused while the unit, size and arrangement stay."""
     vertical = settings.unit_images_stack_vertical
-    if _last_unit_pane and _last_unit_pane[0][0] is images and _last_unit_pane[0][1:3] == (size, vertical):
-        return _last_unit_pane[0][3]
+    if _last_unit_pane and _last_unit_pane[0][0] is images and _last_unit_pane[0][1:4] == (size, vertical, scores):
+        return _last_unit_pane[0][4]
     width, height = size
     background = settings.window_background
     pane = blank(size, background).copy()
@@ -264,13 +267,35 @@ def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settin
         if img is None:
             side = max(1, min(slot_w, slot_h) - 8)
             img = placeholder((side, max(1, side // 2)), label, settings)
-        part = tiles.fit_to_pane(img, (slot_w, slot_h), background)[0]
+        part, scale = tiles.fit_to_pane(img, (slot_w, slot_h), background)
+        if scores and kind == "max_im" and images.max_im is not None and images.scores:
+            part = _captioned(part, images.max_im.shape, images.scores, images.slots, scale)
         x, y = (0, index * slot_h) if vertical else (index * slot_w, 0)
         used_h, used_w = min(part.shape[0], height - y), min(part.shape[1], width - x)
         pane[y:y + used_h, x:x + used_w] = part[:used_h, :used_w]
     pane.flags.writeable = False
-    _last_unit_pane[:] = [(images, size, vertical, pane)]
+    _last_unit_pane[:] = [(images, size, vertical, scores, pane)]
     return pane
+
+
+def _captioned(part: np.ndarray, montage_shape: tuple[int, ...], scores: tuple[float, ...], slots: int,
+               scale: float) -> np.ndarray:
+    """The fitted top-image montage with each tile's score at its bottom left (white on a dark band);
+    unchanged when the montage's grid cannot be told from its shape."""
+    side = montage_side(montage_shape, (slots, len(scores)))
+    if side is None:
+        return part
+    out = part.copy()
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for index, value in enumerate(scores[:side * side]):
+        top, left, height, width = (int(v * scale) for v in slot_box(montage_shape, index, side * side))
+        text = f"{value:.2f}"
+        size = max(0.3, min(0.6, height / 80))
+        (text_w, text_h), base = cv2.getTextSize(text, font, size, 1)
+        band = out[max(top, top + height - text_h - base - 2):top + height, left:left + min(width, text_w + 4)]
+        band[:] = band // 3
+        cv2.putText(out, text, (left + 2, top + height - base - 1), font, size, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
 
 
 @dataclass(frozen=True)

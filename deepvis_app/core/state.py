@@ -120,6 +120,7 @@ class ViewState:
     boost_gamma_idx: int = 0
     show_label_predictions: bool = True
     show_faithfulness: bool = False     # deletion / insertion AUC of the back map in the status line
+    show_scores: bool = True            # find-max scores on the top images, the unit's value (arik's `r`)
     show_unit_jpgs: bool = True
     show_help: bool = False
     stretch_mode: bool = False

@@ -57,3 +57,26 @@ def test_the_same_unit_and_size_follow_a_changed_arrangement(images):
     assert where(side, GREEN) == (slice(0, 100), slice(100, 200))
     background = np.rint(np.asarray(Settings().window_background) * 255).astype(np.uint8)
     assert (side[150:, :] == background).all(), "below the row of images is background"
+
+
+def test_scores_caption_each_top_image_with_its_find_max_value():
+    """arik's score overlays (`r`): each tile of the top-9 montage gets its value, white, at its bottom left;
+    the other images and the tiles' upper parts stay as they were."""
+    from deepvis_app.core.unitvis.montage import slot_box, unit_montage
+
+    crops = [solid((40, 120 + 10 * i, 60), 30) for i in range(4)]
+    montage = unit_montage(crops, slots=4, tile=60)
+    scores = (3.25, 2.5, 1.0, -0.5)
+    images = UnitImages(regularized_opt=solid(RED), max_im=montage, max_deconv=solid(BLUE), scores=scores, slots=4)
+    plain = unit_images_pane(images, (121, 363), Settings())
+    shown = unit_images_pane(images, (121, 363), Settings(), scores=True)
+    assert not np.array_equal(plain, shown)
+    assert np.array_equal(plain[:121], shown[:121]) and np.array_equal(plain[242:], shown[242:])
+    for index in range(4):
+        top, left, height, width = slot_box(montage.shape, index, 4)
+        tile_plain, tile_shown = (pane[121 + top:121 + top + height, left:left + width] for pane in (plain, shown))
+        bottom = tile_shown[height // 2:]
+        assert (bottom == 255).all(axis=2).any(), f"no white caption on tile {index}"
+        assert np.array_equal(tile_plain[:height // 3], tile_shown[:height // 3])
+    without = UnitImages(regularized_opt=solid(RED), max_im=montage, max_deconv=solid(BLUE))
+    assert np.array_equal(unit_images_pane(without, (121, 363), Settings(), scores=True), plain)

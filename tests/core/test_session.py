@@ -603,3 +603,19 @@ def test_a_list_files_label_is_the_ground_truth_in_the_status(make_session, tiny
             time.sleep(0.02)
         status = press(session).status
         assert f"{name} ({2 if truth else 3} of 3){' ' + truth if truth else ' |'}" in status, status
+
+
+def test_r_toggles_the_selected_units_score_over_the_aux_pane(make_session):
+    """arik's score overlay: the selected unit's activation (its map's largest value), or its back diff's
+    largest magnitude when the grid shows diffs; `r` hides it."""
+    session = make_session()
+    session.process_pending()
+    result = press(session, "k", "l", "l")               # into the grid, unit 2
+    activations = session.engine.last_forward.activation(session.info.layers[session.state.layer_idx])
+    assert result.aux_mode == "unit"
+    assert result.text["aux"] == ((f"act max: {float(activations[2].max()):.4g}", 1.0),)
+    assert press(session, "r").text["aux"] == ()
+    assert press(session, "r").text["aux"][0][0].startswith("act max: ")
+    result = press(session, "b", "a")                    # back on, the grid shows the back diffs
+    diffs = session.engine._back.layer_grad
+    assert result.text["aux"] == ((f"grad max: {float(abs(diffs[2]).max()):.4g}", 1.0),)

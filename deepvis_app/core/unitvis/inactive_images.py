@@ -17,55 +17,32 @@ shape; a montage that fits none is left as it is.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from deepvis_app.core.state import grid_cols
 from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
+from deepvis_app.core.unitvis.montage import montage_side, slot_box
 
 EPSILON = sys.float_info.epsilon   # the fork's threshold: value < epsilon is "zero or negative"
 PADDING = 1                        # unit_montage's padding
 
 
-def unit_values(layout: UnitVisLayout, layer: str, unit: int) -> tuple[list[float], int] | None:
-    """The unit's find-max values (best first) and the record's top-k, or None without a readable record."""
-    path = layout.find_max_json(layer)
-    try:
-        doc = json.loads(path.read_text())
-        return [float(entry["value"]) for entry in doc["units"][unit]], int(doc["top"])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
-def montage_side(shape: tuple[int, ...], counts: Sequence[int], padding: int = PADDING) -> int | None:
-    """The grid side of a square montage made for one of `counts` slots, judged by its shape."""
-    height, width = shape[:2]
-    for count in counts:
-        side = grid_cols(max(count, 1))
-        if height == width and (height - padding) % side == 0 and (height - padding) // side > padding:
-            return side
-    return None
-
-
 def clear_slots(montage: np.ndarray, values: Sequence[float], side: int, padding: int = PADDING) -> np.ndarray:
     """A copy of the montage with the tiles of values below EPSILON black (tile i: row-major, best first)."""
     out = montage.copy()
-    cell = (montage.shape[0] - padding) // side
     for index, value in enumerate(values[:side * side]):
         if value < EPSILON:
-            row, col = divmod(index, side)
-            top, left = padding + row * cell, padding + col * cell
-            out[top:top + cell - padding, left:left + cell - padding] = 0
+            top, left, height, width = slot_box(montage.shape, index, side * side, padding)
+            out[top:top + height, left:left + width] = 0
     return out
 
 
 def clear_inactive(layout: UnitVisLayout, images: UnitImages, layer: str, unit: int) -> UnitImages:
     """`images` with the top-image and backward montages' inactive slots black (see the module docstring)."""
-    found = unit_values(layout, layer, unit)
+    found = layout.unit_scores(layer, unit)
     if found is None or all(value >= EPSILON for value in found[0]):
         return images
     values, top = found

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from deepvis_app.core.state import grid_cols
-from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.montage import slot_box, unit_montage
 from deepvis_app.errors import DeepvisError
 from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic, write_image
 from deepvis_app.settings.defaults import Settings
@@ -89,6 +89,8 @@ class UnitImages:
     max_im: np.ndarray | None
     max_deconv: np.ndarray | None        # the backward montage, whichever `backprop_kind` says
     backprop_kind: str = "max_deconv"    # max_deconv, max_guided or max_backprop
+    scores: tuple[float, ...] = ()       # find-max values of the montages' tiles, best first (() unknown)
+    slots: int = 9                       # places of the montages (the record's top-k)
 
     def present(self) -> list[tuple[str, np.ndarray]]:
         return [(kind, img) for kind in UNIT_IMAGE_KINDS if (img := getattr(self, kind)) is not None]
@@ -107,10 +109,26 @@ class UnitVisLayout:
             raise ValueError(f"unknown backprop montage '{backprop_kind}' (kinds: {', '.join(BACKPROP_KINDS)})")
         self.root = Path(root)
         self.backprop_kind = backprop_kind
+        self._records: dict[str, tuple[int, tuple[tuple[float, ...], ...], int]] = {}   # `unit_scores`
 
     # --- paths ---------------------------------------------------------------------------
     def find_max_json(self, layer: str) -> Path:
         return self.root / "find_max" / f"{layer}.json"
+
+    def unit_scores(self, layer: str, unit: int) -> tuple[tuple[float, ...], int] | None:
+        """The unit's find-max values (best first) and the record's top-k, or None without a readable
+        record. The parsed record is kept while its file is unchanged (a layer's can be megabytes)."""
+        path = self.find_max_json(layer)
+        try:
+            stamp = path.stat().st_mtime_ns
+            cached = self._records.get(layer)
+            if cached is None or cached[0] != stamp:
+                doc = json.loads(path.read_text())
+                values = tuple(tuple(float(entry["value"]) for entry in entries) for entries in doc["units"])
+                self._records[layer] = cached = (stamp, values, int(doc["top"]))
+            return cached[1][unit], cached[2]
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return None
 
     def find_max_skipped(self) -> Path:
         return self.root / "find_max" / "skipped.json"
@@ -226,7 +244,9 @@ class UnitVisLayout:
             images["regularized_opt"] = None if montage is None else crop_to_corner(montage, 2)
         else:
             images["regularized_opt"] = self._with_diversity_set(images["regularized_opt"], layer, unit)
-        return UnitImages(**images, backprop_kind=self.backprop_kind)
+        scores = self.unit_scores(layer, unit) if images["max_im"] is not None else None
+        return UnitImages(**images, backprop_kind=self.backprop_kind, scores=scores[0] if scores else (),
+                          slots=scores[1] if scores else 9)
 
     def unit_variants(self, layer: str, unit: int) -> list[Path]:
         """The unit's further diverse images on disk (`optimize --diversity`), copy 1, 2, ... in order."""
@@ -361,13 +381,7 @@ def split_square_sprite(sprite: np.ndarray, count: int) -> list[np.ndarray]:
 def montage_tile(montage: np.ndarray, index: int, slots: int = 9, padding: int = 1) -> np.ndarray:
     """Tile `index` (row-major) of a `unit_montage` of `slots` places with `padding` px between tiles:
     the max_im / max_deconv montages' geometry, read back (a copy, so the montage can go)."""
-    side = grid_cols(slots)
-    height = (montage.shape[0] - (side + 1) * padding) // side
-    width = (montage.shape[1] - (side + 1) * padding) // side
-    if not 0 <= index < side * side or height < 1 or width < 1:
-        raise ValueError(f"no tile {index} in a {montage.shape[1]}x{montage.shape[0]} montage of {slots} places")
-    row, col = divmod(index, side)
-    top, left = padding + row * (height + padding), padding + col * (width + padding)
+    top, left, height, width = slot_box(montage.shape, index, slots, padding)
     return montage[top:top + height, left:left + width].copy()
 
 
