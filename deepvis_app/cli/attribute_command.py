@@ -23,7 +23,7 @@ import torch
 from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, run_checks
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
 from deepvis_app.core.attribution import Objective, make_objective
-from deepvis_app.core.backprop import SEEDS, backprop_from_unit
+from deepvis_app.core.backprop import SEEDS, backprop_from_unit, reversed_net_rules
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
 from deepvis_app.core.hooks import capture_activations
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, MapKind, Method, get_method, settings_options
@@ -283,7 +283,7 @@ def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, mod
         position = _parse_position(args.position) if args.seed == "position" else None
         return backprop_from_unit(module, x, origin, unit, method=method.name, seed=args.seed,
                                   position=position, probability=args.probability,
-                                  unpool=getattr(options, "unpool", "switches")).input_grad
+                                  **reversed_net_rules(options)).input_grad
     objective, cam_layer = explained
     return method.compute(module, x, objective, options, cam_layer=cam_layer)
 

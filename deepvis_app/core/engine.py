@@ -22,7 +22,7 @@ import torch
 
 from deepvis_app.core.attribution.faithfulness import deletion_insertion
 from deepvis_app.core.attribution.objective import make_objective
-from deepvis_app.core.backprop import backward_rules, make_seed
+from deepvis_app.core.backprop import backward_rules, make_seed, reversed_net_rules
 from deepvis_app.core.classify import top_classes
 from deepvis_app.core.hooks import tapping
 from deepvis_app.core.methods import MapKind, Method
@@ -79,10 +79,11 @@ class ComputeEngine:
         self._faithfulness: tuple[tuple, tuple[float, float]] | None = None
 
     def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
-                unpool: str = "switches") -> ForwardData:
-        """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph
-        (max-pool backward: ``unpool``, see `backward_rules`)."""
-        key = (frame_seq, stretch, graph_rule, unpool)
+                options: Any = None) -> ForwardData:
+        """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph, with
+        the reversed nets' rules in the method's ``options`` (`reversed_net_rules`: unpool, lrn)."""
+        rules = reversed_net_rules(options)
+        key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())))
         if self._forward is not None and self._forward.key == key:
             return self._forward
         self._forward = self._back = None
@@ -90,18 +91,18 @@ class ComputeEngine:
         fitted = pre.fit_frame(image, stretch=stretch)
         x = torch.from_numpy(pre.to_array(fitted))[None].to(self.loaded.device)
         with self.lock:
-            outputs, scores, leaf = self._run_forward(x, graph_rule, unpool)
+            outputs, scores, leaf = self._run_forward(x, graph_rule, rules)
         labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
         self._forward = ForwardData(key, fitted, x, outputs, labels, leaf)
         return self._forward
 
-    def _run_forward(self, x: torch.Tensor, graph_rule: str | None, unpool: str):
+    def _run_forward(self, x: torch.Tensor, graph_rule: str | None, rules: dict[str, str]):
         if graph_rule is None:
             with tapping(self.loaded.module, self.names) as taps, torch.no_grad():
                 scores = self.loaded.module(x)
             return dict(taps), scores, None
         leaf = x.detach().requires_grad_(True)
-        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule, unpool):
+        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule, **rules):
             scores = self.loaded.module(leaf)
         return dict(taps), scores.detach(), leaf
 

@@ -128,9 +128,10 @@ class Method:
 
 
 def _backprop(model: nn.Module, x: torch.Tensor, objective: Objective, *, rule: str,
-              unpool: str = "switches") -> torch.Tensor:
-    """A backprop rule's signal of the objective at the input (seed: 1 on the objective)."""
-    return objective_gradient(model, x, objective, objective.index, method=rule, unpool=unpool).input_grad
+              unpool: str = "switches", lrn: str = "backward") -> torch.Tensor:
+    """A backprop rule's signal of the objective at the input (seed: 1 on the objective); ``unpool``,
+    ``lrn``: the reversed nets' options (`ReversedNetOptions`)."""
+    return objective_gradient(model, x, objective, objective.index, method=rule, unpool=unpool, lrn=lrn).input_grad
 
 
 def _noise_tunnel_kind(base: str) -> MapKind:

@@ -99,8 +99,8 @@ class PaneSource:
         graph = method.rule if need_back and method.is_backprop else None
         start = time.perf_counter()
         previous = self.engine.last_forward
-        unpool = getattr(self.method_options.get(method.name), "unpool", "switches")
-        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph, unpool)
+        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph,
+                                  self.method_options.get(method.name))
         if fwd is not previous:
             self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
         timings["forward"] = time.perf_counter() - start

@@ -505,9 +505,11 @@ def test_a_label_layer_unit_shows_its_class_and_probability_in_the_aux_pane(make
     second_label, second_prob = session.latest_result().top_labels[1]
     result = _grid_of_last_layer(session, int(second_label))      # unlabelled model: label == index
     assert result.aux_mode == "class" and result.top_labels == ()
-    (label, value), (detail, _) = result.text["aux"]
+    (label, value), (detail, _), (score, _) = result.text["aux"]    # the score line: `r`
     assert label == second_label and value == pytest.approx(second_prob, abs=1e-6)
     assert detail == f"unit {second_label}  p = {second_prob:.2f}"
+    logits = session.engine.last_forward.activation(session.info.layers[-1])
+    assert score == f"act: {float(logits[int(second_label)]):.4g}"
     assert session.hover_text(*result.tile_rects[0][:2]).endswith("  0")
     step = int(best_label) - int(second_label)
     result = press(session, *(["l"] * step if step > 0 else ["j"] * -step))
@@ -518,7 +520,7 @@ def test_label_layers_setting_chooses_the_layers_and_names_unknown_ones(make_ses
     loaded = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(label_layers=()))
     session = make_session(loaded=loaded)
     result = _grid_of_last_layer(session, 1)
-    assert result.aux_mode == "unit" and "aux" not in result.text
+    assert result.aux_mode == "unit" and result.text["aux"][0][0].startswith("act: ")   # the unit's score
     bad = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(label_layers=("nope",)))
     with pytest.raises(LabelLayerError, match="label_layers: unknown layer.*'nope'.*layers:"):
         label_layers(bad)

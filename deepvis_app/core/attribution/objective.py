@@ -79,12 +79,12 @@ def objective_values(model: nn.Module, x: torch.Tensor, objective: Objective, in
 
 def objective_gradient(model: nn.Module, x: torch.Tensor, objective: Objective, index: torch.Tensor,
                        method: str = "gradient", grad_layers: Sequence[str] = (), input_grad: bool = True,
-                       unpool: str = "switches"):
-    """Backprop (``method``'s rules, ``unpool`` as `backward_rules`) of the objective of each row of ``x``;
-    a ``BackpropResult``."""
+                       unpool: str = "switches", lrn: str = "backward"):
+    """Backprop (``method``'s rules, ``unpool`` and ``lrn`` as `backward_rules`) of the objective of each
+    row of ``x``; a ``BackpropResult``."""
     return backprop_from_unit(model, x, objective.layer, index, method=method, seed="one",
                               grad_layers=grad_layers, probability=objective.probability, input_grad=input_grad,
-                              unpool=unpool)
+                              unpool=unpool, lrn=lrn)
 
 
 def chunks(total: int, size: int | None) -> list[slice]:

@@ -17,7 +17,9 @@ SaliNet follows its definition (Mahendran & Vedaldi 2016, "Salient deconvolution
 DNN-Visualizer's README): backpropagation written as a reversed network, i.e. max-pool switches and
 the forward ReLU mask, so it equals ``gradient``. DNN-Visualizer's *code* puts SaliNet's pooled signal
 at the centre of the window instead (``locational_pooling=False``); that switch-free variant is
-``unpool="window_centre"`` for any of the three reversed nets (deconv, salinet, desalinet).
+``unpool="window_centre"`` for any of the three reversed nets (deconv, salinet, desalinet). Their
+other option, ``lrn="pass"``, is the original toolbox's ``lrn_param.deconv_ignore``: a
+LocalResponseNorm passes the signal back unchanged instead of by its gradient (see `lrn`).
 
 The rules reach every activation the forward executes (modules, reused modules, in-place and
 functional calls) through ``ReluRuleMode``; ``rules`` defines them for ReLU6, SiLU, GELU, Hardswish,
@@ -26,6 +28,7 @@ Mish and LeakyReLU, with their sources. A forward that met none of them says so 
 
 from deepvis_app.core.backprop.engine import (
     BACKPROP_METHODS,
+    LRN_BACKWARD,
     REVERSED_NETS,
     SEEDS,
     UNPOOLING,
@@ -34,7 +37,8 @@ from deepvis_app.core.backprop.engine import (
     backprop_from_unit,
     backward_rules,
     make_seed,
+    reversed_net_rules,
 )
 
-__all__ = ["BACKPROP_METHODS", "REVERSED_NETS", "SEEDS", "UNPOOLING", "BackpropResult", "ReversedNetOptions",
-           "backprop_from_unit", "backward_rules", "make_seed"]
+__all__ = ["BACKPROP_METHODS", "LRN_BACKWARD", "REVERSED_NETS", "SEEDS", "UNPOOLING", "BackpropResult",
+           "ReversedNetOptions", "backprop_from_unit", "backward_rules", "make_seed", "reversed_net_rules"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ContextManager, Sequence
 
 import torch
@@ -18,17 +18,32 @@ SEEDS = ("activation", "one", "position", "max", "layer")
 # Max-pool backward of the reversed nets: the argmax ("switches", what backprop does) or the centre of
 # the window (DNN-Visualizer's ``locational_pooling=False``), see `pooling`.
 UNPOOLING = ("switches", "window_centre")
+# LocalResponseNorm backward of the reversed nets: its gradient, or the identity (the original
+# toolbox's ``lrn_param.deconv_ignore``), see `lrn`.
+LRN_BACKWARD = ("backward", "pass")
 # method -> activation rule (see `rules`); gradient needs no mode at all.
 _METHOD_RULES = {"deconv": "deconv", "guided": "guided", "salinet": "backprop", "desalinet": "guided"}
-REVERSED_NETS = ("deconv", "salinet", "desalinet")   # the methods that offer unpool="window_centre"
+REVERSED_NETS = ("deconv", "salinet", "desalinet")   # the methods that offer unpool= and lrn=
 
 
 @dataclass(frozen=True)
 class ReversedNetOptions:
-    """The option of deconv, salinet and desalinet (for the method registry and its settings/flags)."""
+    """The options of deconv, salinet and desalinet (for the method registry and its settings/flags);
+    its fields are the keywords of `backward_rules` (see `reversed_net_rules`)."""
 
     unpool: str = option("switches", "max-pool backward: 'switches' (argmax, as backprop) or 'window_centre' "
                          "(the window's centre, DNN-Visualizer's locational_pooling=False)", choices=UNPOOLING)
+    lrn: str = option("backward", "LocalResponseNorm backward: 'backward' (its gradient) or 'pass' (the identity, "
+                      "the original toolbox's lrn_param.deconv_ignore)", choices=LRN_BACKWARD)
+
+
+def reversed_net_rules(options: object) -> dict[str, str]:
+    """A method's ``options`` as `backward_rules` keywords: the fields of a `ReversedNetOptions` that
+    differ from the defaults (so equal rules give equal keywords), none for any other options or None."""
+    if not isinstance(options, ReversedNetOptions):
+        return {}
+    defaults = asdict(ReversedNetOptions())
+    return {name: value for name, value in asdict(options).items() if value != defaults[name]}
 
 
 @dataclass
@@ -41,26 +56,32 @@ class BackpropResult:
     output: object                        # model output (detached when a tensor; some models return tuples)
 
 
-def backward_rules(method: str, unpool: str = "switches") -> ContextManager[object]:
+def backward_rules(method: str, unpool: str = "switches", lrn: str = "backward") -> ContextManager[object]:
     """A context in which forwards record ``method``'s backward rules (a no-op for ``gradient``);
-    ``unpool="window_centre"`` (deconv, salinet, desalinet) sends max-pool signals to the window centre."""
+    for deconv, salinet and desalinet, ``unpool="window_centre"`` sends max-pool signals to the window
+    centre and ``lrn="pass"`` passes them through local response norms unchanged."""
     if unpool not in UNPOOLING:
         raise ValueError(f"unknown unpooling '{unpool}' (choose from {', '.join(UNPOOLING)})")
+    if lrn not in LRN_BACKWARD:
+        raise ValueError(f"unknown LRN backward '{lrn}' (choose from {', '.join(LRN_BACKWARD)})")
     if method != "gradient" and method not in _METHOD_RULES:
         raise ValueError(f"unknown backprop method '{method}' (choose from {', '.join(BACKPROP_METHODS)})")
     if unpool != "switches" and method not in REVERSED_NETS:
         raise ValueError(f"{method} uses max-pool switches by definition; unpool='{unpool}' is for "
                          f"{', '.join(REVERSED_NETS)}")
+    if lrn != "backward" and method not in REVERSED_NETS:
+        raise ValueError(f"{method} uses the LocalResponseNorm gradient by definition; lrn='{lrn}' is for "
+                         f"{', '.join(REVERSED_NETS)}")
     if method == "gradient":
         return nullcontext()
-    return ReluRuleMode(_METHOD_RULES[method], unpool == "window_centre", method)
+    return ReluRuleMode(_METHOD_RULES[method], unpool == "window_centre", method, lrn_pass=lrn == "pass")
 
 
 def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int] | torch.Tensor,
                        method: str = "gradient", seed: str = "activation",
                        position: tuple[int, int] | None = None, grad_layers: Sequence[str] = (),
                        probability: bool = False, input_grad: bool = True,
-                       unpool: str = "switches") -> BackpropResult:
+                       unpool: str = "switches", lrn: str = "backward") -> BackpropResult:
     """Back-project ``unit`` of ``layer`` (None: the model output) to the input of ``model``.
 
     ``unit`` is one channel index for the whole batch, or one per batch item; with a single image
@@ -80,12 +101,12 @@ def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, uni
     values; meant for the output layer. ``grad_layers`` also returns the signal at those layers'
     outputs (zero for layers the origin does not depend on). ``input_grad=False`` skips the signal at
     the input (``input_grad`` is then None): the graph then starts at the tapped layers, so forward
-    and backward below the earliest of ``grad_layers`` record and compute nothing. ``unpool``: see
-    `backward_rules`.
+    and backward below the earliest of ``grad_layers`` record and compute nothing. ``unpool``,
+    ``lrn``: see `backward_rules`.
     """
     if seed not in SEEDS:
         raise ValueError(f"unknown seed '{seed}' (choose from {', '.join(SEEDS)})")
-    rules = backward_rules(method, unpool)
+    rules = backward_rules(method, unpool, lrn)
     x, units = _batch_units(x, unit)
     names = ([layer] if layer else []) + [n for n in grad_layers if n != layer]
     x_in = x.detach().requires_grad_(input_grad)

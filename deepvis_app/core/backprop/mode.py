@@ -11,6 +11,8 @@ defined (with their sources) in `rules`.
 
 In-place calls keep their meaning: the rule's result is copied back into the input, which is returned,
 so code that ignores the return value still sees the rectified tensor.
+With ``lrn_pass`` (the reversed nets' ``lrn="pass"``, see `lrn`), ``F.local_response_norm`` (what
+``nn.LocalResponseNorm`` calls) keeps its forward value and passes the signal back unchanged.
 The mode is entered and left with ``with``; leaving always happens, also when the forward raises.
 When a forward met no activation the rule knows (``rule_calls == 0``), the method's result is just
 the gradient: leaving the mode says so (`notices`), naming the nonlinearities it saw instead.
@@ -27,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from deepvis_app.core.backprop.lrn import local_response_norm_pass
 from deepvis_app.core.backprop.notices import report_no_rule
 from deepvis_app.core.backprop.pooling import max_pool2d_centre_unpool
 from deepvis_app.core.backprop.rules import activation_with_rule, relu_with_rule
@@ -113,13 +116,17 @@ _MAX_POOL_2D = (F.max_pool2d, torch.max_pool2d)
 
 class ReluRuleMode(TorchFunctionMode):
     """While active, activation calls use ``rule``'s backward; with ``centre_unpool``, max-pool 2-D
-    calls (without returned indices) send their signal back to the window centre. ``method`` names
-    the method in the notice given when no activation had a rule."""
+    calls (without returned indices) send their signal back to the window centre; with ``lrn_pass``,
+    local response norms pass it back unchanged (``lrn_calls`` counts them). ``method`` names the
+    method in the notice given when no activation had a rule."""
 
-    def __init__(self, rule: str, centre_unpool: bool = False, method: str | None = None) -> None:
+    def __init__(self, rule: str, centre_unpool: bool = False, method: str | None = None,
+                 lrn_pass: bool = False) -> None:
         super().__init__()
         self.rule = rule
         self.centre_unpool = centre_unpool
+        self.lrn_pass = lrn_pass
+        self.lrn_calls = 0
         self.method = method or rule
         self.rule_calls = 0
         self.unruled: Counter[str] = Counter()
@@ -141,6 +148,9 @@ class ReluRuleMode(TorchFunctionMode):
             self.unruled[_UNRULED[func]] += 1
         if self.centre_unpool and func in _MAX_POOL_2D and not call_arg(args, kwargs, 6, "return_indices", False):
             return max_pool2d_centre_unpool(*args, **{k: v for k, v in kwargs.items() if k != "return_indices"})
+        if self.lrn_pass and func is F.local_response_norm:
+            self.lrn_calls += 1
+            return local_response_norm_pass(args, kwargs)
         return func(*args, **kwargs)
 
     def __exit__(self, exc_type, exc, traceback):
