@@ -37,8 +37,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
+# Fast slow-methods; and the unit-image cache capped at 32 MiB (default 512): filling it is legitimate
+# growth that would otherwise look like a leak within a minute of visiting new units.
 SOAK_OVERRIDES = ('method_options={"occlusion": {"window": 56, "stride": 56}, "smoothgrad": {"samples": 4}, '
-                  '"integrated_gradients": {"steps": 4}}',)
+                  '"integrated_gradients": {"steps": 4}}', "jpg_cache_mib=32")
 START_KEYS = ("k", "b")  # into the unit grid, backprop on
 # Every other key moves to the next back method, so each method is visited within the first cycle.
 OTHER_KEYS = ("o", "l", "v", "h", "h", "e", "8", "8", "z", "z", "z", "9", "9", "u", "f", "f", "m", "a", "a", "L")

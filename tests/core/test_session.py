@@ -566,24 +566,29 @@ def test_the_next_frame_is_computed_while_the_last_one_is_drawn(make_session, tm
     real_render, release, drawing = session_module.render_panes, threading.Event(), threading.Event()
     render_threads: set[str] = set()
 
-    def held_render(*args, **kwargs):
+    held: list[int] = []
+
+    def held_render(data, *args, **kwargs):
         render_threads.add(threading.current_thread().name)
-        drawing.set()
-        assert release.wait(DEADLINE_S)
-        return real_render(*args, **kwargs)
+        if not held and data.frame_seq is not None:
+            held.append(data.frame_seq)
+            drawing.set()
+            assert release.wait(DEADLINE_S)
+        return real_render(data, *args, **kwargs)
 
     monkeypatch.setattr(session_module, "render_panes", held_render)
     session = make_session(str(video), sync=False)
     session.start()
-    assert drawing.wait(DEADLINE_S), "nothing was drawn"
-    drawn_first = session.engine.last_forward.key[0]
+    try:
+        assert drawing.wait(DEADLINE_S), "nothing was drawn"
+        deadline = time.monotonic() + DEADLINE_S
+        while (forward := session.engine.last_forward) is None or forward.key[0] <= held[0]:
+            assert time.monotonic() < deadline, "no forward of a newer frame while the drawing was held"
+            time.sleep(0.02)
+    finally:
+        release.set()
     deadline = time.monotonic() + DEADLINE_S
-    while session.engine.last_forward is None or session.engine.last_forward.key[0] == drawn_first:
-        assert time.monotonic() < deadline, "no forward of a newer frame while the drawing was held"
-        time.sleep(0.02)
-    release.set()
-    deadline = time.monotonic() + DEADLINE_S
-    while (result := session.latest_result()) is None or (result.frame_seq or 0) <= drawn_first:
+    while (result := session.latest_result()) is None or (result.frame_seq or 0) <= held[0]:
         assert time.monotonic() < deadline, "the newer frame was never shown"
         time.sleep(0.02)
     assert render_threads == {"deepvis-render"}
