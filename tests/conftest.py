@@ -27,6 +27,19 @@ def default_model():
     return load_model(load_settings(local_file=_nonexistent()).settings)
 
 
+@pytest.fixture(scope="module")
+def tiny_loaded():
+    """The session tests' tiny classifier, loaded as the app loads a model (no per-unit images on demand)."""
+    from deepvis_app.core.model import load_model
+    from deepvis_app.settings.loader import load_settings
+    from tests.helpers.models import session_classifier
+
+    settings = load_settings().settings.replace(
+        builder=session_classifier, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
+        layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
+    return load_model(settings)
+
+
 def _nonexistent():
     from pathlib import Path
 

@@ -14,25 +14,15 @@ import pytest
 
 from deepvis_app.cli.web_command import BOUNDARY, WebApp, serve
 from deepvis_app.cli.web_frame import compose, layout
-from deepvis_app.core.model import load_model
 from deepvis_app.core.session import Session
 from deepvis_app.io.sources import InputManager
-from deepvis_app.settings.loader import load_settings
-from tests.helpers.models import session_classifier
 
 SIZE = (900, 600)
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    settings = load_settings().settings.replace(
-        builder=session_classifier, model="tiny", model_dir=None, weights=None, labels=None, input_size=(32, 32),
-        layers=None, pretty_names=None, output_layer=None, unit_images_on_demand=False)
-    return load_model(settings)
-
-
 @pytest.fixture
-def served(loaded):
+def served(tiny_loaded):
+    loaded = tiny_loaded
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
     app = WebApp(session, SIZE, loaded.settings.window_background)
     server, stop = serve(app, "127.0.0.1", 0)
@@ -62,7 +52,8 @@ def _wait(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_compose_places_every_pane_image_at_its_rect(loaded):
+def test_compose_places_every_pane_image_at_its_rect(tiny_loaded):
+    loaded = tiny_loaded
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"), sync=True)
     rects = layout(*SIZE, None)
     session.set_pane_sizes({name: (r.w, r.h) for name, r in rects.items() if name != "control"})

@@ -18,7 +18,7 @@ from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.topk import TopK, merge_topk
 from deepvis_app.io.images import read_image, write_image
-from tests.helpers.datasets import make_dataset
+from tests.helpers.datasets import Killed, kill_after, make_dataset
 from tests.helpers.hostile_images import jpeg_claiming, png_bytes, write
 from tests.helpers.models import FIND_MAX_LAYERS, FIND_MAX_SIZE, find_max_model
 
@@ -84,15 +84,6 @@ def test_unreadable_images_are_skipped_and_listed(reference):
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(dataset, reference, tmp_path):
-    class Killed(Exception):
-        pass
-
-    def kill_after(batches: int):
-        def progress(done, _total, _images):
-            if done == batches:
-                raise Killed
-        return progress
-
     request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4, checkpoint_every=2)
     with pytest.raises(Killed):
         find_max(find_max_model(), request, kill_after(3))   # checkpoint holds 2 batches; batch 3 is lost

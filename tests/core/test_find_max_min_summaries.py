@@ -14,7 +14,7 @@ from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.topk import TopK, batch_candidates, empty_topk, merge_topk, negated
 from deepvis_app.io.images import list_image_files, read_image
-from tests.helpers.datasets import make_dataset
+from tests.helpers.datasets import Killed, kill_after, make_dataset
 from tests.helpers.models import FIND_MAX_LAYERS, find_max_model
 
 TOP = 4
@@ -127,15 +127,6 @@ def test_summaries_cover_the_first_images_by_file_index(dataset, per_image, tmp_
 
 
 def test_resumed_scan_with_min_and_summaries_equals_an_uninterrupted_one(dataset, scanned, tmp_path):
-    class Killed(Exception):
-        pass
-
-    def kill_after(batches: int):
-        def progress(done, _total, _images):
-            if done == batches:
-                raise Killed
-        return progress
-
     request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=TOP, batch_size=3, checkpoint_every=2,
                              search_min=True, summaries=True)
     with pytest.raises(Killed):

@@ -36,24 +36,9 @@ def user_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def make_session(tiny_loaded, user_cache):
-    """Sync sessions on the tiny model (the job still has its thread); each is stopped at the end and
-    must leave no thread behind."""
-    before = set(threading.enumerate())
-    made: list[Session] = []
-
-    def make(sync: bool = True, **changes) -> Session:
-        settings = tiny_loaded.settings.replace(**changes)
-        session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=sync)
-        made.append(session)
-        session.start()
-        return session
-
-    yield make
-    for session in made:
-        session.stop()
-    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leftover, f"threads left running: {leftover}"
+def make_session(tiny_session, user_cache):
+    """Sessions on the tiny model with $XDG_CACHE_HOME in tmp_path (see `tiny_session`)."""
+    return tiny_session
 
 
 def select_unit(session: Session) -> None:

@@ -3,69 +3,19 @@
 
 Each test writes a unit-vis folder through `UnitVisLayout`, drives a sync `Session` on the tiny model and
 compares each grid tile with the image it should show, resized to the tile independently here
-(test_pattern_weights.py uses the same fixture and helpers).
+(the `tiny_session` fixture is tests/core/conftest.py's, the picture helpers tests/helpers/patterns.py's).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from deepvis_app.core.session import Session
 from deepvis_app.core.state import PATTERN_SOURCE_NAMES, PATTERN_SOURCES
 from deepvis_app.core.unitvis.layout import UnitVisLayout, montage_tile
 from deepvis_app.core.unitvis.montage import unit_montage
-from deepvis_app.io.sources import InputManager
+from tests.helpers.patterns import LAYER, TRIM, UNITS, blocks, grid_tile, mismatch, palette
 from tests.helpers.sessions import press
-
-LAYER = "0"          # the tiny model's first conv: 8 units
-UNITS = 8
-TRIM = 3             # tile edges: rounding of the scaled rectangles, resampling at the border
-
-
-def blocks(colors: list[tuple[int, int, int]], size: int = 48) -> np.ndarray:
-    """A size x size image of four solid quadrants (top-left, top-right, bottom-left, bottom-right)."""
-    image = np.empty((size, size, 3), np.uint8)
-    half = size // 2
-    for index, color in enumerate(colors):
-        row, col = divmod(index, 2)
-        image[row * half:(row + 1) * half, col * half:(col + 1) * half] = color
-    return image
-
-
-def palette(seed: int, count: int = 4) -> list[tuple[int, int, int]]:
-    rng = np.random.default_rng(seed)
-    return [tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in range(count)]
-
-
-def grid_tile(result, unit: int) -> np.ndarray:
-    x, y, w, h = result.tile_rects[unit]
-    return result.images["layers"][y:y + h, x:x + w]
-
-
-def mismatch(tile: np.ndarray, source: np.ndarray) -> float:
-    """Mean absolute difference of the tile and the source resized to it, edges left out."""
-    height, width = tile.shape[:2]
-    expected = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
-    inner = (slice(TRIM, height - TRIM), slice(TRIM, width - TRIM))
-    return float(np.abs(tile[inner].astype(int) - expected[inner].astype(int)).mean())
-
-
-@pytest.fixture
-def session_on(tiny_loaded):
-    made: list[Session] = []
-
-    def make(root) -> Session:
-        settings = tiny_loaded.settings.replace(unit_vis_dir=str(root))
-        session = Session(tiny_loaded, settings, InputManager(settings, "sample:chelsea"), sync=True)
-        made.append(session)
-        session.start()
-        return session
-
-    yield make
-    for session in made:
-        session.stop()
 
 
 def _write_folder(root) -> dict[str, dict[int, np.ndarray]]:
@@ -92,9 +42,9 @@ def _write_folder(root) -> dict[str, dict[int, np.ndarray]]:
     return {"optimized": optimized, "diversity": diversity, "max_input": max_input}
 
 
-def test_each_source_shows_its_image_in_each_tile_and_a_placeholder_where_none(session_on, tmp_path):
+def test_each_source_shows_its_image_in_each_tile_and_a_placeholder_where_none(tiny_session, tmp_path):
     expected = _write_folder(tmp_path)
-    session = session_on(tmp_path)
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     result = press(session, "s")
     for source in expected:
         assert session.state.pattern_source == source and session.state.pattern_mode
@@ -114,9 +64,9 @@ def test_each_source_shows_its_image_in_each_tile_and_a_placeholder_where_none(s
     assert session.state.pattern_source == PATTERN_SOURCES[len(expected)]   # the next: the weights histogram
 
 
-def test_S_turns_pattern_mode_on_and_switching_back_shows_the_cached_source_again(session_on, tmp_path):
+def test_S_turns_pattern_mode_on_and_switching_back_shows_the_cached_source_again(tiny_session, tmp_path):
     expected = _write_folder(tmp_path)
-    session = session_on(tmp_path)
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     result = press(session, "S")
     assert session.state.pattern_mode and session.state.pattern_source == "diversity"
     assert mismatch(grid_tile(result, 4), expected["diversity"][4]) < 8
@@ -131,9 +81,9 @@ def test_S_turns_pattern_mode_on_and_switching_back_shows_the_cached_source_agai
     assert session.state.pattern_source == PATTERN_SOURCES[0]
 
 
-def test_a_folder_without_diversity_sets_or_crops_shows_placeholders_only(session_on, tmp_path):
+def test_a_folder_without_diversity_sets_or_crops_shows_placeholders_only(tiny_session, tmp_path):
     UnitVisLayout(tmp_path).write_unit_image("regularized_opt", LAYER, 0, np.full((40, 40, 3), 90, np.uint8))
-    session = session_on(tmp_path)
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     for _ in range(2):
         result = press(session, "S")
         tiles = [grid_tile(result, unit) for unit in range(UNITS)]

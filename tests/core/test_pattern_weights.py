@@ -22,12 +22,10 @@ from deepvis_app.core.unit_image_loader import UnitImageLoader, tile_bound
 from deepvis_app.core.unit_weights import weight_module_name
 from deepvis_app.core.unitvis.find_max_summary import matrix_picture
 from deepvis_app.core.unitvis.layout import UnitVisLayout
-from tests.core import test_pattern_sources as sources
-from tests.core.test_pattern_sources import TRIM, UNITS, blocks, grid_tile, mismatch, palette
 from tests.helpers.models import session_classifier
+from tests.helpers.patterns import TRIM, UNITS, blocks, grid_tile, mismatch, palette
 from tests.helpers.sessions import press
 
-session_on = sources.session_on     # the fixture: a sync Session on the tiny model, unit-vis folder given
 CYCLE = ["optimized", "diversity", "max input", "weights histogram", "max-activation histogram",
          "weights correlation", "activations correlation"]
 
@@ -47,8 +45,8 @@ def _press_to(session, source: str):
     raise AssertionError(f"S never reached {source}")
 
 
-def test_S_cycles_every_source_in_the_forks_order_and_names_it_in_the_status_line(session_on, tmp_path):
-    session = session_on(tmp_path)
+def test_S_cycles_every_source_in_the_forks_order_and_names_it_in_the_status_line(tiny_session, tmp_path):
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     result = press(session, "s")
     seen = []
     for _ in range(len(CYCLE) + 1):
@@ -73,8 +71,8 @@ def test_the_weight_module_of_a_conv_its_relu_and_pool_a_block_and_a_layer_witho
 
 
 @pytest.mark.parametrize("layer_keys", [(), ("o",)])     # conv "0", then the ReLU "1" after it
-def test_weights_histogram_tiles_are_each_units_weights_histogram(session_on, tmp_path, tiny_loaded, layer_keys):
-    session = session_on(tmp_path)
+def test_weights_histogram_tiles_are_each_units_weights_histogram(tiny_session, tmp_path, tiny_loaded, layer_keys):
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     if layer_keys:
         press(session, *layer_keys)
         assert session.info.layers[session.state.layer_idx] == "1"
@@ -88,8 +86,8 @@ def test_weights_histogram_tiles_are_each_units_weights_histogram(session_on, tm
         assert all(mismatch(tile, expected[other]) > 30 for other in range(UNITS) if other != unit), unit
 
 
-def test_weights_correlation_fills_the_pane_and_selects_no_tile(session_on, tmp_path, tiny_loaded):
-    session = session_on(tmp_path)
+def test_weights_correlation_fills_the_pane_and_selects_no_tile(tiny_session, tmp_path, tiny_loaded):
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     result = _press_to(session, "weights_correlation")
     assert result.status.startswith("pattern: weights correlation  ")
     assert result.tile_rects == () and "layers" not in result.stale and result.error is None
@@ -102,12 +100,12 @@ def test_weights_correlation_fills_the_pane_and_selects_no_tile(session_on, tmp_
     assert session.state.selected_unit == unit
 
 
-def test_max_activation_histograms_come_from_disk_with_a_placeholder_where_missing(session_on, tmp_path):
+def test_max_activation_histograms_come_from_disk_with_a_placeholder_where_missing(tiny_session, tmp_path):
     layout = UnitVisLayout(tmp_path)
     pictures = {unit: blocks(palette(400 + unit), 80) for unit in (0, 3, 6)}
     for unit, image in pictures.items():
         layout.write_png(layout.max_histogram("0", unit), image)
-    session = session_on(tmp_path)
+    session = tiny_session(unit_vis_dir=str(tmp_path))
     result = _press_to(session, "max_histogram")
     assert result.status.startswith("pattern: max-activation histogram  ") and len(result.tile_rects) == UNITS
     missing = [unit for unit in range(UNITS) if unit not in pictures]
@@ -119,8 +117,8 @@ def test_max_activation_histograms_come_from_disk_with_a_placeholder_where_missi
     assert all(mismatch(first, image) > 25 for image in pictures.values())
 
 
-def test_activations_correlation_is_finds_picture_or_a_labelled_placeholder(session_on, tmp_path):
-    session = session_on(tmp_path / "none")
+def test_activations_correlation_is_finds_picture_or_a_labelled_placeholder(tiny_session, tmp_path):
+    session = tiny_session(unit_vis_dir=str(tmp_path / "none"))
     result = _press_to(session, "activations_correlation")
     pane = result.images["layers"]
     assert result.tile_rects == () and "layers" not in result.stale
@@ -130,7 +128,7 @@ def test_activations_correlation_is_finds_picture_or_a_labelled_placeholder(sess
 
     picture = blocks(palette(7), 120)
     UnitVisLayout(tmp_path / "find").write_png(UnitVisLayout(tmp_path / "find").channels_correlation("0"), picture)
-    session = session_on(tmp_path / "find")
+    session = tiny_session(unit_vis_dir=str(tmp_path / "find"))
     result = _press_to(session, "activations_correlation")
     pane = result.images["layers"]
     fitted = tiles.fit_to_pane(picture, (pane.shape[1], pane.shape[0]), session.settings.window_background)[0]

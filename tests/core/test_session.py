@@ -30,24 +30,11 @@ DEADLINE_S = 120.0
 
 
 @pytest.fixture
-def make_session(tiny_loaded):
-    """Sessions on the tiny model; every one is stopped at the end and must leave no thread behind."""
-    before = set(threading.enumerate())
-    made: list[Session] = []
-
+def make_session(tiny_session):
+    """Sessions on the tiny model (`tiny_session`); a threaded one is left for the test to start."""
     def make(spec: str = "sample:chelsea", sync: bool = True, loaded=None) -> Session:
-        loaded = loaded or tiny_loaded
-        session = Session(loaded, loaded.settings, InputManager(loaded.settings, spec), sync=sync)
-        made.append(session)
-        if sync:
-            session.start()
-        return session
-
-    yield make
-    for session in made:
-        session.stop()
-    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leftover, f"threads left running: {leftover}"
+        return tiny_session(sync=sync, spec=spec, loaded=loaded, start=sync)
+    return make
 
 
 def _uniform(image: np.ndarray) -> bool:

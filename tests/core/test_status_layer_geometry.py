@@ -9,31 +9,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from deepvis_app.core import pane_source
-from deepvis_app.core.session import Session
 from deepvis_app.core.unitvis.receptive_field import measure_receptive_field
-from deepvis_app.io.sources import InputManager
 from tests.helpers.sessions import press
 
 GEOMETRY = re.compile(r" \| size (\d+(?:x\d+)*)(?:, RF (\d+)x(\d+))? \| ")
-
-
-@pytest.fixture
-def session_of(tiny_loaded):
-    made: list[Session] = []
-
-    def make() -> Session:
-        session = Session(tiny_loaded, tiny_loaded.settings, InputManager(tiny_loaded.settings, "sample:chelsea"),
-                          sync=True)
-        made.append(session)
-        session.start()
-        return session
-
-    yield make
-    for session in made:
-        session.stop()
 
 
 def _geometry(status: str) -> tuple[str, tuple[int, int] | None]:
@@ -43,8 +23,8 @@ def _geometry(status: str) -> tuple[str, tuple[int, int] | None]:
     return size, None if height is None else (int(height), int(width))
 
 
-def test_every_layer_shows_its_shape_and_measured_receptive_field(session_of, tiny_loaded):
-    session = session_of()
+def test_every_layer_shows_its_shape_and_measured_receptive_field(tiny_session, tiny_loaded):
+    session = tiny_session()
     result = press(session, "Esc")
     channels, *input_size = (tiny_loaded.settings.input_channels, *tiny_loaded.settings.input_size)
     for index, layer in enumerate(tiny_loaded.layers):
@@ -59,7 +39,7 @@ def test_every_layer_shows_its_shape_and_measured_receptive_field(session_of, ti
     assert session.state.layer_idx == len(tiny_loaded.layers) - 1
 
 
-def test_the_receptive_field_is_composed_once_per_layer(session_of, monkeypatch):
+def test_the_receptive_field_is_composed_once_per_layer(tiny_session, monkeypatch):
     calls: list[str] = []
     real = pane_source.receptive_field
 
@@ -68,15 +48,15 @@ def test_the_receptive_field_is_composed_once_per_layer(session_of, monkeypatch)
         return real(model, shape, layer, device)
 
     monkeypatch.setattr(pane_source, "receptive_field", counting)
-    session = session_of()
+    session = tiny_session()
     for keys in (("k",), ("l", "l"), ("b",), ("o",), ("u",), ("t", "o", "u")):
         press(session, *keys)
         session.process_pending()
     assert sorted(calls) == ["0", "1"]
 
 
-def test_a_layer_whose_receptive_field_cannot_be_composed_shows_only_its_size(session_of, monkeypatch,
+def test_a_layer_whose_receptive_field_cannot_be_composed_shows_only_its_size(tiny_session, monkeypatch,
                                                                                tiny_loaded):
     monkeypatch.setattr(pane_source, "receptive_field", lambda *args, **kwargs: None)
-    result = press(session_of(), "Esc")
+    result = press(tiny_session(), "Esc")
     assert _geometry(result.status) == ("x".join(map(str, tiny_loaded.layers[0].shape)), None)

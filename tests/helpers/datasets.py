@@ -1,5 +1,5 @@
 """Image folders and videos the tests write: a find-max dataset with ties and a broken file, and
-MJPG clips of known frames (decodable or garbled)."""
+MJPG clips of known frames (decodable or garbled), and a progress callback that kills a scan."""
 
 from __future__ import annotations
 
@@ -51,3 +51,15 @@ def write_undecodable_video(path: Path) -> Path:
     capture.release()
     assert opened and not decoded, "precondition: OpenCV opens the file but decodes no frame"
     return path
+
+
+class Killed(Exception):
+    """Stands for a scan killed mid-way (raised from its progress callback)."""
+
+
+def kill_after(batches: int):
+    """A find-max progress callback that raises `Killed` once ``batches`` batches are done."""
+    def progress(done, _total, _images):
+        if done == batches:
+            raise Killed
+    return progress
