@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from deepvis_app.core.session import Result
+from deepvis_app.core.result import Result
 from deepvis_app.gui.layout import Rect, pane_rects
 
 STATUS_H = 24

@@ -5,7 +5,7 @@ The window calls `handle_key`, `click`, `set_pane_sizes`; each changes the froze
 generation) to the compute `Worker` and returns at once: no public method runs torch, so the UI
 thread never waits on the model. The compute thread gathers the panes' data (forward, backward) and
 hands a drawing to a second worker, the render thread, which draws every pane as a read-only uint8
-image plus the text the window draws (a `Result`) while the compute thread already runs the next
+image plus the text the window draws (a `Result`, `core.result`) while the compute thread already runs the next
 frame's forward: drawing (about 10 ms for a wide layer's grid) no longer lowers the frame rate. Both
 are latest-wins mailboxes, so a slow drawing skips to the newest data. A slow method sends partial
 results first. A new frame or newly loaded unit images make the worker run the last request again.
@@ -28,13 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from deepvis_app.core.actions import JOB_ACTIONS, SESSION_ACTIONS, apply_action, select_layer, select_unit
 from deepvis_app.core.cache import ByteLRUCache
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS
 from deepvis_app.core.engine import ComputeEngine
-from deepvis_app.core.layers import LayerInfo
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_settings, settings_options
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.notices import pop_notices
@@ -47,9 +44,9 @@ from deepvis_app.core.render import (
     PaneData,
     Panes,
     StatusInput,
-    TextLine,
     status_line,
 )
+from deepvis_app.core.result import Result, StatusMessages, layer_entries
 from deepvis_app.core.state import ModelInfo, ViewState, initial_state
 from deepvis_app.core.unit_class import label_layers, unit_class
 from deepvis_app.core.unit_compute import unit_compute
@@ -71,43 +68,8 @@ from deepvis_app.settings.defaults import Settings
 FIRST_FRAME_TIMEOUT_S = 10.0
 # What the compute thread hands the render thread: `_render` or `_error_result` with its request first.
 Drawing = functools.partial
-MESSAGE_SHOWN_S = 8.0    # a status message goes away after this long (and the next result)
 
 log = logging.getLogger("deepvis.session")
-
-
-@dataclass(frozen=True)
-class LayerEntry:
-    """One entry of the control strip (layer list)."""
-
-    name: str
-    pretty: str
-    selected: bool
-    back_origin: bool
-
-
-@dataclass(frozen=True, eq=False)
-class Result:
-    """Everything the window shows; arrays are read-only uint8 HxWx3. Compared by identity (its arrays
-    make == meaningless)."""
-
-    generation: int
-    images: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    stale: frozenset[str] = frozenset()
-    layers: tuple[LayerEntry, ...] = ()
-    cursor_on_layer_list: bool = True
-    top_labels: tuple[tuple[str, float], ...] = ()
-    aux_mode: str = "labels"                 # "labels" (top-5), "unit" (enlarged), "class" (its label)
-    text: dict[str, tuple[TextLine, ...]] = dataclasses.field(default_factory=dict)  # lines over a pane
-    status: str = ""
-    message: str | None = None
-    help_lines: tuple[tuple[str, str], ...] | None = None
-    hidden_panes: frozenset[str] = frozenset()   # panes the view switched off (`core.panes`)
-    grid_shape: tuple[int, int] = (1, 1)
-    tile_rects: tuple[tuple[int, int, int, int], ...] = ()
-    error: str | None = None                 # the request failed: "Type: message" (also in message)
-    progress: MethodProgress | None = None   # a slow method is still running (this is a partial result)
-    frame_seq: int | None = None             # the input frame the panes show (its number in its source)
 
 
 @dataclass(frozen=True)
@@ -117,22 +79,6 @@ class Request:
     generation: int
     state: ViewState
     sizes: tuple[tuple[str, tuple[int, int]], ...]
-
-
-class _Messages:
-    """The latest status message, shown for `MESSAGE_SHOWN_S` (thread-safe)."""
-
-    def __init__(self, first: str | None):
-        self._lock = threading.Lock()
-        self._text, self._since = first, time.monotonic()
-
-    def add(self, text: str) -> None:
-        with self._lock:
-            self._text, self._since = text, time.monotonic()
-
-    def current(self) -> str | None:
-        with self._lock:
-            return self._text if time.monotonic() - self._since < MESSAGE_SHOWN_S else None
 
 
 class Session:
@@ -153,7 +99,7 @@ class Session:
         self._sizes = dict(DEFAULT_PANE_SIZES)
         self._result: Result | None = None
         self._on_result: Callable[[], None] | None = None
-        self._messages = _Messages("h for help")
+        self._messages = StatusMessages("h for help")
         self._pretty = [info.pretty for info in loaded.layers]
         self._label_layers = label_layers(loaded)
         self._closing = threading.Event()
@@ -467,10 +413,3 @@ class Session:
             cursor_on_layer_list=not state.in_grid, top_labels=(), aux_mode="labels", text={},
             status=self._status(state, message), message=message, help_lines=None,
             hidden_panes=hidden_panes(state), error=error, progress=None)
-
-
-def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry, ...]:
-    """The control strip: every layer, the current one selected, the frozen origin's layer marked."""
-    return tuple(LayerEntry(info.name, info.pretty, index == state.layer_idx,
-                            state.backprop_selection_frozen and index == state.backprop_layer)
-                 for index, info in enumerate(layers))

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QVBoxLayou
 from superqt.utils import qthrottled
 
 from deepvis_app.core.panes import PANES, PaneSpec, hidden_panes
-from deepvis_app.core.session import Result, Session
+from deepvis_app.core.result import Result
+from deepvis_app.core.session import Session
 from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
 from deepvis_app.gui.layout import pane_rects

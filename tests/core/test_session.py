@@ -18,7 +18,8 @@ from torch import nn
 from deepvis_app.core.methods import METHOD_NAMES, get_method
 from deepvis_app.core.model import load_model
 from deepvis_app.core.panes import PANE_NAMES
-from deepvis_app.core.session import Result, Session
+from deepvis_app.core.result import Result
+from deepvis_app.core.session import Session
 from deepvis_app.core.unit_class import LabelLayerError, label_layers
 from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
@@ -334,9 +335,9 @@ def test_the_status_gives_the_video_frame_number_and_frozen(make_session, tmp_pa
 
 
 def test_a_message_does_not_stay_forever(make_session, monkeypatch):
-    from deepvis_app.core import session as session_module
+    from deepvis_app.core import result as result_module
 
-    monkeypatch.setattr(session_module, "MESSAGE_SHOWN_S", 0.2)
+    monkeypatch.setattr(result_module, "MESSAGE_SHOWN_S", 0.2)
     session = make_session()
     result = press(session, "c")
     assert "camera 0" in result.message and "camera 0" in result.status

@@ -39,7 +39,7 @@ class ControlColors:
 
 
 class LayerEntryLike(Protocol):
-    """What the strip reads of one layer (`core.session.LayerEntry`)."""
+    """What the strip reads of one layer (`core.result.LayerEntry`)."""
 
     @property
     def pretty(self) -> str: ...
