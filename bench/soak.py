@@ -12,7 +12,8 @@ Prints one JSON line per sample (``t_s``, ``rss_mb``, ``py_threads``, ``os_threa
 ``hooks`` (on the model at that instant: a forward or backward in flight holds some), ``none_refs``,
 ``results`` shown so far, ``frame``), then a summary line (``"summary": true``) with the first sample
 after warm-up, the last one, their differences, and the hooks on the model before the window
-opened and after it closed. tests/gui/test_soak.py runs the same `Soak` for about a minute.
+opened and after it closed, and the threads it left. tests/gui/test_soak.py runs this script for about a
+minute, in a process of its own like the app's.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/soak.py [--minutes 30] [--model efficientnet_lite0]
 """
@@ -105,6 +106,7 @@ class SoakReport:
     hooks_after: int
     results_shown: int
     errors: list[str] = field(default_factory=list)
+    threads_left: list[str] = field(default_factory=list)   # threads the run started, still alive after close
 
     def sample_at(self, t_s: float) -> dict[str, Any]:
         """The first sample taken at or after `t_s` seconds (else the last one)."""
@@ -128,7 +130,7 @@ class SoakReport:
                 "growth": {k: round(end[k] - start[k], 1) for k in keys},
                 "rss_floor_growth_mb": self.rss_floor_growth(warmup_s),
                 "hooks_before": self.hooks_before, "hooks_after_close": self.hooks_after,
-                "results_shown": self.results_shown, "errors": self.errors}
+                "results_shown": self.results_shown, "errors": self.errors, "threads_left": self.threads_left}
 
 
 class Soak:
@@ -151,6 +153,7 @@ class Soak:
         apply_dark_theme(app, self.settings)
         module = self.loaded.module
         hooks_before = hook_count(module)
+        threads_before = set(threading.enumerate())
         inputs = InputManager(self.settings, str(self.video))
         session = Session(self.loaded, self.settings, inputs)
         window = MainWindow(session, self.settings)
@@ -201,7 +204,17 @@ class Soak:
             session.stop()
             inputs.close()
             _spin(app, lambda: False, 0.2)
-        return SoakReport(samples, hooks_before, hook_count(module), len(shown), errors)
+        left = _threads_left(threads_before)
+        return SoakReport(samples, hooks_before, hook_count(module), len(shown), errors, left)
+
+
+def _threads_left(before: set[threading.Thread], grace_s: float = 3.0) -> list[str]:
+    """Names of the threads not in `before` still alive after `grace_s` (joins have that long to end)."""
+    deadline = time.monotonic() + grace_s
+    while (extra := [t for t in threading.enumerate() if t not in before and t.is_alive()]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [t.name for t in extra]
 
 
 def _type(window: Any, token: str) -> None:
