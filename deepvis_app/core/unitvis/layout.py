@@ -45,6 +45,7 @@ pane shows (max_deconv, max_guided, max_backprop) is the layout's `backprop_kind
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ READ_SUFFIXES = (".png", ".jpg")
 
 class UnitVisFileError(DeepvisError, ValueError):
     """A file in the unit-vis folder that deepvis did not write (or that is damaged)."""
+
+
+def user_cache_dir() -> Path:
+    """deepvis's per-user cache folder: $XDG_CACHE_HOME/deepvis (default ~/.cache/deepvis)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepvis"
 
 
 def unit_vis_root(settings: Settings) -> Path | None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.options import OptionsError
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.layout import UnitVisLayout, user_cache_dir
 from deepvis_app.core.unitvis.optimize_config import PRESETS, OptimizeConfig
 from deepvis_app.settings.defaults import Settings
 
@@ -54,9 +54,8 @@ def check_optimize_settings(settings: Settings) -> OptimizeConfig:
 
 def user_unit_vis_root(model: str) -> Path:
     """The per-user folder of app-computed unit images: $XDG_CACHE_HOME/deepvis/unit_vis/<model>."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(model)).name or str(model)).strip("._") or "model"
-    return Path(cache) / "deepvis" / "unit_vis" / safe
+    return user_cache_dir() / "unit_vis" / safe
 
 
 def can_write(root: Path | None) -> bool:

@@ -44,10 +44,11 @@ def sample_set_folder(variants: int = 4, seed: int = 0, cache: Path | None = Non
     """The sample set for (variants, seed) in the user's cache folder, written once (into a temporary
     folder renamed into place, so a crash never leaves half a set): what a find-max record naming
     ``"sample_set": {"variants": V, "seed": S}`` was computed on, e.g. the shipped unit images."""
-    import os
     import tempfile
 
-    root = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepvis"
+    from deepvis_app.core.unitvis.layout import user_cache_dir
+
+    root = cache or user_cache_dir()
     folder = root / f"sample_set_v{variants}_s{seed}"
     if folder.is_dir():
         return folder
