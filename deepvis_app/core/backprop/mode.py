@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from deepvis_app.core.backprop.lrn import local_response_norm_pass
-from deepvis_app.core.backprop.notices import report_no_rule
+from deepvis_app.core.backprop.notices import report_no_rule, report_option_unused
 from deepvis_app.core.backprop.pooling import max_pool2d_centre_unpool
 from deepvis_app.core.backprop.rules import activation_with_rule, relu_with_rule
 from deepvis_app.core.torch_args import call_arg
@@ -129,6 +129,7 @@ class ReluRuleMode(TorchFunctionMode):
         self.lrn_calls = 0
         self.method = method or rule
         self.rule_calls = 0
+        self.max_pool_calls = 0
         self.unruled: Counter[str] = Counter()
         self._table = _rule_table()
 
@@ -147,6 +148,7 @@ class ReluRuleMode(TorchFunctionMode):
         if func in _UNRULED:
             self.unruled[_UNRULED[func]] += 1
         if self.centre_unpool and func in _MAX_POOL_2D and not call_arg(args, kwargs, 6, "return_indices", False):
+            self.max_pool_calls += 1
             return max_pool2d_centre_unpool(*args, **{k: v for k, v in kwargs.items() if k != "return_indices"})
         if self.lrn_pass and func is F.local_response_norm:
             self.lrn_calls += 1
@@ -157,6 +159,10 @@ class ReluRuleMode(TorchFunctionMode):
         result = super().__exit__(exc_type, exc, traceback)
         if exc_type is None and self.rule != "backprop" and self.rule_calls == 0:
             report_no_rule(self.method, dict(self.unruled))
+        if exc_type is None and self.centre_unpool and self.max_pool_calls == 0:
+            report_option_unused(self.method, "unpool", "window_centre", "the network has no 2-D max-pool")
+        if exc_type is None and self.lrn_pass and self.lrn_calls == 0:
+            report_option_unused(self.method, "lrn", "pass", "the network has no LocalResponseNorm")
         return result
 
     def _apply(self, call: _Call) -> torch.Tensor:
