@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 from pathlib import Path
 from typing import Any
 
@@ -150,17 +149,22 @@ def objective_expression(args: argparse.Namespace) -> str | None:
 
 def _lr_params(text: str) -> dict[str, float]:
     """--lr-params as config changes: a dict literal read with ast.literal_eval (never eval)."""
+    from deepvis_app.settings.limits import LimitError, cut_line, literal
+
+    shown = cut_line(text, 80)
     try:
-        value = ast.literal_eval(text)
+        value = literal(text, "--lr-params")
+    except LimitError as exc:
+        raise UserError(str(exc)) from None
     except (ValueError, SyntaxError):
-        raise UserError(f"--lr-params {text!r}: not a dict like \"{{'lr': 100}}\"") from None
+        raise UserError(f"--lr-params {shown!r}: not a dict like \"{{'lr': 100}}\"") from None
     if not isinstance(value, dict):
-        raise UserError(f"--lr-params {text!r}: not a dict like \"{{'lr': 100}}\"")
+        raise UserError(f"--lr-params {shown!r}: not a dict like \"{{'lr': 100}}\"")
     for key, number in value.items():
         if key not in LR_PARAMS:
-            raise UserError(f"--lr-params: unknown key {key!r} (keys: {', '.join(LR_PARAMS)})")
+            raise UserError(f"--lr-params: unknown key {cut_line(repr(key), 80)} (keys: {', '.join(LR_PARAMS)})")
         if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise UserError(f"--lr-params: {key} = {number!r} is not a number")
+            raise UserError(f"--lr-params: {key} = {cut_line(repr(number), 80)} is not a number")
     return {key: float(number) for key, number in value.items()}
 
 

@@ -4,7 +4,10 @@
 batch of images for any linear combination of lucent's objectives. The text is parsed with `ast` and
 only a whitelist of nodes is evaluated (numbers, strings, lists of numbers, the five functions below,
 + - * / and unary minus); nothing of the text is ever passed to `eval`, so attribute access, other
-names, keyword arguments or `__import__` are one-line errors naming the column.
+names, keyword arguments or `__import__` are one-line errors naming the column. The text's length
+and nesting and every number are bounded (`deepvis_app.settings.limits`): a thousand unary minuses,
+`1e309` or a 400-digit literal are ObjectiveErrors too, and a weight that comes out infinite or NaN
+is refused, never written into the JSON record.
 
 Values are what is *maximized* (lucent minimizes the negation): for each objective, the batch mean of
 the per-image values returned here is exactly minus lucent's loss, so weights keep lucent's meaning
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
@@ -31,6 +35,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 
 from deepvis_app.errors import DeepvisError
+from deepvis_app.settings.limits import MAX_NUMBER, LimitError, cut_line, finite_number, parse_expression
 
 ChannelsOf = Callable[[str], int]  # a layer's channel count; KeyError for a layer the model lacks
 
@@ -223,12 +228,18 @@ def parse_objective(text: str, channels_of: ChannelsOf) -> Objective:
     if not text.strip():
         raise ObjectiveError("objective: empty expression")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse_expression(text.strip(), "objective")
     except SyntaxError as exc:
-        raise ObjectiveError(f"objective column {exc.offset or 0}: syntax error ({exc.msg})") from None
+        raise ObjectiveError(f"objective column {exc.offset or 0}: syntax error ({cut_line(exc.msg, 200)})") from None
+    except LimitError as exc:
+        raise ObjectiveError(str(exc)) from None
     result = _Evaluator(channels_of).eval(tree.body)
     if not isinstance(result, Objective):
         raise ObjectiveError("objective: the expression is a number; use channel(...), neuron(...), ...")
+    for weight, _term in result.terms:
+        if not (math.isfinite(weight) and abs(weight) <= MAX_NUMBER):
+            raise ObjectiveError(f"objective: a term's weight comes out as {weight:g}; weights must be finite "
+                                 f"numbers of magnitude at most {MAX_NUMBER:g}")
     return Objective(result.terms, text.strip())
 
 
@@ -240,12 +251,15 @@ class _Evaluator:
         self.channels_of = channels_of
 
     def fail(self, node: ast.AST, problem: str) -> ObjectiveError:
-        return ObjectiveError(f"objective column {getattr(node, 'col_offset', 0) + 1}: {problem}")
+        return ObjectiveError(f"objective column {getattr(node, 'col_offset', 0) + 1}: {cut_line(problem, 300)}")
 
     def eval(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                 and not isinstance(node.value, bool):
-            return float(node.value)
+            try:
+                return finite_number(node.value, "number")
+            except LimitError as exc:
+                raise self.fail(node, str(exc)) from None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.eval(node.operand)
             sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
@@ -262,7 +276,10 @@ class _Evaluator:
         if isinstance(left, float) and isinstance(right, float):
             if op == "/" and right == 0:
                 raise self.fail(node, "division by zero")
-            return {"+": left + right, "-": left - right, "*": left * right, "/": left / (right or 1.0)}[op]
+            value = {"+": left + right, "-": left - right, "*": left * right, "/": left / (right or 1.0)}[op]
+            if not math.isfinite(value):
+                raise self.fail(node, f"the number comes out as {value:g}; numbers must be finite")
+            return value
         if op in "+-":
             if isinstance(left, float) or isinstance(right, float):
                 raise self.fail(node, f"cannot {'add' if op == '+' else 'subtract'} a number and an objective "

@@ -108,6 +108,10 @@ class OptimizeConfig:
             raise ValueError(f"push_spatial = {self.push_spatial!r}: give ROW COL, two whole numbers >= 0")
         if self.push_dir == 0:
             raise ValueError("push_dir = 0: use 1 (maximize) or -1 (minimize)")
+        for field in dataclasses.fields(self):  # an infinite learning rate or weight makes NaN images
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{field.name} = {value!r}: must be a finite number")
         parse_transforms(self.transforms)
         return check_options(self)
 

@@ -7,24 +7,37 @@ applies these lucent transforms in order before every forward pass. Besides such
 The text is parsed with `ast` and only a whitelist is read: calls of the names below with number
 arguments (a unary minus allowed), bare `none`/`standard`; scale and rotate also take a single list
 of numbers, as lucent's `random_scale([...])`. Nothing is passed to eval; anything else is a
-ValueError naming the transform and the problem. Torch-free, so the options can be validated
+ValueError naming the transform and the problem. Every parameter has an upper bound
+(`deepvis_app.settings.limits`: pad and jitter 1024 pixels, scale factors up to 4, angles and the
+text's length and depth bounded), checked before anything is allocated: `scale(1000)` would ask
+for gigabytes. Torch-free, so the options can be validated
 without torch; `transforms.transform_set` builds the closures from the parsed steps.
 """
 
 from __future__ import annotations
 
 import ast
-import math
+
+from deepvis_app.settings.limits import (
+    MAX_JITTER,
+    MAX_PAD,
+    MAX_ROTATE,
+    MAX_SCALE,
+    LimitError,
+    finite_number,
+    parse_expression,
+)
 
 # (canonical name, arguments): pad (width), jitter (d), scale (factors), rotate (degrees)
 TransformStep = tuple[str, tuple[float, ...]]
 
 ALIASES = {"pad": "pad", "jitter": "jitter", "scale": "scale", "random_scale": "scale",
            "rotate": "rotate", "random_rotate": "rotate"}
-SIGNATURES = {"pad": "pad(width): a whole number of pixels >= 0",
-              "jitter": "jitter(d): a whole number >= 1 (shifts of 0..d-1 pixels)",
-              "scale": "scale(f1, f2, ...): factors > 0, one picked per step",
-              "rotate": "rotate(a1, a2, ...): angles in degrees, one picked per step"}
+SIGNATURES = {"pad": f"pad(width): a whole number of pixels from 0 to {MAX_PAD}",
+              "jitter": f"jitter(d): a whole number from 1 to {MAX_JITTER} (shifts of 0..d-1 pixels)",
+              "scale": f"scale(f1, f2, ...): factors above 0 and at most {MAX_SCALE:g}, one picked per step",
+              "rotate": f"rotate(a1, a2, ...): angles in degrees (at most {MAX_ROTATE:g} in magnitude), "
+                        "one picked per step"}
 
 # lucent's standard_transforms: pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees (0 more often), jitter 4
 STANDARD: tuple[TransformStep, ...] = (
@@ -37,14 +50,16 @@ EXAMPLE = "pad(16), jitter(8), scale(0.9, 1, 1.1), rotate(-5, 0, 5), jitter(2)"
 
 def parse_transforms(spec: str) -> tuple[TransformStep, ...]:
     """The steps of `spec`, in order; ValueError ("transforms = 'spec': problem") for anything else."""
+    shown = spec if len(spec) <= 80 else spec[:77] + "..."
+
     def fail(problem: str) -> ValueError:
-        return ValueError(f"transforms = {spec!r}: {problem}")
+        return ValueError(f"transforms = {shown!r}: {problem}")
 
     text = spec.strip()
     if not text:
         raise fail(f"empty; give none, standard or a list like \"{EXAMPLE}\"")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse_expression(text, f"transforms = {shown!r}")
     except SyntaxError as exc:
         raise fail(f"syntax error at column {exc.offset or 0} ({exc.msg}); write a list like \"{EXAMPLE}\"") from None
     body = tree.body
@@ -77,6 +92,7 @@ def _step(node: ast.expr) -> TransformStep:
     if given not in ALIASES:
         raise ValueError(f"unknown transform '{given}' (transforms: {names})")
     name, call = ALIASES[given], ast.unparse(node)
+    call = call if len(call) <= 80 else call[:77] + "..."
     if node.keywords:
         raise ValueError(f"{call}: keyword arguments are not supported; {SIGNATURES[name]}")
     args: list[ast.expr] = list(node.args)
@@ -86,13 +102,15 @@ def _step(node: ast.expr) -> TransformStep:
     if name in ("pad", "jitter"):
         if len(values) != 1:
             raise ValueError(f"{call}: {given} takes 1 argument, got {len(values)}; {SIGNATURES[name]}")
-        low = 0 if name == "pad" else 1
-        if values[0] != int(values[0]) or values[0] < low:
+        low, high = (0, MAX_PAD) if name == "pad" else (1, MAX_JITTER)
+        if values[0] != int(values[0]) or not low <= values[0] <= high:
             raise ValueError(f"{call}: {SIGNATURES[name]}")
         return name, (int(values[0]),)
     if not values:
         raise ValueError(f"{call}: give at least one value; {SIGNATURES[name]}")
-    if name == "scale" and min(values) <= 0:
+    if name == "scale" and not (min(values) > 0 and max(values) <= MAX_SCALE):
+        raise ValueError(f"{call}: {SIGNATURES[name]}")
+    if name == "rotate" and max(abs(v) for v in values) > MAX_ROTATE:
         raise ValueError(f"{call}: {SIGNATURES[name]}")
     return name, values
 
@@ -105,7 +123,7 @@ def _number(node: ast.expr, call: str) -> float:
     if not (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
             and not isinstance(node.value, bool)):
         raise ValueError(f"{call}: arguments must be numbers, got {ast.unparse(node)}")
-    value = sign * float(node.value)
-    if not math.isfinite(value):
-        raise ValueError(f"{call}: {ast.unparse(node)} is not a finite number")
-    return value
+    try:
+        return sign * finite_number(node.value, call)
+    except LimitError as exc:
+        raise ValueError(str(exc)) from None
