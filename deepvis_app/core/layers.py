@@ -30,6 +30,8 @@ from torch import nn
 
 from deepvis_app.core import tokens
 from deepvis_app.core.hooks import forward_hooks
+from deepvis_app.core.outputs import HEAD_NAME
+from deepvis_app.core.pairs import network_channels
 from deepvis_app.settings.defaults import Settings
 
 
@@ -95,7 +97,8 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
 def discover_layers(module: nn.Module, settings: Settings, device: torch.device | str = "cpu") -> list[LayerInfo]:
     """The layers to show, per settings: an explicit list, or all modules of the offered kinds."""
     tokens.configure(module, settings.token_grid)
-    example = torch.zeros((1, settings.input_channels, *settings.input_size), device=device)
+    example = torch.zeros((1, network_channels(settings.input_channels, settings.two_inputs), *settings.input_size),
+                          device=device)
     observed = observe_modules(module, example)
     by_name = {obs.name: obs for obs in observed}
     if settings.layers is not None:
@@ -118,7 +121,8 @@ def _auto_layers(observed: list[_Observed], settings: Settings) -> list[_Observe
     names: set[str] = set()
     for obs in observed:
         block = obs.name in blocks
-        if obs.name in names or obs.name in inner or not (block or kinds.intersection(obs.kinds)):
+        offered = block or obs.name == HEAD_NAME or kinds.intersection(obs.kinds)
+        if obs.name in names or obs.name in inner or not offered:
             continue
         if settings.layer_filter is not None and not settings.layer_filter(obs.name):
             continue

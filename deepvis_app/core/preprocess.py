@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from skimage.color import rgb2gray
 
+from deepvis_app.core import pairs
 from deepvis_app.io.image_arrays import as_rgb_uint8
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import SettingsError, validate
@@ -54,6 +55,9 @@ class Preprocessor:
         height, width = settings.input_size
         self.input_size = (int(height), int(width))
         self.channels = settings.input_channels
+        self.two_inputs = settings.two_inputs
+        # a fitted frame: the input size, or the pair side by side for a two-input network (core.pairs)
+        self.frame_size = pairs.frame_size(self.input_size, self.two_inputs)
         self.stretch = settings.static_file_stretch_mode
         self.bgr = settings.channel_order.upper() == "BGR"
         self.scale = float(settings.input_scale)
@@ -78,17 +82,31 @@ class Preprocessor:
         return self.mean
 
     def fit_frame(self, image: np.ndarray, stretch: bool | None = None) -> np.ndarray:
-        """RGB uint8 frame at the network's input size: centre-cropped (or stretched), resized."""
+        """RGB uint8 frame at the network's input size (a two-input network's: the pair's size, a
+        camera frame then holding both images): centre-cropped (or stretched), resized."""
+        return self._fit(image, self.frame_size, stretch)
+
+    def fit_pair(self, first: np.ndarray, second: np.ndarray, stretch: bool | None = None) -> np.ndarray:
+        """Two images fitted to the input size each, side by side: a two-input network's frame."""
+        return pairs.join_frames(self._fit(first, self.input_size, stretch), self._fit(second, self.input_size, stretch))
+
+    def _fit(self, image: np.ndarray, size: tuple[int, int], stretch: bool | None) -> np.ndarray:
         rgb = as_rgb_uint8(image)
         stretch = self.stretch if stretch is None else stretch
-        if rgb.shape[:2] == self.input_size:
+        if rgb.shape[:2] == size:
             return rgb
-        height, width = self.input_size
+        height, width = size
         cropped = rgb if stretch else center_crop_to_aspect(rgb, width / height)
-        return resize_uint8(cropped, self.input_size)
+        return resize_uint8(cropped, size)
 
     def to_array(self, frame: np.ndarray) -> np.ndarray:
-        """A fitted RGB uint8 frame as a normalized CxHxW float32 array."""
+        """A fitted RGB uint8 frame as a normalized CxHxW float32 array (a pair: both images' channels)."""
+        if self.two_inputs:
+            first, second = pairs.split_frame(as_rgb_uint8(frame))
+            return np.concatenate([self._image_array(first), self._image_array(second)])
+        return self._image_array(frame)
+
+    def _image_array(self, frame: np.ndarray) -> np.ndarray:
         pixels = as_rgb_uint8(frame).astype(np.float32) / 255.0
         if self.channels == 1:
             chw = rgb2gray(pixels).astype(np.float32)[None]
@@ -110,6 +128,8 @@ class Preprocessor:
         """Inverse of `to_array`: a CxHxW (or 1xCxHxW) network input as an HxWx3 uint8 image."""
         chw = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
         chw = chw[0] if chw.ndim == 4 else chw
+        if self.two_inputs and chw.shape[0] == 2 * self.channels:
+            return pairs.join_frames(self.to_image(chw[:self.channels]), self.to_image(chw[self.channels:]))
         pixels = (chw.astype(np.float32) * self.std + self._mean_for(chw)) / self.scale
         pixels = pixels[::-1] if (self.bgr and self.channels == 3) else pixels
         return as_rgb_uint8(np.clip(pixels.transpose(1, 2, 0), 0.0, 1.0))
