@@ -4,6 +4,9 @@ The help overlay, the README table and the key lookup are all generated from `KE
 cannot be documented in one place and bound in another. Users rebind keys in settings_local.py
 with `key_overrides = {"action_id": ("key", ...)}`; an override replaces that action's keys.
 Key strings are what `gui/keys.py` produces: "l", "L", "Left", "Shift+Left", "PgDown", "Esc", "8".
+`SPECIAL_KEYS` lists the names of the keys that are not characters (the window's table maps Qt's key
+codes to them) and `BROWSER_KEYS` maps a browser's `KeyboardEvent.key` names to them, so the window
+and `deepvis web` send the session the same strings (`browser_key_string`).
 Qt-free on purpose: the session, the tests and the docs read it without a window.
 """
 
@@ -23,6 +26,35 @@ class Binding:
     keys: tuple[str, ...]
     help: str
     group: str
+
+
+# The keymap's names of keys that are not characters; "Shift+" goes before them when Shift is held
+# (a character carries its Shift itself: "L").
+SPECIAL_KEYS: tuple[str, ...] = (
+    "Left", "Right", "Up", "Down", "PgUp", "PgDown", "Esc", "Home", "End", "Enter", "Space", "Tab", "Backspace",
+    "Delete", *(f"F{n}" for n in range(1, 13)),
+)
+# KeyboardEvent.key (https://developer.mozilla.org/docs/Web/API/UI_Events/Keyboard_event_key_values) ->
+# the keymap's name; the names that are the same in both ("Home", "Enter", "F1"...) map to themselves.
+BROWSER_KEYS: dict[str, str] = {
+    **{name: name for name in SPECIAL_KEYS},
+    "ArrowLeft": "Left", "ArrowRight": "Right", "ArrowUp": "Up", "ArrowDown": "Down", "PageUp": "PgUp",
+    "PageDown": "PgDown", "Escape": "Esc", " ": "Space", "Spacebar": "Space",
+}
+BROWSER_MODIFIER_KEYS = frozenset({"Shift", "Control", "Alt", "AltGraph", "Meta", "OS", "CapsLock"})
+
+
+def browser_key_string(key: str, *, shift: bool = False, ctrl: bool = False, alt: bool = False) -> str | None:
+    """The key string the window would make of a browser's key press (`KeyboardEvent.key` and its
+    modifier flags), or None for keys the table never binds (bare modifiers, empty names)."""
+    if not key or key in BROWSER_MODIFIER_KEYS or key == "Unidentified":
+        return None
+    prefix = ("Ctrl+" if ctrl else "") + ("Alt+" if alt else "")
+    if key in BROWSER_KEYS:
+        return prefix + ("Shift+" if shift else "") + BROWSER_KEYS[key]
+    if len(key) == 1 and key.isprintable():
+        return prefix + (key.lower() if prefix else key)
+    return None
 
 
 def _b(action: str, keys: tuple[str, ...], help_text: str, group: str) -> Binding:

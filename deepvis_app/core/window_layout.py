@@ -6,8 +6,9 @@ text needs) above the "main" pane (the unit grid); right: the "right" panes stac
 (1:3, like the original's 300x900) while any of them is shown, or, with `right_as_row` (the per-unit
 images side by side: `unit_images_stack_vertical` False), a strip under the unit grid as high as a
 third of the middle column's width (at most half its height). The square side follows the
-window: a left-column share of the height, at most a fifth of the width. Pure arithmetic so it
-can be tested without a window.
+window: a left-column share of the height, at most a fifth of the width. Pure arithmetic, in the
+core so that both front ends read it: the Qt window (`gui/`) and the browser page (`web/`), whose
+clicks are mapped back to panes with `pane_at` as the window's mouse handler maps them.
 """
 
 from __future__ import annotations
@@ -65,3 +66,12 @@ def _stack(names: list[str], x: int, y: int, w: int, h: int) -> dict[str, Rect]:
         return {}
     each = max(1, (h - (len(names) - 1) * GAP) // len(names))
     return {name: Rect(x, y + i * (each + GAP), w, each) for i, name in enumerate(names)}
+
+
+def pane_at(rects: dict[str, Rect], x: float, y: float) -> tuple[str, float, float] | None:
+    """The pane under (x, y) of the whole window and the point in that pane's own pixels, or None
+    (a gap, or outside every pane)."""
+    for name, rect in rects.items():
+        if rect.x <= x < rect.x + rect.w and rect.y <= y < rect.y + rect.h:
+            return name, x - rect.x, y - rect.y
+    return None
