@@ -2,12 +2,16 @@
 
 Qt is imported only when the command runs, so the rest of the CLI works without PySide6. The window
 always keeps a log file (see `deepvis_app.cli.main`), since nobody may be watching its terminal.
+On Linux without a display (no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM) Qt would abort with
+a misleading message about xcb libraries: `check_display` says so in one line and names the ways out.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from deepvis_app.cli.common import (
@@ -21,6 +25,8 @@ from deepvis_app.cli.common import (
 
 HELP = "open the Deep Visualization Toolbox window"
 SCREENSHOT_SUFFIXES = (".png",)
+NO_DISPLAY = ("no display (DISPLAY and WAYLAND_DISPLAY are unset): run the window under `xvfb-run`, use "
+              "`deepvis web` for the toolbox in a browser, or set QT_QPA_PLATFORM=offscreen for --screenshot")
 
 
 def register(subparsers: Any) -> None:
@@ -51,9 +57,18 @@ def _add_gui_arguments(parser: argparse.ArgumentParser) -> None:
                       help="wait N ms after the keys (and for the compute to finish) before the grab")
 
 
+def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> None:
+    """A one-line `UserError` on Linux when Qt has no display to open a window on."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if platform.startswith("linux") and not any(env.get(name) for name in
+                                                 ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise UserError(NO_DISPLAY)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.after_ms < 0:
         raise UserError("--after-ms must be >= 0")
+    check_display()
     try:
         from deepvis_app.gui.app import GuiOptions, run_gui
         from deepvis_app.gui.keys import parse_key_sequence
