@@ -6,14 +6,16 @@ pytorch-grad-cam's ``reshape_transform`` does for its CAMs):
 
 - ViT (torchvision ``VisionTransformer``, timm's, DeiT): (B, k + h*w, C), k leading extra tokens (the
   class token, a distillation token, registers) -> the k are dropped, (B, C, h, w);
-- Swin (torchvision ``SwinTransformer``): its stages emit channels-last (B, H, W, C) -> (B, C, H, W).
+- Swin and Swin V2 (torchvision ``SwinTransformer``): its stages emit channels-last (B, H, W, C) -> (B, C, H, W).
   torchvision's ``shifted_window_attention`` undoes the window partition and the cyclic shift
   itself, so every Swin output is already in image order (tests/core/test_transformers.py checks it).
 
 `layout` decides per layer output. Without settings it reshapes only in a model holding attention
-modules (``nn.MultiheadAttention``, or any module class named ``*Attention``, as Swin's
-``ShiftedWindowAttention``), so CNNs (EfficientNet, ConvNeXt's channels-last MLP inside its blocks)
-are never touched, and there by a square check (the patch grid of a square input is square):
+modules (``nn.MultiheadAttention``, or any module whose class name contains ``Attention``: Swin's
+``ShiftedWindowAttention`` and ``ShiftedWindowAttentionV2``, timm's ``Attention`` and
+``WindowAttention``, Hugging Face's ``ViTAttention`` / ``ViTSelfAttention``), so CNNs (EfficientNet,
+ConvNeXt's channels-last MLP inside its blocks) are never touched, and there by a square check (the
+patch grid of a square input is square):
 
 - (T, C) is tokens when T - k is a perfect square for the smallest k in 0..`MAX_EXTRA_TOKENS`
   (for grids of 4 x 4 and more the k is unambiguous: two squares above 9 differ by more than 8);
@@ -88,7 +90,7 @@ def configure(model: nn.Module, token_grid: TokenGridSetting | None) -> None:
 def has_attention(model: nn.Module) -> bool:
     """Whether ``model`` holds an attention module (see the module docstring); cached per model."""
     if model not in _has_attention:
-        _has_attention[model] = any(isinstance(sub, nn.MultiheadAttention) or type(sub).__name__.endswith("Attention")
+        _has_attention[model] = any(isinstance(sub, nn.MultiheadAttention) or "Attention" in type(sub).__name__
                                     for sub in model.modules())
     return _has_attention[model]
 
