@@ -253,6 +253,8 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
                            loaded.device, bar.update, on_batch=save, snapshots=snapshots)
     written: dict[str, Any] = output.paths()
     if templated is not None:
+        for unit in sorted(done):  # computed by an earlier run: the copies are still written
+            named.extend(templated.save_done(output, unit))
         written["named"] = named
     print_json({"layer": args.layer, "units": len(units), "computed": len(todo), "skipped": len(done),
                 "written": written, "best_values": output.best_values(units)})

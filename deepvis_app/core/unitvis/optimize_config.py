@@ -109,8 +109,8 @@ class OptimizeConfig:
         if self.push_dir == 0:
             raise ValueError("push_dir = 0: use 1 (maximize) or -1 (minimize)")
         for field in dataclasses.fields(self):  # an infinite learning rate or weight makes NaN images
-            value = getattr(self, field.name)
-            if isinstance(value, float) and not math.isfinite(value):
+            value = getattr(self, field.name)   # (max_lr's default, inf, means no cap)
+            if isinstance(value, float) and not math.isfinite(value) and value != field.default:
                 raise ValueError(f"{field.name} = {value!r}: must be a finite number")
         parse_transforms(self.transforms)
         return check_options(self)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -34,7 +36,8 @@ import numpy as np
 from deepvis_app.core.preprocess import resize_uint8
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
-from deepvis_app.io.images import write_bytes_atomic, write_image
+from deepvis_app.io.images import read_image, write_bytes_atomic, write_image
+from deepvis_app.settings.limits import MAX_NAME_BYTES, check_template_widths, cut_line
 
 
 def saved_render(config: OptimizeConfig) -> str:
@@ -176,7 +179,11 @@ class TemplatedOutput:
 
     def __init__(self, prefix: str, template: str, fields: Mapping[str, Any]):
         self.prefix, self.template, self.fields = prefix, template, dict(fields)
-        self.stem(0)  # a bad template fails here, before anything is computed or written
+        check_template_widths(template, "the template")   # before formatting: %(unit)09999999999d would take 10 GB
+        if re.search(r"%(?!%|\()", template.replace("%%", "")):
+            raise ValueError("every field needs a name, like %(unit)04d (fields: "
+                             f"{', '.join([*TEMPLATE_FIELDS, *ORIGINAL_FIELDS])})")
+        self.check_writable(0)  # a bad template fails here, before anything is computed or written
 
     def stem(self, unit: int) -> str:
         """``<prefix>_<template % fields>_``; ValueError naming the problem for a bad template."""
@@ -184,20 +191,47 @@ class TemplatedOutput:
         values.update({old: values[new] for old, new in ORIGINAL_FIELDS.items()})
         try:
             name = self.template % values
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError, MemoryError) as exc:
             raise ValueError(str(exc) if "unknown field" in str(exc) else
                              f"not a %-format of named fields like %(unit)04d ({exc})") from None
         return f"{self.prefix}_{name}_"
 
+    def check_writable(self, unit: int) -> None:
+        """ValueError when the unit's files could not be written: a name longer than a file system
+        allows, or a folder on the way that is a file (checked before any computing)."""
+        image_path, info_path = self.paths(unit)
+        for path in (image_path, info_path):
+            size = len(os.fsencode(path.name))
+            if size > MAX_NAME_BYTES:
+                raise ValueError(f"the file name '{cut_line(path.name, 60)}' is {size} bytes long, over the "
+                                 f"limit of {MAX_NAME_BYTES}; shorten --output-prefix or the template")
+        folder = image_path.parent
+        for parent in (folder, *folder.parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ValueError(f"{parent} is a file, not a folder: the files would go to {folder}")
+                if not os.access(parent, os.W_OK | os.X_OK):
+                    raise ValueError(f"{parent} is not writable: the files would go to {folder}")
+                break
+
     def check_distinct(self, units: Sequence[int]) -> None:
-        """ValueError when two of the units would get the same file name."""
+        """ValueError when two of the units would get the same file name, or a unit's name cannot be written."""
         names = [self.stem(unit) for unit in units]
         if len(set(names)) < len(names):
-            raise ValueError(f"gives several units the same name '{names[0]}'; include %(unit)04d")
+            raise ValueError(f"gives several units the same name '{cut_line(names[0], 80)}'; include %(unit)04d")
+        for unit in {units[0], units[-1]} if units else ():
+            self.check_writable(unit)
 
     def paths(self, unit: int) -> tuple[Path, Path]:
         stem = self.stem(unit)
         return Path(stem + "best_X.png"), Path(stem + "info.json")
+
+    def save_done(self, output: OptimizeOutput, unit: int) -> list[str]:
+        """The copies of a unit an earlier run already computed: its image and entry as they are on disk."""
+        source = output.layout.unit_image("regularized_opt", output.layer, unit)
+        entry = output.record["units"][str(unit)]
+        return self.save(unit, read_image(source), {"best": entry["best"], "last": entry["last"],
+                                                    "settings": output.key, "unit_vis_image": str(source)})
 
     def save(self, unit: int, image: np.ndarray, info: Mapping[str, Any]) -> list[str]:
         """Write the unit's kept image and its objective info, each atomically; returns the two paths."""
