@@ -1,0 +1,388 @@
+"""Merge the settings layers and remember which layer set each value.
+
+Layers, lowest first: the documented defaults (`defaults.Settings`) <- the model's
+`models/<model>/settings.py` <- the local settings file <- command-line `--set key=value`. Override
+files are plain Python, run with `runpy`, so they may hold functions (a layer filter, a pretty-name
+function), as in the original toolbox. Names starting with `_` and imported modules are ignored; any
+other unknown name is an error with a did-you-mean, except the original toolbox's own names
+(`caffevis_*`, `window_panes`, `caffe_root`, ...), which `legacy` maps to ours or answers with one
+note each (logged as a warning and kept in `LoadedSettings.notes`). Values are checked against their field type and
+against each other (input size, channels, mean/std, key overrides), and every problem found is reported
+at once, naming the file (or `--set`) that set the value.
+
+Where things are: `models_root()` is the one place that finds the model folders (the top-level `models/`
+of a source checkout, or the copy shipped inside the installed package as `deepvis_app/models`). The local
+settings file is `settings/settings_local.py` in a source checkout, `$XDG_CONFIG_HOME/deepvis/settings_local.py`
+(default `~/.config/deepvis/`) in an installed package, or the file named by `DEEPVIS_SETTINGS_LOCAL`
+(which must exist; an empty value means "no local settings").
+"""
+
+from __future__ import annotations
+import __future__
+
+import collections.abc
+import dataclasses
+import difflib
+import logging
+import math
+import os
+import traceback
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from deepvis_app.errors import DeepvisError
+from deepvis_app.settings import legacy
+from deepvis_app.settings.file_runner import SettingsFileProblem, run_settings_code
+from deepvis_app.settings.limits import LimitError, literal
+from deepvis_app.settings.defaults import PATH_FIELDS, Settings, setting_names
+
+log = logging.getLogger("deepvis.settings")
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = PACKAGE_DIR.parent
+LOCAL_ENV = "DEEPVIS_SETTINGS_LOCAL"
+DEFAULT_ORIGIN = "default"
+CLI_ORIGIN = "--set"
+# Values of the unit_backprop setting (core.unitvis.crops resolves "auto").
+UNIT_BACKPROP_CHOICES = ("auto", "deconv", "guided", "gradient")
+# Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
+MAX_INPUT_SIDE = 8192
+SET_NUMBER_LIMIT = float(2**63)   # a --set number beyond any setting's range (and finite)
+MAX_OPTIMIZE_STEPS = 100_000   # optimize_on_request_steps: more is a typo, not a wish (the CLI takes any)
+
+
+class SettingsError(DeepvisError):
+    """One or more settings problems; the message lists each, naming its file."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The merged settings plus, for each name, the layer (file path or --set) that set it; `notes`:
+    one line per setting of the original toolbox that does not apply here (what to use instead)."""
+
+    settings: Settings
+    origins: Mapping[str, str]
+    notes: tuple[str, ...] = ()
+
+
+def models_root() -> Path:
+    """Folder holding one sub-folder per model: DEEPVIS_MODELS_DIR when set, else the copy shipped in the
+    installed package (`deepvis_app/models`), else the source checkout's top-level `models/`."""
+    if os.environ.get("DEEPVIS_MODELS_DIR"):
+        return Path(os.environ["DEEPVIS_MODELS_DIR"])
+    shipped = PACKAGE_DIR / "models"
+    return shipped if shipped.is_dir() else REPO_ROOT / "models"
+
+
+def _in_source_checkout() -> bool:
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "deepvis_app").is_dir()
+
+
+def model_settings_file(model: str) -> Path | None:
+    """The settings.py describing `model`, or None for `torchvision:` and `module:factory` models."""
+    as_path = Path(model).expanduser()
+    if as_path.is_dir() and (as_path / "settings.py").is_file():
+        return as_path / "settings.py"
+    candidate = models_root() / model / "settings.py"
+    if candidate.is_file():
+        return candidate
+    return None
+
+
+def available_models() -> list[str]:
+    """Names of the model folders shipped or added under models/."""
+    root = models_root()
+    return sorted(p.parent.name for p in root.glob("*/settings.py")) if root.is_dir() else []
+
+
+def default_local_settings_file() -> Path:
+    """settings/settings_local.py in a source checkout, else under $XDG_CONFIG_HOME/deepvis (need not exist)."""
+    if _in_source_checkout():
+        return REPO_ROOT / "settings" / "settings_local.py"
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "deepvis" / "settings_local.py"
+
+
+def local_settings_file() -> Path | None:
+    """The user's settings_local.py: the file named by DEEPVIS_SETTINGS_LOCAL (None when it is set but
+    empty), else the default one (which need not exist)."""
+    named = os.environ.get(LOCAL_ENV)
+    if named is None:
+        return default_local_settings_file()
+    return Path(named).expanduser() if named.strip() else None
+
+
+def _check_named_local_file(path: Path | None, problems: list[str]) -> None:
+    """A file named by DEEPVIS_SETTINGS_LOCAL must be a readable file: a typo is never silently ignored."""
+    if path is None or os.environ.get(LOCAL_ENV) is None:
+        return
+    if path.is_dir():
+        problems.append(f"{path}: is a folder, not a settings file ({LOCAL_ENV}={os.environ[LOCAL_ENV]})")
+    elif not path.is_file():
+        problems.append(f"{path}: no such settings file ({LOCAL_ENV}={os.environ[LOCAL_ENV]}; "
+                        f"set it to an empty value for no local settings)")
+
+
+def load_settings(
+    model: str | None = None,
+    overrides: Iterable[str] = (),
+    local_file: Path | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> LoadedSettings:
+    """Merge all layers; raise SettingsError listing every problem found.
+
+    `model` (from --model) picks the model layer; without it the local file may choose one
+    with `model = ...`, else the default model is used. `extra` holds values set by dedicated
+    command-line flags (--weights, --device), applied like --set.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {name: DEFAULT_ORIGIN for name in setting_names()}
+    local_path = local_file if local_file is not None else local_settings_file()
+    if local_file is None:
+        _check_named_local_file(local_path, problems)
+    local_values = _run_settings_file(local_path, problems, notes) if local_path and local_path.is_file() else {}
+
+    cli_values = _parse_overrides(overrides, problems)
+    cli_values.update(extra or {})
+    chosen = model or cli_values.get("model") or local_values.get("model") or Settings.model
+    model_file = model_settings_file(str(chosen))
+    if model_file is None and ":" not in str(chosen):
+        known = ", ".join(available_models()) or "none"
+        problems.append(
+            f"model '{chosen}': no folder {models_root() / str(chosen)} with a settings.py, and not "
+            f"'torchvision:<name>' or 'package.module:factory' (model folders: {known})"
+        )
+    layers: list[tuple[str, Mapping[str, Any], Path | None]] = []
+    if model_file is not None:
+        model_values = _run_settings_file(model_file, problems, notes)
+        model_values.setdefault("model_dir", str(model_file.parent))
+        layers.append((str(model_file), model_values, model_file.parent))
+    if local_path is not None:
+        layers.append((str(local_path), local_values, local_path.parent))
+    layers.append((CLI_ORIGIN, cli_values, Path.cwd()))
+    values["model"] = str(chosen)
+    origins["model"] = CLI_ORIGIN if model else origins["model"]
+
+    for origin, layer_values, base_dir in layers:
+        for name, value in layer_values.items():
+            if name == "model" and origin != CLI_ORIGIN and model:
+                continue
+            values[name] = _resolve_path(name, value, base_dir)
+            origins[name] = origin
+    settings = _build(values, origins, problems)
+    problems.extend(validate(settings, origins))
+    if problems:
+        raise SettingsError(problems)
+    for note in notes:
+        log.warning("%s", note)
+    return LoadedSettings(settings=settings, origins=origins, notes=tuple(notes))
+
+
+def _run_settings_file(path: Path, problems: list[str], notes: list[str] | None = None) -> dict[str, Any]:
+    """Run one override file and return the settings it assigns (the original toolbox's names translated)."""
+    try:  # every exception, exit and os._exit of the file is one line (see settings.file_runner)
+        namespace = run_settings_code(path)
+    except SettingsFileProblem as exc:
+        problems.append(str(exc))
+        return {}
+    known = set(setting_names())
+    values: dict[str, Any] = {}
+    foreign: dict[str, Any] = {}
+    for name, value in namespace.items():
+        if name.startswith("_") or isinstance(value, types.ModuleType):
+            continue
+        if isinstance(value, __future__._Feature):  # `from __future__ import annotations`
+            continue
+        if name in known:
+            values[name] = legacy.expand_dvt_root(value, path.parent)
+        else:
+            foreign[name] = value
+    translated = legacy.translate(foreign, values, known, path.parent)
+    for name in translated.unknown:
+        problems.append(f"{path}: unknown setting '{name}'{_did_you_mean(name)}")
+    values.update(translated.values)  # it maps no name the file also sets; window_size is scaled
+    if notes is not None:
+        notes.extend(f"{path}: {note}" for note in translated.notes)
+    return values
+
+
+def _where(path: Path, exc: BaseException) -> str:
+    """`path:line` of the deepest frame of the traceback that ran in `path` (just `path` if none)."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
+             if Path(frame.filename).resolve() == path.resolve()]
+    return f"{path}:{lines[-1]}" if lines else str(path)
+
+
+def _parse_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str, Any]:
+    """Parse `key=value` strings; values are Python literals, or plain strings otherwise."""
+    known = set(setting_names())
+    values: dict[str, Any] = {}
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep:
+            problems.append(f"--set {item!r}: expected key=value")
+            continue
+        if name not in known:
+            problems.append(f"--set {name}: unknown setting{_did_you_mean(name)}")
+            continue
+        try:
+            values[name] = literal(text, f"--set {name}", limit=SET_NUMBER_LIMIT)
+        except LimitError as exc:  # too long, too deep, a number out of range: refused, not read as text
+            problems.append(str(exc))
+        except (ValueError, SyntaxError):
+            values[name] = text
+    return values
+
+
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, setting_names(), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
+    if name in PATH_FIELDS and isinstance(value, (str, os.PathLike)) and base_dir is not None:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base_dir / path).resolve())
+    return value
+
+
+def _build(values: dict[str, Any], origins: Mapping[str, str], problems: list[str]) -> Settings:
+    """Check each value against its field type, coerce lists to tuples, build Settings."""
+    hints = typing.get_type_hints(Settings)
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        coerced, ok = _coerce(value, hints[name])
+        if ok:
+            checked[name] = coerced
+        else:
+            problems.append(
+                f"{origins.get(name, CLI_ORIGIN)}: setting '{name}' = {value!r} is not {_type_name(hints[name])}"
+            )
+    try:
+        return Settings(**checked)
+    except TypeError as exc:  # pragma: no cover - names were checked above
+        problems.append(str(exc))
+        return Settings()
+
+
+def _coerce(value: Any, hint: Any) -> tuple[Any, bool]:
+    """(value converted to `hint`, whether it fits). Lenient where a user would expect it."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value, True
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            coerced, ok = _coerce(value, option)
+            if ok:
+                return coerced, True
+        return value, False
+    if hint is type(None):
+        return value, value is None
+    if hint is bool:
+        return value, isinstance(value, bool)
+    if hint is int:
+        return value, isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (float(value) if ok else value), ok
+    if hint is str:
+        return (str(value) if isinstance(value, os.PathLike) else value), isinstance(value, (str, os.PathLike))
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return value, False
+        item_hints = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(item_hints) != len(value):
+            return value, False
+        items = [_coerce(v, h) for v, h in zip(value, item_hints, strict=True)]
+        return tuple(v for v, _ in items), all(ok for _, ok in items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return value, False
+        return {k: (tuple(v) if isinstance(v, list) else v) for k, v in value.items()}, True
+    if origin is collections.abc.Callable:
+        return value, callable(value)
+    return value, True
+
+
+def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """Problems with values that have the right type but cannot work (alone or together), each naming
+    the file or `--set` that set the value."""
+    problems: list[str] = []
+
+    def bad(name: str, why: str) -> None:
+        value = getattr(settings, name)
+        problems.append(f"{origins.get(name, DEFAULT_ORIGIN)}: setting '{name}' = {value!r}: {why}")
+
+    if not all(1 <= side <= MAX_INPUT_SIDE for side in settings.input_size):
+        bad("input_size", f"height and width must be between 1 and {MAX_INPUT_SIDE} pixels")
+    if settings.input_channels not in (1, 3):
+        bad("input_channels", "must be 3 (RGB) or 1 (grayscale)")
+    for name in ("mean", "std"):
+        values = getattr(settings, name)
+        channels = settings.input_channels
+        if channels in (1, 3) and len(values) not in (1, channels):
+            count = "1 value" if channels == 1 else f"1 or {channels} values"
+            if origins.get(name, DEFAULT_ORIGIN) == DEFAULT_ORIGIN:  # the file to fix is the one setting channels
+                problems.append(f"{origins.get('input_channels', DEFAULT_ORIGIN)}: setting 'input_channels' = "
+                                f"{channels} needs '{name}' with {count}; set it too (the default is {values!r})")
+            else:
+                bad(name, f"needs {count} for input_channels = {channels} "
+                          f"(set by {origins.get('input_channels', DEFAULT_ORIGIN)})")
+        elif not all(math.isfinite(v) for v in values):
+            bad(name, "values must be finite numbers")
+    if any(v == 0 for v in settings.std):
+        bad("std", "values must not be 0 (the input is divided by them)")
+    if not math.isfinite(settings.input_scale) or settings.input_scale == 0:
+        bad("input_scale", "must be a finite, non-zero number")
+    if not 0 < settings.font_scale <= 10:
+        bad("font_scale", "must be a factor above 0 and at most 10 (the original's global_font_size)")
+    if settings.max_image_pixels < 1:
+        bad("max_image_pixels", "must be at least 1 (a number of pixels)")
+    if settings.channel_order.upper() not in ("RGB", "BGR"):
+        bad("channel_order", "must be 'RGB' or 'BGR'")
+    if settings.unit_backprop not in UNIT_BACKPROP_CHOICES:
+        bad("unit_backprop", f"choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
+    if settings.layers is not None and not settings.layers:
+        bad("layers", "lists no layer (use None to find them automatically)")
+    for prefix, grid in settings.token_grid.items():
+        fits = grid is None or (isinstance(grid, tuple) and len(grid) == 2 and all(
+            isinstance(side, int) and not isinstance(side, bool) and side >= 1 for side in grid))
+        if not isinstance(prefix, str) or not fits:
+            bad("token_grid", f"entry {prefix!r}: {grid!r} must map a layer-name prefix to (height, width) "
+                              f"in tokens (positive integers) or None")
+            break
+    if not 1 <= settings.optimize_on_request_steps <= MAX_OPTIMIZE_STEPS:
+        bad("optimize_on_request_steps", f"must be between 1 and {MAX_OPTIMIZE_STEPS}")
+    if not settings.optimize_on_request_preset:
+        bad("optimize_on_request_preset", "name a preset of `deepvis optimize` (e.g. 'yosinski3')")
+    if settings.key_overrides:
+        from deepvis_app.keymap import key_index
+
+        try:
+            key_index(settings.key_overrides)
+        except ValueError as exc:
+            problems.append(f"{origins.get('key_overrides', DEFAULT_ORIGIN)}: {exc}")
+    return problems
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def settings_table(loaded: LoadedSettings) -> list[tuple[str, Any, str]]:
+    """(name, value, origin) rows for every setting, in declaration order."""
+    return [
+        (f.name, getattr(loaded.settings, f.name), loaded.origins.get(f.name, DEFAULT_ORIGIN))
+        for f in dataclasses.fields(loaded.settings)
+    ]
