@@ -354,11 +354,14 @@ def prepare_for_visualization(module: nn.Module) -> nn.Module:
 def load_labels(settings: Settings, builder: Any, module: nn.Module) -> list[str]:
     """Class names: the labels file, else torchvision's own categories, else ImageNet for 1000 outputs."""
     if settings.labels:
-        path = Path(settings.labels)
-        try:
-            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        except OSError as exc:
-            raise ModelError(f"labels file {path}: {exc.strerror or exc}") from None
+        from deepvis_app.io.text_files import TextFileError, read_text_bounded
+        from deepvis_app.settings.limits import MAX_LABELS_BYTES
+
+        try:  # bounded: labels=/dev/zero is refused at the limit, a FIFO before it blocks
+            text = read_text_bounded(settings.labels, MAX_LABELS_BYTES, "labels file")
+        except TextFileError as exc:
+            raise ModelError(str(exc)) from None
+        return [line.strip() for line in text.splitlines() if line.strip()]
     if isinstance(builder, str) and builder.startswith("torchvision:"):
         categories = torchvision_weights_meta(builder.split(":", 1)[1]).get("categories")
         if categories:
