@@ -6,6 +6,8 @@ from info up, with tracebacks; the file is `--log-file` when given, and for the 
 `log_to_file`) `$XDG_STATE_HOME/deepvis/deepvis.log` (`~/.local/state/deepvis/deepvis.log`) by default.
 An internal error (a bug) writes its traceback to the log file and one line on stderr saying where; in the
 window, exceptions escaping a Qt slot or a thread are reported the same way (the window keeps running).
+Library warnings (numpy, torch, `warnings.warn`) go to the log file, not to stderr (they are no message for
+the user; at `--log-level debug` stderr shows them too).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from pathlib import Path
 
 from deepvis_app.cli.common import LOG_LEVELS, UserError, check_output_file
+from deepvis_app.settings.limits import cut_line
 
 LOG_ENV = "DEEPVIS_LOG_LEVEL"
 LOG_FILE_BYTES = 2 * 1024 * 1024
@@ -66,6 +69,8 @@ class LogSetup:
         self.file_handler: logging.Handler | None = None
         self._old_level = log.level
         self._old_hooks: tuple | None = None
+        self._warnings_log = logging.getLogger("py.warnings")
+        self._old_warnings: tuple | None = None
 
     def start(self, args: argparse.Namespace) -> None:
         level = log_level(args)
@@ -90,6 +95,15 @@ class LogSetup:
             log.info("deepvis %s", " ".join(self.argv))
         if getattr(args, "log_to_file", False):
             self._catch_uncaught()
+        self._capture_warnings(stderr if level <= logging.DEBUG else None)
+
+    def _capture_warnings(self, stderr: logging.Handler | None) -> None:
+        """`warnings.warn` (numpy's, torch's) into the log file, not onto stderr (there too at debug level)."""
+        self._old_warnings = (self._warnings_log.handlers[:], self._warnings_log.propagate)
+        handlers = [h for h in (self.file_handler, stderr) if h is not None] or [logging.NullHandler()]
+        self._warnings_log.handlers = handlers
+        self._warnings_log.propagate = False
+        logging.captureWarnings(True)
 
     def _open_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +138,7 @@ class LogSetup:
 
     def _report(self, exc: BaseException | None, what: str, tb) -> None:
         text = str(exc).strip()
-        summary = type(exc).__name__ + (f": {text.splitlines()[0]}" if text else "")
+        summary = type(exc).__name__ + (f": {cut_line(text.splitlines()[0], 300)}" if text else "")
         record = logging.LogRecord("deepvis", logging.ERROR, __file__, 0, "%s running: deepvis %s",
                                    (what, " ".join(self.argv)), (type(exc), exc, tb))
         try:
@@ -142,6 +156,9 @@ class LogSetup:
     def stop(self) -> None:
         if self._old_hooks is not None:
             sys.excepthook, threading.excepthook = self._old_hooks
+        if self._old_warnings is not None:
+            logging.captureWarnings(False)
+            self._warnings_log.handlers, self._warnings_log.propagate = self._old_warnings
         for handler in self.handlers:
             log.removeHandler(handler)
             handler.close()

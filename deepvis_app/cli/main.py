@@ -3,7 +3,8 @@
 Each subcommand lives in a module with `register(subparsers)`; the handler it sets returns an exit code.
 The promise to the user, kept here for every command:
 - a user error (any `deepvis_app.errors.DeepvisError`: bad settings, missing weights, unreadable images,
-  bad arguments) is one line per problem on stderr and exit code 2, never a traceback;
+  bad arguments) is one line per problem on stderr (cut at `limits.MAX_ERROR_LINE_CHARS`) and exit
+  code 2, never a traceback;
 - anything else is a bug in deepvis: its traceback goes to the log file, stderr gets one line saying an
   internal error happened and where the log is, exit code 1;
 - Ctrl+C exits 130; a reader that stops early (`deepvis keys | head`) ends the command quietly (exit 141,
@@ -23,6 +24,7 @@ from typing import Callable, Sequence
 from deepvis_app.cli.common import ArgumentParser, add_logging_arguments
 from deepvis_app.cli.logs import LogSetup
 from deepvis_app.errors import DeepvisError
+from deepvis_app.settings.limits import cut_line
 
 COMMAND_MODULES = (
     "deepvis_app.cli.core_commands",
@@ -78,10 +80,16 @@ def run(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] 
         logs.stop()
 
 
+MAX_ERROR_LINES = 50   # problems listed on stderr; each line is cut at MAX_ERROR_LINE_CHARS
+
+
 def _fail(message: str) -> int:
+    """The user error's lines on stderr, each cut to a readable length (a 10 MB line helps nobody)."""
     lines = message.strip().splitlines() or ["unknown error"]
-    for line in lines:
-        print(f"deepvis: error: {line}", file=sys.stderr)
+    for line in lines[:MAX_ERROR_LINES]:
+        print(f"deepvis: error: {cut_line(line)}", file=sys.stderr)
+    if len(lines) > MAX_ERROR_LINES:
+        print(f"deepvis: error: ... and {len(lines) - MAX_ERROR_LINES} more problems", file=sys.stderr)
     return EXIT_USER_ERROR
 
 

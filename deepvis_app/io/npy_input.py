@@ -1,10 +1,12 @@
 """`.npy` network inputs: an already-preprocessed float array, checked before it reaches the model.
 
-`deepvis attribute x.npy` feeds the array as it is (no resize, no mean/std), so it must be what
-the network takes: float, (C, H, W) or (1, C, H, W) with C the model's input channels, finite, and
-not larger than the `max_image_pixels` setting allows for H x W. The shape and dtype are read from
-the file header (a memory map) before any data is loaded, so a file claiming a huge array costs
-nothing. Problems are `ImageReadError`s naming the file.
+`deepvis attribute x.npy` feeds the array without mean/std, so it must be what the network takes:
+float, (C, H, W) or (1, C, H, W) with C the model's input channels, finite, and not larger than the
+`max_image_pixels` setting allows for H x W. An array with more pixels than the network's input
+(`size`) is fitted the way a large image is (centre-cropped to the input's aspect, area-resized),
+so a 3x4000x4000 array costs its own 192 MB, not gigabytes of activations; a smaller one is fed as
+it is. The shape and dtype are read from the file header before any data is loaded, so a file
+claiming a huge array costs nothing. Problems are `ImageReadError`s naming the file.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import numpy as np
 from deepvis_app.io.decode import ImageReadError, path_problem, pixel_limit
 
 
-def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | None = None) -> np.ndarray:
-    """The array in `path` as contiguous float32 (C, H, W); raises `ImageReadError`."""
+def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | None = None,
+                   size: tuple[int, int] | None = None) -> np.ndarray:
+    """The array in `path` as contiguous float32 (C, H, W), fitted to `size` (height, width) when it
+    has more pixels; raises `ImageReadError`."""
     problem = path_problem(path)
     if problem is not None:
         raise ImageReadError.about(path, problem)
@@ -40,7 +44,27 @@ def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | Non
         bad = int(np.count_nonzero(~np.isfinite(array)))
         raise ImageReadError.about(path, f"contains {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
                                          "inputs must be finite")
+    if size is not None and shape[1] * shape[2] > size[0] * size[1]:
+        array = fit_array(array, size)
     return array
+
+
+def fit_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A (C, H, W) float32 array centre-cropped to the aspect of `size` and area-resized to it, as
+    `Preprocessor.fit_frame` fits a large image."""
+    import cv2
+
+    height, width = size
+    rows, cols = array.shape[1:]
+    if cols * height > rows * width:   # too wide: crop columns
+        keep = max(1, round(rows * width / height))
+        array = array[:, :, (cols - keep) // 2:(cols - keep) // 2 + keep]
+    else:
+        keep = max(1, round(cols * height / width))
+        array = array[:, (rows - keep) // 2:(rows - keep) // 2 + keep]
+    planes = [cv2.resize(np.ascontiguousarray(plane), (width, height), interpolation=cv2.INTER_AREA)
+              for plane in array]
+    return np.ascontiguousarray(np.stack(planes), dtype=np.float32)
 
 
 def _header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
