@@ -237,7 +237,7 @@ def _load_input(spec: str, loaded) -> tuple[torch.Tensor, np.ndarray]:
     if spec.lower().endswith(".npy"):
         from deepvis_app.io.npy_input import read_npy_input
 
-        array = read_npy_input(spec, loaded.settings.input_channels, max_pixels)
+        array = read_npy_input(spec, loaded.settings.input_channels, max_pixels, size=loaded.settings.input_size)
         x = torch.from_numpy(array)[None].to(loaded.device)
         return x, loaded.preprocessor.to_image(x)
     from deepvis_app.io.images import load_input
