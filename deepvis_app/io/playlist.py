@@ -48,9 +48,10 @@ def read_entry_image(entry: str, max_pixels: int | None = None) -> np.ndarray:
     return load_input(entry, max_pixels)
 
 
-def list_folder(folder: str | os.PathLike, regexp: str) -> list[str]:
-    """Files in `folder` whose name matches `regexp` (case-insensitive), sorted by name."""
-    pattern = re.compile(regexp, re.IGNORECASE)
+def list_folder(folder: str | os.PathLike, regexp: str, ignore_case: bool = True) -> list[str]:
+    """Files in `folder` whose name matches `regexp` (case-insensitive unless `ignore_case` is False:
+    the `static_files_ignore_case` setting), sorted by name."""
+    pattern = re.compile(regexp, re.IGNORECASE if ignore_case else 0)
     names = sorted(p.name for p in Path(folder).iterdir() if p.is_file() and pattern.match(p.name))
     return [str(Path(folder) / name) for name in names]
 
@@ -88,7 +89,8 @@ def _list_lines(path: Path) -> list[tuple[str, str]]:
     return lines
 
 
-def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str) -> tuple[list[str], list[str]]:
+def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str,
+                       ignore_case: bool = True) -> tuple[list[str], list[str]]:
     """Files (kept in the given order), folders (expanded, sorted) and list files (`.txt`, see
     `read_list_file`) as entries, plus messages.
 
@@ -101,11 +103,12 @@ def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str) -> tuple
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found, message = _folder_entries(path, regexp)
+            found, message = _folder_entries(path, regexp, ignore_case)
         elif path.is_file() and path.suffix.lower() == LIST_SUFFIX:
             found, message = _listed_entries(path)
         elif path.is_file():
-            usable = is_video(str(path)) or path.suffix.lower() in IMAGE_SUFFIXES or re.match(regexp, path.name, re.I)
+            usable = (is_video(str(path)) or path.suffix.lower() in IMAGE_SUFFIXES
+                      or re.match(regexp, path.name, re.IGNORECASE if ignore_case else 0))
             found, message = ([str(path)], None) if usable else ([], f"{path}: not an image or video file (skipped)")
         else:
             found, message = [], f"{path}: {path_problem(path) or 'no such file or folder'}"
@@ -114,8 +117,8 @@ def entries_from_paths(paths: Sequence[str | os.PathLike], regexp: str) -> tuple
     return entries, messages
 
 
-def _folder_entries(folder: Path, regexp: str) -> tuple[list[str], str | None]:
-    found = list_folder(folder, regexp)
+def _folder_entries(folder: Path, regexp: str, ignore_case: bool) -> tuple[list[str], str | None]:
+    found = list_folder(folder, regexp, ignore_case)
     return found, None if found else f"{folder}: no image files in this folder"
 
 
@@ -132,7 +135,7 @@ def _listed_entries(list_file: Path) -> tuple[list[str], str | None]:
 
 
 def entries_from_spec(spec: str | None, static_files_dir: str | None,
-                      regexp: str) -> tuple[list[str], int, list[str]]:
+                      regexp: str, ignore_case: bool = True) -> tuple[list[str], int, list[str]]:
     """The start list, index and messages for a `--input` spec (file, folder, video, list file,
     `sample:<name>` or None).
 
@@ -146,7 +149,7 @@ def entries_from_spec(spec: str | None, static_files_dir: str | None,
         if spec not in sample_entries():
             raise InputError(f"{spec}: unknown sample image (known: {', '.join(SAMPLE_NAMES)})")
         return sample_entries(), sample_entries().index(spec), []
-    entries, messages = entries_from_paths([target], regexp)
+    entries, messages = entries_from_paths([target], regexp, ignore_case)
     if not entries:
         raise InputError(messages[0] if messages else f"{spec}: nothing to show")
     return entries, 0, messages

@@ -104,7 +104,6 @@ INSTEAD: dict[str, str] = {
     "layers_list": "set `layers` (a list of layer names) instead",
     "max_tracker_batch_size": "pass `deepvis find-max --batch N` instead",
     "static_files_input_file": "pass the list file to --input instead",
-    "static_files_ignore_case": "ignored: put (?i) in static_files_regexp for case-insensitive matching",
     "help_pane_loc": _QT_TEXT,
     "caffevis_pause_after_keys": "not needed: a key cancels the computation it makes stale at once, "
                                  "so nothing waits for key presses to settle",
