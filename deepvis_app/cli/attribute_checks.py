@@ -10,6 +10,8 @@
   depend on what the model learned.
 
 Both explain the same objective as the map (for a class, the class picked on the original model).
+Both take long on a CPU (one map per layer for the randomization check): a bar on stderr shows
+their progress when stderr is a terminal (`core.progress.terminal_bar`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from torch import nn
 
 from deepvis_app.core.attribution.faithfulness import deletion_insertion
 from deepvis_app.core.attribution.objective import Objective
-from deepvis_app.core.attribution.sanity import cascading_randomization
+from deepvis_app.core.attribution.sanity import cascading_randomization, parameter_layers
+from deepvis_app.core.progress import forward_ticks, terminal_bar
+
+FAITHFULNESS_BATCH = 16   # images per forward of the curves (deletion_insertion's batch_size)
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +48,22 @@ def run_checks(args: argparse.Namespace, model: nn.Module, x: torch.Tensor, obje
     """{"faithfulness": ..., "randomization": [...]} for the checks asked for."""
     checks: dict[str, Any] = {}
     if args.faithfulness:
-        curves = deletion_insertion(model, x, objective, saliency, steps=args.faithfulness_steps)
+        forwards = 2 * -(-(args.faithfulness_steps + 1) // FAITHFULNESS_BATCH)
+        with terminal_bar("faithfulness", total=forwards, unit="batch") as bar, forward_ticks(model, bar.update):
+            curves = deletion_insertion(model, x, objective, saliency, steps=args.faithfulness_steps,
+                                        batch_size=FAITHFULNESS_BATCH)
         checks["faithfulness"] = {"deletion_auc": float(curves.deletion_auc[0]),
                                   "insertion_auc": float(curves.insertion_auc[0]),
                                   "fractions": curves.fractions.tolist(), "deletion": curves.deletion[0].tolist(),
                                   "insertion": curves.insertion[0].tolist()}
     if args.randomization_check:
-        steps = cascading_randomization(model, x, map_of, seed=args.randomization_seed)
+        layers = parameter_layers(model, x)
+        with terminal_bar("randomization check", total=len(layers) + 1, unit="map") as bar:
+            def counted(module: nn.Module) -> torch.Tensor:
+                result = map_of(module)
+                bar.update()
+                return result
+            steps = cascading_randomization(model, x, counted, seed=args.randomization_seed, layers=layers)
         checks["randomization"] = [{"layer": s.layer, "rank_correlation": _finite(s.rank_correlation[0]),
                                     "abs_rank_correlation": _finite(s.abs_rank_correlation[0])} for s in steps]
     return checks

@@ -22,29 +22,27 @@ import torch
 
 from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, run_checks
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
+from deepvis_app.cli.method_flags import add_method_flags, method_list, method_options
 from deepvis_app.core.attribution import Objective, make_objective
 from deepvis_app.core.backprop import SEEDS, backprop_from_unit, reversed_net_rules
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
 from deepvis_app.core.hooks import capture_activations
-from deepvis_app.core.methods import METHOD_NAMES, METHODS, MapKind, Method, get_method, settings_options
-from deepvis_app.core.options import option_fields, option_type
+from deepvis_app.core.methods import METHOD_NAMES, MapKind, Method, get_method
+from deepvis_app.core.progress import NO_PROGRESS, Progress, method_bar
 from deepvis_app.io.images import IMAGE_SUFFIXES
 
-OPTION_DEST = "method_option_"   # argparse dest prefix of the generated method-option flags
+USAGE = ("deepvis attribute INPUT --method M [--layer L] [--unit U | --target C] [-o OUT.png] [--npy OUT.npy] "
+         "[--json] [method options] [--model MODEL] [--set KEY=VALUE]")
 
 
-def _names(methods: list[Method]) -> str:
-    return ", ".join(m.name for m in methods)
-
-
-EXPLAINED = f"""What is explained:
-- backprop methods ({_names([m for m in METHODS if m.is_backprop])}): unit --unit of --layer
-  (default: the output layer), seeded per --seed; --target C means unit C of the output layer;
-- {_names([m for m in METHODS if not m.is_backprop and m.kind is MapKind.INPUT])}: the class --target
-  if given, else unit --unit of --layer (channel sum); the top predicted class when neither is given;
-- {_names([m for m in METHODS if m.kind is MapKind.LAYER])}: the map is computed at --cam-layer
-  (default --layer, else the model's last spatial layer); the objective is the class --target
-  (default: the top class) or, with --unit and --cam-layer, that unit of --layer;
+EXPLAINED = """What is explained:
+- backprop rules: unit --unit of --layer (default: the output layer), seeded per --seed;
+  --target C means unit C of the output layer;
+- maps at the input: the class --target if given, else unit --unit of --layer (channel sum);
+  the top predicted class when neither is given;
+- maps at a layer: the map is computed at --cam-layer (default --layer, else the model's last
+  spatial layer); the objective is the class --target (default: the top class) or, with --unit
+  and --cam-layer, that unit of --layer;
 - noise_tunnel runs --base on each noisy copy and explains what --base explains.
 """
 
@@ -53,22 +51,23 @@ def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "attribute", "backprop / attribution map of one unit or class for one input",
                             run_attribute)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = EXPLAINED
+    parser.usage = USAGE
+    parser.epilog = method_list() + "\n\n" + EXPLAINED
     parser.add_argument("input", help="image file, sample:<name>, or .npy of a preprocessed float32 (C,H,W) input")
-    parser.add_argument("--method", required=True, choices=METHOD_NAMES,
-                        help="; ".join(f"{m.name}: {m.help}" for m in METHODS))
+    parser.add_argument("--method", required=True, choices=METHOD_NAMES, metavar="M",
+                        help="the method (the list at the end of this help)")
     parser.add_argument("--layer", help="layer name (default: the output layer)")
     parser.add_argument("--unit", type=int, help="unit (channel) index in --layer")
-    parser.add_argument("--seed", choices=SEEDS, default="activation",
-                        help="backprop seed: the unit's activation map (default), one (1 on the whole map), "
+    parser.add_argument("--seed", choices=SEEDS,
+                        help="backprop methods' seed: the unit's activation map (default), one (1 on the whole map), "
                              "position (1 at --position), max (1 at the unit's arg-max), layer (the whole "
                              "layer's activation, every unit)")
     parser.add_argument("--position", help="I,J spatial position for --seed position")
     parser.add_argument("--target", type=int, help="class index of the output layer")
     parser.add_argument("--probability", action="store_true", help="explain the softmax probability, not the logit")
     parser.add_argument("--cam-layer", help="Grad-CAM layer (default --layer)")
-    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own: "
-                        + ", ".join(f"{m.name} {m.view}" for m in METHODS if not m.is_backprop) + "; raw otherwise)")
+    parser.add_argument("--view", choices=BACK_VIEWS, help="display filter for -o (default: the method's own, "
+                        "in the list at the end)")
     parser.add_argument("--colormap", choices=COLORMAPS, default="jet")
     parser.add_argument("--value-range", nargs=2, type=float, metavar=("LO", "HI"),
                         help="for -o: map values LO..HI (of the view's quantity: the signal for raw/gray, its "
@@ -86,60 +85,7 @@ def register(subparsers: Any) -> None:
                         help="occlusion only: also write the (K,H,W) float32 occlusion maps of every output class, "
                              "from the same occluded copies (DNN-Visualizer)")
     add_check_arguments(parser)
-    _add_method_options(parser)
-
-
-def _method_flags() -> dict[str, list[tuple[Method, Any]]]:
-    """{flag name: [(method, option field)]}: every option of every registered method; options with
-    the same ``flag`` (e.g. ``batch``) share one flag."""
-    flags: dict[str, list[tuple[Method, Any]]] = {}
-    for method in METHODS:
-        for field in option_fields(method.options):
-            flags.setdefault(field.metadata.get("flag") or field.name, []).append((method, field))
-    return flags
-
-
-def _flag_type(hint: Any) -> Any:
-    """The scalar a flag parses to (``float | Tensor`` -> float)."""
-    for candidate in (hint, *getattr(hint, "__args__", ())):
-        if candidate in (bool, int, float, str):
-            return candidate
-    return str
-
-
-def _add_method_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per method option, generated from the registry (`core.methods`)."""
-    group = parser.add_argument_group("method options (each names the methods it applies to; unset: the "
-                                      "settings' method_options, else the method's default)")
-    for flag, users in _method_flags().items():
-        first_method, first = users[0]
-        kind = _flag_type(option_type(first_method.options, first))
-        helps = {field.metadata["help"] for _, field in users}
-        text = "; ".join(f"{m.name}: {f.metadata['help']}" for m, f in users) if len(helps) > 1 else \
-            f"{', '.join(m.name for m, _ in users)}: {first.metadata['help']}"
-        defaults = {str(f.default) for _, f in users}
-        shown = ", ".join(f"{m.name} {f.default}" for m, f in users) if len(defaults) > 1 else str(first.default)
-        kwargs: dict[str, Any] = {"dest": OPTION_DEST + flag, "default": None, "help": f"{text} (default {shown})"}
-        if kind is not bool:
-            kwargs["metavar"] = flag.upper()
-        if kind is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-        else:
-            kwargs["type"] = kind
-            if first.metadata.get("choices"):
-                kwargs["choices"] = first.metadata["choices"]
-        group.add_argument(f"--{flag.replace('_', '-')}", **kwargs)
-
-
-def _method_options(args: argparse.Namespace, method: Method, settings) -> Any:
-    """The method's options: its defaults <- the settings' method_options <- the flags given."""
-    settings_options(method, settings.method_options)   # a bad setting is named as one
-    values = dict(settings.method_options.get(method.name, {}))
-    for field in option_fields(method.options):
-        given = getattr(args, OPTION_DEST + (field.metadata.get("flag") or field.name), None)
-        if given is not None:
-            values[field.name] = given
-    return method.make_options(values)
+    add_method_flags(parser)
 
 
 def view_scale(args: argparse.Namespace) -> ViewScale:
@@ -197,13 +143,15 @@ def run_attribute(args: argparse.Namespace) -> int:
     method = get_method(args.method)
     loaded = model_from_args(args)
     layer = args.layer or loaded.output_layer
-    options = _method_options(args, method, loaded.settings)
+    options = method_options(args, method, loaded.settings)
     x, image = _load_input(args.input, loaded)
     _check_indices(args, loaded, layer, x)
     with torch.no_grad():
         predicted = int(loaded.module(x).argmax(dim=1)[0])
     explained = _explained(args, method, options, loaded, x, layer, predicted)
-    signal_map = _compute(args, method, options, loaded, loaded.module, x, layer, predicted, explained).detach()
+    with method_bar(method.name, quiet=not method.progressive) as progress:
+        signal_map = _compute(args, method, options, loaded, loaded.module, x, layer, predicted, explained,
+                              progress).detach()
     signal = signal_map[0].float().cpu().numpy()
     written = _write_outputs(args, method, signal, image, loaded.settings.grad_norm_blur_radius)
     if args.all_classes:
@@ -221,11 +169,15 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 def _write_all_classes(path: str, module: torch.nn.Module, x: torch.Tensor, options: Any) -> str:
+    from deepvis_app.core.attribution.occlusion import Windows
     from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes
+    from deepvis_app.core.torch_args import pair
     from deepvis_app.io.images import write_bytes_atomic
 
     values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
-    maps = occlusion_all_classes(module, x, **values)[0].float().cpu().numpy()
+    windows = Windows(x, pair(options.window), pair(options.stride)).count
+    with method_bar("occlusion, every class", steps=-(-windows // options.perturbations_per_eval)) as progress:
+        maps = occlusion_all_classes(module, x, progress=progress, **values)[0].float().cpu().numpy()
     buffer = io.BytesIO()
     np.save(buffer, maps)
     write_bytes_atomic(path, buffer.getvalue())
@@ -276,16 +228,19 @@ def _explained(args: argparse.Namespace, method: Method, options: Any, loaded, x
 
 
 def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, module: torch.nn.Module,
-             x: torch.Tensor, layer: str, predicted: int, explained: tuple[Objective, str | None]) -> torch.Tensor:
-    """The map on ``module`` (the loaded model, or a randomized copy of it)."""
+             x: torch.Tensor, layer: str, predicted: int, explained: tuple[Objective, str | None],
+             progress: Progress = NO_PROGRESS) -> torch.Tensor:
+    """The map on ``module`` (the loaded model, or a randomized copy of it); a slow method moves
+    ``progress`` (the command line's bar)."""
     if method.is_backprop:
         origin, unit = _backprop_origin(args, loaded, layer, predicted)
-        position = _parse_position(args.position) if args.seed == "position" else None
-        return backprop_from_unit(module, x, origin, unit, method=method.name, seed=args.seed,
+        seed = args.seed or "activation"
+        position = _parse_position(args.position) if seed == "position" else None
+        return backprop_from_unit(module, x, origin, unit, method=method.name, seed=seed,
                                   position=position, probability=args.probability,
                                   **reversed_net_rules(options)).input_grad
     objective, cam_layer = explained
-    return method.compute(module, x, objective, options, cam_layer=cam_layer)
+    return method.compute(module, x, objective, options, cam_layer=cam_layer, progress=progress)
 
 
 def _last_spatial_layer(loaded) -> str:

@@ -7,12 +7,18 @@ for a key press that did not change it resumes where it stopped instead of start
 then offers the caller a partial map through `report`. `cancel_points` adds a check before
 every module's forward while a slow method runs, so a new request abandons the running one
 within one layer rather than one batch. The compute thread turns `report`s into intermediate
-results (rate-limited); `NO_PROGRESS` makes the same code run straight through (the CLI, tests).
-Torch-free except for `cancel_points`, which only registers hooks on the given module.
+results (rate-limited); `NO_PROGRESS` makes the same code run straight through (tests).
+
+The command line shows the same reports as a bar: `terminal_bar` is a tqdm bar on stderr with the
+elapsed time and the ETA, shown only on a terminal and only once a job has run for `BAR_DELAY`
+seconds (quick jobs and redirected output stay quiet), and `BarProgress` moves one with a method's
+reports. `forward_ticks` counts a module's forward calls, for jobs that make no reports themselves.
+Torch-free except for `cancel_points`/`forward_ticks`, which only register hooks on the given module.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -134,3 +140,66 @@ def cancel_points(module: Any, progress: Progress) -> Iterator[None]:
     finally:
         for handle in handles:
             handle.remove()
+
+
+BAR_DELAY = 2.0      # seconds a command-line job runs before its bar shows
+BAR_INTERVAL = 0.1   # seconds between redraws at most
+
+
+def terminal_bar(desc: str, total: float | None = None, unit: str = "it", *, quiet: bool = False,
+                 delay: float | None = None) -> Any:
+    """A tqdm bar on stderr ("desc: 40%|####  | 4/10 [00:03<00:04]": elapsed < ETA). It stays off when
+    ``quiet`` or when stderr is not a terminal, and shows only after ``delay`` seconds."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=True if quiet else None,
+                dynamic_ncols=True, delay=BAR_DELAY if delay is None else delay, mininterval=BAR_INTERVAL,
+                leave=False)
+
+
+class BarProgress(Progress):
+    """A `Progress` for the command line: every report moves ``bar`` (total 100) to the fraction done;
+    with ``steps`` (for a job that makes no reports) every step moves it by 100 / steps instead.
+    Steps are not memoized (a command runs each job once; a randomization check runs the same steps
+    on other weights) and no partial map is built."""
+
+    def __init__(self, bar: Any, steps: int | None = None) -> None:
+        super().__init__(report=self._move)
+        self.bar = bar
+        self.steps = steps
+        self.steps_done = 0
+
+    def remember(self, key: Hashable, work: Work[T]) -> T:
+        self.check()
+        result = work()
+        self.steps_done += 1
+        if self.steps:
+            self._set(min(1.0, self.steps_done / self.steps))
+        return result
+
+    def _move(self, fraction: float, _make_partial: Work[Any]) -> None:
+        if not self.steps:
+            self._set(fraction)
+
+    def _set(self, fraction: float) -> None:
+        self.bar.update(round(100.0 * fraction, 1) - self.bar.n)
+
+
+@contextmanager
+def method_bar(desc: str, *, steps: int | None = None, quiet: bool = False) -> Iterator[BarProgress]:
+    """A `BarProgress` over a bar of 100 percent named ``desc`` (closed on leaving)."""
+    with terminal_bar(desc, total=100, unit="%", quiet=quiet) as bar:
+        yield BarProgress(bar, steps)
+
+
+@contextmanager
+def forward_ticks(module: Any, tick: Callable[[], Any]) -> Iterator[None]:
+    """While active, ``tick()`` runs after each forward call of ``module`` itself (not its children)."""
+    def hook(*_: Any) -> None:   # returns None: a forward hook's return value would replace the output
+        tick()
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
