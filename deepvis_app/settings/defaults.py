@@ -122,6 +122,9 @@ class Settings:
     static_files_dir: str | None = None
     # Regular expression selecting image files in the folder.
     static_files_regexp: str = r".*\.(jpg|jpeg|png|bmp|tif|tiff|webp)$"
+    # Match static_files_regexp ignoring case (the original's static_files_ignore_case): False makes
+    # "PNG" and "png" differ, for folders and dropped files alike.
+    static_files_ignore_case: bool = True
     # Stretch static files to the input aspect instead of centre-cropping.
     static_file_stretch_mode: bool = False
     # Camera index (or stream URL) to start with; None: start with the static files (`c` then tries camera 0,
