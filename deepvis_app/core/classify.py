@@ -5,13 +5,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from deepvis_app.core import outputs
 from deepvis_app.core.model import LoadedModel, check_finite
 
 
 def top_classes(loaded: LoadedModel, scores: torch.Tensor, top: int = 5) -> list[dict]:
-    """[{'index', 'label', 'prob'}] best first, from one row of output scores (logits or probs)."""
+    """[{'index', 'label', 'prob'}] best first, from one row of output scores (logits or probs); for a
+    dense, detection or embedding output, the head's ranking of its last output (`OutputHead.ranking`)."""
     if top < 1:
         raise ValueError(f"top must be >= 1, got {top}")
+    head = outputs.head_of(loaded.module)
+    if head is not None and head.kind != "classes":
+        return head.ranking(loaded.label, top)
     row = scores.detach().float().reshape(-1)
     probs = row.softmax(0) if loaded.settings.output_is_logits else row
     values, indices = probs.topk(min(top, probs.numel()))

@@ -27,6 +27,8 @@ from deepvis_app.core.classify import top_classes
 from deepvis_app.core.hooks import tapping
 from deepvis_app.core.methods import MapKind, Method
 from deepvis_app.core.model import LoadedModel
+from deepvis_app.core.outputs import Region, head_or_plain
+from deepvis_app.core.pairs import side_by_side
 from deepvis_app.core.progress import NO_PROGRESS, Progress, cancel_points
 
 FAITHFULNESS_STEPS = 16   # points of the app's deletion / insertion curves after the first
@@ -60,6 +62,18 @@ class BackData:
     layer_grad: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class OutputTarget:
+    """What the output head measures, from the view state: the region of a dense prediction (a box in
+    input pixels, None: the predicted pixels) and how often the reference was pinned (odd: pinned)."""
+
+    region: tuple[int, int, int, int] | None = None
+    pins: int = 0
+
+
+NO_TARGET = OutputTarget()
+
+
 def back_key(fwd: ForwardData, method: Method, origin: str, unit: int, view_layer: str | None) -> tuple:
     """What identifies one backward job (its cache and memo key)."""
     return (fwd.key, method.name, origin, unit, view_layer)
@@ -72,6 +86,9 @@ class ComputeEngine:
         self.loaded = loaded
         self.lock = model_lock or threading.Lock()
         self.names = [info.name for info in loaded.layers]
+        self.head = head_or_plain(loaded.module)
+        self._pins = 0          # `OutputTarget.pins` last seen
+        self._pinned = 0        # changes whenever the reference embedding changes (the forward's key)
         self._forward: ForwardData | None = None
         self._back: BackData | None = None
         self._memo_key: tuple | None = None
@@ -79,11 +96,14 @@ class ComputeEngine:
         self._faithfulness: tuple[tuple, tuple[float, float]] | None = None
 
     def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
-                options: Any = None) -> ForwardData:
+                options: Any = None, target: OutputTarget = NO_TARGET) -> ForwardData:
         """The forward for this frame (cached); ``graph_rule`` records that backprop rule's graph, with
-        the reversed nets' rules in the method's ``options`` (`reversed_net_rules`: unpool, lrn)."""
+        the reversed nets' rules in the method's ``options`` (`reversed_net_rules`: unpool, lrn). The
+        output head (`core.outputs`) scores with ``target``'s region and reference, and records the
+        frame's prediction as its reference."""
         rules = reversed_net_rules(options)
-        key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())))
+        self._configure_head(target)
+        key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())), target.region, self._pinned)
         if self._forward is not None and self._forward.key == key:
             return self._forward
         self._forward = self._back = None
@@ -91,7 +111,11 @@ class ComputeEngine:
         fitted = pre.fit_frame(image, stretch=stretch)
         x = torch.from_numpy(pre.to_array(fitted))[None].to(self.loaded.device)
         with self.lock:
-            outputs, scores, leaf = self._run_forward(x, graph_rule, rules)
+            if target.pins != self._pins:
+                self._pin_reference(x, target.pins)
+                key = key[:-1] + (self._pinned,)
+            with self.head.recording():
+                outputs, scores, leaf = self._run_forward(x, graph_rule, rules)
         labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
         self._forward = ForwardData(key, fitted, x, outputs, labels, leaf)
         return self._forward
@@ -123,6 +147,21 @@ class ComputeEngine:
                               None if layer_grad is None else _first_as_numpy(layer_grad))
         self._memo_key, self._memo = None, {}
         return self._back
+
+    def _configure_head(self, target: OutputTarget) -> None:
+        region = None if target.region is None else Region(box=target.region)
+        if region != self.head.region:
+            self.head.region = region
+
+    def _pin_reference(self, x: torch.Tensor, pins: int) -> None:
+        """An odd number of pins: this frame's embedding becomes the reference; even: none (unpinned)."""
+        self._pins = pins
+        if pins % 2 and self.head.kind == "embedding":
+            self.head.set_reference_image(self.loaded.module, x)
+            self._pinned += 1
+        elif self.head.reference_embedding is not None:
+            self.head.reference_embedding = None
+            self._pinned += 1
 
     @property
     def last_forward(self) -> ForwardData | None:
@@ -170,6 +209,11 @@ class ComputeEngine:
         areas = (float(curves.deletion_auc[0]), float(curves.insertion_auc[0]))
         self._faithfulness = (back.key, areas)
         return areas
+
+    def input_map(self, signal: np.ndarray) -> np.ndarray:
+        """A map at the network input as the input pane shows it (a pair's maps side by side)."""
+        settings = self.loaded.settings
+        return side_by_side(signal, settings.input_channels) if settings.two_inputs else signal
 
     def cam_layer(self, origin: str) -> str:
         return cam_layer_below(self.loaded, origin)

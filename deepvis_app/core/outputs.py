@@ -30,7 +30,7 @@ selection, the CLI's ``--layer output --unit k`` and ``--target k`` all explain 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,6 +269,27 @@ class OutputHead(nn.Module):
         return (last["boxes"].float().cpu().numpy(), last["scores"].float().cpu().numpy(),
                 last["labels"].cpu().numpy())
 
+    def ranking(self, label: Callable[[int], str], top: int) -> list[dict]:
+        """[{'index', 'label', 'prob'}] best first, of the last output: classes by their share of the
+        predicted pixels (dense), detections by score (detection, index = the unit that explains it),
+        the similarity to the reference (embedding)."""
+        if self.kind == "dense":
+            classes = self.predicted_classes()
+            if classes is None:
+                return []
+            counts = np.bincount(classes.ravel(), minlength=1) / classes.size
+            order = np.argsort(-counts, kind="stable")[:top]
+            return [{"index": int(k), "label": label(int(k)), "prob": float(counts[k])} for k in order if counts[k] > 0]
+        if self.kind == "detection":
+            boxes, scores, labels = self.detections()
+            return [{"index": i, "label": f"#{i} {label(int(labels[i]))}", "prob": float(scores[i])}
+                    for i in range(min(top, len(scores)))]
+        if self.reference_embedding is None or self.last_picked is None:
+            return [{"index": 0, "label": "no reference to compare with", "prob": 0.0}]
+        similarity = F.cosine_similarity(_flat(self.last_picked)[:1].float(),
+                                         self.reference_embedding.float().to(self.last_picked.device), dim=1)
+        return [{"index": 0, "label": "similarity to the reference", "prob": float(similarity[0])}]
+
     def predicted_classes(self) -> np.ndarray | None:
         """The (h, w) class map of the last dense output, or None."""
         if self.kind != "dense" or self.last_picked is None:
@@ -345,6 +366,12 @@ def head_of(model: nn.Module) -> OutputHead | None:
     """The model's output head, if `install` put one there."""
     head = getattr(model, HEAD_NAME, None)
     return head if isinstance(head, OutputHead) else None
+
+
+def head_or_plain(model: nn.Module) -> OutputHead:
+    """The head `core.model.load_model` installed on ``model``, else a classifier's (a network put together
+    by hand: its output is taken as class scores, as before heads existed)."""
+    return head_of(model) or OutputHead(None, "classes", "the output", (0, 0))
 
 
 def prepare(model: nn.Module, x: torch.Tensor) -> None:

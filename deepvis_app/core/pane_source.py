@@ -23,8 +23,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from deepvis_app.core.engine import ComputeEngine, ForwardData, back_key
+from deepvis_app.core.engine import ComputeEngine, ForwardData, OutputTarget, back_key
 from deepvis_app.core.methods import Method, get_method
+from deepvis_app.core.output_overlay import output_overlay
+from deepvis_app.core.outputs import HEAD_NAME
 from deepvis_app.core.progress import CancelToken, Progress
 from deepvis_app.core.render import LayerGeometry, MethodProgress, PaneData
 from deepvis_app.core.state import ModelInfo, ViewState
@@ -100,18 +102,27 @@ class PaneSource:
         start = time.perf_counter()
         previous = self.engine.last_forward
         fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph,
-                                  self.method_options.get(method.name))
+                                  self.method_options.get(method.name),
+                                  OutputTarget(state.target_region, state.reference_pins))
         if fwd is not previous:
             self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
         timings["forward"] = time.perf_counter() - start
         activations = fwd.activation(layer)
         data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations,
                         layer_geometry=LayerGeometry(tuple(activations.shape), self.receptive_size(layer)))
+        data.overlay = output_overlay(self.engine.head, state.target_region, self._head_selection(state),
+                                      self.engine.loaded.label)
         self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
             self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)
         return data, fwd.top_labels
+
+    def _head_selection(self, state: ViewState) -> int | None:
+        """The selected unit of the output head's layer (a detection to outline), else None."""
+        if self.info.layers[state.layer_idx] == HEAD_NAME and state.in_grid:
+            return state.selected_unit
+        return None
 
     def _add_back(self, data: PaneData, fwd: ForwardData, frame: Frame, state: ViewState, method: Method,
                   layer: str, timings: dict[str, float], token: CancelToken, on_partial: OnPartial) -> None:
@@ -130,7 +141,7 @@ class PaneSource:
                                     progress or Progress(token))
         timings["back"] = time.perf_counter() - start
         self._partial = None
-        data.input_grad, data.layer_grads = back.input_grad, back.layer_grad
+        data.input_grad, data.layer_grads = self.engine.input_map(back.input_grad), back.layer_grad
         if state.show_faithfulness:
             start = time.perf_counter()
             data.faithfulness = self.engine.faithfulness(fwd, back, origin, unit, Progress(token))
@@ -145,7 +156,7 @@ class PaneSource:
                 return
             last_emit[:] = [now]
             partial.fraction = fraction
-            partial.input_grad = make_partial().detach()[0].float().cpu().numpy()
+            partial.input_grad = self.engine.input_map(make_partial().detach()[0].float().cpu().numpy())
             on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
                        self._progress(method, partial, frame))
         return report

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from deepvis_app.core import tiles
+from deepvis_app.core.output_overlay import draw_overlay
 from deepvis_app.core.render import (
     PaneData,
     PaneRenderer,
@@ -63,7 +64,10 @@ class PaneSpec:
 def render_input(ctx: RenderContext, size: tuple[int, int], panes: Panes) -> None:
     """The input frame (stale until the first frame)."""
     if ctx.data.frame is not None:
-        panes.images["input"] = input_pane(ctx.data.frame, ctx.settings, ctx.state.stretch_mode, size)
+        image, panes.input_scale = input_pane(ctx.data.frame, ctx.settings, ctx.state.stretch_mode, size)
+        if ctx.data.overlay is not None:
+            image = draw_overlay(image, ctx.data.overlay, ctx.settings.input_size, panes.input_scale)
+        panes.images["input"] = image
     else:
         panes.stale.add("input")
 

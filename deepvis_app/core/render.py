@@ -19,6 +19,8 @@ import numpy as np
 
 from deepvis_app.core import tiles
 from deepvis_app.core.display import back_view
+from deepvis_app.core.output_overlay import OutputOverlay
+from deepvis_app.core.pairs import frame_size
 from deepvis_app.core.preprocess import center_crop_to_aspect
 from deepvis_app.core.state import (
     LAYER_PATTERN_SOURCES,
@@ -73,6 +75,7 @@ class PaneData:
     unit_class: tuple[str, float | None] | None = None  # the selected unit's (label, probability)
     #                                                     on a label layer, cursor in the grid
     layer_geometry: LayerGeometry | None = None  # the current layer's shape and receptive field
+    overlay: OutputOverlay | None = None     # what the input pane draws of the output: mask, boxes, region
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Panes:
     tile_rects: tuple[tuple[int, int, int, int], ...] = ()
     aux_mode: str = "labels"                 # "labels" (top-5), "unit" (enlarged), "class" (its label)
     text: dict[str, tuple[TextLine, ...]] = field(default_factory=dict)
+    input_scale: float = 1.0                 # input pixels -> pixels of images["input"]
 
 
 @dataclass(frozen=True)
@@ -116,16 +120,19 @@ def _blank(size: tuple[int, int], color: tuple[float, ...]) -> np.ndarray:
     return pane
 
 
-def input_pane(frame: np.ndarray, settings: Settings, stretch: bool, size: tuple[int, int]) -> np.ndarray:
-    """The frame as the network sees it (centre crop unless stretched), at pane resolution."""
-    height, width = settings.input_size
+def input_pane(frame: np.ndarray, settings: Settings, stretch: bool,
+               size: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """(The frame as the network sees it (centre crop unless stretched) at pane resolution, the scale from
+    input pixels to pane pixels)."""
+    height, width = frame_size(settings.input_size, settings.two_inputs)
     if stretch:
         scale = tiles.fit_scale((height, width), size)
         shown = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
                            interpolation=cv2.INTER_AREA)
     else:
         shown = center_crop_to_aspect(frame, width / height)
-    return tiles.fit_to_pane(shown, size, settings.window_background)[0]
+    pane, scale = tiles.fit_to_pane(shown, size, settings.window_background)
+    return pane, scale * shown.shape[1] / width
 
 
 def back_image(data: PaneData, state: ViewState, settings: Settings) -> np.ndarray | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepvis_app.core.layers import LayerInfo
+from deepvis_app.core.output_overlay import OutputOverlay
 from deepvis_app.core.render import MethodProgress, TextLine
 from deepvis_app.core.state import ViewState
 
@@ -53,6 +54,8 @@ class Result:
     error: str | None = None                 # the request failed: "Type: message" (also in message)
     progress: MethodProgress | None = None   # a slow method is still running (this is a partial result)
     frame_seq: int | None = None             # the input frame the panes show (its number in its source)
+    input_scale: float = 1.0                 # input pixels -> pixels of images["input"] (clicks, drags)
+    overlay: OutputOverlay | None = None     # what the input pane shows of the output (boxes a click picks)
 
 
 class StatusMessages:

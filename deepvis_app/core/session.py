@@ -35,6 +35,8 @@ from deepvis_app.core.engine import ComputeEngine
 from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_settings, settings_options
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.notices import pop_notices
+from deepvis_app.core.output_overlay import box_at, drag_region
+from deepvis_app.core.outputs import HEAD_NAME
 from deepvis_app.core.pane_source import PaneSource
 from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
@@ -181,10 +183,43 @@ class Session:
         if pane == "control":
             self.select_layer(int(x))
             return
+        if pane == "input":
+            self._click_input(x, y)
+            return
         unit = self._unit_at(x, y) if pane == "layers" else None
         if unit is not None:
             self.state = select_unit(self.state, self.info, unit)
             self._post()
+
+    def _click_input(self, x: float, y: float) -> None:
+        """A click on a detection box (input-pane pixels) selects the output unit that explains it."""
+        result = self.latest_result()
+        if result is None or result.overlay is None:
+            return
+        unit = box_at(result.overlay, x / result.input_scale, y / result.input_scale)
+        if unit is not None:
+            self._select_output_unit(unit)
+
+    def drag(self, pane: str, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A drag on the input pane (its pixels) sets a dense model's region (`output_overlay.drag_region`)
+        and selects the output unit of the class most predicted in it; a tiny drag clears the region."""
+        result = self.latest_result()
+        if pane != "input" or result is None or self.engine.head.kind != "dense":
+            return
+        region, unit = drag_region(result.overlay, (x0, y0, x1, y1), result.input_scale,
+                                   self.loaded.settings.input_size)
+        self.state = self.state.replace(target_region=region)
+        if unit is None:
+            self._post()
+        else:
+            self._select_output_unit(unit)
+
+    def _select_output_unit(self, unit: int) -> None:
+        """The output head's layer, its ``unit`` selected and made the back origin."""
+        index = self.info.layers.index(HEAD_NAME) if HEAD_NAME in self.info.layers else len(self.info.layers) - 1
+        state = select_layer(self.state, self.info, index)
+        self.state = select_unit(state, self.info, unit)
+        self._post()
 
     @property
     def optimize_job(self) -> OptimizeJob | None:
@@ -392,7 +427,9 @@ class Session:
             grid_shape=panes.grid_shape,
             tile_rects=panes.tile_rects,
             progress=progress,
-            frame_seq=data.frame_seq)
+            frame_seq=data.frame_seq,
+            input_scale=panes.input_scale,
+            overlay=data.overlay)
 
     def _error_drawing(self, request: Request, exc: Exception) -> Drawing:
         return functools.partial(self._error_result, request, exc)

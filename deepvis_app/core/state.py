@@ -125,6 +125,8 @@ class ViewState:
     show_help: bool = False
     stretch_mode: bool = False
     debug_level: int = 0
+    target_region: tuple[int, int, int, int] | None = None   # dense outputs: a box in input pixels (a drag)
+    reference_pins: int = 0             # embeddings: presses of the pin key (odd: the frame then shown is pinned)
 
     def __post_init__(self) -> None:
         # plain "bottom" / 2 (tests, older callers) become the enums

@@ -15,7 +15,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import FasterRCNNBoxScoreTarget, SemanticSegmentationTarget
 
 from deepvis_app.core.methods import attribute
-from deepvis_app.core.outputs import HEAD_NAME, OutputError, Region, pick_output
+from deepvis_app.core.outputs import HEAD_NAME, OutputError, Region, pick_output, head_or_plain
 from tests.helpers import output_models
 from tests.helpers.output_models import load_kind
 
@@ -53,8 +53,8 @@ def _bare_segmentation():
 
 def _predicted_class(loaded, x) -> int:
     """A class the clean input predicts on some pixels (so its mask is not empty)."""
-    loaded.head.prepare(loaded.module, x)
-    classes = loaded.head.predicted_classes()
+    head_or_plain(loaded.module).prepare(loaded.module, x)
+    classes = head_or_plain(loaded.module).predicted_classes()
     values, counts = np.unique(classes, return_counts=True)
     return int(values[counts.argmax()])
 
@@ -74,11 +74,11 @@ def test_segmentation_class_over_its_predicted_pixels_is_semantic_segmentation_t
 
 def test_segmentation_region_box_is_the_target_with_that_mask(segmentation):
     x = _input((1, 3, 64, 64), seed=2)
-    segmentation.head.region = Region(box=(8, 16, 40, 48))
+    head_or_plain(segmentation.module).region = Region(box=(8, 16, 40, 48))
     try:
         ours = attribute(segmentation.module, x, "gradient", target=3)
     finally:
-        segmentation.head.region = None
+        head_or_plain(segmentation.module).region = None
     forward, _ = _bare_segmentation()
     leaf = x.clone().requires_grad_(True)
     out = forward(leaf)[0]
@@ -115,7 +115,7 @@ def test_the_head_is_a_layer_with_one_unit_per_class(segmentation):
     assert segmentation.layers[-1].name == HEAD_NAME
     assert segmentation.layers[-1].shape == (5,)
     assert segmentation.output_layer == HEAD_NAME
-    assert "out" in segmentation.head.describe()
+    assert "out" in head_or_plain(segmentation.module).describe()
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,8 @@ def detection():
 @pytest.mark.slow
 def test_detection_box_score_is_faster_rcnn_box_score_target(detection):
     x = _input((1, 3, 128, 128), seed=4)
-    detection.head.prepare(detection.module, x)
-    boxes, _, labels = detection.head.detections()
+    head_or_plain(detection.module).prepare(detection.module, x)
+    boxes, _, labels = head_or_plain(detection.module).detections()
     assert len(boxes) > 2
     box = 2
     ours = attribute(detection.module, x, "gradient", target=box)
@@ -145,10 +145,10 @@ def embedding():
 
 
 def test_embedding_similarity_is_similarity_to_concept_target(embedding):
-    assert embedding.head.kind == "embedding"
-    assert embedding.head.picked_name == "image_embeds"
+    assert head_or_plain(embedding.module).kind == "embedding"
+    assert head_or_plain(embedding.module).picked_name == "image_embeds"
     reference, x = _input((1, 3, 32, 32), seed=5), _input((1, 3, 32, 32), seed=6)
-    embedding.head.set_reference_image(embedding.module, reference)
+    head_or_plain(embedding.module).set_reference_image(embedding.module, reference)
     ours = attribute(embedding.module, x, "gradient", target=0)
     bare = output_models.embedding().eval()
     concept = bare(reference)["image_embeds"][0].detach()
@@ -160,7 +160,7 @@ def test_embedding_similarity_is_similarity_to_concept_target(embedding):
 
 def test_the_output_setting_picks_another_part(embedding):
     loaded = load_kind(output_models.embedding, input_size=(32, 32), output="last_hidden_state")
-    assert loaded.head.picked_name == "last_hidden_state"
+    assert head_or_plain(loaded.module).picked_name == "last_hidden_state"
     with pytest.raises(OutputError, match="nope.*image_embeds"):
         load_kind(output_models.embedding, input_size=(32, 32), output="nope")
 

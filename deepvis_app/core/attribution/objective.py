@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from deepvis_app.core import outputs
 from deepvis_app.core.backprop import backprop_from_unit
 from deepvis_app.core.hooks import tapped, tapping
 
@@ -44,7 +45,10 @@ class Objective:
 def make_objective(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | None,
                    layer: str | None, unit: int | Sequence[int] | None, probability: bool = False) -> Objective:
     """The objective for ``attribute``'s arguments: ``unit`` of ``layer`` when a unit is given, else the
-    class ``target`` (the top predicted class when None)."""
+    class ``target`` (the top predicted class when None). The output head (`core.outputs`) records its
+    reference from this clean input first: what a dense or detection score is measured against while a
+    method perturbs the input."""
+    outputs.prepare(model, x)
     if unit is not None:
         if not layer:
             raise ValueError("a unit objective needs the layer it belongs to")
