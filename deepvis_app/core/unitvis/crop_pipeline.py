@@ -14,6 +14,7 @@ problem and left out of its units' montages; it never stops the run.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,6 +35,7 @@ from deepvis_app.core.unitvis.crops import (
 from deepvis_app.core.unitvis.find_max import read_find_max
 from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.records import dataset_image
 from deepvis_app.core.unitvis.scan_data import ScanError
 from deepvis_app.errors import DeepvisError
 from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic, write_image
@@ -122,8 +124,16 @@ def crop_info_text(layer: str, unit: int, rank_by: str, rows: Sequence[tuple[dic
     for rank, (entry, box) in enumerate(rows):
         i, j = entry["pos"] if "pos" in entry else ("-", "-")
         lines.append(" ".join(str(v) for v in (rank, entry.get("index", "-"), entry.get("label", "-"),
-                                                f"{entry['value']:.9g}", i, j, *box, entry["path"])))
+                                                f"{entry['value']:.9g}", i, j, *box, _path_field(entry["path"]))))
     return "\n".join(lines) + "\n"
+
+
+def _path_field(name: str) -> str:
+    """The path as info.txt's last field: as it is, or JSON-quoted when a newline, another control
+    character or an undecodable byte would break the line."""
+    if any(ord(c) < 32 or ord(c) == 127 or 0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return json.dumps(name)
+    return name
 
 
 def _chunk_items(doc: dict, units: Sequence[int], fitted: Callable[[str], np.ndarray | str], dataset: Path,
@@ -149,8 +159,8 @@ def fitted_reader(loaded: LoadedModel, dataset: Path) -> Callable[[str], np.ndar
 
     @lru_cache(maxsize=256)
     def fitted(relative: str) -> np.ndarray | str:
-        try:
-            return loaded.preprocessor.fit_frame(read_image(dataset / relative, max_pixels))
+        try:   # only inside the dataset folder: a record's absolute or ../ path is a problem, not a read
+            return loaded.preprocessor.fit_frame(read_image(dataset_image(dataset, relative), max_pixels))
         except ImageReadError as exc:
             return exc.problem or str(exc)
         except (DeepvisError, ValueError) as exc:

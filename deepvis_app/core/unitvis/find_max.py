@@ -50,8 +50,9 @@ from deepvis_app.core.unitvis.find_max_summary import (
     record_rows,
     write_summary,
 )
-from deepvis_app.core.unitvis.layout import UnitVisFileError, UnitVisLayout
+from deepvis_app.core.unitvis.layout import UnitVisLayout
 from deepvis_app.core.unitvis.receptive_field import receptive_field
+from deepvis_app.core.unitvis.records import read_find_max_record
 from deepvis_app.core.unitvis.scan_data import (
     UNEXPECTED,
     ScanError,
@@ -343,14 +344,8 @@ def write_find_max(layout: UnitVisLayout, request: FindMaxRequest, state: ScanSt
 
 
 def read_find_max(layout: UnitVisLayout, layer: str) -> dict:
-    """A find-max JSON document, with a clear error when it is missing or malformed."""
+    """A find-max JSON document, with a clear error when it is missing or malformed (`records.RecordError`)."""
     path = layout.find_max_json(layer)
     if not path.is_file():
         raise ScanError(f"{path}: no find-max result for layer '{layer}' (run `deepvis find-max` first)")
-    try:
-        doc = json.loads(path.read_text())
-        if doc["layer"] != layer or not isinstance(doc["units"], list):
-            raise ValueError("layer or units field wrong")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UnitVisFileError(f"{path}: not a find-max result ({exc})") from None
-    return doc
+    return read_find_max_record(path, layer)   # every field checked: one line naming the field

@@ -54,6 +54,7 @@ import numpy as np
 
 from deepvis_app.core.state import grid_cols
 from deepvis_app.core.unitvis.montage import slot_box, unit_montage
+from deepvis_app.core.unitvis.records import load_json_bounded, read_find_max_record
 from deepvis_app.errors import DeepvisError
 from deepvis_app.io.images import ImageReadError, read_image, write_bytes_atomic, write_image
 from deepvis_app.settings.defaults import Settings
@@ -129,11 +130,11 @@ class UnitVisLayout:
             stamp = path.stat().st_mtime_ns
             cached = self._records.get(layer)
             if cached is None or cached[0] != stamp:
-                doc = json.loads(path.read_text())
+                doc = read_find_max_record(path, layer)
                 values = tuple(tuple(float(entry["value"]) for entry in entries) for entries in doc["units"])
                 self._records[layer] = cached = (stamp, values, int(doc["top"]))
             return cached[1][unit], cached[2]
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
+        except (OSError, ValueError, IndexError):   # RecordError is a ValueError
             return None
 
     def find_max_skipped(self) -> Path:
@@ -165,9 +166,10 @@ class UnitVisLayout:
         return self.root / "crops" / layer / "find_max_summary.json"
 
     def find_max_layers(self) -> list[str]:
-        """Layers with a find-max result."""
-        folder = self.root / "find_max"
-        return sorted(p.stem for p in folder.glob("*.json") if p.name != "skipped.json")
+        """Layers with a find-max result (a layer named `a/b` has its record in a subfolder)."""
+        names = (p.relative_to(self.root / "find_max").with_suffix("").as_posix()
+                 for p in (self.root / "find_max").rglob("*.json"))
+        return sorted(name for name in names if name != "skipped")
 
     def unit_image(self, kind: str, layer: str, unit: int) -> Path:
         """The unit's image file on disk (.png before .jpg), else the path a write would use."""
@@ -304,13 +306,12 @@ class UnitVisLayout:
         return None if sprite is None else split_square_sprite(sprite, count)
 
     def read_objective_values(self, layer: str) -> dict[str, Any]:
-        """{"layer": ..., "units": {"7": {...}}} of `deepvis optimize` (empty when absent);
-        `UnitVisFileError` for a file it did not write."""
+        """`deepvis optimize`'s {"layer": ..., "units": {"7": {...}}} (empty if absent); UnitVisFileError if not."""
         path = self.objective_values(layer)
         if not path.is_file():
             return {"layer": layer, "units": {}}
         try:
-            record = json.loads(path.read_text())
+            record = load_json_bounded(path)
             if not all(isinstance(entry, dict) for entry in record["units"].values()):
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
