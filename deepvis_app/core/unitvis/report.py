@@ -9,9 +9,7 @@ links are relative and every text (labels, layer names, file names) goes through
 from __future__ import annotations
 
 import html
-import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +17,7 @@ from urllib.parse import quote
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.unitvis.crop_pipeline import fitted_reader
 from deepvis_app.core.unitvis.layout import EXTRA_IMAGE_KINDS, NORM_IMAGE_KINDS, UNIT_IMAGE_KINDS, UnitVisLayout
+from deepvis_app.core.unitvis.records import read_find_max_record
 from deepvis_app.core.unitvis.sample_set import sample_set_folder
 from deepvis_app.core.unitvis.unit_details import DETAIL_KINDS, method_map_images, unit_detail_images
 from deepvis_app.io.images import write_bytes_atomic, write_image
@@ -80,9 +79,8 @@ def _unit_count(loaded: LoadedModel, layout: UnitVisLayout, layer: str) -> int:
         return loaded.layer(layer).channels
     except KeyError:
         pass
-    path = layout.find_max_json(layer)
-    if path.is_file():
-        return len(json.loads(path.read_text())["units"])
+    if layout.find_max_json(layer).is_file():
+        return len(_find_max_doc(layout, layer)["units"])
     return max((int(m.group(1)) + 1 for kind in UNIT_IMAGE_KINDS + EXTRA_IMAGE_KINDS
                 for p in (layout.root / kind / layer).glob("*.*")
                 if (m := re.search(r"_(\d{4})\.(jpg|png)$", p.name))), default=0)
@@ -144,22 +142,17 @@ def _image(layout: UnitVisLayout, kind: str, layer: str, unit: int, site: Path) 
         return ""
     relative = Path("img") / kind / _safe(layer) / source.name
     target = site / relative
-    if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+    data = source.read_bytes()   # a rerun compares contents (a killed run's truncated copy is newer than its
+    if not (target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data):  # source)
+        write_bytes_atomic(target, data)   # temp file, then rename: a killed run leaves no half image
     alt = html.escape(f"{KIND_TITLES[kind]} of unit {unit}")
     return f"<img src=\"{quote(relative.as_posix())}\" alt=\"{alt}\" title=\"{alt}\">"
 
 
 def _find_max_doc(layout: UnitVisLayout, layer: str) -> dict:
+    """The layer's find-max record, validated (`records.RecordError` naming the field), or {} when absent."""
     path = layout.find_max_json(layer)
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text())
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
+    return read_find_max_record(path, layer) if path.is_file() else {}
 
 
 def _recorded_dataset(doc: dict) -> Path:
