@@ -55,17 +55,23 @@ def build_hf(folder_text: str, kwargs: Mapping[str, Any], random_weights: bool =
                          f"{first_line(exc)}") from None
     module = None
     problems = []
-    for auto in (transformers.AutoModelForImageClassification, transformers.AutoModel):
-        try:
-            if random_weights:
-                module = auto.from_config(config)
-            else:
-                module = auto.from_pretrained(str(folder), config=config, local_files_only=True,
-                                              trust_remote_code=False)
-            break
-        except Exception as exc:  # noqa: BLE001 - a missing head, missing weights, a damaged file
-            problems.append(f"{auto.__name__}: {type(exc).__name__}: {first_line(exc)}")
-            log.debug("%s: %s failed", spec, auto.__name__, exc_info=True)
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar on stderr
+    try:
+        for auto in (transformers.AutoModelForImageClassification, transformers.AutoModel):
+            try:
+                if random_weights:
+                    module = auto.from_config(config)
+                else:
+                    module = auto.from_pretrained(str(folder), config=config, local_files_only=True,
+                                                  trust_remote_code=False)
+                break
+            except Exception as exc:  # noqa: BLE001 - a missing head, missing weights, a damaged file
+                problems.append(f"{auto.__name__}: {type(exc).__name__}: {first_line(exc)}")
+                log.debug("%s: %s failed", spec, auto.__name__, exc_info=True)
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
     if module is None:
         raise ModelError(f"{spec}: cannot load the model ({'; '.join(problems)})")
     module = module.float()
