@@ -158,7 +158,7 @@ METHODS: tuple[Method, ...] = (
     Method("occlusion", occlusion, MapKind.INPUT, OcclusionOptions,
            help="drop of the objective when a window of the input is replaced by the baseline"),
     Method("occlusion_layer", occlusion_layer, MapKind.INPUT, OcclusionOptions,
-           help="L2 change of the whole origin layer when a window is occluded (DNN-Visualizer; the unit is unused)"),
+           help="DNN-Visualizer's occlusion saliency: the unit's channel norm with a window occluded minus without"),
     Method("smoothgrad", smoothgrad, MapKind.INPUT, SmoothGradOptions,
            help="mean backprop signal over noisy copies of the input"),
     Method("integrated_gradients", integrated_gradients_map, MapKind.INPUT, IntegratedGradientsOptions,

@@ -1,5 +1,5 @@
-"""Occlusion of every class at once (captum's Occlusion per class as oracle), the whole-layer change
-(DNN-Visualizer's per-layer L2-norm measure, by hand) and the image-mean occluder."""
+"""Occlusion of every class at once (captum's Occlusion per class as oracle), DNN-Visualizer's
+per-channel occlusion saliency (its loop transcribed as the oracle) and the image-mean occluder."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from captum.attr import Occlusion
 
-from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes
+from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes, occlusion_layer_saliency
 from deepvis_app.core.methods import attribute
 from tests.helpers.models import module_twin, tiny_input, tiny_net
 from tests.helpers.oracles import assert_matches, assert_matches_float32
@@ -35,41 +35,57 @@ def test_mean_occluder_equals_captum_with_the_image_mean_as_baseline():
     assert not torch.allclose(ours, plain)
 
 
-def _layer_change_by_hand(net, x, layer, window, stride):
-    """Non-overlapping-free general case: loop over captum's window grid, one occluded copy at a time."""
+def _dnn_visualizer_saliency(net, image: np.ndarray, layer: str, ksize: int, stride: int, fill: float) -> np.ndarray:
+    """DNN-Visualizer's SaliencyVisualizer.analyze (dcnn_visualizer/occlusion.py) for one (C, H, W) image,
+    its loop transcribed: DeformableROIIterator's windows (left/top edge from int((1 - k) / 2), step
+    `stride`, clipped), the window filled, then the per-channel L2 norm (numpy.linalg.norm over the
+    positions) of the occluded activation minus that of the original; (rows, cols, channels)."""
     acts = {}
-    handle = net.get_submodule(layer).register_forward_hook(lambda _m, _i, out: acts.__setitem__("a", out.clone()))
-    with torch.no_grad():
-        net(x)
-        base = acts["a"]
-        height, width = x.shape[2:]
-        total = torch.zeros(x.shape[0], height, width, dtype=x.dtype)
-        count = torch.zeros(height, width, dtype=x.dtype)
-        rows = range(0, max(height - window, 0) + stride, stride)
-        cols = range(0, max(width - window, 0) + stride, stride)
-        for top in [r for r in rows if r < height]:
-            for left in [c for c in cols if c < width]:
-                occluded = x.clone()
-                occluded[:, :, top:top + window, left:left + window] = 0.0
-                net(occluded)
-                change = (acts["a"] - base).flatten(1).norm(dim=1)
-                total[:, top:top + window, left:left + window] += change[:, None, None]
-                count[top:top + window, left:left + window] += 1
+    handle = net.get_submodule(layer).register_forward_hook(lambda _m, _i, out: acts.__setitem__("a", out))
+
+    def forward(img):
+        with torch.no_grad():
+            net(torch.from_numpy(img)[None])
+        return acts["a"][0].numpy()
+
+    height, width = image.shape[1:]
+    origin = np.linalg.norm(forward(image), axis=(1, 2))
+    saliency = np.zeros((int((height - 1) / stride) + 1, int((width - 1) / stride) + 1, len(origin)))
+    begin = int((1 - ksize) / 2)
+    x_end, y_end = int(width - 1 - (ksize - 1) / 2), int(height - 1 - (ksize - 1) / 2)
+    rois = [(x, y) for y in range(begin, y_end + 1, stride) for x in range(begin, x_end + 1, stride)]
+    for i, (x0, y0) in enumerate(rois):
+        x1, y1 = min(x0 + ksize, width), min(y0 + ksize, height)
+        occluded = image.copy()
+        occluded[:, max(y0, 0):y1, max(x0, 0):x1] = fill
+        saliency[i // saliency.shape[1], i % saliency.shape[1]] = np.linalg.norm(forward(occluded), axis=(1, 2)) - origin
     handle.remove()
-    return total / count
+    return saliency
 
 
-@pytest.mark.parametrize("window, stride", [(4, 4), (5, 3)])
-def test_occlusion_layer_is_the_mean_l2_change_of_the_layer(window, stride):
+@pytest.mark.parametrize("window, stride", [(5, 3), (3, 2), (7, 5)])
+def test_occlusion_layer_is_dnn_visualizers_signed_channel_norm_change(window, stride):
     net, x = tiny_net(), tiny_input()
-    ours = attribute(net, x, "occlusion_layer", layer="conv2", unit=0, window=window, stride=stride,
-                     perturbations_per_eval=3)
-    reference = _layer_change_by_hand(net, x, "conv2", window, stride)
-    assert ours.shape == x.shape
-    assert_matches(ours[:, 0], reference)
-    for unit in (1, 5):   # the whole layer: the unit does not matter
-        torch.testing.assert_close(attribute(net, x, "occlusion_layer", layer="conv2", unit=unit,
-                                             window=window, stride=stride), ours)
+    ours = occlusion_layer_saliency(net, x, "conv2", window, stride, baseline=0.5, perturbations_per_eval=3)
+    for b in range(x.shape[0]):
+        reference = _dnn_visualizer_saliency(net, x[b].numpy(), "conv2", window, stride, 0.5)
+        assert_matches(ours[b], torch.from_numpy(reference).permute(2, 0, 1))
+    assert (ours < 0).any() and (ours > 0).any(), "a signed measure"
+
+
+def test_the_method_shows_the_units_channel_at_the_nearest_window_centre():
+    net, x = tiny_net(), tiny_input()
+    saliency = occlusion_layer_saliency(net, x, "conv2", 5, 3)
+    rows = np.abs(np.arange(x.shape[2])[:, None] - 3 * np.arange(saliency.shape[2])[None]).argmin(axis=1)
+    cols = np.abs(np.arange(x.shape[3])[:, None] - 3 * np.arange(saliency.shape[3])[None]).argmin(axis=1)
+    for unit in (1, 4):
+        shown = attribute(net, x, "occlusion_layer", layer="conv2", unit=unit, window=5, stride=3)
+        assert shown.shape == x.shape
+        expected = saliency[:, unit][:, rows][:, :, cols]
+        for channel in range(x.shape[1]):
+            torch.testing.assert_close(shown[:, channel], expected)
+    other = attribute(net, x, "occlusion_layer", layer="conv2", unit=2, window=5, stride=3)
+    assert not torch.allclose(other, shown)
 
 
 def test_all_classes_from_the_command_line(tmp_path, capsys):
