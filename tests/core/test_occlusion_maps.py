@@ -58,7 +58,8 @@ def _dnn_visualizer_saliency(net, image: np.ndarray, layer: str, ksize: int, str
         x1, y1 = min(x0 + ksize, width), min(y0 + ksize, height)
         occluded = image.copy()
         occluded[:, max(y0, 0):y1, max(x0, 0):x1] = fill
-        saliency[i // saliency.shape[1], i % saliency.shape[1]] = np.linalg.norm(forward(occluded), axis=(1, 2)) - origin
+        norms = np.linalg.norm(forward(occluded), axis=(1, 2))
+        saliency[i // saliency.shape[1], i % saliency.shape[1]] = norms - origin
     handle.remove()
     return saliency
 
