@@ -25,6 +25,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_layers(args: argparse.Namespace) -> int:
+    from deepvis_app.core.outputs import head_or_plain
+
     loaded = model_from_args(args)
     if args.json:
         print_json([info.as_json() for info in loaded.layers])
@@ -33,6 +35,7 @@ def run_layers(args: argparse.Namespace) -> int:
     for info in loaded.layers:
         shape = "x".join(str(s) for s in info.shape)
         print(f"{info.name:<{width}}  {info.pretty:<10} {info.kind:<18} {shape}")
+    print(f"# output layer '{loaded.output_layer}': {head_or_plain(loaded.module).describe()}")
     return 0
 
 

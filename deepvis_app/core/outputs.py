@@ -181,7 +181,8 @@ class OutputHead(nn.Module):
         """One line for `deepvis layers` and the status line."""
         what = {"classes": "class scores", "dense": "class scores summed over a region",
                 "detection": "detection scores", "embedding": "cosine similarity to the reference"}[self.kind]
-        return f"explains the model's {self.picked_name} ({self.kind}): {what}"
+        part = "output" if self.picked_name == "the output" else f"output's {self.picked_name}"
+        return f"explains the model's {part} ({self.kind}): {what}"
 
     def forward(self, picked: Any) -> torch.Tensor:
         self.last_picked = _detached(picked)

@@ -88,7 +88,8 @@ class Preprocessor:
 
     def fit_pair(self, first: np.ndarray, second: np.ndarray, stretch: bool | None = None) -> np.ndarray:
         """Two images fitted to the input size each, side by side: a two-input network's frame."""
-        return pairs.join_frames(self._fit(first, self.input_size, stretch), self._fit(second, self.input_size, stretch))
+        size = self.input_size
+        return pairs.join_frames(self._fit(first, size, stretch), self._fit(second, size, stretch))
 
     def _fit(self, image: np.ndarray, size: tuple[int, int], stretch: bool | None) -> np.ndarray:
         rgb = as_rgb_uint8(image)

@@ -15,7 +15,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import FasterRCNNBoxScoreTarget, SemanticSegmentationTarget
 
 from deepvis_app.core.methods import attribute
-from deepvis_app.core.outputs import HEAD_NAME, OutputError, Region, pick_output, head_or_plain
+from deepvis_app.core.outputs import HEAD_NAME, OutputError, Region, head_or_plain, pick_output
 from tests.helpers import output_models
 from tests.helpers.output_models import load_kind
 

@@ -1,0 +1,77 @@
+"""`deepvis attribute`, `classify` and `layers` on segmentation, embedding and two-input models.
+
+The maps are checked against autograd on a bare copy of the network (same seeded weights) through the
+written ``--npy``; what cannot be explained is one line on stderr with exit 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepvis_app.cli.main import main
+from deepvis_app.io.images import load_input
+from tests.helpers import output_models
+
+SEG = ["--model", "tests.helpers.output_models:segmentation", "--set", "input_size=(64,64)"]
+EMB = ["--model", "tests.helpers.output_models:embedding", "--set", "input_size=(32,32)"]
+
+
+def _x(loaded_like_size: int, name: str = "sample:chelsea") -> torch.Tensor:
+    """The sample as the CLI feeds it (ImageNet mean/std, centre crop)."""
+    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.settings.loader import load_settings
+
+    settings = load_settings().settings.replace(input_size=(loaded_like_size, loaded_like_size))
+    return Preprocessor(settings).to_tensor(load_input(name, 50_000_000))
+
+
+def test_segmentation_region_map_equals_autograd(tmp_path, capsys):
+    out = tmp_path / "m.npy"
+    assert main(["attribute", "sample:chelsea", *SEG, "--method", "gradient", "--target", "2",
+                 "--region", "8,8,40,56", "--seed", "one", "--npy", str(out)]) == 0
+    bare = output_models.segmentation().eval()
+    x = _x(64).requires_grad_(True)
+    score = bare(x)["out"][0, 2, 8:56, 8:40].sum()
+    (expected,) = torch.autograd.grad(score, x)
+    np.testing.assert_allclose(np.load(out), expected[0].numpy(), rtol=1e-4, atol=1e-6 * float(expected.abs().max()))
+
+
+def test_layers_names_the_explained_output(capsys):
+    assert main(["layers", *SEG]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "output" in last and "'out'" not in last and "out (dense)" in last
+
+
+def test_a_class_without_pixels_is_one_line(capsys):
+    bare = output_models.segmentation().eval()
+    with torch.no_grad():
+        predicted = set(bare(_x(64))["out"][0].argmax(0).unique().tolist())
+    missing = next(k for k in range(5) if k not in predicted)
+    code = main(["attribute", "sample:chelsea", *SEG, "--method", "gradient", "--target", str(missing), "-o",
+                 "/tmp/never-written.png"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no pixel" in err[0] and "--region" in err[0]
+
+
+def test_embedding_needs_a_reference_and_then_explains_the_similarity(tmp_path, capsys):
+    code = main(["attribute", "sample:chelsea", *EMB, "--method", "gradient", "--npy", str(tmp_path / "m.npy")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--similar-to" in err and len(err.strip().splitlines()) == 1
+    assert main(["attribute", "sample:chelsea", *EMB, "--method", "gradient", "--similar-to", "sample:coffee",
+                 "--seed", "one", "--npy", str(tmp_path / "m.npy")]) == 0
+    bare = output_models.embedding().eval()
+    concept = bare(_x(32, "sample:coffee"))["image_embeds"][0].detach()
+    x = _x(32).requires_grad_(True)
+    similarity = torch.nn.functional.cosine_similarity(bare(x)["image_embeds"][0], concept, dim=0)
+    (expected,) = torch.autograd.grad(similarity, x)
+    np.testing.assert_allclose(np.load(tmp_path / "m.npy"), expected[0].numpy(), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("flag", [["--box", "1"], ["--region", "0,0,4,4"], ["--similar-to", "sample:coffee"]])
+def test_a_flag_for_another_kind_of_output_is_one_line(flag, capsys):
+    code = main(["attribute", "sample:chelsea", "--model", "tests.helpers.models:session_classifier", "--set",
+                 "input_size=(32,32)", "--method", "gradient", *flag, "-o", "/tmp/never-written.png"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{flag[0]} is for a" in err and "classes" in err
