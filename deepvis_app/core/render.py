@@ -200,14 +200,14 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
         state.backprop_unit if state.backprop_selection_frozen and state.backprop_layer == state.layer_idx else None,
         settings.layer_clr_cursor, settings.layer_clr_back_sel)
     if state.pattern_mode:
-        if not data.sprite:
-            if data.sprite is None:
-                panes.stale.add("layers")
+        if data.sprite is None:             # still loading
+            panes.stale.add("layers")
             return None
         side = max(4, min(size) // cols - 2)
         label = PATTERN_PLACEHOLDERS.get(state.pattern_source, "no image")
+        sprite = data.sprite or [None] * count     # nothing on disk: every unit says so (not stale: final)
         images = [img if img is not None else placeholder((side, side), label, settings)
-                  for img in data.sprite[:count]]
+                  for img in sprite[:count]]
         return tiles.make_mosaic(tiles.as_uint8(tiles.pattern_tiles(images, side)), cols,
                                  settings.window_background, highlights)
     pad = settings.layer_clr_back_background if state.layers_show_back else settings.window_background
