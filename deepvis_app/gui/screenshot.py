@@ -7,6 +7,10 @@ and no pane is stale (per-unit images still loading), so the grab shows the firs
 requested input, never the "waiting for the first frame" placeholder, however slowly the input
 opens. That also holds while a video plays. Only when the input reported that it cannot give a
 frame (a missing camera, no readable file) does an idle session without a frame count as settled.
+
+The timeout bounds two waits, each on its own: for the first result, then, from the end of
+`--after-ms` (which runs after the keys are typed), for the compute to settle. `--after-ms` itself is
+never cut short: `--after-ms 200000` waits 200 s, then settles.
 """
 
 from __future__ import annotations
@@ -68,11 +72,17 @@ class ScreenshotDriver(QObject):
 
     @Slot()
     def _type_keys(self) -> None:
+        self._deadline.stop()       # the first result came; the settling wait starts after --after-ms
         for token in self.keys:
             QApplication.sendEvent(self.window, key_event(token, press=True))
             QApplication.sendEvent(self.window, key_event(token, press=False))
         self._typed = True
-        QTimer.singleShot(self.after_ms, self._poll.start)
+        QTimer.singleShot(self.after_ms, self._start_settling)
+
+    @Slot()
+    def _start_settling(self) -> None:
+        self._deadline.start()
+        self._poll.start()
 
     @Slot()
     def _check_settled(self) -> None:
