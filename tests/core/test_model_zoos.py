@@ -119,6 +119,22 @@ def test_hf_settings_win_over_the_preprocessor_config(hf_folder, tmp_path):
     assert loaded.settings.std == (0.5,) and loaded.settings.mean == HF_MEAN
 
 
+def test_an_hf_encoder_folder_gets_no_random_head_and_missing_weights_are_said(tmp_path):
+    config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                    intermediate_size=64, image_size=32, patch_size=8)
+    transformers.ViTModel(config).save_pretrained(tmp_path / "encoder")
+    loaded = _loaded(f"hf:{tmp_path / 'encoder'}", tmp_path)
+    assert loaded.settings.input_size == (32, 32), "without a processor config: the config's image_size"
+    assert not any("classifier" in name for name, _ in loaded.module.named_modules()) and loaded.notes == []
+    classifier = tmp_path / "classifier"
+    transformers.ViTForImageClassification(config).save_pretrained(classifier)
+    state = safetensors_torch.load_file(str(classifier / "model.safetensors"))
+    safetensors_torch.save_file({k: v for k, v in state.items() if not k.startswith("classifier.")},
+                                str(classifier / "model.safetensors"), metadata={"format": "pt"})
+    loaded = _loaded(f"hf:{classifier}", tmp_path)
+    assert len(loaded.notes) == 1 and "2 weights are not in the folder" in loaded.notes[0]
+
+
 @pytest.mark.parametrize("content, fragment", [(None, "no such folder"), ("", "config.json is missing"),
                                                ("{not json", "cannot read")])
 def test_a_missing_or_bad_hf_folder_is_one_line(tmp_path, content, fragment):

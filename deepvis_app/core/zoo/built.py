@@ -22,7 +22,8 @@ class Built:
     settings the model's own configuration implies (mean, std, input_size, input_scale), used where the
     user set nothing; ``defaults_source`` says where they come from. ``labels``: class names the model
     carries (torchvision's categories, a config's id2label), or None. ``ignored_prefixes``: state-dict
-    keys of heads dropped for inference (auxiliary classifiers), ignored in weights files.
+    keys of heads dropped for inference (auxiliary classifiers), ignored in weights files. ``notes``:
+    lines the user should see (weights a folder lacked).
     """
 
     module: nn.Module
@@ -32,3 +33,4 @@ class Built:
     defaults_source: str = ""
     labels: list[str] | None = None
     ignored_prefixes: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)

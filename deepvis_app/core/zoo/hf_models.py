@@ -53,34 +53,55 @@ def build_hf(folder_text: str, kwargs: Mapping[str, Any], random_weights: bool =
     except Exception as exc:  # noqa: BLE001 - a bad config.json fails in many ways
         raise ModelError(f"{spec}: cannot read {folder / 'config.json'}: {type(exc).__name__}: "
                          f"{first_line(exc)}") from None
-    module = None
-    problems = []
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar on stderr
-    try:
-        for auto in (transformers.AutoModelForImageClassification, transformers.AutoModel):
-            try:
-                if random_weights:
-                    module = auto.from_config(config)
-                else:
-                    module = auto.from_pretrained(str(folder), config=config, local_files_only=True,
-                                                  trust_remote_code=False)
-                break
-            except Exception as exc:  # noqa: BLE001 - a missing head, missing weights, a damaged file
-                problems.append(f"{auto.__name__}: {type(exc).__name__}: {first_line(exc)}")
-                log.debug("%s: %s failed", spec, auto.__name__, exc_info=True)
-    finally:
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
-    if module is None:
-        raise ModelError(f"{spec}: cannot load the model ({'; '.join(problems)})")
+    module, missing = _load(transformers, folder, config, spec, random_weights)
     module = module.float()
     defaults = preprocessor_defaults(folder, spec)
+    if "input_size" not in defaults:   # no processor config: the size the model was configured for
+        size = _size(getattr(config, "image_size", None))
+        if size is not None:
+            defaults["input_size"] = size
     channels = getattr(config, "num_channels", None)
     if channels in (1, 3):
         defaults.setdefault("input_channels", channels)
+    notes = []
+    if missing:
+        shown = ", ".join(sorted(missing)[:3]) + (f" ... (+{len(missing) - 3})" if len(missing) > 3 else "")
+        notes.append(f"{spec}: {len(missing)} weights are not in the folder and were initialized randomly "
+                     f"({shown})")
     return Built(module, defaults=defaults, defaults_source=str(folder / PREPROCESSOR_FILE),
-                 labels=_labels(config))
+                 labels=_labels(config), notes=notes)
+
+
+def _load(transformers: Any, folder: Path, config: Any, spec: str, random_weights: bool) -> tuple[Any, set[str]]:
+    """(model, names of weights the folder lacked). The class the folder was saved from comes first
+    (config.architectures), then the image-classification auto class if it is a classifier, then
+    `AutoModel`: an encoder's folder must not get a randomly initialized classification head."""
+    architectures = [name for name in (getattr(config, "architectures", None) or []) if isinstance(name, str)]
+    candidates = [getattr(transformers, name) for name in architectures if hasattr(transformers, name)]
+    if not architectures or any(name.endswith("ForImageClassification") for name in architectures):
+        candidates.append(transformers.AutoModelForImageClassification)
+    candidates.append(transformers.AutoModel)
+    problems = []
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    verbosity = transformers.utils.logging.get_verbosity()
+    transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar on stderr
+    transformers.utils.logging.set_verbosity_error()    # missing weights become a note, not a table
+    try:
+        for candidate in dict.fromkeys(candidates):
+            try:
+                if random_weights:
+                    return candidate.from_config(config), set()
+                module, info = candidate.from_pretrained(str(folder), config=config, local_files_only=True,
+                                                         trust_remote_code=False, output_loading_info=True)
+                return module, set(info.get("missing_keys") or ())
+            except Exception as exc:  # noqa: BLE001 - a missing head, missing weights, a damaged file
+                problems.append(f"{candidate.__name__}: {type(exc).__name__}: {first_line(exc)}")
+                log.debug("%s: %s failed", spec, candidate.__name__, exc_info=True)
+    finally:
+        transformers.utils.logging.set_verbosity(verbosity)
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+    raise ModelError(f"{spec}: cannot load the model ({'; '.join(problems)})")
 
 
 def _labels(config: Any) -> list[str] | None:
