@@ -14,6 +14,7 @@ from collections.abc import Callable
 from deepvis_app.core.state import (
     ORIGINAL_BACK_MODES,
     ORIGINAL_BACK_VIEWS,
+    PAIR_VIEWS,
     PATTERN_SOURCES,
     CursorArea,
     ModelInfo,
@@ -198,6 +199,16 @@ def next_colormap(state: ViewState, info: ModelInfo) -> ViewState:
     return state.replace(colormap=maps[index % len(maps)])
 
 
+def pin_reference(state: ViewState, info: ModelInfo) -> ViewState:
+    """P: an embedding model's reference: the frame now shown (pressed again: none)."""
+    return state.replace(reference_pins=state.reference_pins + 1)
+
+
+def next_pair_view(state: ViewState, info: ModelInfo) -> ViewState:
+    """1: a two-input network's input and back panes show both images, the first, the second."""
+    return state.replace(pair_view=PAIR_VIEWS[(PAIR_VIEWS.index(state.pair_view) + 1) % len(PAIR_VIEWS)])
+
+
 ACTIONS: dict[str, Action] = {
     "toggle_help": _toggle("show_help"),
     "toggle_stretch": _toggle("stretch_mode"),
@@ -226,6 +237,8 @@ ACTIONS: dict[str, Action] = {
     "prev_back_method": _cycle_method(-1),
     "next_back_view": next_back_view,
     "next_colormap": next_colormap,
+    "pin_reference": pin_reference,
+    "next_pair_view": next_pair_view,
 }
 
 

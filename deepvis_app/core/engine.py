@@ -88,7 +88,6 @@ class ComputeEngine:
         self.names = [info.name for info in loaded.layers]
         self.head = head_or_plain(loaded.module)
         self._pins = 0          # `OutputTarget.pins` last seen
-        self._pinned = 0        # changes whenever the reference embedding changes (the forward's key)
         self._forward: ForwardData | None = None
         self._back: BackData | None = None
         self._memo_key: tuple | None = None
@@ -103,7 +102,7 @@ class ComputeEngine:
         frame's prediction as its reference."""
         rules = reversed_net_rules(options)
         self._configure_head(target)
-        key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())), target.region, self._pinned)
+        key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())), target.region, target.pins)
         if self._forward is not None and self._forward.key == key:
             return self._forward
         self._forward = self._back = None
@@ -113,7 +112,6 @@ class ComputeEngine:
         with self.lock:
             if target.pins != self._pins:
                 self._pin_reference(x, target.pins)
-                key = key[:-1] + (self._pinned,)
             with self.head.recording():
                 outputs, scores, leaf = self._run_forward(x, graph_rule, rules)
         labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
@@ -158,10 +156,8 @@ class ComputeEngine:
         self._pins = pins
         if pins % 2 and self.head.kind == "embedding":
             self.head.set_reference_image(self.loaded.module, x)
-            self._pinned += 1
-        elif self.head.reference_embedding is not None:
+        else:
             self.head.reference_embedding = None
-            self._pinned += 1
 
     @property
     def last_forward(self) -> ForwardData | None:

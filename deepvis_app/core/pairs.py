@@ -63,3 +63,12 @@ def side_by_side(chw: np.ndarray, channels: int) -> np.ndarray:
 def join_frames(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Two images of the same height side by side."""
     return np.ascontiguousarray(np.concatenate([first, second], axis=1))
+
+
+def shown_part(image: np.ndarray, view: str, axis: int = 1) -> np.ndarray:
+    """What a pair view shows of a side-by-side ``image`` (split along ``axis``): "both", "first", "second"."""
+    if view == "both":
+        return image
+    half = image.shape[axis] // 2
+    index = slice(0, half) if view == "first" else slice(half, half * 2)
+    return image[(slice(None),) * axis + (index,)]

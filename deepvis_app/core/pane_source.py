@@ -152,8 +152,8 @@ class PaneSource:
 
         def report(fraction: float, make_partial: Callable[[], Any]) -> None:
             now = time.monotonic()
-            if last_emit and now - last_emit[-1] < 1.0 / MAX_PARTIALS_PER_S:
-                return
+            if fraction >= 1.0 or (last_emit and now - last_emit[-1] < 1.0 / MAX_PARTIALS_PER_S):
+                return          # done: the finished map follows at once as the result (no "100 %" partial)
             last_emit[:] = [now]
             partial.fraction = fraction
             partial.input_grad = self.engine.input_map(make_partial().detach()[0].float().cpu().numpy())
@@ -176,7 +176,7 @@ class PaneSource:
 
     def _compose_receptive_field(self, layer: str) -> tuple[int, int] | None:
         loaded = self.engine.loaded
-        shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+        shape = loaded.preprocessor.network_shape
         try:
             with self.engine.lock:
                 rf = receptive_field(loaded.module, shape, layer, loaded.device)

@@ -64,7 +64,8 @@ class PaneSpec:
 def render_input(ctx: RenderContext, size: tuple[int, int], panes: Panes) -> None:
     """The input frame (stale until the first frame)."""
     if ctx.data.frame is not None:
-        image, panes.input_scale = input_pane(ctx.data.frame, ctx.settings, ctx.state.stretch_mode, size)
+        image, panes.input_scale = input_pane(ctx.data.frame, ctx.settings, ctx.state.stretch_mode, size,
+                                              ctx.state.pair_view)
         if ctx.data.overlay is not None:
             image = draw_overlay(image, ctx.data.overlay, ctx.settings.input_size, panes.input_scale)
         panes.images["input"] = image

@@ -58,6 +58,8 @@ class Preprocessor:
         self.two_inputs = settings.two_inputs
         # a fitted frame: the input size, or the pair side by side for a two-input network (core.pairs)
         self.frame_size = pairs.frame_size(self.input_size, self.two_inputs)
+        # (C, H, W) of one network input: a pair's channels stacked (core.pairs)
+        self.network_shape = (pairs.network_channels(self.channels, self.two_inputs), *self.input_size)
         self.stretch = settings.static_file_stretch_mode
         self.bgr = settings.channel_order.upper() == "BGR"
         self.scale = float(settings.input_scale)

@@ -20,7 +20,7 @@ import numpy as np
 from deepvis_app.core import tiles
 from deepvis_app.core.display import back_view
 from deepvis_app.core.output_overlay import OutputOverlay
-from deepvis_app.core.pairs import frame_size
+from deepvis_app.core.pairs import frame_size, shown_part
 from deepvis_app.core.preprocess import center_crop_to_aspect
 from deepvis_app.core.state import (
     LAYER_PATTERN_SOURCES,
@@ -120,10 +120,10 @@ def _blank(size: tuple[int, int], color: tuple[float, ...]) -> np.ndarray:
     return pane
 
 
-def input_pane(frame: np.ndarray, settings: Settings, stretch: bool,
-               size: tuple[int, int]) -> tuple[np.ndarray, float]:
+def input_pane(frame: np.ndarray, settings: Settings, stretch: bool, size: tuple[int, int],
+               pair_view: str = "both") -> tuple[np.ndarray, float]:
     """(The frame as the network sees it (centre crop unless stretched) at pane resolution, the scale from
-    input pixels to pane pixels)."""
+    input pixels to pane pixels); of a two-input network's pair, the ``pair_view`` part."""
     height, width = frame_size(settings.input_size, settings.two_inputs)
     if stretch:
         scale = tiles.fit_scale((height, width), size)
@@ -131,6 +131,8 @@ def input_pane(frame: np.ndarray, settings: Settings, stretch: bool,
                            interpolation=cv2.INTER_AREA)
     else:
         shown = center_crop_to_aspect(frame, width / height)
+    if settings.two_inputs and pair_view != "both":
+        shown, width = shown_part(shown, pair_view), width // 2
     pane, scale = tiles.fit_to_pane(shown, size, settings.window_background)
     return pane, scale * shown.shape[1] / width
 
@@ -139,8 +141,12 @@ def back_image(data: PaneData, state: ViewState, settings: Settings) -> np.ndarr
     """The back signal through the current view filter (uint8 at input resolution), or None."""
     if data.input_grad is None:
         return None
-    return back_view(data.input_grad, state.back_view, image=data.fitted,
-                     blur_sigma=settings.grad_norm_blur_radius, colormap=state.colormap)
+    signal, image = data.input_grad, data.fitted
+    if settings.two_inputs and state.pair_view != "both":
+        signal = shown_part(signal, state.pair_view, axis=2)
+        image = None if image is None else shown_part(image, state.pair_view)
+    return back_view(signal, state.back_view, image=image, blur_sigma=settings.grad_norm_blur_radius,
+                     colormap=state.colormap)
 
 
 def grid_values(data: PaneData, state: ViewState, info: ModelInfo) -> np.ndarray | None:

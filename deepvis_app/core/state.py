@@ -98,6 +98,10 @@ def grid_cols(count: int, aspect: float = 1.0) -> int:
     return max(1, int(math.ceil(math.sqrt(max(1, count) * max(aspect, 1e-6)))))
 
 
+# What the input and back panes show of a two-input network's pair (`1` cycles them).
+PAIR_VIEWS = ("both", "first", "second")
+
+
 @dataclass(frozen=True)
 class ViewState:
     """Everything the keys change (the original's CaffeVisAppState, minus locks and caches)."""
@@ -127,6 +131,7 @@ class ViewState:
     debug_level: int = 0
     target_region: tuple[int, int, int, int] | None = None   # dense outputs: a box in input pixels (a drag)
     reference_pins: int = 0             # embeddings: presses of the pin key (odd: the frame then shown is pinned)
+    pair_view: str = "both"             # two-input networks: a PAIR_VIEWS entry (the original's siamese view)
 
     def __post_init__(self) -> None:
         # plain "bottom" / 2 (tests, older callers) become the enums

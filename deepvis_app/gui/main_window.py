@@ -38,6 +38,7 @@ from deepvis_app.gui.panes.control_pane import ControlColors, ControlPane
 from deepvis_app.gui.panes.debug_outlines import DebugOutlines
 from deepvis_app.gui.panes.help_overlay import HelpOverlay
 from deepvis_app.gui.panes.image_pane import ImagePane
+from deepvis_app.gui.panes.input_pane import InputPane
 from deepvis_app.gui.panes.layers_pane import LayersPane
 from deepvis_app.gui.panes.status_pane import StatusPane
 from deepvis_app.gui.qimage import qcolor
@@ -128,6 +129,11 @@ class MainWindow(QMainWindow):
             grid.tileClicked.connect(self._on_tile_clicked)
             grid.hover_text = self.session.hover_text
             pane: ImagePane = grid
+        elif spec.name == "input":
+            source = InputPane(background, stale, self.canvas)
+            source.clicked.connect(self._on_input_clicked)
+            source.dragged.connect(self._on_input_dragged)
+            pane = source
         elif spec.kind == "text":
             colors = (self.settings.class_clr_0, self.settings.class_clr_1)
             pane = AuxPane(background, stale, colors, self.canvas, name=spec.name, font_scale=self.settings.font_scale)
@@ -222,6 +228,14 @@ class MainWindow(QMainWindow):
     @Slot(float, float)
     def _on_tile_clicked(self, x: float, y: float) -> None:
         self.session.click("layers", x, y)
+
+    @Slot(float, float)
+    def _on_input_clicked(self, x: float, y: float) -> None:
+        self.session.click("input", x, y)
+
+    @Slot(float, float, float, float)
+    def _on_input_dragged(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.session.drag("input", x0, y0, x1, y1)
 
     # --- results ------------------------------------------------------------------------------
     @Slot(object)
