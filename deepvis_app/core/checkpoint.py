@@ -28,6 +28,7 @@ log = logging.getLogger("deepvis.core.model")
 
 SAFETENSORS_SUFFIX = ".safetensors"
 # Markers in torch's weights_only refusal that mean "a Python class or function" (not garbage).
+_BATCH_COUNTER = "num_batches_tracked"   # BatchNorm's training counter: inference never reads it
 _CODE_MARKERS = ("unsupported global", "unsupported class", "unrecognized function")
 
 
@@ -154,9 +155,19 @@ def _strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torc
     return result
 
 
+def _with_metadata_of(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    if getattr(source, "_metadata", None) is not None:
+        target._metadata = source._metadata  # type: ignore[attr-defined]  # torch's own attribute
+    return target
+
+
 def apply_state_dict(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
     """Strict load: every key used, every shape checked; errors name the file and the keys."""
     expected = module.state_dict()
+    untracked = [k for k in expected if k not in state and k.endswith(_BATCH_COUNTER)]
+    if untracked:  # FrozenBatchNorm2d checkpoints (torchvision detection) have no batch counters
+        state = _with_metadata_of(state, collections.OrderedDict(state))
+        state.update((k, expected[k]) for k in untracked)
     problems = []
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]

@@ -82,6 +82,36 @@ def test_mnasnet_from_safetensors_takes_the_built_layout(tmp_path, mnasnet):
     torch.testing.assert_close(loaded.module.classifier[1].weight, mnasnet.classifier[1].weight)
 
 
+def test_segmentation_weights_with_an_aux_head_load_and_the_head_is_dropped(tmp_path):
+    """torchvision's DeepLabV3 weights hold `aux_classifier.*`: they fit, and inference leaves the head out."""
+    torch.manual_seed(5)
+    reference = torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(
+        weights=None, weights_backbone=None, aux_loss=True).eval()
+    torch.save(reference.state_dict(), tmp_path / "deeplab.pth")
+    loaded = _loaded("torchvision:deeplabv3_mobilenet_v3_large", tmp_path, overrides=["input_size=(64, 64)"],
+                     weights=str(tmp_path / "deeplab.pth"))
+    assert loaded.module.aux_classifier is None
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(6))
+    heads = []   # the segmentation head's output, whatever wraps the model's output
+    for model in (loaded.module, reference):
+        handle = model.get_submodule("classifier").register_forward_hook(lambda _m, _i, out: heads.append(out))
+        with torch.no_grad():
+            model(x)
+        handle.remove()
+    torch.testing.assert_close(heads[0], heads[1], rtol=0, atol=0)
+
+
+def test_a_checkpoint_without_batch_counters_loads(tmp_path):
+    """FrozenBatchNorm2d checkpoints (torchvision detection weights) have no num_batches_tracked."""
+    torch.manual_seed(7)
+    reference = torchvision.models.resnet18(weights=None).eval()
+    state = {k: v for k, v in reference.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "frozen_bn.pth")
+    loaded = _loaded("torchvision:resnet18", tmp_path, overrides=["input_size=(64, 64)"],
+                     weights=str(tmp_path / "frozen_bn.pth"))
+    torch.testing.assert_close(loaded.module.fc.weight, reference.fc.weight, rtol=0, atol=0)
+
+
 # --- files that are not checkpoints --------------------------------------------------------------------
 
 def test_a_pickled_function_is_called_code_execution(tmp_path):
