@@ -24,6 +24,7 @@ from typing import Any
 from deepvis_app.cli.common import UserError, add_subcommand, model_from_args
 from deepvis_app.cli.option_flags import add_option_flags, option_values
 from deepvis_app.core.options import check_options, option
+from deepvis_app.core.progress import terminal_bar
 
 BEHAVIORS = ("show", "save", "print", "plot_pix")
 _PIXELS = ((100, 100), (200, 200), (100, 200), (200, 100))  # cnn-vis's plot_pix pixels
@@ -61,9 +62,11 @@ def register_dream(subparsers: Any) -> None:
 
     parser = add_subcommand(subparsers, "dream", "Deep dream (cnn-vis): amplify a layer or a neuron, from an "
                             "image or smoothed noise, multiscale, tiled with net-size windows", _dream)
+    parser.usage = ("deepvis dream [IMAGE] --layer L [--unit U] [-o OUT.png] [--num_steps N] [cnn-vis options] "
+                    "[--model MODEL] [--set KEY=VALUE]")
     parser.add_argument("image", nargs="?", help="start image (same as --initial_image)")
-    add_option_flags(parser, DreamConfig)
-    add_option_flags(parser, DreamOutputOptions)
+    add_option_flags(parser, DreamConfig, aliases_first=True)
+    add_option_flags(parser, DreamOutputOptions, aliases_first=True)
 
 
 def dream_config(args: argparse.Namespace):
@@ -109,9 +112,9 @@ def _dream(args: argparse.Namespace) -> int:
     start = args.image or args.initial_image
     initial = load_input(start, loaded.settings.max_image_pixels) if start else None
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
-    reporter = _Reporter(args, space)
-    image = dream(loaded.module, space, config, tuple(loaded.settings.input_size), initial, loaded.device,
-                  reporter, mean)
+    with terminal_bar("dream", unit="step") as bar:
+        image = dream(loaded.module, space, config, tuple(loaded.settings.input_size), initial, loaded.device,
+                      _Reporter(args, space, bar), mean)
     write_image(args.output_file, space.to_uint8(image, "rescale" if args.rescale_image else "clip"))
     print(f"wrote {args.output_file} ({image.shape[-2]}x{image.shape[-1]}, layer {info.name})")
     return 0
@@ -165,10 +168,11 @@ def _check_layer(loaded, config):
 
 
 class _Reporter:
-    """Every output_iter steps: print / save / show / plot_pix, as --iter_behavior says."""
+    """Every step: the progress bar (on a terminal); every output_iter steps: print / save / show /
+    plot_pix, as --iter_behavior says."""
 
-    def __init__(self, args: argparse.Namespace, space):
-        self.args, self.space = args, space
+    def __init__(self, args: argparse.Namespace, space, bar):
+        self.args, self.space, self.bar = args, space, bar
         self.behaviors = set(args.iter_behavior.split("+"))
         self.history: dict[tuple[int, int, int], list[float]] = defaultdict(list)
         self.plt = None
@@ -180,6 +184,8 @@ class _Reporter:
                 print("deepvis dream: matplotlib is not installed; show and plot_pix are skipped", file=sys.stderr)
 
     def __call__(self, event) -> None:
+        self.bar.total = event.num_steps * event.num_sizes
+        self.bar.update(event.size_index * event.num_steps + event.step - self.bar.n)
         if "plot_pix" in self.behaviors:
             height, width = event.image.shape[-2:]
             for y, x in (p for p in _PIXELS if p[0] < height and p[1] < width):

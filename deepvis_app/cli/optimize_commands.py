@@ -207,8 +207,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[int], templated=None) -> int:
-    from tqdm import tqdm
-
+    from deepvis_app.core.progress import terminal_bar
     from deepvis_app.core.unitvis.layout import UnitVisLayout
     from deepvis_app.core.unitvis.optimize import optimize_units
     from deepvis_app.core.unitvis.optimize_output import OptimizeOutput, saved_render, settings_key
@@ -248,7 +247,7 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
                         "regularized_opt", args.layer, unit))}))
 
         batches = -(-len(todo) // batch)
-        with tqdm(total=config.steps * batches, unit="step", disable=args.no_progress, desc=args.layer) as bar:
+        with terminal_bar(args.layer, total=config.steps * batches, unit="step", quiet=args.no_progress) as bar:
             optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, batch,
                            loaded.device, bar.update, on_batch=save, snapshots=snapshots)
     written: dict[str, Any] = output.paths()
@@ -262,8 +261,7 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
 
 
 def _optimize_expression(args: argparse.Namespace, expression: str, config, loaded, snapshots: list[int]) -> int:
-    from tqdm import tqdm
-
+    from deepvis_app.core.progress import terminal_bar
     from deepvis_app.core.unitvis.layout import UnitVisLayout
     from deepvis_app.core.unitvis.objective_expr import ObjectiveError, parse_objective
     from deepvis_app.core.unitvis.optimize import optimize_objective
@@ -279,7 +277,7 @@ def _optimize_expression(args: argparse.Namespace, expression: str, config, load
         raise UserError(f"--batch {batch}: this objective compares images, it needs --batch >= {objective.min_batch}")
     space = InputSpace.from_preprocessor(loaded.preprocessor, loaded.device)
     render = saved_render(config)
-    with tqdm(total=config.steps, unit="step", disable=args.no_progress, desc="objective") as bar:
+    with terminal_bar("objective", total=config.steps, unit="step", quiet=args.no_progress) as bar:
         result = optimize_objective(loaded.module, space, objective, batch, config, loaded.settings.input_size,
                                     loaded.device, bar.update, snapshots)
     written = save_objective_result(UnitVisLayout(args.out), objective.text, result.images(space, render),

@@ -15,9 +15,11 @@ from deepvis_app.core.options import option_fields, option_type
 
 
 def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bool = True,
-                     default_group: str | None = None) -> None:
+                     default_group: str | None = None, aliases_first: bool = False) -> None:
     """One flag per option field of ``cls``. ``defaults=False``: every flag defaults to None (the
-    caller fills unset options from elsewhere, e.g. a preset); otherwise the field's default."""
+    caller fills unset options from elsewhere, e.g. a preset); otherwise the field's default.
+    ``aliases_first``: a field's aliases come before its own name, so that usage and help show the
+    short spelling the README uses (dream's ``--layer``, ``-o``)."""
     groups: dict[str, Any] = {}
     for field in option_fields(cls):
         meta = field.metadata
@@ -34,7 +36,8 @@ def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bo
         else:
             kwargs["type"] = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
             kwargs.update({key: meta[key] for key in ("choices", "nargs", "metavar") if meta[key]})
-        container.add_argument(*names, *meta["aliases"], **kwargs)
+        spellings = [*meta["aliases"], *names] if aliases_first else [*names, *meta["aliases"]]
+        container.add_argument(*spellings, **kwargs)
 
 
 def option_values(args: argparse.Namespace, cls: type, *, skip_none: bool = True) -> dict[str, Any]:

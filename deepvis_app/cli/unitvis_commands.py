@@ -2,7 +2,10 @@
 
 Output folders are checked (writable folder, not a file) before the model is loaded; images that
 cannot be read are listed in the JSON summary with their problem ("skipped"/"problems" of
-find-max, "missing_images"/"problems" of crops), never fatal.
+find-max, "missing_images"/"problems" of crops), never fatal. A report whose ``--details`` could not
+all be drawn prints one line per problem on stderr and a summary, and exits 1 (`PARTIAL_FAILURE`);
+a ``--dataset`` that is no folder exits 2 before anything is computed. Long jobs show a bar on a
+terminal (`core.progress.terminal_bar`; ``--no-progress`` turns it off).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_dir, model_from_args, print_json
+
+PARTIAL_FAILURE = 1   # exit status when the site is written but some requested details are missing
 
 
 def register(subparsers: Any) -> None:
@@ -78,7 +83,8 @@ def _find_max(args: argparse.Namespace) -> int:
     request = FindMaxRequest(args.dataset, layers, args.out, args.top, args.batch, args.workers,
                              args.checkpoint_every, args.images_dir, args.rank, args.search_min, args.summaries,
                              args.summary_images or SUMMARY_IMAGES)
-    with process_group(ranks, loaded.device.type), _bar(args.no_progress or not ranks.is_main, "batch") as bar:
+    quiet = args.no_progress or not ranks.is_main
+    with process_group(ranks, loaded.device.type), _bar(quiet, "batch", "find-max") as bar:
         started = time.perf_counter()
         result = find_max(loaded, request, _batch_progress(bar), ranks.rank, ranks.world)
         seconds = time.perf_counter() - started
@@ -90,10 +96,10 @@ def _find_max(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar(disable: bool, unit: str):
-    from tqdm import tqdm
+def _bar(disable: bool, unit: str, desc: str):
+    from deepvis_app.core.progress import terminal_bar
 
-    return tqdm(disable=disable, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    return terminal_bar(desc, unit=unit, quiet=disable)
 
 
 def _batch_progress(bar):
@@ -150,7 +156,7 @@ def _crops(args: argparse.Namespace) -> int:
     norms = tuple(m for m, wanted in (("deconv", args.do_deconv_norm), ("gradient", args.do_backprop_norm)) if wanted)
     request = CropRequest(args.out, _layer_list(args.layers) or None, args.dataset, methods, args.tile,
                           args.batch, args.save_crops, args.force, norms, args.idx_begin, args.idx_end, args.n_top)
-    with _bar(args.no_progress, "unit") as bar:
+    with _bar(args.no_progress, "unit", "crops") as bar:
         result = make_crops(loaded, request, unit_progress(bar))
     print_json({"methods": list(methods), "norm_methods": list(norms), "units_written": result.layers,
                 "missing_images": sorted(set(result.missing_images)),
@@ -199,11 +205,22 @@ def _report(args: argparse.Namespace) -> int:
     unit_vis = args.unit_vis or unit_vis_root(settings)
     if unit_vis is None or not Path(unit_vis).is_dir():
         raise UserError(f"unit-vis folder {unit_vis} does not exist (pass --unit-vis DIR)")
+    if args.dataset is not None and not args.dataset.is_dir():
+        raise UserError(f"--dataset {args.dataset}: no such folder (the image folder find-max scanned)")
     loaded = model_from_args(args)
     details = tuple(_detail_units(args.details)) if args.details else ()
-    index = write_report(loaded, ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None,
-                                               details, args.dataset, _report_methods(args.methods, details)))
-    print_json({"index": str(index)})
+    methods = _report_methods(args.methods, details)
+    with _bar(False, "unit", "report details") as bar:
+        request = ReportRequest(Path(unit_vis), args.out, _layer_list(args.layers) or None, details, args.dataset,
+                                methods, bar=bar)
+        index = write_report(loaded, request)
+    print_json({"index": str(index), "problems": request.problems})
+    for problem in request.problems:
+        print(f"deepvis report: {problem}", file=sys.stderr)
+    if request.problems:
+        print(f"deepvis report: {len(request.problems)} detail(s) not drawn (listed above); the rest of the site "
+              f"is written", file=sys.stderr)
+        return PARTIAL_FAILURE
     return 0
 
 

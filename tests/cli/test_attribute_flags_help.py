@@ -73,3 +73,12 @@ def test_help_groups_each_option_under_the_methods_that_take_it(capsys):
     assert "--window WINDOW" in sections["options of occlusion, occlusion_layer:"]
     usage = text.split("\n\n")[0]
     assert usage.startswith("usage: deepvis attribute INPUT --method M") and "--steps" not in usage
+
+
+def test_dream_usage_and_help_show_the_names_the_readme_uses(capsys):
+    with pytest.raises(SystemExit):
+        main(["dream", "--help"])
+    text = capsys.readouterr().out
+    usage = text.split("\n\n")[0]
+    assert "--layer L" in usage and "-o OUT.png" in usage and "--target_layer" not in usage
+    assert "--layer TARGET_LAYER, --target_layer" in text and "-o OUTPUT_FILE, --output_file" in text

@@ -32,10 +32,13 @@ def no_delay(monkeypatch):
 
 
 def run_on_terminal(monkeypatch, argv: list[str]) -> str:
-    terminal = Terminal()
+    """What the command wrote on stderr, a terminal."""
+    terminal, real = Terminal(), sys.stderr
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert main(argv) == 0
-    monkeypatch.undo()
+    try:
+        assert main(argv) == 0
+    finally:
+        sys.stderr = real
     return terminal.getvalue()
 
 
@@ -63,7 +66,7 @@ def test_slow_attribute_jobs_show_a_bar_with_elapsed_and_eta_on_a_terminal(tmp_p
 
 def test_no_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
     assert main(attribute(tmp_path, "--method", "occlusion", "--window", "8", "--stride", "4", "--batch", "4",
-                          "--randomization-check")) == 0
+                          "--faithfulness")) == 0
     err = capsys.readouterr().err
     assert "%|" not in err and "occlusion:" not in err
 
@@ -72,3 +75,85 @@ def test_a_quick_job_shows_no_bar_within_the_delay(tmp_path, monkeypatch):
     monkeypatch.setattr(progress, "BAR_DELAY", 60.0)
     shown = run_on_terminal(monkeypatch, attribute(tmp_path, "--method", "occlusion", "--window", "8"))
     assert "%|" not in shown
+
+
+# --- the per-unit pipeline, optimize and dream -------------------------------------------------------
+
+UNIT_MODEL = ["--model", "tests.helpers.models:FindMaxNet", "--set", "input_size=(16, 16)", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def unit_vis(tmp_path_factory):
+    """A dataset and its find-max results (no bar: not on a terminal)."""
+    from tests.helpers.datasets import make_dataset
+
+    dataset = make_dataset(tmp_path_factory.mktemp("images"), count=9)
+    out = tmp_path_factory.mktemp("uv")
+    assert main(["find-max", str(dataset), "--layers", "conv", "--top", "3", "--batch", "3", "--workers", "1",
+                 "--out", str(out), *UNIT_MODEL]) == 0
+    return dataset, out
+
+
+def shown_bar(shown: str, desc: str) -> list[int]:
+    """The percentages the bar named ``desc`` showed, in order."""
+    lines = [line for line in re.split(r"[\r\n]", shown) if line.startswith(f"{desc}:")]
+    return [int(match.group(1)) for line in lines if (match := BAR.search(line))]
+
+
+@pytest.mark.slow
+def test_find_max_crops_and_report_details_show_bars_on_a_terminal(unit_vis, tmp_path, monkeypatch):
+    dataset, out = unit_vis
+    scan = run_on_terminal(monkeypatch, ["find-max", str(dataset), "--layers", "conv", "--top", "3", "--batch", "2",
+                                         "--workers", "1", "--out", str(tmp_path / "uv"), *UNIT_MODEL])
+    assert shown_bar(scan, "find-max")[-1] == 100, scan
+    crops = run_on_terminal(monkeypatch, ["crops", "--out", str(out), "--tile", "8", "--force", *UNIT_MODEL])
+    assert shown_bar(crops, "conv")[-1:] == [100], repr(crops)   # the bar is named after the layer being cropped
+    report = run_on_terminal(monkeypatch, ["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out),
+                                           "--details", "0-2", "--dataset", str(dataset), *UNIT_MODEL])
+    assert shown_bar(report, "report details")[-1] == 100, report
+
+
+def test_optimize_and_dream_show_bars_on_a_terminal(tmp_path, monkeypatch):
+    optimized = run_on_terminal(monkeypatch, ["optimize", "--layer", "conv", "--units", "0-1", "--max-iter", "6",
+                                              "--out", str(tmp_path / "uv"), *UNIT_MODEL])
+    assert shown_bar(optimized, "conv")[-1] == 100, optimized
+    dreamt = run_on_terminal(monkeypatch, ["dream", "--layer", "conv", "--num_steps", "4", "--iter_behavior", "",
+                                           "--initial_size", "16x16", "--final_size", "16x16", "-o",
+                                           str(tmp_path / "d.png"), *UNIT_MODEL])
+    assert shown_bar(dreamt, "dream")[-1] == 100, dreamt
+
+
+@pytest.mark.slow
+def test_find_max_and_crops_print_no_bar_when_not_on_a_terminal(unit_vis, tmp_path, capsys):
+    dataset, out = unit_vis
+    assert main(["find-max", str(dataset), "--layers", "conv", "--top", "3", "--batch", "2", "--workers", "1",
+                 "--out", str(tmp_path / "uv"), *UNIT_MODEL]) == 0
+    assert main(["crops", "--out", str(out), "--tile", "8", "--force", *UNIT_MODEL]) == 0
+    assert "%|" not in capsys.readouterr().err
+
+
+def test_report_details_from_a_folder_without_the_images_exit_1_with_one_line_each(unit_vis, tmp_path, capsys):
+    _, out = unit_vis
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    code = main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
+                 "--dataset", str(empty), *UNIT_MODEL])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert [line for line in err if "conv unit" in line and "no such file" in line.lower()].__len__() == 3, err
+    assert "3 detail(s) not drawn" in err[-1]
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_report_details_with_a_dataset_that_is_no_folder_exit_2_before_loading(unit_vis, tmp_path, capsys):
+    _, out = unit_vis
+    code = main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
+                 "--dataset", str(tmp_path / "WRONG"), *UNIT_MODEL])
+    assert code == 2
+    assert "--dataset" in capsys.readouterr().err and not (tmp_path / "site" / "index.html").exists()
+
+
+def test_report_details_from_the_right_folder_exit_0(unit_vis, tmp_path):
+    dataset, out = unit_vis
+    assert main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
+                 "--dataset", str(dataset), *UNIT_MODEL]) == 0

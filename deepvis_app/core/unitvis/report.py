@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from deepvis_app.core.model import LoadedModel
@@ -48,6 +49,8 @@ class ReportRequest:
     detail_units: tuple[int, ...] = ()
     dataset: Path | None = None
     methods: tuple[str, ...] = ()   # back-pane methods whose map of the top image each detail unit also gets
+    problems: list[str] = field(default_factory=list, compare=False)   # filled: each detail not drawn, one line
+    bar: Any = None   # a progress bar (tqdm's): its total set to the detail units to draw, update() after each
 
 
 def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
@@ -59,6 +62,8 @@ def write_report(loaded: LoadedModel, request: ReportRequest) -> Path:
     order = {info.name: index for index, info in enumerate(loaded.layers)}
     layers = list(request.layers) if request.layers else sorted(found, key=lambda n: (order.get(n, len(order)), n))
     rows = []
+    if request.bar is not None:
+        request.bar.total = len(layers) * len(request.detail_units)
     for layer in layers:
         units = _unit_count(loaded, layout, layer)
         page = f"layer_{_safe(layer)}.html"
@@ -97,6 +102,7 @@ def _layer_page(loaded: LoadedModel, layout: UnitVisLayout, layer: str, units: i
         images = "".join(_image(layout, kind, layer, unit, site) for kind in SHOWN_KINDS)
         if details is not None and unit in request.detail_units:
             images += details.html(unit, entries)
+            details.done()
         cards.append(f"<div class=\"unit\" id=\"unit{unit}\"><b>unit {unit}</b> {html.escape(label)}<br>"
                      f"{images}{_entries(entries, unit)}</div>")
     title = f"{_pretty(loaded, layer)} ({layer})"
@@ -110,14 +116,23 @@ class _Details:
 
     def __init__(self, loaded: LoadedModel, layout: UnitVisLayout, layer: str, request: ReportRequest):
         self.loaded, self.layer, self.site, self.methods = loaded, layer, request.site, request.methods
+        self.problems = request.problems
+        self.bar = request.bar
         self.fitted = fitted_reader(loaded, request.dataset or _recorded_dataset(_find_max_doc(layout, layer)))
+
+    def done(self) -> None:
+        """One detail unit drawn (or failed): move the bar."""
+        if self.bar is not None:
+            self.bar.update()
 
     def html(self, unit: int, entries: list[list[dict]]) -> str:
         if unit >= len(entries) or not entries[unit]:
+            self.problems.append(f"{self.layer} unit {unit}: no find-max entry, no details")
             return "<p>no find-max entry for this unit: no details</p>"
         top = entries[unit][0]
         image = self.fitted(str(top["path"]))
         if isinstance(image, str):
+            self.problems.append(f"{self.layer} unit {unit}: {top['path']}: {image}")
             return f"<p>{html.escape(str(top['path']))}: {html.escape(image)}</p>"
         position = tuple(top["pos"]) if top.get("pos") is not None else None
         pictures = unit_detail_images(self.loaded, self.layer, unit, image, position)
@@ -126,6 +141,7 @@ class _Details:
         parts, failed = [], []
         for kind, picture in [*pictures.items(), *maps.items()]:
             if isinstance(picture, str):
+                self.problems.append(f"{self.layer} unit {unit}: {picture}")
                 failed.append(f"<p>{html.escape(picture)}</p>")
                 continue
             folder = "details" if kind in titles else "methods"
