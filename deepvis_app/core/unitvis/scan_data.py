@@ -122,6 +122,8 @@ def _list_entry(fields: list[str], root: Path) -> int | None | str:
     if len(fields) > 2:
         return f"expected 'path [label]', got {len(fields)} fields (paths with spaces are not supported)"
     label: int | None = None
+    if "\0" in fields[0]:
+        return "the path contains a NUL byte"
     if len(fields) == 2:
         try:
             label = int(fields[1])
@@ -143,7 +145,7 @@ def files_signature(files: Sequence[Path], names: Sequence[str]) -> str:
             size, mtime = info.st_size, info.st_mtime_ns
         except OSError:  # vanished since listed: it will be reported when read
             size, mtime = -1, -1
-        digest.update(f"{name}\0{size}\0{mtime}\n".encode())
+        digest.update(f"{name}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))  # any bytes a name has
     return digest.hexdigest()
 
 
