@@ -97,8 +97,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --weights, --set, --device, --trust-checkpoint, --log-level, --log-file: accepted by every
     subcommand."""
     group = parser.add_argument_group("model and settings")
-    group.add_argument("--model", help="models/<name> folder, torchvision:<name>, or package.module:factory")
-    group.add_argument("--weights", help="weights file (state dict or checkpoint)")
+    group.add_argument("--model", help="models/<name> folder, torchvision:<name>, timm:<name>, hf:<folder>, or "
+                                        "package.module:factory")
+    group.add_argument("--weights", help="weights file (torch checkpoint or .safetensors), or 'random' for random "
+                                          "weights")
     group.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a setting (repeatable); values are Python literals")
     group.add_argument("--device", help="auto, cpu, cuda, cuda:N")
