@@ -58,10 +58,11 @@ class InputManager:
     """
 
     def __init__(self, settings: Settings, spec: str | None = None, camera: int | str | None = None):
+        pairs = settings.two_inputs is not None
         entries, index, messages = entries_from_spec(spec, settings.static_files_dir, settings.static_files_regexp,
-                                                     settings.static_files_ignore_case)
+                                                     settings.static_files_ignore_case, pairs)
         self._settings = settings
-        self._labels = list_labels([spec] if spec else [])   # {shown name: label} from a list file's 2nd column
+        self._labels = list_labels([spec] if spec else [], pairs)   # {shown name: label} from a list file's 2nd column
         self._cond = threading.Condition()
         self._seq = 0
         self._last: dict[str, tuple[np.ndarray, str]] = {}
@@ -195,7 +196,8 @@ class InputManager:
         Paths that cannot be used give messages; if none can, the current list stays.
         """
         entries, messages = entries_from_paths(paths, self._settings.static_files_regexp,
-                                               self._settings.static_files_ignore_case)
+                                               self._settings.static_files_ignore_case,
+                                               self._settings.two_inputs is not None)
         for message in messages:
             self._notify(message)
         if not entries:

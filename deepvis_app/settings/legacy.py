@@ -98,8 +98,8 @@ INSTEAD: dict[str, str] = {
     "installed_apps": "not needed: deepvis has the one visualization app",
     "default_window_panes": "ignored: set window_panes (the original refused this name too)",
     "caffevis_outputs_dir": "set `unit_vis_dir` to a folder written by `deepvis find-max` / `crops` / `optimize`",
-    "static_files_input_mode": "pass an image list file to --input instead (siamese image pairs are not "
-                               "supported)",
+    "static_files_input_mode": "pass the list file to --input instead (for 'siamese_image_list', a line names "
+                               "two images: set is_siamese or two_inputs too)",
     # names only arikpoz's fork of the toolbox uses
     "layers_list": "set `layers` (a list of layer names) instead",
     "max_tracker_batch_size": "pass `deepvis find-max --batch N` instead",
@@ -115,6 +115,9 @@ for _name in ("caffevis_frame_wait_sleep", "caffevis_jpg_load_sleep", "caffevis_
 _TEXT_STYLE = re.compile(r"^(help_|caffevis_(control|status|class|label|layer|score)_)"
                          r"|_(face|fsize|thick|loc|line_spacing)$")
 _WINDOW_NAMES = frozenset({PANES_SETTING, "global_scale"})
+# arikpoz's fork: is_siamese with siamese_input_mode -> two_inputs (see core/pairs.py)
+_SIAMESE_MODES = {"concat_channelwise": "channels", "concat_along_width": "width"}
+_SIAMESE_NAMES = frozenset({"is_siamese", "siamese_input_mode"})
 
 
 @dataclass
@@ -138,7 +141,7 @@ def translate(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozen
     """Translate the names of one settings file that are not ours (`ours`: the names it set that are)."""
     result = Translation()
     for name, value in foreign.items():
-        if name in _WINDOW_NAMES:
+        if name in _WINDOW_NAMES or name in _SIAMESE_NAMES:
             continue
         target = _target(name, known, value)
         if target is not None and target in ours:
@@ -156,7 +159,24 @@ def translate(foreign: Mapping[str, Any], ours: Mapping[str, Any], known: frozen
         else:
             result.unknown.append(name)
     _window(foreign, ours, known, result)
+    _siamese(foreign, ours, result)
     return result
+
+
+def _siamese(foreign: Mapping[str, Any], ours: Mapping[str, Any], result: Translation) -> None:
+    """is_siamese (and siamese_input_mode, default concat_channelwise) as our two_inputs."""
+    if not any(name in foreign for name in _SIAMESE_NAMES):
+        return
+    mode = foreign.get("siamese_input_mode", "concat_channelwise")
+    if not foreign.get("is_siamese", False):
+        result.notes.append("siamese_input_mode: not applied, is_siamese is not True")
+    elif "two_inputs" in ours:
+        result.notes.append("is_siamese: not applied, the file also sets `two_inputs`")
+    elif mode not in _SIAMESE_MODES:
+        result.notes.append(f"siamese_input_mode: {mode!r} is not one of {', '.join(_SIAMESE_MODES)}; "
+                            f"set `two_inputs` (\"channels\", \"width\" or \"arguments\")")
+    else:
+        result.values["two_inputs"] = _SIAMESE_MODES[mode]
 
 
 def _target(name: str, known: frozenset[str] | set[str], value: Any = None) -> str | None:

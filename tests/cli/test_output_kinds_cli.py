@@ -75,3 +75,30 @@ def test_a_flag_for_another_kind_of_output_is_one_line(flag, capsys):
                  "input_size=(32,32)", "--method", "gradient", *flag, "-o", "/tmp/never-written.png"])
     err = capsys.readouterr().err
     assert code == 2 and f"{flag[0]} is for a" in err and "classes" in err
+
+
+def test_a_two_input_network_gets_a_map_on_each_image(tmp_path, capsys):
+    pair = ["--model", "tests.helpers.output_models:siamese", "--set", "input_size=(32,32)",
+            "--set", "two_inputs=arguments"]
+    npy, png = tmp_path / "m.npy", tmp_path / "m.png"
+    assert main(["attribute", "sample:chelsea,sample:coffee", *pair, "--method", "gradient", "--target", "1",
+                 "--seed", "one", "--npy", str(npy), "-o", str(png)]) == 0
+    from skimage.io import imread
+
+    from deepvis_app.io.playlist import join_pair
+
+    bare = output_models.siamese().eval()
+    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.settings.loader import load_settings
+
+    pre = Preprocessor(load_settings().settings.replace(input_size=(32, 32), two_inputs="arguments"))
+    frame = pre.fit_frame(join_pair(load_input("sample:chelsea", 50_000_000), load_input("sample:coffee", 50_000_000)))
+    x = torch.from_numpy(pre.to_array(frame))[None]
+    first, second = x[:, :3].clone().requires_grad_(True), x[:, 3:].clone().requires_grad_(True)
+    grads = torch.autograd.grad(bare(first, second)[0, 1], [first, second])
+    written = np.load(npy)
+    np.testing.assert_allclose(written[:3], grads[0][0].numpy(), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(written[3:], grads[1][0].numpy(), rtol=1e-4, atol=1e-7)
+    assert imread(png).shape[:2] == (32, 64)
+    code = main(["attribute", "sample:chelsea", *pair, "--method", "gradient", "-o", str(png)])
+    assert code == 2 and "FIRST,SECOND" in capsys.readouterr().err
