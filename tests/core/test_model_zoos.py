@@ -113,6 +113,13 @@ def test_hf_vit_folder_loads_with_its_labels_preprocessing_and_logits(hf_folder,
     assert loaded.notes == []
 
 
+def test_an_hf_builder_in_a_model_folder_is_relative_to_that_folder(hf_folder, tmp_path):
+    folder, _ = hf_folder
+    (folder.parent / "settings.py").write_text(f"builder = 'hf:{folder.name}'\ninput_size = (32, 32)\n")
+    loaded = _loaded(str(folder.parent), tmp_path)
+    assert loaded.settings.builder == f"hf:{folder}" and loaded.labels == ["ant", "bee", "cat"]
+
+
 def test_hf_settings_win_over_the_preprocessor_config(hf_folder, tmp_path):
     folder, _ = hf_folder
     loaded = _loaded(f"hf:{folder}", tmp_path, overrides=["std=(0.5,)"])
