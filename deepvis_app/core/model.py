@@ -1,44 +1,52 @@
 """Load a network from settings, offline, ready for visualization.
 
-Three ways to name a model: a folder under models/ (its settings.py says how to build it),
-`torchvision:<name>` (built with weights=None, weights from --weights or the file torchvision
-itself would have put in the torch hub cache), or `package.module:factory` with --weights.
-Checkpoints load with `weights_only=True`; one that needs code execution is refused unless
-the user trusts it, and a file that is no checkpoint at all is called that. The loaded model is
-frozen, in eval mode, with in-place ReLUs made out-of-place (so captured activations and ReLU rules
-see pre-activation values). Every way a user's model, weights, device or settings can fail to make a
-working network is a `ModelError` naming the file or setting; anything else is a bug.
+Ways to name a model: a folder under models/ (its settings.py says how to build it), `torchvision:<name>`
+(every family, built with weights=None; weights from --weights or the file torchvision itself would
+have put in the torch hub cache), `timm:<name>`, `hf:<folder>` (a `save_pretrained` folder), or
+`package.module:factory`; the builders live in `core.zoo`, weights files (torch checkpoints and
+safetensors) in `core.checkpoint`. What a model knows about its inputs (timm's pretrained_cfg, a
+preprocessor_config.json) fills the settings the user left at their defaults.
+
+One rule for missing weights, whatever the builder: a model whose default weights file is missing is
+refused with a line naming the file, unless the user asks for random weights (`--weights random`); a
+model that runs on random weights (that request, or timm without --weights) says so in one warning
+line, kept in `LoadedModel.notes` for the status line. The loaded model is frozen, in eval mode, with
+in-place ReLUs made out-of-place (so captured activations and ReLU rules see pre-activation values).
+Every way a user's model, weights, device or settings can fail to make a working network is a
+`ModelError` naming the file or setting; anything else is a bug.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import importlib
 import logging
-import pickle
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
+from deepvis_app.core import outputs
+from deepvis_app.core.checkpoint import apply_state_dict, load_state_dict
 from deepvis_app.core.layers import LayerInfo, discover_layers
+from deepvis_app.core.model_error import ModelError, first_line
+from deepvis_app.core.pairs import network_channels
 from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.errors import DeepvisError
-from deepvis_app.settings.defaults import Settings
+from deepvis_app.core.zoo.builders import build
+from deepvis_app.core.zoo.built import Built
+from deepvis_app.core.zoo.torchvision_models import torchvision_hub_file, torchvision_weights_meta
+from deepvis_app.settings.defaults import RANDOM_WEIGHTS, Settings
+
+__all__ = ["ModelError", "LayerNotFoundError", "NonFiniteError", "LoadedModel", "load_model", "build_module",
+           "load_state_dict", "apply_state_dict", "torchvision_hub_file", "torchvision_weights_meta",
+           "prepare_for_visualization", "resolve_device", "check_finite", "load_labels"]
 
 log = logging.getLogger("deepvis.core.model")
 
 IMAGENET_LABELS = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.txt"
-# torchvision builders whose hub weights carry auxiliary heads that inference drops.
-_AUX_MODELS = {"googlenet": {"aux_logits": True, "init_weights": False, "transform_input": True},
-               "inception_v3": {"aux_logits": True, "init_weights": False, "transform_input": True}}
-
-
-class ModelError(DeepvisError):
-    """A model that cannot be built or loaded; the message says which file and why."""
+_DEFAULT_ORIGIN = "default"
 
 
 class LayerNotFoundError(ModelError, KeyError):
@@ -53,7 +61,12 @@ class NonFiniteError(ModelError):
 
 @dataclass
 class LoadedModel:
-    """A ready network plus everything the views need to know about it."""
+    """A ready network plus everything the views need to know about it.
+
+    ``settings`` include the defaults the model itself implied (timm's pretrained_cfg, a Hugging Face
+    preprocessor config) where the user set nothing; ``notes``: lines worth showing the user (random
+    weights), already logged as warnings.
+    """
 
     module: nn.Module
     settings: Settings
@@ -62,12 +75,17 @@ class LoadedModel:
     layers: list[LayerInfo]
     preprocessor: Preprocessor
     weights_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     def layer(self, name: str) -> LayerInfo:
         for info in self.layers:
             if info.name == name:
                 return info
-        raise LayerNotFoundError(f"unknown layer '{name}' (layers: {', '.join(i.name for i in self.layers)})")
+        names = [info.name for info in self.layers]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        shown = ", ".join(names[:40]) + (f" ... (+{len(names) - 40})" if len(names) > 40 else "")
+        raise LayerNotFoundError(f"unknown layer '{name}'{hint} (layers: {shown})")
 
     @property
     def layer_names(self) -> list[str]:
@@ -89,7 +107,7 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError) as exc:
-        raise ModelError(f"device '{name}': {_first_line(exc)} (use auto, cpu, cuda or cuda:N)") from None
+        raise ModelError(f"device '{name}': {first_line(exc)} (use auto, cpu, cuda or cuda:N)") from None
     if device.type == "meta":
         raise ModelError(f"device '{name}': the meta device holds no numbers and cannot compute (use cpu or cuda)")
     if device.type == "cuda":
@@ -102,7 +120,7 @@ def resolve_device(name: str) -> torch.device:
         try:
             torch.empty(1, device=device)
         except Exception as exc:  # noqa: BLE001 - whatever the backend says, the device is unusable
-            raise ModelError(f"device '{name}': not usable on this machine ({_first_line(exc)})") from None
+            raise ModelError(f"device '{name}': not usable on this machine ({first_line(exc)})") from None
     return device
 
 
@@ -110,21 +128,64 @@ def load_model(settings: Settings, origins: Mapping[str, str] | None = None) -> 
     """Build, load weights, freeze, discover layers: the one entry point for every command.
 
     ``origins`` (setting name -> file or --set that set it, from the settings loader) lets errors about
-    the layer list or the input shape name the file to fix.
+    the layer list or the input shape name the file to fix, and tells which settings the user left at
+    their defaults (without it: those equal to the default).
     """
     device = resolve_device(settings.device)
     builder = settings.builder if settings.builder is not None else settings.model
-    module, default_weights = build_module(builder, settings)
-    weights = Path(settings.weights) if settings.weights else default_weights
+    random_weights = settings.weights == RANDOM_WEIGHTS
+    built = build(builder, settings.model_kwargs, random_weights=random_weights)
+    settings = with_model_defaults(settings, built, origins)
+    module = built.module
+    weights = None if random_weights else Path(settings.weights) if settings.weights else built.default_weights
     if weights is not None:
         state = load_state_dict(weights, trust=settings.trust_checkpoint)
-        apply_state_dict(module, state, weights)
-    _drop_aux_heads(module, builder)
+        apply_state_dict(module, _without_prefixes(state, built.ignored_prefixes), weights)
+    notes = list(built.notes)
+    if weights is None and (random_weights or built.random_init):
+        notes.append(f"model '{settings.model}' runs on random weights: its units and classes mean nothing "
+                     f"(pass --weights FILE for trained ones)")
+    for note in notes:
+        log.warning("%s", note)
     prepare_for_visualization(module).to(device)
-    labels = load_labels(settings, builder, module)
+    labels = load_labels(settings, builder, module, carried=built.labels)
     layers = _discover(module, settings, device, origins or {})
     log.info("model %s on %s: %d layers, weights %s", settings.model, device, len(layers), weights or "(none)")
-    return LoadedModel(module, settings, device, labels, layers, Preprocessor(settings), weights)
+    return LoadedModel(module, settings, device, labels, layers, Preprocessor(settings), weights, notes)
+
+
+def build_module(builder: Any, settings: Settings) -> tuple[nn.Module, Path | None]:
+    """The bare network and the weights file to use when settings name none."""
+    built = build(builder, settings.model_kwargs)
+    return built.module, built.default_weights
+
+
+def with_model_defaults(settings: Settings, built: Built, origins: Mapping[str, str] | None) -> Settings:
+    """``settings`` with the model's own input defaults where the user set nothing (`Built.defaults`)."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+
+    def user_set(name: str) -> bool:
+        if origins is not None:
+            return origins.get(name, _DEFAULT_ORIGIN) != _DEFAULT_ORIGIN
+        spec = fields[name]
+        default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+        return bool(getattr(settings, name) != default)
+
+    changes = {name: value for name, value in built.defaults.items() if not user_set(name)}
+    if changes:
+        log.info("from %s: %s", built.defaults_source,
+                 ", ".join(f"{name}={value!r}" for name, value in changes.items()))
+    return settings.replace(**changes) if changes else settings
+
+
+def _without_prefixes(state: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """``state`` without the keys of heads dropped for inference (kept as it is when there are none)."""
+    if not prefixes or not any(key.startswith(prefixes) for key in state):
+        return state
+    kept = type(state)((key, value) for key, value in state.items() if not key.startswith(prefixes))
+    if hasattr(state, "_metadata"):
+        kept._metadata = state._metadata  # type: ignore[attr-defined]  # torch's versions, for the modules left
+    return kept
 
 
 def _discover(module: nn.Module, settings: Settings, device: torch.device,
@@ -143,6 +204,10 @@ def _discover(module: nn.Module, settings: Settings, device: torch.device,
             raise ModelError(f"{origin('layers')}: setting 'layers' names modules the model does not have: "
                              f"{', '.join(hints)} (see `deepvis layers --set layers=None`)")
     try:
+        example = torch.zeros((1, network_channels(settings.input_channels, settings.two_inputs),
+                               *settings.input_size), device=device)
+        outputs.install(module, settings.output, settings.output_kind, example, settings.two_inputs,
+                        settings.input_channels)
         return discover_layers(module, settings, device)
     except ValueError as exc:  # a listed module that emits no tensor
         raise ModelError(f"{origin('layers')}: {exc}") from None
@@ -151,7 +216,7 @@ def _discover(module: nn.Module, settings: Settings, device: torch.device,
         shape = "x".join(str(n) for n in (1, settings.input_channels, *settings.input_size))
         raise ModelError(
             f"model '{settings.model}' cannot run on a {shape} input (input_channels from "
-            f"{origin('input_channels')}, input_size from {origin('input_size')}): {_first_line(exc)}"
+            f"{origin('input_channels')}, input_size from {origin('input_size')}): {first_line(exc)}"
         ) from None
 
 
@@ -170,177 +235,6 @@ def check_finite(loaded: LoadedModel, tensor: torch.Tensor, what: str) -> None:
     raise NonFiniteError(f"{what} holds {kind}: {cause}")
 
 
-def _first_line(exc: BaseException, limit: int = 160) -> str:
-    """The gist of an exception's message: its first line, cut to its first sentence when long."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    if len(line) > limit and ". " in line:
-        line = line.split(". ", 1)[0]
-    return line if len(line) <= limit else line[:limit - 3] + "..."
-
-
-def build_module(builder: Any, settings: Settings) -> tuple[nn.Module, Path | None]:
-    """The bare network and the weights file to use when settings name none."""
-    if callable(builder) and not isinstance(builder, str):
-        return _call_factory(builder, str(builder)), None
-    spec = str(builder)
-    if spec.startswith("torchvision:"):
-        return _build_torchvision(spec.split(":", 1)[1])
-    if ":" in spec:
-        module_name, _, attr = spec.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ModelError(f"model '{spec}': cannot import {attr} from {module_name}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - importing the user's module ran its code
-            log.debug("importing %s failed", module_name, exc_info=True)
-            raise ModelError(f"model '{spec}': importing {module_name} failed: {type(exc).__name__}: "
-                             f"{_first_line(exc)}") from None
-        module = _call_factory(factory, spec)
-        default = getattr(factory, "default_weights", None)
-        return module, (Path(default()) if callable(default) else None)
-    raise ModelError(f"model '{spec}': no builder (set builder = 'torchvision:<name>' or 'module:factory')")
-
-
-def _call_factory(factory: Callable[[], nn.Module], spec: str) -> nn.Module:
-    if not callable(factory):
-        raise ModelError(f"model '{spec}': {type(factory).__name__} is not a factory (a function returning "
-                         f"a torch nn.Module)")
-    try:
-        module = factory()
-    except Exception as exc:  # noqa: BLE001 - the user's factory: its failure is reported, not a deepvis bug
-        log.debug("model factory %s failed", spec, exc_info=True)
-        raise ModelError(f"model '{spec}': calling it failed ({type(exc).__name__}: {_first_line(exc)}); "
-                         f"a model factory takes no arguments and returns a torch nn.Module") from None
-    if not isinstance(module, nn.Module):
-        raise ModelError(f"model '{spec}': factory returned {type(module).__name__}, not a torch nn.Module")
-    return module
-
-
-def _build_torchvision(name: str) -> tuple[nn.Module, Path]:
-    import torchvision
-
-    try:
-        module = torchvision.models.get_model(name, weights=None, **_AUX_MODELS.get(name, {}))
-    except (ValueError, KeyError) as exc:
-        raise ModelError(f"torchvision:{name}: unknown torchvision model ({exc})") from None
-    return module, torchvision_hub_file(name)
-
-
-def torchvision_hub_file(name: str) -> Path:
-    """Where torchvision would cache `name`'s default ImageNet weights ($TORCH_HOME/hub/checkpoints)."""
-    import torchvision
-
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-
-
-def torchvision_weights_meta(name: str) -> dict[str, Any]:
-    import torchvision
-
-    return dict(torchvision.models.get_model_weights(name).DEFAULT.meta)
-
-
-def load_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
-    """A state dict from a file: plain, wrapped in {'state_dict'|'model': ...}, or a whole module."""
-    if path.is_dir():
-        raise ModelError(f"weights file {path} is a folder, not a file")
-    if not path.is_file():
-        hint = ""
-        if "hub" in path.parts and "checkpoints" in path.parts:
-            hint = (f"; torchvision would download it from the internet: copy the file there, or pass "
-                    f"--weights PATH (it is looked up under $TORCH_HOME, now {torch.hub.get_dir()})")
-        raise ModelError(f"weights file {path} does not exist{hint}")
-    if not _looks_like_checkpoint(path):
-        raise ModelError(f"{path}: not a torch checkpoint (torch.save writes a zip archive or a pickle; "
-                         f"this file is neither)")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not _needs_code(exc):
-            raise ModelError(f"{path}: not a readable torch checkpoint (damaged, or not written by torch.save)") \
-                from None
-        if not trust:
-            raise ModelError(
-                f"{path}: this checkpoint needs code execution to load (it pickles Python objects); "
-                f"refused. If you trust its source, pass --trust-checkpoint. ({_first_line(exc)})"
-            ) from None
-        obj = _load_trusted(path)
-    except Exception as exc:  # noqa: BLE001 - torch reports a damaged file with many exception types
-        raise ModelError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc)})") \
-            from None
-    return _unwrap_state_dict(obj, path)
-
-
-def _needs_code(exc: pickle.UnpicklingError) -> bool:
-    """Whether torch's safe unpickler stopped at a Python class or function (rather than at garbage)."""
-    text = str(exc)
-    return any(marker in text for marker in ("Unsupported global", "Unsupported class", "unrecognized function"))
-
-
-def _looks_like_checkpoint(path: Path) -> bool:
-    """A zip archive (torch.save since 1.6) or a pickle stream (the legacy format starts with PROTO)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(2)
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    return zipfile.is_zipfile(path) or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
-
-
-def _load_trusted(path: Path) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - unpickling a damaged file fails in any way
-        log.debug("trusted load of %s failed", path, exc_info=True)
-        raise ModelError(f"{path}: not a readable torch checkpoint, even with --trust-checkpoint "
-                         f"({type(exc).__name__}: {_first_line(exc)})") from None
-
-
-def _unwrap_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    if isinstance(obj, nn.Module):
-        return obj.state_dict()
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model_state_dict", "model"):
-            if key in obj and isinstance(obj[key], (dict, nn.Module)):
-                return _unwrap_state_dict(obj[key], path)
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            prefix = "module."
-            if all(k.startswith(prefix) for k in obj):
-                return {k[len(prefix):]: v for k, v in obj.items()}
-            return dict(obj)
-    raise ModelError(f"{path}: holds {type(obj).__name__}, not a state dict")
-
-
-def apply_state_dict(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Strict load: every key used, every shape checked; errors name the file and the keys."""
-    expected = module.state_dict()
-    problems = []
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
-        if keys:
-            shown = ", ".join(keys[:5]) + (f" ... (+{len(keys) - 5})" if len(keys) > 5 else "")
-            problems.append(f"{label}: {shown}")
-    if problems:
-        raise ModelError(f"{path}: weights do not fit the model: " + "; ".join(problems))
-    module.load_state_dict(state, strict=True)
-    non_finite = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if non_finite:
-        log.warning("%s: %d tensors hold NaN or infinity (first: %s); the model's outputs will too",
-                    path, len(non_finite), non_finite[0])
-
-
-def _drop_aux_heads(module: nn.Module, builder: Any) -> None:
-    if isinstance(builder, str) and builder.split(":")[-1] in _AUX_MODELS:
-        module.aux_logits = False  # type: ignore[assignment]  # Module.__setattr__ is typed for tensors/modules
-        for name in ("aux1", "aux2", "AuxLogits"):
-            if hasattr(module, name):
-                setattr(module, name, None)
-
-
 def prepare_for_visualization(module: nn.Module) -> nn.Module:
     """eval(), parameters frozen, in-place activations made out-of-place."""
     module.eval()
@@ -351,8 +245,9 @@ def prepare_for_visualization(module: nn.Module) -> nn.Module:
     return module
 
 
-def load_labels(settings: Settings, builder: Any, module: nn.Module) -> list[str]:
-    """Class names: the labels file, else torchvision's own categories, else ImageNet for 1000 outputs."""
+def load_labels(settings: Settings, builder: Any, module: nn.Module, carried: list[str] | None = None) -> list[str]:
+    """Class names: the labels file, else those the model carries (torchvision's categories, a Hugging Face
+    config's id2label), else ImageNet for 1000 outputs."""
     if settings.labels:
         from deepvis_app.io.text_files import TextFileError, read_text_bounded
         from deepvis_app.settings.limits import MAX_LABELS_BYTES
@@ -362,12 +257,9 @@ def load_labels(settings: Settings, builder: Any, module: nn.Module) -> list[str
         except TextFileError as exc:
             raise ModelError(str(exc)) from None
         return [line.strip() for line in text.splitlines() if line.strip()]
-    if isinstance(builder, str) and builder.startswith("torchvision:"):
-        categories = torchvision_weights_meta(builder.split(":", 1)[1]).get("categories")
-        if categories:
-            return list(categories)
+    if carried:
+        return list(carried)
     last_linear = [m for m in module.modules() if isinstance(m, nn.Linear)]
     if last_linear and last_linear[-1].out_features == 1000:
         return IMAGENET_LABELS.read_text(encoding="utf-8").splitlines()
     return []
-

@@ -16,6 +16,10 @@ from typing import Any, Callable
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+# The `weights` value that asks for random weights (a model whose default weights file is missing is
+# refused otherwise; running on random weights prints one warning line).
+RANDOM_WEIGHTS = "random"
+
 # Fields whose string values are file-system paths, resolved against the file that set them.
 PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir", "mean_image"})
 
@@ -25,14 +29,21 @@ class Settings:
     """The merged settings; every field is documented by the comment block above it."""
 
     # --- model ---------------------------------------------------------------------------
-    # Model name: a folder under models/, `torchvision:<name>`, or `package.module:factory`.
+    # Model name: a folder under models/, `torchvision:<name>` (any family: classification,
+    # segmentation, detection), `timm:<name>` (pip install 'deepvis[timm]'), `hf:<folder>` (a
+    # transformers save_pretrained folder; pip install 'deepvis[hf]'), or `package.module:factory`.
     model: str = "efficientnet_lite0"
     # Folder of the model's settings.py (filled in by the loader; used to find its files).
     model_dir: str | None = None
-    # How to build the network: `torchvision:<name>`, `package.module:factory`, or a callable
-    # taking no arguments and returning an nn.Module. None: derived from `model`.
+    # How to build the network: `torchvision:<name>`, `timm:<name>`, `hf:<folder>`,
+    # `package.module:factory`, or a callable returning an nn.Module. None: derived from `model`.
     builder: Any = None
-    # Weights file (state dict or checkpoint). None: builder's own (e.g. torch hub cache file).
+    # Keyword arguments for the builder, e.g. {"num_classes": 6} (torchvision, timm, a factory) or
+    # config overrides (hf). torchvision-style `weights`/`weights_backbone` are always None.
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Weights file: a torch checkpoint (state dict or whole-model pickle) or a .safetensors file.
+    # None: the builder's own (torchvision: its torch hub cache file, refused when missing);
+    # "random": run on random weights (one warning line says so).
     weights: str | None = None
     # Allow checkpoints that need pickle code execution (torch.load(weights_only=False)).
     trust_checkpoint: bool = False
@@ -82,6 +93,23 @@ class Settings:
     output_layer: str | None = None
     # Apply softmax to the output layer to show probabilities.
     output_is_logits: bool = True
+    # What of the model's output is explained, when it returns more than a tensor (a tuple or list,
+    # a dict, a Hugging Face ModelOutput): a key or attribute name ("out", "logits",
+    # "pooler_output") or an index. None: chosen (logits, then out, then pooler_output / image_embeds,
+    # then the first tensor); `deepvis layers` and the status line say which (core/outputs.py).
+    output: str | int | None = None
+    # What kind of prediction that output is: "classes" (B, K), "dense" (B, K, H, W: segmentation;
+    # a class is explained summed over a region), "detection" (torchvision's list of dicts with
+    # boxes/scores/labels; a detection's score is explained), "embedding" (B, D: the cosine
+    # similarity to a reference image's embedding is explained), or "auto" (from the output's shape
+    # and name).
+    output_kind: str = "auto"
+    # Two-input (siamese) networks, the original's is_siamese / siamese_input_mode: None (one image),
+    # "arguments" (forward(first, second)), "channels" (one input of both images' channels stacked:
+    # the original's concat_channelwise) or "width" (one input of both images side by side: its
+    # concat_along_width). A frame is then the pair side by side: a pair list (two paths a line) or
+    # `--input first.jpg,second.jpg` builds it; a camera frame is split at its middle.
+    two_inputs: str | None = None
     # Layers whose units are classes (the original's caffevis_label_layers): with the cursor in
     # their grid, the aux pane shows the selected unit's label and its probability. None: the
     # output layer; () : none.

@@ -35,9 +35,9 @@ from typing import Any, Iterable, Mapping
 
 from deepvis_app.errors import DeepvisError
 from deepvis_app.settings import legacy
+from deepvis_app.settings.defaults import PATH_FIELDS, RANDOM_WEIGHTS, Settings, setting_names
 from deepvis_app.settings.file_runner import SettingsFileProblem, run_settings_code
 from deepvis_app.settings.limits import LimitError, literal
-from deepvis_app.settings.defaults import PATH_FIELDS, Settings, setting_names
 
 log = logging.getLogger("deepvis.settings")
 
@@ -48,8 +48,12 @@ DEFAULT_ORIGIN = "default"
 CLI_ORIGIN = "--set"
 # Values of the unit_backprop setting (core.unitvis.crops resolves "auto").
 UNIT_BACKPROP_CHOICES = ("auto", "deconv", "guided", "gradient")
+# Values of output_kind and two_inputs (core.outputs reads them).
+OUTPUT_KINDS = ("auto", "classes", "dense", "detection", "embedding")
+TWO_INPUT_MODES = (None, "arguments", "channels", "width")
 # Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
 MAX_INPUT_SIDE = 8192
+HF_PREFIX = "hf:"   # --model hf:FOLDER: a transformers save_pretrained folder (resolved like a path)
 SET_NUMBER_LIMIT = float(2**63)   # a --set number beyond any setting's range (and finite)
 MAX_OPTIMIZE_STEPS = 100_000   # optimize_on_request_steps: more is a typo, not a wish (the CLI takes any)
 
@@ -159,7 +163,7 @@ def load_settings(
         known = ", ".join(available_models()) or "none"
         problems.append(
             f"model '{chosen}': no folder {models_root() / str(chosen)} with a settings.py, and not "
-            f"'torchvision:<name>' or 'package.module:factory' (model folders: {known})"
+            f"'torchvision:<name>', 'timm:<name>', 'hf:<folder>' or 'package.module:factory' (model folders: {known})"
         )
     layers: list[tuple[str, Mapping[str, Any], Path | None]] = []
     if model_file is not None:
@@ -169,7 +173,7 @@ def load_settings(
     if local_path is not None:
         layers.append((str(local_path), local_values, local_path.parent))
     layers.append((CLI_ORIGIN, cli_values, Path.cwd()))
-    values["model"] = str(chosen)
+    values["model"] = _resolve_path("model", str(chosen), Path.cwd())
     origins["model"] = CLI_ORIGIN if model else origins["model"]
 
     for origin, layer_values, base_dir in layers:
@@ -250,6 +254,13 @@ def _did_you_mean(name: str) -> str:
 
 
 def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
+    """A path setting made absolute against the file that set it; so is the folder of an `hf:FOLDER`
+    model or builder. `weights = "random"` is no path (it asks for random weights)."""
+    if name in ("model", "builder") and isinstance(value, str) and value.startswith(HF_PREFIX) and base_dir:
+        folder = Path(value[len(HF_PREFIX):]).expanduser()
+        return value if folder.is_absolute() else HF_PREFIX + str((base_dir / folder).resolve())
+    if name == "weights" and value == RANDOM_WEIGHTS:
+        return value
     if name in PATH_FIELDS and isinstance(value, (str, os.PathLike)) and base_dir is not None:
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else (base_dir / path).resolve())
@@ -351,6 +362,10 @@ def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
         bad("max_image_pixels", "must be at least 1 (a number of pixels)")
     if settings.channel_order.upper() not in ("RGB", "BGR"):
         bad("channel_order", "must be 'RGB' or 'BGR'")
+    if settings.output_kind not in OUTPUT_KINDS:
+        bad("output_kind", f"choose from {', '.join(OUTPUT_KINDS)}")
+    if settings.two_inputs not in TWO_INPUT_MODES:
+        bad("two_inputs", f"choose from {', '.join(map(repr, TWO_INPUT_MODES))}")
     if settings.unit_backprop not in UNIT_BACKPROP_CHOICES:
         bad("unit_backprop", f"choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
     if settings.layers is not None and not settings.layers:
