@@ -53,7 +53,6 @@ OUTPUT_KINDS = ("auto", "classes", "dense", "detection", "embedding")
 TWO_INPUT_MODES = (None, "arguments", "channels", "width")
 # Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
 MAX_INPUT_SIDE = 8192
-HF_PREFIX = "hf:"   # --model hf:FOLDER: a transformers save_pretrained folder (resolved like a path)
 SET_NUMBER_LIMIT = float(2**63)   # a --set number beyond any setting's range (and finite)
 MAX_OPTIMIZE_STEPS = 100_000   # optimize_on_request_steps: more is a typo, not a wish (the CLI takes any)
 
@@ -254,14 +253,11 @@ def _did_you_mean(name: str) -> str:
 
 
 def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
-    """A path setting made absolute against the file that set it; so is the folder of an `hf:FOLDER`
-    model or builder. `weights = "random"` is no path (it asks for random weights)."""
-    if name in ("model", "builder") and isinstance(value, str) and value.startswith(HF_PREFIX) and base_dir:
-        folder = Path(value[len(HF_PREFIX):]).expanduser()
-        return value if folder.is_absolute() else HF_PREFIX + str((base_dir / folder).resolve())
-    if name == "weights" and value == RANDOM_WEIGHTS:
-        return value
-    if name in PATH_FIELDS and isinstance(value, (str, os.PathLike)) and base_dir is not None:
+    """Paths (and an `hf:FOLDER` model's folder) made absolute against the file that set them."""
+    if name in ("model", "builder") and isinstance(value, str) and value.startswith("hf:") and base_dir:
+        return f"hf:{(base_dir / Path(value[3:]).expanduser()).resolve()}"   # an absolute folder stays
+    if name in PATH_FIELDS and isinstance(value, (str, os.PathLike)) and base_dir and \
+            (name, value) != ("weights", RANDOM_WEIGHTS):
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else (base_dir / path).resolve())
     return value
