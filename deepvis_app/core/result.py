@@ -59,19 +59,24 @@ class Result:
 
 
 class StatusMessages:
-    """The latest status message, shown for `MESSAGE_SHOWN_S` (thread-safe)."""
+    """The latest status message, shown for `MESSAGE_SHOWN_S` from the first result that carries it
+    (thread-safe). Counting from when it was added let a message that came while the machine was busy
+    expire before any result showed it."""
 
     def __init__(self, first: str | None):
         self._lock = threading.Lock()
-        self._text, self._since = first, time.monotonic()
+        self._text, self._since = first, None
 
     def add(self, text: str) -> None:
         with self._lock:
-            self._text, self._since = text, time.monotonic()
+            self._text, self._since = text, None
 
     def current(self) -> str | None:
         with self._lock:
-            return self._text if time.monotonic() - self._since < MESSAGE_SHOWN_S else None
+            now = time.monotonic()
+            if self._since is None:
+                self._since = now
+            return self._text if now - self._since < MESSAGE_SHOWN_S else None
 
 
 def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry, ...]:
