@@ -341,7 +341,13 @@ def test_a_message_does_not_stay_forever(make_session, monkeypatch):
     session = make_session()
     result = press(session, "c")
     assert "camera 0" in result.message and "camera 0" in result.status
-    time.sleep(1.0)   # the missing camera 0 is reported once (then only logged) and the message expires
+    # the camera thread reports the missing camera 0 once (then only logs it): wait for that report, then
+    # for the message to expire (it came when it came: timing the expiry from "c" raced with it)
+    deadline = time.monotonic() + DEADLINE_S
+    while "not found" not in (press(session).message or "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "camera 0: not found" in session.latest_result().message
+    time.sleep(1.0)
     result = press(session, "t")
     assert result.message is None and "camera 0" not in result.status
 
