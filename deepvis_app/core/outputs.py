@@ -184,6 +184,14 @@ class OutputHead(nn.Module):
         part = "output" if self.picked_name == "the output" else f"output's {self.picked_name}"
         return f"explains the model's {part} ({self.kind}): {what}"
 
+    def hints(self) -> list[str]:
+        """What the status line says at start: the explained output, and how to choose what is explained."""
+        if self.kind == "classes" and self.picked_name == "the output":
+            return []
+        how = {"classes": "", "dense": ": drag on the input to sum a class over a region",
+               "detection": ": click a box to explain it", "embedding": ": P pins the frame shown as the reference"}
+        return [f"output {self.picked_name} ({self.kind}){how[self.kind]}"]
+
     def forward(self, picked: Any) -> torch.Tensor:
         self.last_picked = _detached(picked)
         if self.kind == "classes":

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepvis_app.core.layers import LayerInfo
+from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.output_overlay import OutputOverlay
-from deepvis_app.core.render import MethodProgress, TextLine
+from deepvis_app.core.render import MethodProgress, StatusInput, TextLine
 from deepvis_app.core.state import ViewState
+from deepvis_app.io.sources import InputManager
 
 MESSAGE_SHOWN_S = 8.0    # a status message goes away after this long (and the next result)
 
@@ -84,3 +86,20 @@ def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry
     return tuple(LayerEntry(info.name, info.pretty, index == state.layer_idx,
                             state.backprop_selection_frozen and index == state.backprop_layer)
                  for index, info in enumerate(layers))
+
+
+def input_status(inputs: InputManager, loaded: LoadedModel) -> StatusInput:
+    """What the status line says of the input: the frame's name, its place in the list, frozen, its
+    ground-truth label (a list file's second column; a class index is named)."""
+    frame = inputs.latest()
+    if frame is None:
+        return StatusInput()
+    mode = inputs.mode
+    truth = inputs.ground_truth(frame)
+    if truth is not None and truth.isdigit() and loaded.labels:
+        truth = f"{truth} {loaded.label(int(truth))}"   # a class index, named
+    if mode == "files":
+        index, count = inputs.position()
+        return StatusInput(frame.name, f"{index + 1} of {count}" if count > 1 else None, truth=truth)
+    name = f"{frame.name} #{frame.seq}" if mode == "camera" else frame.name
+    return StatusInput(name, None, inputs.frozen, truth)

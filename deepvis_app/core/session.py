@@ -36,7 +36,7 @@ from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_setting
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.notices import pop_notices
 from deepvis_app.core.output_overlay import box_at, drag_region
-from deepvis_app.core.outputs import HEAD_NAME
+from deepvis_app.core.outputs import HEAD_NAME, head_or_plain
 from deepvis_app.core.pane_source import PaneSource
 from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
@@ -45,10 +45,9 @@ from deepvis_app.core.render import (
     MethodProgress,
     PaneData,
     Panes,
-    StatusInput,
     status_line,
 )
-from deepvis_app.core.result import Result, StatusMessages, layer_entries
+from deepvis_app.core.result import Result, StatusMessages, input_status, layer_entries
 from deepvis_app.core.state import ModelInfo, ViewState, initial_state
 from deepvis_app.core.unit_class import label_layers, unit_class
 from deepvis_app.core.unit_compute import unit_compute
@@ -101,7 +100,8 @@ class Session:
         self._sizes = dict(DEFAULT_PANE_SIZES)
         self._result: Result | None = None
         self._on_result: Callable[[], None] | None = None
-        self._messages = StatusMessages("h for help")
+        self._messages = StatusMessages(" · ".join(["h for help", *getattr(loaded, "notes", ()),
+                                                    *head_or_plain(loaded.module).hints()]))
         self._pretty = [info.pretty for info in loaded.layers]
         self._label_layers = label_layers(loaded)
         self._closing = threading.Event()
@@ -194,9 +194,7 @@ class Session:
     def _click_input(self, x: float, y: float) -> None:
         """A click on a detection box (input-pane pixels) selects the output unit that explains it."""
         result = self.latest_result()
-        if result is None or result.overlay is None:
-            return
-        unit = box_at(result.overlay, x / result.input_scale, y / result.input_scale)
+        unit = None if result is None else box_at(result.overlay, x / result.input_scale, y / result.input_scale)
         if unit is not None:
             self._select_output_unit(unit)
 
@@ -209,16 +207,12 @@ class Session:
         region, unit = drag_region(result.overlay, (x0, y0, x1, y1), result.input_scale,
                                    self.loaded.settings.input_size)
         self.state = self.state.replace(target_region=region)
-        if unit is None:
-            self._post()
-        else:
-            self._select_output_unit(unit)
+        self._select_output_unit(unit) if unit is not None else self._post()
 
     def _select_output_unit(self, unit: int) -> None:
-        """The output head's layer, its ``unit`` selected and made the back origin."""
+        """The output head's layer, its ``unit`` selected (and so the back origin, unless frozen)."""
         index = self.info.layers.index(HEAD_NAME) if HEAD_NAME in self.info.layers else len(self.info.layers) - 1
-        state = select_layer(self.state, self.info, index)
-        self.state = select_unit(state, self.info, unit)
+        self.state = select_unit(select_layer(self.state, self.info, index), self.info, unit)
         self._post()
 
     @property
@@ -390,22 +384,8 @@ class Session:
         if job is not None and job.running:
             message = f"{job.status_text()} | {message}" if message else job.status_text()
         return status_line(state, self.info, self._pretty, self._source.fps(), message,
-                           timings if state.debug_level else None, self._input_status(), progress, faithfulness,
-                           layer)
-
-    def _input_status(self) -> StatusInput:
-        frame = self.inputs.latest()
-        if frame is None:
-            return StatusInput()
-        mode = self.inputs.mode
-        truth = self.inputs.ground_truth(frame)
-        if truth is not None and truth.isdigit() and self.loaded.labels:
-            truth = f"{truth} {self.loaded.label(int(truth))}"   # a class index, named
-        if mode == "files":
-            index, count = self.inputs.position()
-            return StatusInput(frame.name, f"{index + 1} of {count}" if count > 1 else None, truth=truth)
-        name = f"{frame.name} #{frame.seq}" if mode == "camera" else frame.name
-        return StatusInput(name, None, self.inputs.frozen, truth)
+                           timings if state.debug_level else None, input_status(self.inputs, self.loaded), progress,
+                           faithfulness, layer)
 
     def _result_from(self, request: Request, panes: Panes, data: PaneData, timings: dict[str, float],
                      progress: MethodProgress | None) -> Result:

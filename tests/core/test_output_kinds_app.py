@@ -32,6 +32,7 @@ def test_a_drag_on_the_input_sets_the_region_and_the_map_follows_it(tiny_session
     session.set_pane_sizes({"input": (128, 128)})
     first = session.latest_result()
     assert first.input_scale == pytest.approx(2.0)
+    assert "output out (dense): drag on the input" in first.status
     colors = class_colors(5)
     pixels = first.images["input"].reshape(-1, 3).astype(int)
     predicted = head_or_plain(loaded.module).predicted_classes()
