@@ -141,10 +141,12 @@ def state_json(web: WebState) -> dict[str, Any]:
     """What the page shows as text, from the latest result."""
     result = web.session.latest_result()
     if result is None:
-        return {"ready": False, "status": "loading the model's first result...", "quit": web.session.should_quit}
+        return {"ready": False, "status": "loading the model's first result...", "quit": web.session.should_quit,
+                "viewers": web.hub.viewers}
     rects = web.hub.layout()
     return {
         "ready": True,
+        "viewers": web.hub.viewers,
         "generation": result.generation,
         "quit": web.session.should_quit,
         "status": result.status,
