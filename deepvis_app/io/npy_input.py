@@ -26,7 +26,7 @@ def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | Non
     problem = path_problem(path)
     if problem is not None:
         raise ImageReadError.about(path, problem)
-    dtype, full_shape = _header(Path(path))
+    dtype, full_shape, fortran, offset = _header(Path(path))
     shape = full_shape[1:] if len(full_shape) == 4 and full_shape[0] == 1 else full_shape
     if len(shape) != 3 or shape[0] != channels or not np.issubdtype(dtype, np.floating):
         raise ImageReadError.about(path, f"expected a float (C,H,W) array (or (1,C,H,W)) with C={channels}, "
@@ -36,17 +36,47 @@ def read_npy_input(path: str | os.PathLike, channels: int, max_pixels: int | Non
         raise ImageReadError.about(path, f"array too large: {shape[1]}x{shape[2]} = {shape[1] * shape[2] / 1e6:.1f} "
                                          f"megapixels, over the max_image_pixels setting ({limit / 1e6:g} MP)")
     try:
-        array = np.load(Path(path), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:  # the data part is truncated
-        raise ImageReadError.about(path, f"not a readable .npy file ({_short(exc)})") from None
-    array = np.ascontiguousarray(array.reshape(shape), dtype=np.float32)
-    if not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
+        channels_read = _planes(Path(path), dtype, full_shape, shape, fortran, offset)
+        planes = [_fitted_plane(plane, size) for plane in channels_read]
+    except MemoryError:
+        raise ImageReadError.about(path, f"not enough memory to read a {dtype} {'x'.join(map(str, shape))} array"
+                                         ) from None
+    bad = sum(count for _, count in planes)
+    if bad:
         raise ImageReadError.about(path, f"contains {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
                                          "inputs must be finite")
-    if size is not None and shape[1] * shape[2] > size[0] * size[1]:
-        array = fit_array(array, size)
-    return array
+    return np.ascontiguousarray(np.stack([plane for plane, _ in planes]), dtype=np.float32)
+
+
+def _planes(path: Path, dtype: np.dtype, full_shape: tuple[int, ...], shape: tuple[int, ...], fortran: bool,
+            offset: int):
+    """The array's (H, W) channels one at a time: read from the file one by one, so a large array never
+    needs more than one channel's memory before it is fitted (a Fortran-order file is read whole)."""
+    if fortran:
+        try:
+            whole = np.load(path, allow_pickle=False).reshape(shape)
+        except (ValueError, OSError, EOFError) as exc:  # the data part is truncated
+            raise ImageReadError.about(path, f"not a readable .npy file ({_short(exc)})") from None
+        yield from whole
+        return
+    count = shape[1] * shape[2]
+    with open(path, "rb") as handle:
+        for channel in range(shape[0]):
+            handle.seek(offset + channel * count * dtype.itemsize)
+            plane = np.fromfile(handle, dtype=dtype, count=count)
+            if plane.size != count:
+                raise ImageReadError.about(path, f"not a readable .npy file (truncated: {full_shape} {dtype} "
+                                                 "needs more data)")
+            yield plane.reshape(shape[1:])
+
+
+def _fitted_plane(plane: np.ndarray, size: tuple[int, int] | None) -> tuple[np.ndarray, int]:
+    """(the channel as float32, fitted to `size` when it has more pixels; its count of non-finite values)."""
+    bad = int(np.count_nonzero(~np.isfinite(plane)))
+    plane = plane.astype(np.float32, copy=False)
+    if bad or size is None or plane.shape[0] * plane.shape[1] <= size[0] * size[1]:
+        return np.ascontiguousarray(plane), bad
+    return fit_array(plane[None], size)[0], 0
 
 
 def fit_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -67,8 +97,8 @@ def fit_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(np.stack(planes), dtype=np.float32)
 
 
-def _header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
-    """dtype and shape from the .npy header, without reading the data."""
+def _header(path: Path) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+    """dtype, shape, Fortran order and the data's offset, from the .npy header (no data is read)."""
     from numpy.lib import format as npy_format
 
     readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
@@ -83,12 +113,13 @@ def _header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
             version = npy_format.read_magic(handle)
             if version not in readers:
                 raise ImageReadError.about(path, f"unsupported .npy format version {version}")
-            shape, _fortran, dtype = readers[version](handle)
+            shape, fortran, dtype = readers[version](handle)
+            offset = handle.tell()
     except ImageReadError:
         raise
     except (ValueError, OSError, EOFError) as exc:
         raise ImageReadError.about(path, f"not a readable .npy file ({_short(exc)})") from None
-    return dtype, tuple(int(n) for n in shape)
+    return dtype, tuple(int(n) for n in shape), bool(fortran), offset
 
 
 def _short(exc: BaseException) -> str:

@@ -95,6 +95,22 @@ FIELDS = {"layer": "conv", "seed": 0, "steps": 2, "preset": "yosinski3", "object
           "lr": 1.0}
 
 
+@pytest.fixture
+def bounded_memory():
+    """The address space capped 2 GiB above what the process holds while the test runs: a template
+    that would format a 10 GB name fails with MemoryError instead of swapping the machine."""
+    import resource
+
+    held = int([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize")][0]) * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = held + 2**31 if hard == resource.RLIM_INFINITY else min(hard, held + 2**31)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @pytest.mark.parametrize(("template", "problem"), [
     ("%(unit)09999999999d", f"over the limit of {MAX_TEMPLATE_WIDTH}"),     # 22.6 GB before
     ("%(unit).99999999999999999999d", f"over the limit of {MAX_TEMPLATE_WIDTH}"),
@@ -102,7 +118,7 @@ FIELDS = {"layer": "conv", "seed": 0, "steps": 2, "preset": "yosinski3", "object
     ("%s", "every field needs a name"),                                      # wrote the dict's repr before
     ("x" * 300 + "%(unit)04d", "over the limit of 255"),                     # failed after computing before
 ])
-def test_bad_templates_are_refused_before_formatting(tmp_path, template, problem):
+def test_bad_templates_are_refused_before_formatting(tmp_path, bounded_memory, template, problem):
     with pytest.raises(ValueError, match=problem):
         TemplatedOutput(str(tmp_path / "opt"), template, FIELDS)
 
