@@ -66,12 +66,7 @@ def _check_regular_file(path: Path) -> None:
     if path.exists() and not path.is_file():
         raise ModelError(f"weights file {path} is not a regular file (a device, FIFO or socket)")
     if not path.is_file():
-        hint = ""
-        if "hub" in path.parts and "checkpoints" in path.parts:
-            hint = (f"; torchvision would download it from the internet: copy the file there, pass "
-                    f"--weights PATH, or --weights random to run on random weights (it is looked up under "
-                    f"$TORCH_HOME, now {torch.hub.get_dir()})")
-        raise ModelError(f"weights file {path} does not exist{hint}")
+        raise ModelError(f"weights file {path} does not exist")
 
 
 def _needs_code(exc: pickle.UnpicklingError) -> bool:

@@ -138,6 +138,8 @@ def load_model(settings: Settings, origins: Mapping[str, str] | None = None) -> 
     settings = with_model_defaults(settings, built, origins)
     module = built.module
     weights = None if random_weights else Path(settings.weights) if settings.weights else built.default_weights
+    if weights is not None and weights == built.default_weights and not weights.exists():
+        raise ModelError(_missing_default_weights(settings.model, weights))
     if weights is not None:
         state = load_state_dict(weights, trust=settings.trust_checkpoint)
         apply_state_dict(module, _without_prefixes(state, built.ignored_prefixes), weights)
@@ -152,6 +154,15 @@ def load_model(settings: Settings, origins: Mapping[str, str] | None = None) -> 
     layers = _discover(module, settings, device, origins or {})
     log.info("model %s on %s: %d layers, weights %s", settings.model, device, len(layers), weights or "(none)")
     return LoadedModel(module, settings, device, labels, layers, Preprocessor(settings), weights, notes)
+
+
+def _missing_default_weights(model: str, path: Path) -> str:
+    where = ""
+    if "hub" in path.parts and "checkpoints" in path.parts:
+        where = (f"; torchvision would download it from the internet: copy the file there (it is looked up "
+                 f"under $TORCH_HOME, now {torch.hub.get_dir()})")
+    return (f"model '{model}': its weights file {path} does not exist{where}; or pass --weights FILE, or "
+            f"--weights random to run on random weights")
 
 
 def build_module(builder: Any, settings: Settings) -> tuple[nn.Module, Path | None]:
@@ -196,7 +207,7 @@ def _discover(module: nn.Module, settings: Settings, device: torch.device,
         return origins.get(name, "default")
 
     if settings.layers is not None:
-        names = [name for name, _ in module.named_modules() if name]
+        names = [name for name, _ in module.named_modules() if name] + [outputs.HEAD_NAME]
         unknown = [name for name in settings.layers if name not in names]
         if unknown:
             hints = [f"'{n}' (did you mean '{close[0]}'?)" if (close := difflib.get_close_matches(n, names, 1))

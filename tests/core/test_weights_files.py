@@ -156,6 +156,21 @@ def test_random_weights_on_request_are_said_once(tmp_path, monkeypatch, caplog):
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == loaded.notes
 
 
+def factory_with_default_weights() -> nn.Module:
+    return named_factory()
+
+
+factory_with_default_weights.default_weights = lambda: "/nonexistent/deepvis/default.pth"  # type: ignore[attr-defined]
+
+
+def test_a_factorys_missing_default_weights_follow_the_same_rule(tmp_path):
+    spec = f"{__name__}:factory_with_default_weights"
+    with pytest.raises(ModelError, match=r"/nonexistent/deepvis/default.pth does not exist.*--weights random"):
+        _loaded(spec, tmp_path, overrides=["input_size=(8, 8)"])
+    loaded = _loaded(spec, tmp_path, overrides=["input_size=(8, 8)"], weights="random")
+    assert len(loaded.notes) == 1 and "random weights" in loaded.notes[0]
+
+
 def test_a_factory_without_known_weights_runs_quietly(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="deepvis"):
         loaded = _loaded(f"{__name__}:named_factory", tmp_path, overrides=["input_size=(8, 8)"])
