@@ -48,7 +48,11 @@ def find_module(module: nn.Module, name: str) -> nn.Module:
     try:
         return module.get_submodule(name)
     except AttributeError:
-        raise UnknownLayer(f"the model has no module named '{name}'") from None
+        import difflib
+
+        close = difflib.get_close_matches(name, [n for n, _ in module.named_modules() if n], n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UnknownLayer(f"the model has no module named '{name}'{hint}") from None
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from deepvis_app.core import tokens
-from deepvis_app.core.hooks import capture_activations
+from deepvis_app.core.hooks import UnknownLayer, capture_activations, find_module
 from deepvis_app.core.model import LayerNotFoundError, ModelError, load_model, load_state_dict
 from deepvis_app.settings.loader import load_settings
 
@@ -198,6 +198,8 @@ def test_a_mistyped_layer_gets_a_close_name(tmp_path):
         loaded.layer("conv_1")
     with pytest.raises(LayerNotFoundError, match=r"^unknown layer 'zzz' \(layers: "):
         loaded.layer("zzz")
+    with pytest.raises(UnknownLayer, match=r"^the model has no module named 'relu_1' \(did you mean 'relu1'\?\)$"):
+        find_module(loaded.module, "relu_1")   # what attribute and find-max look layers up with
 
 
 # --- Swin V2 ---------------------------------------------------------------------------------------------
