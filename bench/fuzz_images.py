@@ -1,4 +1,5 @@
-"""Fuzz the image reader for a while: mutated JPEG/PNG/WebP/TIFF/BMP/GIF bytes into `decode_image_bytes`.
+"""Fuzz the image reader for a while: mutated JPEG/PNG/WebP/TIFF/BMP/GIF bytes into `decode_image_bytes`;
+and, with the same harness, find-max records, output templates and the text parsers (`fuzz_targets.py`).
 
 The suite runs a short, deterministic Hypothesis version (tests/io/test_decode_fuzz.py); this is
 the long run. A child process decodes random mutations of the seeds in `tests/helpers/image_seeds.py`
@@ -16,7 +17,10 @@ The child runs under an address-space limit (``--memory-gib``) so a decoder that
 allocate gigabytes fails instead of swapping the machine. Failing inputs are written to
 ``--save`` (default: a temp folder). Prints one JSON object: inputs tried, outcomes, failures.
 
-Usage: python bench/fuzz_images.py [--seconds 180] [--max-pixels 4000000] [--seed 0]
+The other targets (`--targets images,records,templates,parsers`, all by default, drawn in turn) allow
+"ok" or their one-line refusal only; any other exception is a failure, as is a slow input.
+
+Usage: python bench/fuzz_images.py [--seconds 180] [--max-pixels 4000000] [--seed 0] [--targets ...]
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ def child(args: argparse.Namespace) -> None:
     from deepvis_app.io.decode import ImageReadError, decode_image_bytes
     from tests.helpers.image_seeds import apply, fix_png_crcs, random_ops, seeds
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fuzz_targets import TARGETS, scratch_folder
+
+    targets = args.targets.split(",")
+    for target in targets:   # imported before the address-space limit is set (torch alone maps gigabytes)
+        if target != "images":
+            TARGETS[target](np.random.default_rng(0), scratch_folder())
     limit = int(args.memory_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     noise = tempfile.TemporaryFile()
@@ -55,7 +66,12 @@ def child(args: argparse.Namespace) -> None:
     last = Path(args.save) / f"current-{os.getpid()}.bin"
     counts: Counter = Counter()
     emit = sys.stdout
+    folder = scratch_folder()
     while True:
+        target = targets[sum(counts.values()) % len(targets)]
+        if target != "images":
+            _other_target(TARGETS[target], target, rng, folder, args, counts, last, noise, emit)
+            continue
         name = names[int(rng.integers(len(names)))]
         data = apply(corpus[name], random_ops(rng, len(corpus[name]), int(rng.integers(1, 6))))
         if name.startswith("png") and rng.random() < 0.5:
@@ -90,6 +106,34 @@ def child(args: argparse.Namespace) -> None:
         emit.flush()
 
 
+def _other_target(fuzz, target: str, rng, folder: Path, args: argparse.Namespace, counts: Counter, last: Path,
+                  noise, emit) -> None:
+    """One input of a non-image target: "ok" or "refused" are fine; anything else, or slow, is reported."""
+    noise_before = os.fstat(2).st_size
+    started = time.perf_counter()
+    failure, detail, data = None, "", b""
+    try:
+        outcome, data = fuzz(rng, folder)
+    except BaseException as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
+        outcome, failure, detail = "exception", "exception", f"{type(exc).__name__}: {exc}"[:300]
+    seconds = time.perf_counter() - started
+    if failure is None and seconds > args.time_bound:
+        failure, detail = "slow", f"{seconds:.2f} s"
+    if failure is None and os.fstat(2).st_size != noise_before:
+        noise.seek(noise_before)
+        failure, detail = "stderr", noise.read(300).decode(errors="replace")
+    counts[f"{target}:{outcome}"] += 1
+    last.write_bytes(data)
+    if failure is not None:
+        saved = Path(args.save) / f"{failure}-{target}-{os.getpid()}-{sum(counts.values())}.bin"
+        saved.write_bytes(data)
+        emit.write(json.dumps({"failure": failure, "seed": target, "detail": detail, "saved": str(saved)}) + "\n")
+    if sum(counts.values()) % 50 == 0:
+        emit.write(json.dumps({"progress": dict(counts), "slowest_s": round(seconds, 4)}) + "\n")
+        counts.clear()
+    emit.flush()
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run children until the time is up; gather their reports."""
     save = Path(args.save)
@@ -102,7 +146,7 @@ def run(args: argparse.Namespace) -> dict:
     while time.monotonic() < deadline:
         command = [sys.executable, __file__, "--child", "--seed", str(seed), "--save", str(save),
                    "--max-pixels", str(args.max_pixels), "--time-bound", str(args.time_bound),
-                   "--memory-gib", str(args.memory_gib)]
+                   "--memory-gib", str(args.memory_gib), "--targets", args.targets]
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         last_line = time.monotonic()
         while True:
@@ -137,9 +181,11 @@ def run(args: argparse.Namespace) -> dict:
                 break
         proc.wait()
         seed += 1
-    tried = totals["decoded"] + totals["read_error"] + totals["exception"] + kinds["crash"] + kinds["hang"]
+    tried = sum(totals.values()) - totals["failed"] + kinds["crash"] + kinds["hang"]
+    per_target = {key: count for key, count in sorted(totals.items()) if ":" in key}
     return {"seconds": args.seconds, "max_pixels": args.max_pixels, "time_bound_s": args.time_bound,
-            "inputs_tried": tried, "decoded": totals["decoded"], "read_errors": totals["read_error"],
+            "targets": args.targets, "inputs_tried": tried, "decoded": totals["decoded"],
+            "read_errors": totals["read_error"], "other_targets": per_target,
             "failures": sum(kinds.values()), "failure_kinds": dict(kinds), "children": seed - args.seed,
             "first_failures": failures[:20], "saved_in": str(save)}
 
@@ -153,6 +199,8 @@ def main() -> None:
     parser.add_argument("--hang-s", type=float, default=20.0)
     parser.add_argument("--memory-gib", type=float, default=4.0)
     parser.add_argument("--save", default=os.path.join(tempfile.gettempdir(), "deepvis-fuzz-images"))
+    parser.add_argument("--targets", default="images,records,templates,parsers",
+                        help="comma-separated: images, records, templates, parsers")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
