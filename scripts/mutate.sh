@@ -3,7 +3,7 @@
 #
 #   bash scripts/mutate.sh deepvis_app/core/actions.py [deepvis_app/settings/loader.py ...]
 #
-# Each MODULE is mutated in a scratch copy of the committed tree (git archive HEAD, under
+# Each MODULE is mutated in a scratch copy of the working tree (the files git tracks or would track, under
 # ${MUTATE_DIR:-/tmp/deepvis-mutate}), against the tests that exercise it (the table below; MUTATE_TESTS="..."
 # replaces it), "not slow" ones only. Prints mutmut's results and, per module, "MODULE killed/total = score"
 # (timeouts count as killed; "no tests" and survivors do not). Survivors: `cd $MUTATE_DIR/<name> &&
@@ -39,7 +39,8 @@ for module in "$@"; do
   name=$(echo "$module" | tr '/.' '__')
   work="$base/$name"
   rm -rf "$work" && mkdir -p "$work"
-  git archive HEAD | tar -x -C "$work"
+  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c '[ -f "{}" ] && printf "%s\0" "{}"' \
+    | tar -c --null -T - | tar -x -C "$work"
   # mutmut reads [tool.mutmut] from pyproject.toml: added to the scratch copy only
   {
     echo ""

@@ -299,3 +299,13 @@ def output_kind_embedding_compares_with_a_reference(ctx):
     assert [label for label, _ in embedding.top_labels] == ["no reference to compare with"]
     assert "embedding" in embedding.status
     assert len(ctx.result().top_labels) == 5
+
+
+@probe("similar_to")
+def similar_to_is_the_embeddings_reference(ctx):
+    """An embedding model with a reference image: the similarity to it instead of "no reference"."""
+    with_reference = ctx.result(loaded=ctx.load(output_kind="embedding", similar_to="sample:coffee"))
+    labels = [label for label, _ in with_reference.top_labels]
+    assert labels and labels != ["no reference to compare with"], labels
+    without = ctx.result(loaded=ctx.load(output_kind="embedding")).top_labels
+    assert [label for label, _ in without] == ["no reference to compare with"]
