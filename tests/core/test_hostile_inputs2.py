@@ -368,3 +368,32 @@ def test_layer_named_with_a_slash_is_found(tmp_path):
         layout.find_max_json(layer).write_text("{}")
     layout.find_max_skipped().write_text("{}")
     assert layout.find_max_layers() == ["a/b", "conv"]
+
+
+def test_report_and_crops_include_a_layer_named_with_a_slash(tmp_path):
+    """Its images live in max_im/odd/name/odd/name_0000.jpg; its record in find_max/odd/name.json (crops
+    take their layers from `find_max_layers`)."""
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+    from deepvis_app.io.images import write_image
+    from tests.helpers.models import find_max_model
+
+    loaded = find_max_model()
+    loaded.settings = loaded.settings.__class__(input_size=(16, 16), output_layer="fc")
+    layout = UnitVisLayout(tmp_path / "uv")
+    tile = np.full((10, 10, 3), 128, dtype=np.uint8)
+    for unit in range(2):
+        layout.write_unit_image("max_im", "odd/name", unit, tile)
+    assert layout.layers_on_disk() == ["odd/name"]
+    site = tmp_path / "site"
+    write_report(loaded, ReportRequest(layout.root, site))
+    assert (site / "layer_odd_name.html").is_file()
+    (tmp_path / "data").mkdir()
+    write_image(tmp_path / "data" / "a.png", np.full((16, 16, 3), 90, dtype=np.uint8))
+    record = {"layer": "fc", "top": 1, "units": [[{"path": "a.png", "value": 1.0}]] * 4,
+              "dataset": str(tmp_path / "data")}
+    layout.find_max_json("fc").parent.mkdir(parents=True, exist_ok=True)
+    layout.find_max_json("fc").write_text(json.dumps(record))
+    layout.find_max_json("odd/name").parent.mkdir(parents=True, exist_ok=True)
+    layout.find_max_json("odd/name").write_text(json.dumps({**record, "layer": "odd/name"}))
+    assert layout.find_max_layers() == ["fc", "odd/name"]

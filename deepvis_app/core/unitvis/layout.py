@@ -236,10 +236,10 @@ class UnitVisLayout:
         return self.objective_folder(slug) / "values.json"
 
     def layers_on_disk(self) -> list[str]:
-        """Layers that have any per-unit image folder."""
-        kinds = ("regularized_opt", "max_im", self.backprop_kind)
-        found = {p.name for kind in kinds for p in (self.root / kind).glob("*") if p.is_dir()}
-        return sorted(found)
+        """Layers with a per-unit image: <kind>/<layer>/<layer>_0007.jpg (a layer a/b: a/b/a/b_0007.jpg)."""
+        names = {p.relative_to(self.root / kind).as_posix()[:-9] for kind in ("regularized_opt", "max_im",
+                 self.backprop_kind) for p in (self.root / kind).rglob("*_[0-9][0-9][0-9][0-9].*")}
+        return sorted(n[:len(n) // 2] for n in names if len(n) % 2 and n[:len(n) // 2] == n[len(n) // 2 + 1:])
 
     # --- reading -------------------------------------------------------------------------
     def read_unit_images(self, layer: str, unit: int) -> UnitImages:
