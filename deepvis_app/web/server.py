@@ -110,12 +110,15 @@ def build_app(web: WebState) -> Starlette:
 async def _frames(web: WebState) -> AsyncIterator[bytes]:
     """One viewer's MJPEG parts: each new picture once, at most `MAX_FPS` a second, until it leaves."""
     shown = -1
+    part_head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n".encode()
     try:
+        yield part_head
         number, jpeg = web.hub.refresh()    # encoded here when nobody watched before
         while not web.closing.is_set():
             if number != shown:
-                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-                       + jpeg + b"\r\n")
+                # Each picture is followed by the next part's head at once: Chrome shows a part only when
+                # the next one begins, and a still image has no next picture.
+                yield jpeg + b"\r\n" + part_head
                 shown = number
             await asyncio.sleep(1.0 / MAX_FPS)
             number, jpeg = web.hub.latest_encoded()
