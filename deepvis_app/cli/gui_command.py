@@ -53,6 +53,9 @@ def _add_gui_arguments(parser: argparse.ArgumentParser) -> None:
     shot.add_argument("--screenshot", metavar="PNG",
                       help="wait for the first result, type --keys, save a grab of the window, exit")
     shot.add_argument("--keys", default="", help='keys to type first, e.g. "l l k b" or "Shift+Right,PgDown"')
+    shot.add_argument("--drag", metavar="X0,Y0,X1,Y1",
+                      help="after the keys, drag the mouse over the input pane between these input pixels (a "
+                           "segmentation model's region)")
     shot.add_argument("--after-ms", type=int, default=0, metavar="N",
                       help="wait N ms after the keys (and for the compute to finish) before the grab")
 
@@ -82,10 +85,20 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.screenshot, SCREENSHOT_SUFFIXES)
     loaded = model_from_args(args)
     options = GuiOptions(input=args.input, camera=args.camera, screenshot=args.screenshot,
-                         keys=keys, after_ms=args.after_ms)
+                         keys=keys, after_ms=args.after_ms, drag=_drag(args.drag))
     code, message = run_gui(loaded, options)
     if message:
         print(f"deepvis gui: {message}", file=sys.stderr)
     if code == 0 and args.screenshot:
         print(args.screenshot)
     return code
+
+
+def _drag(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--drag must be X0,Y0,X1,Y1 (input pixels), got {text!r}") from None
+    return x0, y0, x1, y1

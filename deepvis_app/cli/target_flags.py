@@ -4,8 +4,8 @@
   as K (pytorch-grad-cam's ``SemanticSegmentationTarget``), or over ``--region x0,y0,x1,y1`` (input
   pixels) or ``--mask PNG`` (its non-zero pixels, resized to the input);
 - detection: ``--box I`` (or ``--target I``) is detection I's score (``FasterRCNNBoxScoreTarget``);
-- embedding: ``--similar-to IMAGE``: the cosine similarity to that image's embedding
-  (``SimilarityToConceptTarget``).
+- embedding: ``--similar-to IMAGE`` (else the ``similar_to`` setting): the cosine similarity to that
+  image's embedding (``SimilarityToConceptTarget``).
 
 The output head (`core.outputs`) does the explaining; these flags only configure it, and say in one
 line what cannot be explained (a class of an embedding, a box of a classifier).
@@ -54,10 +54,11 @@ def apply_targets(args: argparse.Namespace, loaded: Any, x: torch.Tensor) -> Non
             raise UserError("--box and --target name the same thing for a detection model: give one")
         args.target = args.box
     head.region = _region(args, loaded.settings.input_size)
-    if args.similar_to:
+    reference = args.similar_to or (loaded.settings.similar_to if head.kind == "embedding" else None)
+    if reference:
         from deepvis_app.io.images import load_input
 
-        image = load_input(args.similar_to, loaded.settings.max_image_pixels)
+        image = load_input(reference, loaded.settings.max_image_pixels)
         head.set_reference_image(loaded.module, loaded.preprocessor.to_tensor(image, loaded.device))
     _check_explainable(args, head, loaded, x)
 

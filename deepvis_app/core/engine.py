@@ -88,6 +88,8 @@ class ComputeEngine:
         self.names = [info.name for info in loaded.layers]
         self.head = head_or_plain(loaded.module)
         self._pins = 0          # `OutputTarget.pins` last seen
+        self._reference = reference_embedding(loaded)   # the similar_to setting's, or None
+        self.head.reference_embedding = self._reference
         self._forward: ForwardData | None = None
         self._back: BackData | None = None
         self._memo_key: tuple | None = None
@@ -157,7 +159,7 @@ class ComputeEngine:
         if pins % 2 and self.head.kind == "embedding":
             self.head.set_reference_image(self.loaded.module, x)
         else:
-            self.head.reference_embedding = None
+            self.head.reference_embedding = self._reference
 
     @property
     def last_forward(self) -> ForwardData | None:
@@ -213,6 +215,19 @@ class ComputeEngine:
 
     def cam_layer(self, origin: str) -> str:
         return cam_layer_below(self.loaded, origin)
+
+
+def reference_embedding(loaded: LoadedModel) -> torch.Tensor | None:
+    """The embedding of the ``similar_to`` setting's image (an embedding model's reference), or None."""
+    head = head_or_plain(loaded.module)
+    path = loaded.settings.similar_to
+    if path is None or head.kind != "embedding":
+        return None
+    from deepvis_app.io.images import load_input
+
+    image = load_input(path, loaded.settings.max_image_pixels)
+    head.set_reference_image(loaded.module, loaded.preprocessor.to_tensor(image, loaded.device))
+    return head.reference_embedding
 
 
 def cam_layer_below(loaded: LoadedModel, origin: str) -> str:

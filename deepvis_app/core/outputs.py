@@ -181,7 +181,7 @@ class OutputHead(nn.Module):
         """One line for `deepvis layers` and the status line."""
         what = {"classes": "class scores", "dense": "class scores summed over a region",
                 "detection": "detection scores", "embedding": "cosine similarity to the reference"}[self.kind]
-        part = "output" if self.picked_name == "the output" else f"output's {self.picked_name}"
+        part = "output" if self.picked_name == "the output" else f"output {self.picked_name!r}"
         return f"explains the model's {part} ({self.kind}): {what}"
 
     def hints(self) -> list[str]:

@@ -67,7 +67,8 @@ class StatusMessages:
 
     def __init__(self, first: str | None):
         self._lock = threading.Lock()
-        self._text, self._since = first, None
+        self._text: str | None = first
+        self._since: float | None = None
 
     def add(self, text: str) -> None:
         with self._lock:

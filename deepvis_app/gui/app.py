@@ -36,6 +36,7 @@ class GuiOptions:
     screenshot: str | None = None
     keys: list[str] = field(default_factory=list)
     after_ms: int = 0
+    drag: tuple[float, float, float, float] | None = None   # screenshot mode: a drag on the input pane
 
 
 def open_inputs(settings: Settings, spec: str | None, camera: int | None) -> tuple[InputManager, str | None]:
@@ -87,7 +88,7 @@ def run_gui(loaded: LoadedModel, options: GuiOptions) -> tuple[int, str | None]:
 
 
 def _screenshot_driver(window: MainWindow, options: GuiOptions) -> ScreenshotDriver:
-    driver = ScreenshotDriver(window, options.screenshot, options.keys, options.after_ms)
+    driver = ScreenshotDriver(window, options.screenshot, options.keys, options.after_ms, drag=options.drag)
     driver.finished.connect(window.finish)
     driver.start()
     return driver

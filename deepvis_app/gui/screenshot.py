@@ -19,10 +19,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from deepvis_app.gui.keys import key_event
+from deepvis_app.gui.panes.input_pane import InputPane
 from deepvis_app.io.images import write_bytes_atomic
 
 if TYPE_CHECKING:  # the window imports nothing from here, but keep the import one-way at run time
@@ -42,14 +44,38 @@ def grab_png(widget: QWidget) -> bytes:
     return bytes(data.data())
 
 
+def drag_input_pane(window: MainWindow, box: tuple[float, float, float, float]) -> None:
+    """Mouse press, move and release on the input pane from (x0, y0) to (x1, y1) in input pixels, as a
+    person's drag arrives (the pane maps it back through the shown image)."""
+    pane = window.findChild(InputPane)
+    result = window.last_result
+    if pane is None or result is None or pane.image is None:
+        return
+    rect = pane.image_rect()
+    per_pixel = result.input_scale * rect.width() / pane.image.width
+
+    def at(x: float, y: float) -> QPointF:
+        return QPointF(rect.x() + x * per_pixel, rect.y() + y * per_pixel)
+
+    start, end = at(box[0], box[1]), at(box[2], box[3])
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, pos, buttons in ((QEvent.Type.MouseButtonPress, start, left), (QEvent.Type.MouseMove, end, left),
+                               (QEvent.Type.MouseButtonRelease, end, none)):
+        button = none if kind == QEvent.Type.MouseMove else left
+        QApplication.sendEvent(pane, QMouseEvent(kind, pos, pane.mapToGlobal(pos), button, buttons,
+                                                 Qt.KeyboardModifier.NoModifier))
+
+
 class ScreenshotDriver(QObject):
     """Drives a shown MainWindow; `finished(exit_code)` after saving (or timing out)."""
 
     finished = Signal(int)
 
-    def __init__(self, window: MainWindow, path: str | Path, keys: list[str], after_ms: int, timeout_s: float = 180.0):
+    def __init__(self, window: MainWindow, path: str | Path, keys: list[str], after_ms: int, timeout_s: float = 180.0,
+                 drag: tuple[float, float, float, float] | None = None):
         super().__init__(window)
         self.window, self.path, self.keys, self.after_ms = window, Path(path), keys, max(0, after_ms)
+        self.drag = drag   # input pixels (x0, y0, x1, y1): dragged with the mouse on the input pane after the keys
         self.error: str | None = None
         self.exit_code: int | None = None
         self._typed = False
@@ -76,6 +102,8 @@ class ScreenshotDriver(QObject):
         for token in self.keys:
             QApplication.sendEvent(self.window, key_event(token, press=True))
             QApplication.sendEvent(self.window, key_event(token, press=False))
+        if self.drag is not None:
+            drag_input_pane(self.window, self.drag)
         self._typed = True
         QTimer.singleShot(self.after_ms, self._start_settling)
 

@@ -21,7 +21,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RANDOM_WEIGHTS = "random"
 
 # Fields whose string values are file-system paths, resolved against the file that set them.
-PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir", "mean_image"})
+PATH_FIELDS = frozenset({"weights", "labels", "unit_vis_dir", "static_files_dir", "model_dir", "mean_image",
+                         "similar_to"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class Settings:
     # concat_along_width). A frame is then the pair side by side: a pair list (two paths a line) or
     # `--input first.jpg,second.jpg` builds it; a camera frame is split at its middle.
     two_inputs: str | None = None
+    # Embedding models: the image (a file or sample:<name>) whose embedding the similarity is measured
+    # to, from the start (`P` in the window pins the frame shown instead; `--similar-to` in the CLI).
+    similar_to: str | None = None
     # Layers whose units are classes (the original's caffevis_label_layers): with the cursor in
     # their grid, the aux pane shows the selected unit's label and its probability. None: the
     # output layer; () : none.

@@ -257,7 +257,7 @@ def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
     if name in ("model", "builder") and isinstance(value, str) and value.startswith("hf:") and base_dir:
         return f"hf:{(base_dir / Path(value[3:]).expanduser()).resolve()}"   # an absolute folder stays
     if name in PATH_FIELDS and isinstance(value, (str, os.PathLike)) and base_dir and \
-            (name, value) != ("weights", RANDOM_WEIGHTS):
+            (name, value) != ("weights", RANDOM_WEIGHTS) and not str(value).startswith("sample:"):
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else (base_dir / path).resolve())
     return value

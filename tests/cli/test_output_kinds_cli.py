@@ -41,7 +41,7 @@ def test_segmentation_region_map_equals_autograd(tmp_path, capsys):
 def test_layers_names_the_explained_output(capsys):
     assert main(["layers", *SEG]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert "output" in last and "'out'" not in last and "out (dense)" in last
+    assert last.startswith("# output layer 'output'") and "output 'out' (dense)" in last
 
 
 def test_a_class_without_pixels_is_one_line(capsys):

@@ -122,3 +122,21 @@ def test_a_pair_shows_both_images_and_a_map_on_each(tiny_session):
     session.handle_key("1")                                 # the first image only
     first = session.latest_result().images["back"]
     assert session.state.pair_view == "first" and not np.array_equal(first, both)
+
+
+def test_the_similar_to_setting_is_the_reference_from_the_start(tiny_session):
+    loaded = load_kind(output_models.embedding, input_size=(32, 32), similar_to="sample:coffee")
+    session = tiny_session(loaded=loaded, spec="sample:chelsea")
+    label, similarity = session.latest_result().top_labels[0]
+    bare = output_models.embedding().eval()
+    pre = loaded.preprocessor
+    from deepvis_app.io.images import load_input
+
+    with torch.no_grad():
+        a = bare(pre.to_tensor(load_input("sample:coffee", None)))["image_embeds"][0]
+        b = bare(pre.to_tensor(load_input("sample:chelsea", None)))["image_embeds"][0]
+    assert label == "similarity to the reference"
+    assert similarity == pytest.approx(float(torch.nn.functional.cosine_similarity(a, b, dim=0)), abs=1e-5)
+    session.handle_key("P")
+    session.handle_key("P")                                 # unpinned: back to the setting's image
+    assert session.latest_result().top_labels[0][1] == pytest.approx(similarity, abs=1e-6)
