@@ -46,8 +46,8 @@ def run_settings_code(path: Path, run_name: str = "deepvis_settings") -> dict[st
     """The namespace `path` leaves; `SettingsFileProblem` for every way it can fail (SyntaxError included)."""
     real_exit = os._exit
 
-    def refused_exit(code: Any = 0) -> NoReturn:
-        raise _ExitCalled(code)
+    def refused_exit(status: int) -> NoReturn:
+        raise _ExitCalled(status)
 
     timer = threading.Timer(SLOW_NOTICE_S, log.warning, ("still running settings file %s (%.0f s so far; Ctrl+C "
                                                          "stops it)", path, SLOW_NOTICE_S))
