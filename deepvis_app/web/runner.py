@@ -120,6 +120,8 @@ def serve(session: Any, options: WebOptions, out: TextIO) -> int:
     session.start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:   # uvicorn stopped on Ctrl+C, then raised it again: the usual way to stop a server
+        pass
     finally:
         web.close()
         session.stop()

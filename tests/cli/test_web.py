@@ -1,99 +1,99 @@
-"""`deepvis web`: the window composed without Qt, served as frames and an MJPEG stream, keys sent back."""
+"""`deepvis web` on the command line: its options checked in one line each, the address with its token
+printed first, Ctrl+C ends it cleanly, and a missing extra names `pip install deepvis[web]`."""
 
 from __future__ import annotations
 
-import json
-import threading
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
 import time
-import urllib.error
 import urllib.request
+from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from deepvis_app.cli.web_command import BOUNDARY, WebApp, serve
-from deepvis_app.cli.web_frame import compose, layout
-from deepvis_app.core.session import Session
-from deepvis_app.io.sources import InputManager
+from deepvis_app.cli.main import main
 
-SIZE = (900, 600)
-
-
-@pytest.fixture
-def served(tiny_loaded):
-    loaded = tiny_loaded
-    session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
-    app = WebApp(session, SIZE, loaded.settings.window_background)
-    server, stop = serve(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    session.start()
-    app.latest(0, timeout=60)
-    yield app, f"http://127.0.0.1:{server.server_address[1]}"
-    stop.set()
-    server.shutdown()
-    server.server_close()
-    session.stop()
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--model=tests.helpers.models:cli_classifier", "--set", "input_size=(16, 16)", "--device", "cpu"]
+URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{40,})$")
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        code = main(list(args))
+    except SystemExit as exc:  # argparse
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def _wait(predicate, timeout: float = 60.0) -> None:
+@pytest.mark.parametrize("size", [("100000", "100000"), ("-5", "-5"), ("0", "600"), ("640", "4097")])
+def test_a_bad_size_is_one_line_and_exit_2(capsys, size):
+    # A missing input after the size: were the size let through, the command would stop there, not serve.
+    code, out, err = run_main(capsys, "web", "--size", *size, "--input", "/nonexistent/x.png", *TINY)
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"deepvis: error: --size {size[0]} {size[1]}: each side must be 64 to 4096 "
+                                        "pixels"]
+
+
+def test_a_bad_port_is_one_line(capsys):
+    code, _out, err = run_main(capsys, "web", "--port", "70000", "--input", "/nonexistent/x.png", *TINY)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--port 70000" in err
+
+
+def test_without_the_web_extra_the_message_names_it(capsys, monkeypatch):
+    for name in [n for n in sys.modules if n == "deepvis_app.web" or n.startswith("deepvis_app.web.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)     # "not installed"
+    code, _out, err = run_main(capsys, "web", *TINY)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "pip install deepvis[web]" in err
+
+
+def test_a_port_in_use_is_one_clear_error(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, out, err = run_main(capsys, "web", "--port", str(port), "--input", "sample:chelsea", *TINY)
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"deepvis: error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+@pytest.mark.slow
+def test_the_address_with_its_token_comes_first_and_ctrl_c_ends_it(tmp_path):
+    env = {**os.environ, "DEEPVIS_SETTINGS_LOCAL": "", "XDG_STATE_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "deepvis_app", "web", "--port", "0", "--input",
+                                "sample:chelsea", *TINY], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        first = _first_line(process, timeout=60)
+        match = URL_LINE.match(first)
+        assert match, first
+        port, token = match.groups()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/state?token={token}", timeout=30) as answer:
+            assert answer.status == 200
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "Error" not in err, err
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
     deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_compose_places_every_pane_image_at_its_rect(tiny_loaded):
-    loaded = tiny_loaded
-    session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"), sync=True)
-    rects = layout(*SIZE, None)
-    session.set_pane_sizes({name: (r.w, r.h) for name, r in rects.items() if name != "control"})
-    session.start()
-    session.process_pending()
-    result = session.latest_result()
-    frame = compose(result, SIZE, loaded.settings.window_background)
-    assert frame.shape == (SIZE[1], SIZE[0], 3) and "input" in result.images and "layers" in result.images
-    for name, image in result.images.items():
-        rect = rects[name]
-        np.testing.assert_array_equal(frame[rect.y:rect.y + image.shape[0], rect.x:rect.x + image.shape[1]],
-                                      image[:rect.h, :rect.w])
-    session.stop()
-
-
-def test_frame_key_status_and_stream(served):
-    app, base = served
-    status, body = _get(base + "/frame.jpg")
-    picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
-    expected = compose(app.session.latest_result(), SIZE, app.session.settings.window_background)
-    assert status == 200 and picture.shape == expected.shape
-    assert np.abs(picture.astype(int) - expected).mean() < 4   # JPEG
-
-    layer = app.session.state.layer_idx
-    assert _get(base + "/key?k=ArrowRight")[0] == 204              # the browser's name for Right
-    _wait(lambda: app.session.state.layer_idx == layer + 1)
-    _wait(lambda: json.loads(_get(base + "/status")[1])["status"].startswith("fwd  1:0"))
-    code, text = _get(base + "/key?k=%C2%A7")
-    assert code == 404 and b"no action is bound" in text
-
-    with urllib.request.urlopen(base + "/stream", timeout=30) as stream:
-        assert stream.headers["Content-Type"] == f"multipart/x-mixed-replace; boundary={BOUNDARY}"
-        head = stream.read(200)
-        assert head.startswith(f"--{BOUNDARY}\r\nContent-Type: image/jpeg".encode()) and b"\xff\xd8" in head
-    assert b"<img src=\"/stream\"" in _get(base + "/")[1]
-
-
-def test_a_port_in_use_is_one_clear_error(served):
-    from deepvis_app.cli.common import UserError
-
-    app, base = served
-    with pytest.raises(UserError, match="cannot listen on 127.0.0.1:"):
-        serve(app, "127.0.0.1", int(base.rsplit(":", 1)[1]))
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.5):
+                return process.stdout.readline().rstrip("\n")
+            assert process.poll() is None, process.stderr.read()
+    pytest.fail("deepvis web printed nothing in time")
