@@ -397,3 +397,28 @@ def test_report_and_crops_include_a_layer_named_with_a_slash(tmp_path):
     layout.find_max_json("odd/name").parent.mkdir(parents=True, exist_ok=True)
     layout.find_max_json("odd/name").write_text(json.dumps({**record, "layer": "odd/name"}))
     assert layout.find_max_layers() == ["fc", "odd/name"]
+
+
+def test_find_max_and_crops_take_file_names_in_any_bytes(tmp_path):
+    """A Latin-1 name (not UTF-8) and a name with a newline: before, the first aborted the whole scan
+    (UnicodeEncodeError in the fingerprint) and the second broke info.txt."""
+    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.io.images import write_image
+    from tests.helpers.models import find_max_model
+
+    data = tmp_path / "data"
+    data.mkdir()
+    names = [os.fsdecode(b"caf\xe9.png"), "two\nlines.png", "plain.png"]
+    for shade, name in enumerate(names):
+        write_image(data / name, np.full((16, 16, 3), 60 * (shade + 1), dtype=np.uint8))
+    out = tmp_path / "uv"
+    loaded = find_max_model()
+    find_max(loaded, FindMaxRequest(data, ("fc",), out, top=3, batch_size=2))
+    record = read_find_max_record(UnitVisLayout(out).find_max_json("fc"), "fc")
+    assert {entry["path"] for entry in record["units"][0]} == set(names)
+    result = make_crops(loaded, CropRequest(out, ("fc",), tile=20))
+    assert not result.missing_images
+    info = UnitVisLayout(out).crop_info("fc", 0).read_text(encoding="utf-8", errors="surrogateescape")
+    assert len(info.splitlines()) == 2 + len(names)
