@@ -102,3 +102,25 @@ def test_a_two_input_network_gets_a_map_on_each_image(tmp_path, capsys):
     assert imread(png).shape[:2] == (32, 64)
     code = main(["attribute", "sample:chelsea", *pair, "--method", "gradient", "-o", str(png)])
     assert code == 2 and "FIRST,SECOND" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, layers", [(SEG, "backbone.3,output"), (EMB, "features.3,output")])
+def test_the_per_unit_pipeline_runs_on_a_segmentation_and_an_embedding_model(tmp_path, capsys, model, layers):
+    from skimage import data
+    from skimage.io import imsave
+
+    from deepvis_app.core.unitvis.layout import UnitVisLayout
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("chelsea", "coffee", "astronaut", "rocket"):
+        imsave(images / f"{name}.png", getattr(data, name)())
+    out = tmp_path / "uv"
+    assert main(["find-max", str(images), "--layers", layers, "--top", "2", "--out", str(out), "--no-progress",
+                 *model]) == 0
+    capsys.readouterr()
+    first = layers.split(",")[0]
+    assert main(["crops", "--out", str(out), "--layers", first, "--idx-end", "2", "--no-progress", *model]) == 0
+    assert UnitVisLayout(out).read_unit_images(first, 1).max_im is not None
+    assert main(["optimize", "--layer", first, "--units", "0-1", "--steps", "4", "--out", str(out), *model]) == 0
