@@ -10,7 +10,8 @@ Attribution methods run with small settings (`SOAK_OVERRIDES`) so each stays wel
 
 Prints one JSON line per sample (``t_s``, ``rss_mb``, ``py_threads``, ``os_threads``, ``fds``,
 ``hooks`` (on the model at that instant: a forward or backward in flight holds some), ``none_refs``,
-``results`` shown so far, ``frame``), then a summary line (``"summary": true``) with the first sample
+``results`` shown so far, ``frame``, ``cycle_end``: taken at the end of a key cycle, see `key_cycle`), then a
+summary line (``"summary": true``) with the first sample
 after warm-up, the last one, their differences, and the hooks on the model before the window
 opened and after it closed, and the threads it left. tests/gui/test_soak.py runs this script for about a
 minute, in a process of its own like the app's.
@@ -45,7 +46,13 @@ SOAK_OVERRIDES = ('method_options={"occlusion": {"window": 56, "stride": 56}, "s
 START_KEYS = ("k", "b")  # into the unit grid, backprop on
 # Every other key moves to the next back method, so each method is visited within the first cycle.
 OTHER_KEYS = ("o", "l", "v", "h", "h", "e", "8", "8", "z", "z", "z", "9", "9", "u", "f", "f", "m", "a", "a", "L")
-KEY_CYCLE = tuple(itertools.chain.from_iterable(("N", key) for key in OTHER_KEYS))
+
+
+def key_cycle(methods: int) -> tuple[str, ...]:
+    """One "N" per back method, each followed by the next of `OTHER_KEYS`: a cycle visits every method
+    once and ends on the method it started with, so the samples taken at its end (`cycle_end`) compare
+    the app in the same state (memory differs by hundreds of MB between methods)."""
+    return tuple(itertools.chain.from_iterable(("N", OTHER_KEYS[i % len(OTHER_KEYS)]) for i in range(methods)))
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
 
@@ -117,9 +124,15 @@ class SoakReport:
         return [s for s in self.samples if s["t_s"] >= start["t_s"]]
 
     def rss_floor_growth(self, warmup_s: float) -> float:
-        """Lowest RSS in the last third after warm-up minus the lowest in the first third: memory swings
-        by tens of MB between methods (allocator caches); a leak raises the floor."""
+        """Lowest RSS of the later half of the key-cycle ends after warm-up minus the lowest of the earlier
+        half: those samples see the app in the same state (same method, the compute settled), so a leak
+        shows as growth and the method swings (hundreds of MB) do not. Fewer than two cycle ends: the
+        lowest RSS in the last third of all samples minus that in the first third."""
         later = self.after_warmup(warmup_s)
+        ends = [s["rss_mb"] for s in later if s.get("cycle_end")]
+        if len(ends) >= 2:
+            half = len(ends) // 2
+            return round(min(ends[half:]) - min(ends[:half]), 1)
         third = max(1, len(later) // 3)
         return round(min(s["rss_mb"] for s in later[-third:]) - min(s["rss_mb"] for s in later[:third]), 1)
 
@@ -168,7 +181,8 @@ class Soak:
 
         window.resultShown.connect(on_shown)
         samples: list[dict[str, Any]] = []
-        keys = itertools.cycle(KEY_CYCLE)
+        cycle = key_cycle(len(session.info.back_methods))
+        typed = itertools.count(1)
         try:
             session.start()
             window.show()
@@ -179,16 +193,29 @@ class Soak:
                 _type(window, token)
             start = time.monotonic()
 
-            def sample() -> None:
+            def sample(cycle_end: bool = False) -> None:
                 result = window.last_result
                 row = {"t_s": round(time.monotonic() - start, 1), **resources(), "hooks": hook_count(module),
                        "results": len(shown), "frame": None if inputs.latest() is None else inputs.latest().name,
-                       "generation": None if result is None else result.generation}
+                       "generation": None if result is None else result.generation, "cycle_end": cycle_end}
                 samples.append(row)
                 on_sample(row)
 
+            def settled() -> bool:
+                result = window.last_result
+                return result is not None and result.generation == session.generation and result.progress is None
+
+            def press_next() -> None:
+                count = next(typed)
+                _type(window, cycle[(count - 1) % len(cycle)])
+                if count % len(cycle) == 0:        # a cycle ends: sample the settled app, then go on
+                    presser.stop()
+                    _spin(app, settled, 60.0)
+                    sample(cycle_end=True)
+                    presser.start()
+
             presser, sampler = QTimer(interval=self.key_ms), QTimer(interval=round(self.sample_s * 1000))
-            presser.timeout.connect(lambda: _type(window, next(keys)))
+            presser.timeout.connect(press_next)
             sampler.timeout.connect(sample)
             sample()
             presser.start()
