@@ -46,6 +46,8 @@ def test_error_lines_are_cut(capsys):
     code, _, err = run_main(capsys, "layers", *TINY, "--set", "x" * 1_000_000 + "=1")
     one_line(code, err, "more characters cut")
     assert len(err) < MAX_ERROR_LINE_CHARS + 200
+    code, _, err = run_main(capsys, "optimize", "--preset", "x" * 1_000_000)   # argparse echoes the value
+    assert code == 2 and len(err.strip().splitlines()) == 1 and len(err) < MAX_ERROR_LINE_CHARS + 200
 
 
 def test_library_warnings_go_to_the_log_not_stderr(tmp_path, capsys):
