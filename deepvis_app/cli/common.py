@@ -66,7 +66,9 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a mistake in the arguments reported in one line (no usage block), exit code 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        from deepvis_app.settings.limits import cut_line  # an argument echoed back may be megabytes long
+
+        self.exit(2, f"{self.prog}: error: {cut_line(message)} (see '{self.prog} --help')\n")
 
 
 def positive_int(text: str) -> int:
