@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 
-from deepvis_app.gui.keys import key_event, key_string, parse_key_sequence
 from deepvis_app.core.window_layout import GAP, pane_rects
+from deepvis_app.gui.keys import key_event, key_string, parse_key_sequence
 
 
 @pytest.mark.parametrize("token", ["l", "L", "k", "0", "9", "Left", "Shift+Left", "PgDown", "PgUp", "Esc",

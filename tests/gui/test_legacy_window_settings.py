@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from deepvis_app.gui.keys import key_event
 from deepvis_app.core.window_layout import pane_rects
+from deepvis_app.gui.keys import key_event
 from deepvis_app.gui.panes.control_pane import ControlColors, entry_rgb
 from deepvis_app.gui.panes.debug_outlines import OUTLINE
 from tests.helpers.gui import qimage_to_array, window_pixels
