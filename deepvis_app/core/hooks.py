@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from deepvis_app.core import tokens
+from deepvis_app.core.outputs import head_of
 from deepvis_app.errors import DeepvisError
 
 Hook = Callable[[nn.Module, Any, Any], Any]
@@ -44,7 +45,11 @@ class MissingLayerOutput(UnknownLayer):
 
 
 def find_module(module: nn.Module, name: str) -> nn.Module:
-    """The submodule with this dotted name; `UnknownLayer` when there is none."""
+    """The submodule with this dotted name (or the output head, `core.outputs`); `UnknownLayer` when there is
+    none."""
+    head = head_of(module)
+    if head is not None and name == head.name:
+        return head
     try:
         return module.get_submodule(name)
     except AttributeError:

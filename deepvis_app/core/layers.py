@@ -30,7 +30,7 @@ from torch import nn
 
 from deepvis_app.core import tokens
 from deepvis_app.core.hooks import forward_hooks
-from deepvis_app.core.outputs import HEAD_NAME
+from deepvis_app.core.outputs import head_of
 from deepvis_app.core.pairs import network_channels
 from deepvis_app.settings.defaults import Settings
 
@@ -88,8 +88,9 @@ def observe_modules(module: nn.Module, example: torch.Tensor) -> list[_Observed]
                 seen.append(_Observed(name, type(sub).__name__, shape, id(out), kinds, out._version, has_children))
         return hook
 
-    with forward_hooks((sub, make_hook(name, sub)) for name, sub in module.named_modules() if name), \
-            torch.no_grad():
+    head = head_of(module)
+    named = [(name, sub) for name, sub in module.named_modules() if name] + ([(head.name, head)] if head else [])
+    with forward_hooks((sub, make_hook(name, sub)) for name, sub in named), torch.no_grad():
         module(example)
     return seen
 
@@ -121,7 +122,7 @@ def _auto_layers(observed: list[_Observed], settings: Settings) -> list[_Observe
     names: set[str] = set()
     for obs in observed:
         block = obs.name in blocks
-        offered = block or obs.name == HEAD_NAME or kinds.intersection(obs.kinds)
+        offered = block or "OutputHead" in obs.kinds or kinds.intersection(obs.kinds)
         if obs.name in names or obs.name in inner or not offered:
             continue
         if settings.layer_filter is not None and not settings.layer_filter(obs.name):

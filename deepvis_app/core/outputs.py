@@ -3,10 +3,10 @@
 Every method of the registry explains a scalar per image that it reads off ``model(x)[:, k]``. A
 classifier returns that directly; other networks return a dict (torchvision segmentation:
 ``{"out": ...}``), a Hugging Face ``ModelOutput``, a tuple, a list of detections, or an embedding.
-`install` puts an `OutputHead` on the network, as a child module named `HEAD_NAME`, and two root
-hooks: a pre-hook that splits a two-input network's pair (`core.pairs`) and a forward hook that
-picks the explained output (the ``output`` setting, or `pick_output`'s choice) and turns it into
-scores by kind:
+`install` hangs an `OutputHead` on the network (an attribute, not a child module: `core.hooks` and
+`core.layers` find it by its layer name, `HEAD_NAME`) and two root hooks: a pre-hook that splits a
+two-input network's pair (`core.pairs`) and a forward hook that picks the explained output (the
+``output`` setting, or `pick_output`'s choice) and turns it into scores by kind:
 
 - ``classes`` (B, K): the scores themselves (the head returns the very tensor, so the layer list
   hides it as a repeat of the last layer);
@@ -44,7 +44,10 @@ from deepvis_app.errors import DeepvisError
 
 log = logging.getLogger("deepvis.core.outputs")
 
-HEAD_NAME = "output"
+HEAD_NAME = "output"                 # the head's layer name (FALLBACK_NAME where the model has an "output")
+FALLBACK_NAME = "deepvis_output"
+HEAD_ATTR = "_deepvis_output_head"   # where the head hangs on the model: not a child module, so a
+#                                      Sequential's forward (which calls every child) never runs it
 IOU_THRESHOLD = 0.5
 MAX_DETECTIONS = 100
 # Output names chosen in this order when the `output` setting is None (then the first tensor).
@@ -164,6 +167,7 @@ class OutputHead(nn.Module):
                  max_detections: int = MAX_DETECTIONS):
         super().__init__()
         self.selector = selector
+        self.name = HEAD_NAME       # its layer name (install may choose FALLBACK_NAME)
         self.kind = kind
         self.picked_name = name
         self.input_hw = input_hw
@@ -334,9 +338,6 @@ def install(model: nn.Module, selector: str | int | None, kind: str, example: to
 
     One forward on ``example`` finds the output's kind (``kind`` "auto") and checks the choice.
     """
-    if hasattr(model, HEAD_NAME) and not isinstance(getattr(model, HEAD_NAME), OutputHead):
-        raise OutputError(f"the model already has an attribute '{HEAD_NAME}'; deepvis needs that name for its "
-                          f"output head")
     pairs.install_split(model, two_inputs, channels)
     with torch.no_grad():
         raw = model(example)
@@ -345,14 +346,16 @@ def install(model: nn.Module, selector: str | int | None, kind: str, example: to
     chosen = found if kind == "auto" else kind
     _check_kind(chosen, found, picked, name)
     head = OutputHead(selector, chosen, name, (example.shape[-2], example.shape[-1]), _max_detections(model))
-    model.add_module(HEAD_NAME, head)
+    if HEAD_NAME in dict(model.named_modules()):
+        head.name = FALLBACK_NAME
+    object.__setattr__(model, HEAD_ATTR, head)
     model.register_forward_hook(_head_hook)
     log.info("output head: %s", head.describe())
     return head
 
 
 def _head_hook(module: nn.Module, _inputs: Any, raw: Any) -> torch.Tensor:
-    head = getattr(module, HEAD_NAME)
+    head = getattr(module, HEAD_ATTR)
     picked, _ = pick_output(raw, head.selector)
     return head(picked)
 
@@ -373,7 +376,7 @@ def _max_detections(model: nn.Module) -> int:
 
 def head_of(model: nn.Module) -> OutputHead | None:
     """The model's output head, if `install` put one there."""
-    head = getattr(model, HEAD_NAME, None)
+    head = model.__dict__.get(HEAD_ATTR)
     return head if isinstance(head, OutputHead) else None
 
 

@@ -26,7 +26,6 @@ import numpy as np
 from deepvis_app.core.engine import ComputeEngine, ForwardData, OutputTarget, back_key
 from deepvis_app.core.methods import Method, get_method
 from deepvis_app.core.output_overlay import output_overlay
-from deepvis_app.core.outputs import HEAD_NAME
 from deepvis_app.core.progress import CancelToken, Progress
 from deepvis_app.core.render import LayerGeometry, MethodProgress, PaneData
 from deepvis_app.core.state import ModelInfo, ViewState
@@ -120,7 +119,7 @@ class PaneSource:
 
     def _head_selection(self, state: ViewState) -> int | None:
         """The selected unit of the output head's layer (a detection to outline), else None."""
-        if self.info.layers[state.layer_idx] == HEAD_NAME and state.in_grid:
+        if self.info.layers[state.layer_idx] == self.engine.head.name and state.in_grid:
             return state.selected_unit
         return None
 

@@ -36,7 +36,7 @@ from deepvis_app.core.methods import METHOD_NAMES, METHODS, check_method_setting
 from deepvis_app.core.model import LoadedModel
 from deepvis_app.core.notices import pop_notices
 from deepvis_app.core.output_overlay import box_at, drag_region
-from deepvis_app.core.outputs import HEAD_NAME, head_or_plain
+from deepvis_app.core.outputs import head_or_plain
 from deepvis_app.core.pane_source import PaneSource
 from deepvis_app.core.panes import DEFAULT_PANE_SIZES, hidden_panes, render_panes
 from deepvis_app.core.progress import CancelToken
@@ -211,7 +211,8 @@ class Session:
 
     def _select_output_unit(self, unit: int) -> None:
         """The output head's layer, its ``unit`` selected (and so the back origin, unless frozen)."""
-        index = self.info.layers.index(HEAD_NAME) if HEAD_NAME in self.info.layers else len(self.info.layers) - 1
+        name = self.engine.head.name
+        index = self.info.layers.index(name) if name in self.info.layers else len(self.info.layers) - 1
         self.state = select_unit(select_layer(self.state, self.info, index), self.info, unit)
         self._post()
 

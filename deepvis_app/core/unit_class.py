@@ -11,7 +11,7 @@ import numpy as np
 
 from deepvis_app.core.engine import ForwardData
 from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.outputs import HEAD_NAME, head_or_plain
+from deepvis_app.core.outputs import head_or_plain
 from deepvis_app.errors import DeepvisError
 
 
@@ -48,7 +48,7 @@ def unit_class(loaded: LoadedModel, fwd: ForwardData, unit: int) -> tuple[str, f
     is not captured or has no such class. On the output head of a segmentation model: the class and
     its share of the predicted pixels; of a detection model: the detection's label and score."""
     head = head_or_plain(loaded.module)
-    if head.kind != "classes" and loaded.output_layer == HEAD_NAME:   # a detection, a region's class, a similarity
+    if head.kind != "classes" and loaded.output_layer == head.name:   # a detection, a region's class, a similarity
         entry = next((e for e in head.ranking(loaded.label, 10 ** 6) if e["index"] == unit), None)
         if head.kind == "dense":
             return loaded.label(unit), None if entry is None else entry["prob"]
