@@ -206,3 +206,35 @@ def test_a_pair_frame_is_both_images_side_by_side():
     assert array.shape == (6, 16, 16)
     assert array[:3].mean() < array[3:].mean()
     np.testing.assert_array_equal(pre.to_image(array), frame)
+
+
+def test_a_model_with_its_own_output_module_keeps_it_and_a_sequential_runs_once():
+    class Named(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Conv2d(3, 4, 3)
+            self.output = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            return {"out": self.body(x), "scores": self.output(self.body(x).mean((2, 3)))}
+
+    def named():
+        torch.manual_seed(0)
+        return Named()
+
+    loaded = load_kind(named, input_size=(8, 8), output="scores")
+    head = head_or_plain(loaded.module)
+    assert head.name == "deepvis_output" and "output" in loaded.layer_names
+    calls = []
+
+    def counting():
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+        net[1].register_forward_hook(lambda *_: calls.append(1))
+        return net
+
+    sequential = load_kind(counting, input_size=(8, 8))
+    calls.clear()
+    with torch.no_grad():
+        sequential.module(torch.zeros(1, 3, 8, 8))
+    assert len(calls) == 1 and head_or_plain(sequential.module).kind == "dense"
