@@ -66,18 +66,30 @@ class FrameHub:
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
         self._viewers = 0
+        self._hidden: frozenset[str] = frozenset()
         self._arrived = 0          # results delivered so far
         self._encoded = -1         # the count `_jpeg` shows
         self._jpeg = b""
         self.encodes = 0           # JPEGs made (the idle benchmark and the tests read it)
 
     def on_result(self) -> None:
-        """The session's callback: a new result (encoded at once only while somebody watches)."""
+        """The session's callback: a new result (encoded at once only while somebody watches). When the
+        view hid or showed a pane, the panes are sized again for the new arrangement, as the window does."""
+        result = self.session.latest_result()
+        hidden = result.hidden_panes if result is not None else frozenset()
         with self._lock:
             self._arrived += 1
             watched = self._viewers > 0
+            relayout, self._hidden = hidden != self._hidden, hidden
+        if relayout:
+            self.send_pane_sizes()
         if watched:
             self.refresh()
+
+    def send_pane_sizes(self) -> None:
+        """Tell the session the size of every pane in the current arrangement."""
+        rects = self.layout()
+        self.session.set_pane_sizes({name: (r.w, r.h) for name, r in rects.items() if name != "control"})
 
     def refresh(self) -> tuple[int, bytes]:
         """(number, JPEG) of the latest result, encoded now unless it already is."""

@@ -96,7 +96,7 @@ def serve(session: Any, options: WebOptions, out: TextIO) -> int:
     port = sock.getsockname()[1]
     token = secrets.token_urlsafe(32)
     hub = FrameHub(session, options.size, options.background, options.stack_vertical, MAX_VIEWERS)
-    session.set_pane_sizes({name: (r.w, r.h) for name, r in hub.layout().items() if name != "control"})
+    hub.send_pane_sizes()
     session.set_on_result(hub.on_result)
     web = WebState(session, hub)
     app = Guard(build_app(web), token, allowed_host_names(options.host, options.allow_hosts), port)

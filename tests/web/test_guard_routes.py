@@ -30,7 +30,7 @@ def web(tiny_loaded):
     loaded = tiny_loaded
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"), sync=True)
     hub = FrameHub(session, SIZE, loaded.settings.window_background)
-    session.set_pane_sizes({name: (r.w, r.h) for name, r in hub.layout().items() if name != "control"})
+    hub.send_pane_sizes()
     session.set_on_result(hub.on_result)
     quits: list[bool] = []
     state = WebState(session, hub, on_quit=lambda: quits.append(True))
@@ -171,3 +171,20 @@ def test_state_shows_the_text_the_window_draws(web):
     assert [layer["pretty"] for layer in state["layers"]] == [e.pretty for e in result.layers]
     assert {pane["pane"] for pane in state["text"]} == set(result.text)
     assert state["help"] is None
+
+
+def test_panes_are_sized_again_when_the_view_hides_or_shows_one(web):
+    c = authorized(web)
+
+    def grid_fits() -> bool:
+        result = web.session.latest_result()
+        rect = web.hub.layout()["layers"]
+        return result.images["layers"].shape[:2] == (rect.h, rect.w)
+
+    assert grid_fits()
+    widths = {web.hub.layout()["layers"].w}
+    for _ in range(2):                                    # 9: the per-unit images pane off, then on again
+        assert c.post("/key", data={"k": "9"}, headers={"Origin": BASE}).status_code == 204
+        assert grid_fits()
+        widths.add(web.hub.layout()["layers"].w)
+    assert len(widths) == 2                               # the grid's width did change with the right column
