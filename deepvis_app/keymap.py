@@ -108,6 +108,10 @@ KEYMAP: tuple[Binding, ...] = (
        "new"),
     _b("toggle_scores", ("r",), "Toggle the scores: find-max values on the top images, the selected unit's "
        "value over the aux pane", "new"),
+    _b("pin_reference", ("P",), "Embedding models: pin the frame shown as the reference whose similarity is "
+       "explained (again: unpin)", "new"),
+    _b("next_pair_view", ("1",), "Two-input networks: show both images, the first, the second (the original's "
+       "siamese view)", "new"),
 )
 
 ACTIONS: tuple[str, ...] = tuple(b.action for b in KEYMAP)

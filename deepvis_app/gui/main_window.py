@@ -29,9 +29,9 @@ from superqt.utils import qthrottled
 from deepvis_app.core.panes import PANES, PaneSpec, hidden_panes
 from deepvis_app.core.result import Result
 from deepvis_app.core.session import Session
+from deepvis_app.core.window_layout import pane_rects
 from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
-from deepvis_app.core.window_layout import pane_rects
 from deepvis_app.gui.panes.aux_pane import AuxPane
 from deepvis_app.gui.panes.buttons_pane import ButtonsPane
 from deepvis_app.gui.panes.control_pane import ControlColors, ControlPane

@@ -58,7 +58,7 @@ class CropItem:
 
 def layer_receptive_field(loaded: LoadedModel, layer: str) -> LayerRF:
     """The composed receptive field; the whole image where the graph cannot be followed."""
-    shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+    shape = loaded.preprocessor.network_shape
     rf = receptive_field(loaded.module, shape, layer, loaded.device)
     if rf is None:
         rf = LayerRF(Axis(), Axis(), loaded.preprocessor.input_size, whole_image=True)
@@ -157,7 +157,7 @@ def has_max_pool_switches(loaded: LoadedModel) -> bool:
     """Whether one forward pass of the model runs a max-pool (cached per module)."""
     module = loaded.module
     if module not in _SWITCHES:
-        x = torch.zeros((1, loaded.settings.input_channels, *loaded.preprocessor.input_size), device=loaded.device)
+        x = torch.zeros((1, *loaded.preprocessor.network_shape), device=loaded.device)
         spy = _MaxPoolSpy()
         with torch.no_grad(), spy:
             module(x)

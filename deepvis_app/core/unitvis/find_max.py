@@ -296,7 +296,7 @@ def _gather_states(state: ScanState, world: int) -> ScanState:
 def image_locator(loaded: LoadedModel, layer: str) -> Locate | None:
     """The layer's arg-max position -> its receptive-field centre in network-input pixels; None where
     the receptive field cannot be followed through the graph."""
-    shape = (loaded.settings.input_channels, *loaded.preprocessor.input_size)
+    shape = loaded.preprocessor.network_shape
     rf = receptive_field(loaded.module, shape, layer, loaded.device)
     return None if rf is None or rf.whole_image else rf.center
 
