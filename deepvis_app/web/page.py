@@ -2,7 +2,7 @@
 
 The layer list above the picture (click a name to select the layer), the text the window draws over
 a pane (top-5 labels, a unit's value) over that pane, the status line and message below, the help
-beside it. The page polls ``GET /state`` (JSON) and builds the text with ``textContent`` only, so a
+beside them. The page polls ``GET /state`` (JSON) and builds the text with ``textContent`` only, so a
 label can hold any Unicode and no markup. Keys go to ``POST /key`` as the browser names them (the
 server maps them with the key table the window uses), clicks on the picture to ``POST /click`` in
 picture pixels. Browser shortcuts (Ctrl, Alt, Meta) stay the browser's.
@@ -32,11 +32,11 @@ body{margin:0;background:#333;color:#ddd;font-family:sans-serif}
 <body>
 <div id="layers"></div>
 <div id="main">
-<div id="picture"><img id="frame" width="@W@" height="@H@" alt="the deepvis window">
+<div><div id="picture"><img id="frame" width="@W@" height="@H@" alt="the deepvis window">
 <div id="over"></div></div>
+<div id="status">loading...</div><div id="message"></div></div>
 <div id="help" hidden><table><tbody id="help-rows"></tbody></table></div>
 </div>
-<div id="status">loading...</div><div id="message"></div>
 <script>
 "use strict";
 const SIZE = [@W@, @H@];
