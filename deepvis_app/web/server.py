@@ -37,6 +37,10 @@ MAX_FPS = 15.0
 MAX_FORM_BYTES = 2048
 BODY_TIMEOUT_S = 5.0
 NO_STORE = {"Cache-Control": "no-store"}
+# The page: its own inline script and style only, talking to this server only, never inside another site's frame.
+PAGE_HEADERS = {**NO_STORE, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                           "img-src 'self'; connect-src 'self'; frame-ancestors 'none'"}
 
 
 @dataclasses.dataclass
@@ -55,7 +59,7 @@ class WebState:
 
 def build_app(web: WebState) -> Starlette:
     async def index(_request: Request) -> Response:
-        return HTMLResponse(page_html(web.hub.size), headers=NO_STORE)
+        return HTMLResponse(page_html(web.hub.size), headers=PAGE_HEADERS)
 
     async def frame(_request: Request) -> Response:
         return Response(web.hub.refresh()[1], media_type="image/jpeg", headers=NO_STORE)

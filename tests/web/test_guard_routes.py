@@ -75,6 +75,7 @@ def test_the_token_in_the_address_becomes_a_strict_httponly_cookie(web):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     page = c.get("/")
     assert page.status_code == 200 and 'id="frame"' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]   # no other site may frame it
     assert c.get("/state").json()["ready"] is True
     assert client(web).get("/state", headers={"Authorization": f"token {TOKEN}"}).status_code == 200
 
