@@ -19,7 +19,7 @@ tests_for() {   # the test files that exercise a module (what a mutant of it mus
   case "$1" in
     deepvis_app/settings/loader.py) echo "tests/core/test_settings.py tests/core/test_settings_legacy.py tests/core/test_settings_mean_image.py tests/settings_probes" ;;
     deepvis_app/settings/legacy.py) echo "tests/core/test_settings_legacy.py tests/gui/test_legacy_window_settings.py" ;;
-    deepvis_app/core/actions.py) echo "tests/core/test_actions.py tests/core/test_keymap.py tests/settings_probes/test_setting_probes.py" ;;
+    deepvis_app/core/actions.py) echo "tests/core/test_actions.py tests/core/test_actions_cycles.py tests/core/test_keymap.py" ;;
     deepvis_app/core/display.py) echo "tests/core/test_display.py" ;;
     deepvis_app/core/render.py) echo "tests/core/test_session.py tests/core/test_render_unit_images.py tests/settings_probes/test_setting_probes.py" ;;
     deepvis_app/io/playlist.py) echo "tests/io/test_sources.py tests/io/test_static_files_case.py tests/io/test_npy_input.py" ;;
