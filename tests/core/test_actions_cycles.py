@@ -1,5 +1,6 @@
-"""Cycling keys go exactly one step and wrap, from any state (the survivors of mutation testing of
-core/actions.py: docs/testing.md): S, n, m, M, 5, u, Esc, P and the pair-view key."""
+"""Key actions at their edges, written against the survivors of mutation testing of core/actions.py
+(docs/testing.md): cycling keys go exactly one step and wrap from any state (S, n, m, M, v, 5, u, Esc,
+P, the pair-view key), clamps, moves by one, the back loop and the frozen origin."""
 
 from __future__ import annotations
 
@@ -64,3 +65,41 @@ def test_pin_counts_presses_and_pair_view_cycles():
     seen = _walk("next_pair_view", "pair_view", START, len(PAIR_VIEWS) + 1)
     first = PAIR_VIEWS.index(START.pair_view)
     assert seen == [PAIR_VIEWS[(first + i) % len(PAIR_VIEWS)] for i in range(1, len(PAIR_VIEWS) + 2)]
+
+
+def test_out_of_range_layer_and_unit_are_clamped():
+    from deepvis_app.core.actions import ensure_valid
+
+    state = ensure_valid(START.replace(layer_idx=7, selected_unit=50), INFO)
+    assert (state.layer_idx, state.selected_unit) == (2, 4)
+    assert (state.backprop_layer, state.backprop_unit) == (2, 4)      # the unfrozen origin follows
+
+
+def test_left_moves_one_layer_on_the_list_and_one_unit_in_the_grid():
+    from deepvis_app.core.actions import move_selection
+
+    assert apply_action("sel_left", START.replace(layer_idx=1), INFO).layer_idx == 0
+    assert apply_action("sel_left", START.replace(cursor_area="bottom", selected_unit=3), INFO).selected_unit == 2
+    assert move_selection(START.replace(cursor_area="bottom"), INFO, "right").selected_unit == 1   # one by default
+
+
+def test_up_to_unit_zero_stays_in_the_grid():
+    state = apply_action("sel_up", START.replace(cursor_area="bottom", selected_unit=4), INFO)   # 4 columns
+    assert (state.in_grid, state.selected_unit) == (True, 0)
+
+
+def test_back_loop_from_off_is_gradient_raw_and_deconv_norm_goes_off():
+    state = apply_action("ez_back_mode_loop", START.replace(back_method="occlusion", back_view="overlay"), INFO)
+    assert (state.back_enabled, state.back_method, state.back_view) == (True, "gradient", "raw")
+    state = apply_action("ez_back_mode_loop", START.replace(back_enabled=True, back_method="deconv",
+                                                            back_view="norm"), INFO)
+    assert not state.back_enabled
+
+
+def test_freezing_records_the_layer_and_the_unit():
+    state = apply_action("freeze_back_unit", START.replace(layer_idx=1, cursor_area="bottom", selected_unit=3), INFO)
+    assert (state.backprop_selection_frozen, state.backprop_layer, state.backprop_unit) == (True, 1, 3)
+
+
+def test_next_back_view_from_a_view_not_offered_is_the_first():
+    assert apply_action("next_back_view", START.replace(back_view="histogram"), INFO).back_view == "raw"
