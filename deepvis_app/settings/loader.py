@@ -22,7 +22,6 @@ import __future__
 
 import collections.abc
 import dataclasses
-import difflib
 import logging
 import math
 import os
@@ -38,6 +37,7 @@ from deepvis_app.settings import legacy
 from deepvis_app.settings.defaults import PATH_FIELDS, RANDOM_WEIGHTS, Settings, setting_names
 from deepvis_app.settings.file_runner import SettingsFileProblem, run_settings_code
 from deepvis_app.settings.limits import LimitError, literal
+from deepvis_app.settings.suggest import did_you_mean, unbalanced
 
 log = logging.getLogger("deepvis.settings")
 
@@ -243,13 +243,17 @@ def _parse_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str,
         except LimitError as exc:  # too long, too deep, a number out of range: refused, not read as text
             problems.append(str(exc))
         except (ValueError, SyntaxError):
+            problem = unbalanced(text)
+            if problem:   # not a string meant as one: a bracket or quote left open
+                problems.append(f"--set {name}={text}: {problem} (quote the value for the shell: "
+                                f"--set \"{name}=...\")")
+                continue
             values[name] = text
     return values
 
 
 def _did_you_mean(name: str) -> str:
-    close = difflib.get_close_matches(name, setting_names(), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return did_you_mean(name)
 
 
 def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
