@@ -211,7 +211,7 @@ def _run_settings_file(path: Path, problems: list[str], notes: list[str] | None 
             foreign[name] = value
     translated = legacy.translate(foreign, values, known, path.parent)
     for name in translated.unknown:
-        problems.append(f"{path}: unknown setting '{name}'{_did_you_mean(name)}")
+        problems.append(f"{path}: unknown setting '{name}'{did_you_mean(name)}")
     values.update(translated.values)  # it maps no name the file also sets; window_size is scaled
     if notes is not None:
         notes.extend(f"{path}: {note}" for note in translated.notes)
@@ -236,24 +236,18 @@ def _parse_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str,
             problems.append(f"--set {item!r}: expected key=value")
             continue
         if name not in known:
-            problems.append(f"--set {name}: unknown setting{_did_you_mean(name)}")
+            problems.append(f"--set {name}: unknown setting{did_you_mean(name)}")
             continue
         try:
             values[name] = literal(text, f"--set {name}", limit=SET_NUMBER_LIMIT)
         except LimitError as exc:  # too long, too deep, a number out of range: refused, not read as text
             problems.append(str(exc))
         except (ValueError, SyntaxError):
-            problem = unbalanced(text)
-            if problem:   # not a string meant as one: a bracket or quote left open
-                problems.append(f"--set {name}={text}: {problem} (quote the value for the shell: "
-                                f"--set \"{name}=...\")")
+            if problem := unbalanced(text):   # not a string meant as one: a bracket or quote left open
+                problems.append(f"--set {name}={text}: {problem} (quote the value: --set \"{name}=...\")")
                 continue
             values[name] = text
     return values
-
-
-def _did_you_mean(name: str) -> str:
-    return did_you_mean(name)
 
 
 def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
