@@ -17,7 +17,7 @@ mutmut="$root/.venv/bin/mutmut"
 
 tests_for() {   # the test files that exercise a module (what a mutant of it must fail)
   case "$1" in
-    deepvis_app/settings/loader.py) echo "tests/core/test_settings.py tests/core/test_settings_legacy.py tests/core/test_settings_mean_image.py tests/core/test_settings_loader_edges.py tests/core/test_settings_suggest.py tests/core/test_hostile_inputs2.py" ;;
+    deepvis_app/settings/loader.py) echo "tests/core/test_settings.py tests/core/test_settings_legacy.py tests/core/test_settings_mean_image.py tests/core/test_settings_loader_edges.py tests/core/test_hostile_inputs2.py" ;;
     deepvis_app/settings/legacy.py) echo "tests/core/test_settings_legacy.py tests/gui/test_legacy_window_settings.py" ;;
     deepvis_app/core/actions.py) echo "tests/core/test_actions.py tests/core/test_actions_cycles.py tests/core/test_keymap.py" ;;
     deepvis_app/core/display.py) echo "tests/core/test_display.py" ;;
