@@ -73,6 +73,10 @@ def register(subparsers: Any) -> None:
                         help="for -o: map values LO..HI (of the view's quantity: the signal for raw/gray, its "
                              "norm for norm/normblur/overlay) to the picture's range, clipped, instead of min-max "
                              "(cnn-vizlib's value_range: several maps on one scale)")
+    parser.add_argument("--clip-percent", type=float, metavar="P",
+                        help="for -o without --value-range: the largest P percent of the values saturate instead "
+                             "of setting the scale (captum's outlier_perc; 0: plain min-max; default: the "
+                             "method's, in the list at the end)")
     parser.add_argument("--absolute", action="store_true", help="for -o: show the absolute value of the signal "
                         "(cnn-vizlib's absolute)")
     parser.add_argument("--overlay-alpha", type=float, metavar="A",
@@ -88,12 +92,15 @@ def register(subparsers: Any) -> None:
     add_method_flags(parser)
 
 
-def view_scale(args: argparse.Namespace) -> ViewScale:
-    """--value-range, --absolute and --overlay-alpha as a `ViewScale` (a bad value in one line)."""
+def view_scale(args: argparse.Namespace, method: Method | None = None) -> ViewScale:
+    """--value-range, --absolute, --overlay-alpha and --clip-percent (default: the method's) as a
+    `ViewScale` (a bad value in one line)."""
+    clip = args.clip_percent if args.clip_percent is not None else (method.clip if method is not None else 0.0)
     try:
-        return ViewScale(tuple(args.value_range) if args.value_range else None, args.absolute, args.overlay_alpha)
+        return ViewScale(tuple(args.value_range) if args.value_range else None, args.absolute, args.overlay_alpha,
+                         0.0 if args.value_range else clip)
     except ValueError as exc:
-        raise UserError(f"--value-range/--overlay-alpha: {exc}") from None
+        raise UserError(f"--value-range/--overlay-alpha/--clip-percent: {exc}") from None
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -271,6 +278,6 @@ def _write_outputs(args: argparse.Namespace, method: Method, signal: np.ndarray,
     if args.output:
         view = args.view or method.view
         write_image(args.output, back_view(signal, view, image=image, blur_sigma=blur, colormap=args.colormap,
-                                           scale=view_scale(args)))
+                                           scale=view_scale(args, method)))
         written.append(str(args.output))
     return written

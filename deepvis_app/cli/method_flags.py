@@ -58,7 +58,8 @@ def method_list(width: int = 100) -> str:
         lines.append(f" {title}:")
         for method in (m for m in METHODS if belongs(m)):
             flags = f" [{' '.join(flags_of[method.name])}]" if method.name in flags_of else ""
-            lines.append(textwrap.fill(f"{method.name} ({method.view}): {method.help}{flags}", width,
+            view = f"{method.view}, clip {method.clip:g}%" if method.clip else method.view
+            lines.append(textwrap.fill(f"{method.name} ({view}): {method.help}{flags}", width,
                                        initial_indent="  ", subsequent_indent="      "))
     return "\n".join(lines)
 

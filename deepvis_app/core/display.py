@@ -20,7 +20,10 @@ The back-pane views follow the original toolbox (``caffevis/app.py _draw_back_pa
 
 `ViewScale` holds cnn-vizlib's heatmap options (``SaliencyMap.heatmap``/``compose``): a fixed value
 range instead of the min-max one (so maps of several images share one scale), the absolute value
-of the signal, and a fixed overlay opacity.
+of the signal, and a fixed overlay opacity; and captum's ``outlier_perc`` (``clip_percent``): the
+largest few percent of the values saturate instead of setting the scale. Gradient-like maps are
+sparse with a few huge values, so scaled by their maximum almost every pixel lands on mid-gray
+(or black): clipping the top 1-2 % makes them visible (each method's default: `core.methods`).
 """
 
 from __future__ import annotations
@@ -79,17 +82,29 @@ class ViewScale:
     value_range: tuple[float, float] | None = None   # (lo, hi) mapped to 0..1, clipped; None: min-max
     absolute: bool = False                           # the view of |signal|
     alpha: float | None = None                       # overlays: this opacity everywhere; None: value ** 0.8
+    clip_percent: float = 0.0                        # min-max scaling: the top this % of values saturate
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.clip_percent < 50.0:
+            raise ValueError(f"clip percent {self.clip_percent}: must be at least 0 and below 50")
         if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
             raise ValueError(f"value range {self.value_range}: the low end must be below the high end")
         if self.alpha is not None and not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"overlay alpha {self.alpha}: must be between 0 and 1")
 
     def unit(self, values: np.ndarray, centred: bool = False) -> np.ndarray:
-        """Values to [0, 1]: the fixed range, else min-max (``centred``: 0 at 0.5, `norm01c`)."""
-        if self.value_range is None:
+        """Values to [0, 1]: the fixed range, else min-max (``centred``: 0 at 0.5, `norm01c`), where
+        the top ``clip_percent`` % of the values (of their magnitudes, centred) saturate."""
+        if self.value_range is None and self.clip_percent == 0.0:
             return norm01c(values, 0.0) if centred else norm01(values)
+        if self.value_range is None:
+            values = np.asarray(values, dtype=np.float64)
+            if centred:
+                top = float(np.percentile(np.abs(values), 100.0 - self.clip_percent))
+                return np.clip(values / (2.0 * top + _EPS) + 0.5, 0.0, 1.0)
+            low = float(values.min())
+            top = float(np.percentile(values, 100.0 - self.clip_percent))
+            return np.clip((values - low) / (top - low + _EPS), 0.0, 1.0)
         low, high = self.value_range
         return np.clip((np.asarray(values, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
 

@@ -14,7 +14,10 @@ returning a (B, C, H, W) map at the input, with:
 - ``options``: a frozen dataclass of `core.options.option` fields; its defaults are the settings'
   defaults, ``method_options = {"name": {...}}`` in a settings file overrides them, and each field
   becomes a CLI flag (fields with the same ``flag`` share one, e.g. ``--batch``);
-- ``view``: the back view a picture of it uses by default (``deepvis attribute -o``);
+- ``view`` and ``clip``: the back view a picture of it uses by default (``deepvis attribute -o``) and
+  the percent of its largest values that saturate there (`display.ViewScale.clip_percent`): a
+  gradient-like map scaled by its maximum is near-uniform gray, so those clip 2 %; chosen so that
+  the sample's map of every method is visible (tests/core/test_default_views.py measures it);
 - ``rule``: for backprop methods, the ReLU rule set of `core.backprop`; the app then records one
   forward per frame with that rule and every origin costs one backward.
 
@@ -89,6 +92,7 @@ class Method:
     options: type = NoOptions
     view: str = "raw"
     help: str = ""
+    clip: float = 0.0   # percent of the largest values that saturate in its default picture
     rule: str | None = None
     kind_of: Callable[[Any], MapKind] | None = None   # when the kind depends on the options (noise tunnel)
 
@@ -146,8 +150,11 @@ def _noise_tunnel_kind(base: str) -> MapKind:
 
 def _backprop_method(name: str, help_text: str) -> Method:
     options = ReversedNetOptions if name in REVERSED_NETS else NoOptions
-    return Method(name, partial(_backprop, rule=name), MapKind.INPUT, options, help=help_text, rule=name)
+    return Method(name, partial(_backprop, rule=name), MapKind.INPUT, options, help=help_text, rule=name,
+                  clip=SIGNAL_CLIP)
 
+
+SIGNAL_CLIP = 2.0   # the default picture of a gradient-like map saturates its top 2 % (captum's outlier_perc)
 
 METHODS: tuple[Method, ...] = (
     _backprop_method("gradient", "the plain gradient"),
@@ -159,15 +166,16 @@ METHODS: tuple[Method, ...] = (
            help="drop of the objective when a window of the input is replaced by the baseline"),
     Method("occlusion_layer", occlusion_layer, MapKind.INPUT, OcclusionOptions,
            help="DNN-Visualizer's occlusion saliency: the unit's channel norm with a window occluded minus without"),
-    Method("smoothgrad", smoothgrad, MapKind.INPUT, SmoothGradOptions,
+    Method("smoothgrad", smoothgrad, MapKind.INPUT, SmoothGradOptions, clip=SIGNAL_CLIP,
            help="mean backprop signal over noisy copies of the input"),
     Method("integrated_gradients", integrated_gradients_map, MapKind.INPUT, IntegratedGradientsOptions,
+           view="gray", clip=SIGNAL_CLIP,
            help="the gradient integrated from the baseline to the input, times their difference"),
     Method("gradcam", gradcam, MapKind.LAYER, GradCamOptions, view="overlay",
            help="layer activations weighted by their mean gradient"),
     Method("gradcam++", gradcam_plus_plus, MapKind.LAYER, GradCamPlusPlusOptions, view="overlay",
            help="Grad-CAM with pixel-wise weights of positive gradients"),
-    Method("guided_gradcam", guided_gradcam, MapKind.LAYER,
+    Method("guided_gradcam", guided_gradcam, MapKind.LAYER, view="gray", clip=SIGNAL_CLIP,
            help="guided backprop times the Grad-CAM map"),
     Method("hirescam", hirescam, MapKind.LAYER, CamOptions, view="overlay",
            help="HiResCAM: sum over channels of gradient times activation (Grad-CAM without the spatial mean)"),
@@ -185,14 +193,14 @@ METHODS: tuple[Method, ...] = (
            help="Ablation-CAM: channels weighted by the objective's relative drop when each is ablated"),
     Method("fullgrad", fullgrad, MapKind.INPUT, FullGradOptions, view="overlay",
            help="FullGrad: |input x gradient| plus every conv/batch-norm bias times its gradient"),
-    Method("input_x_gradient", input_x_gradient, MapKind.INPUT, view="gray",
+    Method("input_x_gradient", input_x_gradient, MapKind.INPUT, view="gray", clip=SIGNAL_CLIP,
            help="the input times the gradient"),
-    Method("gradient_shap", gradient_shap, MapKind.INPUT, GradientShapOptions, view="gray",
+    Method("gradient_shap", gradient_shap, MapKind.INPUT, GradientShapOptions, view="gray", clip=SIGNAL_CLIP,
            help="GradientSHAP: expected gradients from baselines at random points towards the (noisy) input"),
-    Method("deeplift", deeplift, MapKind.INPUT, DeepLiftOptions, view="gray",
+    Method("deeplift", deeplift, MapKind.INPUT, DeepLiftOptions, view="gray", clip=SIGNAL_CLIP,
            help="DeepLIFT (rescale rule): input minus baseline times the rescaled multipliers"),
     Method("attention_rollout", attention_rollout, MapKind.INPUT, RolloutOptions, view="overlay", help=ROLLOUT_HELP),
-    Method("noise_tunnel", noise_tunnel, MapKind.INPUT, NoiseTunnelOptions, view="gray",
+    Method("noise_tunnel", noise_tunnel, MapKind.INPUT, NoiseTunnelOptions, view="gray", clip=SIGNAL_CLIP,
            kind_of=lambda options: _noise_tunnel_kind(options.base),
            help="any method (--base) averaged over noisy inputs: smoothgrad, smoothgrad_sq or vargrad (--nt-type)"),
 )
