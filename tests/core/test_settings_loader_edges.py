@@ -58,3 +58,92 @@ def test_the_models_offered_are_the_folders_with_a_settings_file(monkeypatch, tm
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("DEEPVIS_MODELS_DIR", str(tmp_path))
     assert loader.available_models() == ["mine"]
+
+
+@pytest.fixture
+def models(monkeypatch, tmp_path):
+    """Two model folders under DEEPVIS_MODELS_DIR: alpha (40x40, with a setting of the original's that
+    gives a note) and beta (50x50)."""
+    root = tmp_path / "models"
+    for name, side, extra in (("alpha", 40, "caffevis_caffe_root = '/opt/caffe'\n"), ("beta", 50, "")):
+        (root / name).mkdir(parents=True)
+        (root / name / "settings.py").write_text(f"input_size = ({side}, {side})\n{extra}", encoding="utf-8")
+    monkeypatch.setenv("DEEPVIS_MODELS_DIR", str(root))
+    return root
+
+
+def _local(tmp_path, text: str) -> Path:
+    path = tmp_path / "settings_local.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_model_comes_from_the_flag_then_set_then_the_local_file(models, tmp_path):
+    local = _local(tmp_path, "model = 'alpha'\n")
+    from_local = load_settings(local_file=local)
+    assert (from_local.settings.model, from_local.settings.input_size) == ("alpha", (40, 40))
+    assert from_local.origins["model"] == str(local)
+    from_set = load_settings(local_file=local, overrides=["model='beta'"])
+    assert (from_set.settings.model, from_set.settings.input_size) == ("beta", (50, 50))
+    from_flag = load_settings(model="beta", local_file=local)
+    assert (from_flag.settings.model, from_flag.origins["model"]) == ("beta", "--set")
+    assert any("caffevis_caffe_root" in note for note in load_settings(model="alpha", local_file=NO_LOCAL).notes)
+
+
+def test_a_model_folder_given_as_a_path_is_read(models):
+    loaded = load_settings(model=str(models / "beta"), local_file=NO_LOCAL)
+    assert loaded.settings.input_size == (50, 50) and loaded.settings.model_dir == str(models / "beta")
+
+
+def test_an_unknown_model_names_the_folder_it_looked_for_and_the_known_ones(models):
+    assert _problems_model("nope") == [
+        f"model 'nope': no folder {models / 'nope'} with a settings.py, and not 'torchvision:<name>', "
+        f"'timm:<name>', 'hf:<folder>' or 'package.module:factory' (model folders: alpha, beta)"]
+
+
+def _problems_model(model: str) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(model=model, local_file=NO_LOCAL)
+    return str(caught.value).splitlines()
+
+
+def test_paths_resolve_against_their_file_but_special_values_stay(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    local = _local(tmp_path, "import pathlib\nlabels = pathlib.Path('labels.txt')\nweights = 'random'\n"
+                             "similar_to = 'sample:coffee'\nmean_image = '/abs/../kept.npy'\n")
+    settings = load_settings(local_file=local).settings
+    assert settings.labels == str(tmp_path / "labels.txt")        # a pathlib.Path becomes a str, resolved
+    assert (settings.weights, settings.similar_to, settings.mean_image) == ("random", "sample:coffee",
+                                                                             "/abs/../kept.npy")
+    hf = load_settings(local_file=NO_LOCAL, overrides=["builder='hf:some/folder'"]).settings.builder
+    assert hf == f"hf:{tmp_path / 'some' / 'folder'}"
+    assert load_settings(model="hf:other", local_file=NO_LOCAL).settings.model == f"hf:{tmp_path / 'other'}"
+
+
+def test_the_originals_dvt_root_is_the_settings_files_folder(tmp_path):
+    local = _local(tmp_path, "labels = '%DVT_ROOT%/labels.txt'\nfast_move_dist = 7\n")
+    settings = load_settings(local_file=local).settings
+    assert (settings.labels, settings.fast_move_dist) == (str(tmp_path / "labels.txt"), 7)
+
+
+def test_set_values_with_an_equals_sign_strings_and_every_bad_item_reported():
+    settings = load_settings(local_file=NO_LOCAL, overrides=["static_files_regexp='a=b'",
+                                                             "model_kwargs={'x': [1, 2]}"]).settings
+    assert settings.static_files_regexp == "a=b"
+    assert load_settings(local_file=NO_LOCAL, overrides=["static_files_regexp=.*png"]).settings \
+        .static_files_regexp == ".*png"                      # not a Python literal: taken as the string
+    problems = _problems("abc", "def", "static_files_regexp=(x", "channel_order=[BGR")
+    assert problems[:2] == ["--set 'abc': expected key=value", "--set 'def': expected key=value"]
+    assert len(problems) == 4 and all("quote the value" in p for p in problems[2:])
+
+
+def test_values_are_checked_against_their_declared_types(tmp_path):
+    assert _problems("input_size=(1, 2, 3)") == ["--set: setting 'input_size' = (1, 2, 3) is not tuple"]
+    assert _problems("input_size=('a', 2)")[0].startswith("--set: setting 'input_size'")
+    settings = load_settings(local_file=NO_LOCAL, overrides=["key_overrides={'quit': ['x']}",
+                                                             "boost_indiv_choices=(0.1, 0.2, 0.3)",
+                                                             "builder='pkg:factory'"]).settings
+    assert settings.key_overrides == {"quit": ("x",)}          # lists become tuples
+    assert settings.boost_indiv_choices == (0.1, 0.2, 0.3) and settings.builder == "pkg:factory"
+    assert _problems("layer_filter=5")[0].startswith("--set: setting 'layer_filter' = 5")
+    assert load_settings(local_file=_local(tmp_path, "layer_filter = len\n")).settings.layer_filter is len
