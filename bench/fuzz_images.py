@@ -89,21 +89,8 @@ def child(args: argparse.Namespace) -> None:
             outcome = "read_error"
         except BaseException as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
             outcome, failure, detail = "exception", "exception", f"{type(exc).__name__}: {exc}"[:300]
-        seconds = time.perf_counter() - started
-        if failure is None and seconds > args.time_bound:
-            failure, detail = "slow", f"{seconds:.2f} s"
-        if failure is None and os.fstat(2).st_size != noise_before:
-            noise.seek(noise_before)
-            failure, detail = "stderr", noise.read(300).decode(errors="replace")
         counts[outcome] += 1
-        if failure is not None:
-            saved = Path(args.save) / f"{failure}-{name}-{os.getpid()}-{sum(counts.values())}.bin"
-            saved.write_bytes(data)
-            emit.write(json.dumps({"failure": failure, "seed": name, "detail": detail, "saved": str(saved)}) + "\n")
-        if sum(counts.values()) % 50 == 0:
-            emit.write(json.dumps({"progress": dict(counts), "slowest_s": round(seconds, 4)}) + "\n")
-            counts.clear()
-        emit.flush()
+        _report(name, data, failure, detail, started, noise_before, args, counts, noise, emit)
 
 
 def _other_target(fuzz, target: str, rng, folder: Path, args: argparse.Namespace, counts: Counter, last: Path,
@@ -116,18 +103,25 @@ def _other_target(fuzz, target: str, rng, folder: Path, args: argparse.Namespace
         outcome, data = fuzz(rng, folder)
     except BaseException as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
         outcome, failure, detail = "exception", "exception", f"{type(exc).__name__}: {exc}"[:300]
+    counts[f"{target}:{outcome}"] += 1
+    last.write_bytes(data)
+    _report(target, data, failure, detail, started, noise_before, args, counts, noise, emit)
+
+
+def _report(seed: str, data: bytes, failure: str | None, detail: str, started: float, noise_before: int,
+            args: argparse.Namespace, counts: Counter, noise, emit) -> None:
+    """One input's verdict: a failure (its own, too slow, or anything on stderr) is saved and emitted; every
+    50 inputs a progress line."""
     seconds = time.perf_counter() - started
     if failure is None and seconds > args.time_bound:
         failure, detail = "slow", f"{seconds:.2f} s"
     if failure is None and os.fstat(2).st_size != noise_before:
         noise.seek(noise_before)
         failure, detail = "stderr", noise.read(300).decode(errors="replace")
-    counts[f"{target}:{outcome}"] += 1
-    last.write_bytes(data)
     if failure is not None:
-        saved = Path(args.save) / f"{failure}-{target}-{os.getpid()}-{sum(counts.values())}.bin"
+        saved = Path(args.save) / f"{failure}-{seed}-{os.getpid()}-{sum(counts.values())}.bin"
         saved.write_bytes(data)
-        emit.write(json.dumps({"failure": failure, "seed": target, "detail": detail, "saved": str(saved)}) + "\n")
+        emit.write(json.dumps({"failure": failure, "seed": seed, "detail": detail, "saved": str(saved)}) + "\n")
     if sum(counts.values()) % 50 == 0:
         emit.write(json.dumps({"progress": dict(counts), "slowest_s": round(seconds, 4)}) + "\n")
         counts.clear()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from deepvis_app.errors import DeepvisError
+from deepvis_app.io.text_files import TextFileError, read_text_bounded
 from deepvis_app.settings.limits import MAX_JSON_DEPTH, MAX_RECORD_BYTES, cut_line
 
 MAX_TOP = 100_000          # images kept per unit
@@ -32,21 +33,14 @@ class RecordError(DeepvisError, ValueError):
 def load_json_bounded(path: Path) -> Any:
     """The JSON document in `path`, within MAX_RECORD_BYTES and MAX_JSON_DEPTH; `RecordError` otherwise."""
     try:
-        size = path.stat().st_size
-        if size > MAX_RECORD_BYTES:
-            raise RecordError(f"{path}: {size} bytes, over the limit of {MAX_RECORD_BYTES // 2**20} MiB "
-                              "for a record file")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_RECORD_BYTES + 1)
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if len(data) > MAX_RECORD_BYTES:
-        raise RecordError(f"{path}: over the limit of {MAX_RECORD_BYTES // 2**20} MiB for a record file")
+        text = read_text_bounded(path, MAX_RECORD_BYTES, "record file")
+    except TextFileError as exc:
+        raise RecordError(str(exc)) from None
     try:
-        doc = json.loads(data)
+        doc = json.loads(text)
     except RecursionError:
         raise RecordError(f"{path}: JSON nested too deeply (the limit is {MAX_JSON_DEPTH} levels)") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise RecordError(f"{path}: not valid JSON ({cut_line(str(exc), 120)})") from None
     if _depth(doc) > MAX_JSON_DEPTH:
         raise RecordError(f"{path}: JSON nested too deeply (the limit is {MAX_JSON_DEPTH} levels)")
