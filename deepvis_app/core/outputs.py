@@ -365,8 +365,9 @@ def _check_kind(chosen: str, found: str, picked: Any, name: str) -> None:
                                                                             found == "embedding"):
         return
     shape = "a list of detections" if found == "detection" else f"shape {tuple(picked.shape)}"
-    raise OutputError(f"setting 'output_kind' = {chosen!r}: the model's {name} has {shape}, which is "
-                      f"{found}")
+    what = "output" if name == "the output" else f"output {name!r}"
+    raise OutputError(f"setting 'output_kind' = {chosen!r}: the model's {what} has {shape}, which is {found} "
+                      f"(set output_kind = 'auto' or {found!r}, or `output` to another part)")
 
 
 def _max_detections(model: nn.Module) -> int:

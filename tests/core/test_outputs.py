@@ -238,3 +238,9 @@ def test_a_model_with_its_own_output_module_keeps_it_and_a_sequential_runs_once(
     with torch.no_grad():
         sequential.module(torch.zeros(1, 3, 8, 8))
     assert len(calls) == 1 and head_or_plain(sequential.module).kind == "dense"
+
+
+def test_an_output_kind_that_does_not_fit_is_one_line():
+    with pytest.raises(OutputError, match=r"'output_kind' = 'detection': the model's output 'image_embeds' has "
+                                          r"shape \(1, 16\), which is embedding"):
+        load_kind(output_models.embedding, input_size=(32, 32), output_kind="detection")
