@@ -127,7 +127,8 @@ class _Details:
 
     def html(self, unit: int, entries: list[list[dict]]) -> str:
         if unit >= len(entries) or not entries[unit]:
-            self.problems.append(f"{self.layer} unit {unit}: no find-max entry, no details")
+            if entries:   # a layer without find-max results (only optimized images) has no top images to detail
+                self.problems.append(f"{self.layer} unit {unit}: no find-max entry, no details")
             return "<p>no find-max entry for this unit: no details</p>"
         top = entries[unit][0]
         image = self.fitted(str(top["path"]))
