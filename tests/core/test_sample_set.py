@@ -47,3 +47,18 @@ def test_the_names_left_out_are_in_the_skimage_list():
     assert set(sample_set.SAME_PHOTO) <= set(SAMPLE_SET_NAMES)
     for duplicate, original in sample_set.SAME_PHOTO.items():
         assert _digest(sample_image(duplicate)) == _digest(sample_image(original))
+
+
+def test_the_shipped_top_images_name_only_files_of_the_set():
+    """The default model's shipped find-max results were found in this set: every image they name is one
+    it writes (none of the left-out duplicate), so a unit's top-9 never shows the same photo twice."""
+    import json
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "models" / "efficientnet_lite0" / "unit_vis" / "find_max"
+    files = {f"{name}_{k}.jpg" for name in sample_set.SET_NAMES for k in range(5)}
+    for path in sorted(shipped.glob("_*.json")):
+        doc = json.loads(path.read_text())
+        assert doc["sample_set"] == {"variants": 5, "seed": 0}
+        named = {entry["path"] for unit in doc["units"] for entry in unit}
+        assert named <= files, (path.name, sorted(named - files)[:5])
