@@ -147,3 +147,22 @@ def test_values_are_checked_against_their_declared_types(tmp_path):
     assert settings.boost_indiv_choices == (0.1, 0.2, 0.3) and settings.builder == "pkg:factory"
     assert _problems("layer_filter=5")[0].startswith("--set: setting 'layer_filter' = 5")
     assert load_settings(local_file=_local(tmp_path, "layer_filter = len\n")).settings.layer_filter is len
+
+
+def test_a_relative_model_folder_and_an_empty_models_root(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "settings.py").write_text("input_size = (24, 24)\n", encoding="utf-8")
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "root").mkdir()
+    monkeypatch.setenv("DEEPVIS_MODELS_DIR", str(tmp_path / "root"))
+    assert load_settings(model="mine", local_file=NO_LOCAL).settings.input_size == (24, 24)
+    assert _problems_model("bare")[0].startswith(f"model 'bare': no folder {tmp_path / 'root' / 'bare'} with")
+    assert _problems_model("bare")[0].endswith("(model folders: none)")
+
+
+def test_the_local_file_keeps_its_other_settings_when_the_model_comes_from_the_flag(models, tmp_path):
+    local = _local(tmp_path, "from __future__ import annotations\nmodel = 'alpha'\nfast_move_dist = 7\n")
+    loaded = load_settings(model="beta", local_file=local)
+    assert (loaded.settings.model, loaded.settings.fast_move_dist) == ("beta", 7)
+    assert load_settings(local_file=NO_LOCAL).origins["model"] == "default"
