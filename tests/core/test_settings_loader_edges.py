@@ -40,6 +40,7 @@ def test_the_table_gives_each_value_and_what_set_it():
             settings_table(load_settings(local_file=NO_LOCAL, overrides=["fast_move_dist=5"]))}
     assert rows["fast_move_dist"] == (5, "--set")
     assert rows["camera_mirror"] == (True, "default")
+    assert rows["model"][1] == "default"
 
 
 def test_settings_local_outside_a_source_checkout_is_under_the_config_folder(monkeypatch, tmp_path):
@@ -165,4 +166,3 @@ def test_the_local_file_keeps_its_other_settings_when_the_model_comes_from_the_f
     local = _local(tmp_path, "from __future__ import annotations\nmodel = 'alpha'\nfast_move_dist = 7\n")
     loaded = load_settings(model="beta", local_file=local)
     assert (loaded.settings.model, loaded.settings.fast_move_dist) == ("beta", 7)
-    assert load_settings(local_file=NO_LOCAL).origins["model"] == "default"
