@@ -141,6 +141,8 @@ def test_set_values_with_an_equals_sign_strings_and_every_bad_item_reported():
 def test_values_are_checked_against_their_declared_types(tmp_path):
     assert _problems("input_size=(1, 2, 3)") == ["--set: setting 'input_size' = (1, 2, 3) is not tuple"]
     assert _problems("input_size=('a', 2)")[0].startswith("--set: setting 'input_size'")
+    assert _problems("input_size=5")[0].startswith("--set: setting 'input_size' = 5")
+    assert _problems("key_overrides=5")[0].startswith("--set: setting 'key_overrides' = 5")
     settings = load_settings(local_file=NO_LOCAL, overrides=["key_overrides={'quit': ['x']}",
                                                              "boost_indiv_choices=(0.1, 0.2, 0.3)",
                                                              "builder='pkg:factory'"]).settings
