@@ -2,8 +2,9 @@
 
 Output folders are checked (writable folder, not a file) before the model is loaded; images that
 cannot be read are listed in the JSON summary with their problem ("skipped"/"problems" of
-find-max, "missing_images"/"problems" of crops), never fatal. A report whose ``--details`` could not
-all be drawn prints one line per problem on stderr and a summary, and exits 1 (`PARTIAL_FAILURE`);
+find-max, "missing_images"/"problems" of crops), never fatal, and said on stderr, one line each and a
+summary. A report whose ``--details`` could not all be drawn prints one line per problem on stderr
+and a summary, and exits 1 (`PARTIAL_FAILURE`);
 a ``--dataset`` that is no folder exits 2 before anything is computed. Long jobs show a bar on a
 terminal (`core.progress.terminal_bar`; ``--no-progress`` turns it off).
 """
@@ -93,6 +94,8 @@ def _find_max(args: argparse.Namespace) -> int:
                     "resumed_batches": result.resumed_batches, "processes": ranks.world,
                     "skipped": result.skipped, "problems": result.problems,
                     "state_discarded": result.state_discarded, "written": [str(p) for p in result.written]})
+        _say_problems("find-max", {**{path: "skipped" for path in result.skipped}, **result.problems},
+                      "image(s) skipped; the results cover the others")
     return 0
 
 
@@ -161,7 +164,17 @@ def _crops(args: argparse.Namespace) -> int:
     print_json({"methods": list(methods), "norm_methods": list(norms), "units_written": result.layers,
                 "missing_images": sorted(set(result.missing_images)),
                 "problems": result.problems})
+    _say_problems("crops", {**{path: "missing from the dataset" for path in result.missing_images},
+                            **result.problems}, "image(s) not cropped; the montages leave them out")
     return 0
+
+
+def _say_problems(command: str, problems: dict[str, str], summary: str) -> None:
+    """One line per problem on stderr, then a summary line (the JSON on stdout lists them too)."""
+    for path, problem in sorted(problems.items()):
+        print(f"deepvis {command}: {path}: {problem}", file=sys.stderr)
+    if problems:
+        print(f"deepvis {command}: {len(problems)} {summary}", file=sys.stderr)
 
 
 def unit_progress(bar):

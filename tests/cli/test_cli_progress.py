@@ -157,3 +157,19 @@ def test_report_details_from_the_right_folder_exit_0(unit_vis, tmp_path):
     dataset, out = unit_vis
     assert main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
                  "--dataset", str(dataset), *UNIT_MODEL]) == 0
+
+
+def test_find_max_and_crops_say_each_skipped_image_on_stderr_with_a_summary(unit_vis, tmp_path, capsys):
+    dataset, out = unit_vis
+    assert main(["find-max", str(dataset), "--layers", "conv", "--top", "3", "--batch", "3", "--workers", "1",
+                 "--out", str(tmp_path / "uv"), *UNIT_MODEL]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line for line in err if line.startswith("deepvis find-max: broken.png: ")] and \
+        err[-1] == "deepvis find-max: 1 image(s) skipped; the results cover the others"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert main(["crops", "--out", str(tmp_path / "uv"), "--dataset", str(elsewhere), "--tile", "8",
+                 *UNIT_MODEL]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("deepvis crops: ") and "image(s) not cropped" in err[-1]
+    assert sum(": missing from the dataset" in line or "no such file" in line.lower() for line in err) >= 2
