@@ -125,7 +125,7 @@ def layout_json(root: Path, layer: str) -> Path:
 def test_report_methods_add_each_methods_map_of_the_top_image(tmp_path):
     """--methods: each registered method's map for the detail unit on its top image, as `attribute`
     computes it (Grad-CAM family at the spatial layer below), in the method's own view."""
-    from deepvis_app.core.display import back_view
+    from deepvis_app.core.display import ViewScale, back_view
     from deepvis_app.core.layers import discover_layers
     from deepvis_app.core.methods import attribute, get_method
     from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
@@ -148,4 +148,6 @@ def test_report_methods_add_each_methods_map_of_the_top_image(tmp_path):
     for name in methods:
         expected = attribute(loaded.module, x, name, layer="pool", unit=2, cam_layer="conv")[0].detach().numpy()
         shown = read_image(site / f"img/methods/pool/unit_0002_{name}.png")
-        np.testing.assert_array_equal(shown, back_view(expected, get_method(name).view, image=image))
+        method = get_method(name)   # its default view and clip, as `deepvis attribute -o` shows it
+        np.testing.assert_array_equal(shown, back_view(expected, method.view, image=image,
+                                                       scale=ViewScale(clip_percent=method.clip)))

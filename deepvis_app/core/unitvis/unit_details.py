@@ -20,7 +20,7 @@ from skimage.transform import resize
 
 from deepvis_app.core.attribution.objective import make_objective
 from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.display import apply_colormap, back_view, norm01
+from deepvis_app.core.display import ViewScale, apply_colormap, back_view, norm01
 from deepvis_app.core.engine import cam_layer_below
 from deepvis_app.core.methods import MapKind, get_method, settings_options
 from deepvis_app.core.model import LoadedModel
@@ -85,8 +85,9 @@ def method_map_images(loaded: LoadedModel, layer: str, unit: int, image: np.ndar
         except (ValueError, RuntimeError) as exc:   # e.g. no spatial layer below a 1-D layer for a CAM
             pictures[name] = f"{name}: {exc}"
             continue
-        pictures[name] = back_view(_first(signal), method.view, image=image,
-                                   blur_sigma=loaded.settings.grad_norm_blur_radius)
+        pictures[name] = back_view(_first(signal), method.view, image=image,   # as `deepvis attribute -o` shows it
+                                   blur_sigma=loaded.settings.grad_norm_blur_radius,
+                                   scale=ViewScale(clip_percent=method.clip))
     return pictures
 
 
