@@ -81,6 +81,18 @@ def add_method_flags(parser: argparse.ArgumentParser) -> None:
             _add_flag(group, flag, users, named=len(users) >= SHARED)
 
 
+def _names(names: list[str]) -> str:
+    """Method names; "every map at a layer but X" when all but one or two of those are there."""
+    cams = [m.name for m in METHODS if m.kind is MapKind.LAYER]
+    taken = [name for name in cams if name in names]
+    if len(taken) < len(cams) - 2:
+        return ", ".join(names)
+    missing = [name for name in cams if name not in names]
+    others = [name for name in names if name not in cams]
+    every = f"every map at a layer{' but ' + ' and '.join(missing) if missing else ''}"
+    return f"{', '.join(others)} and {every}" if others else every
+
+
 def _by_value(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     """{value: [method names]} in first-seen order."""
     grouped: dict[str, list[str]] = {}
@@ -93,7 +105,7 @@ def _add_flag(group: Any, flag: str, users: list[tuple[Method, Any]], named: boo
     first_method, first = users[0]
     kind = _flag_type(option_type(first_method.options, first))
     helps = _by_value([(m.name, f.metadata["help"]) for m, f in users])
-    text = "; ".join(f"{', '.join(names)}: {text}" for text, names in helps.items()) \
+    text = "; ".join(f"{_names(names)}: {text}" for text, names in helps.items()) \
         if len(helps) > 1 or named else first.metadata["help"]
     defaults = _by_value([(m.name, str(f.default)) for m, f in users])
     shown = "; ".join(f"{value} for {', '.join(names)}" for value, names in defaults.items()) \

@@ -61,7 +61,7 @@ def test_help_lists_each_method_once_and_no_choice_list(capsys):
     text = help_text(capsys)
     assert "{gradient,deconv" not in text             # argparse's choice list in the usage and --method
     for method in METHODS:
-        assert text.count(f"{method.name} ({method.view}): {method.help[:30]}") == 1, method.name
+        assert text.count(f"\n  {method.name} ({method.view}") == 1, method.name
         assert text.count(method.help[:40]) == 1, method.name
 
 
