@@ -132,6 +132,7 @@ def test_find_max_and_crops_print_no_bar_when_not_on_a_terminal(unit_vis, tmp_pa
     assert "%|" not in capsys.readouterr().err
 
 
+@pytest.mark.slow   # the find-max fixture takes a few seconds
 def test_report_details_from_a_folder_without_the_images_exit_1_with_one_line_each(unit_vis, tmp_path, capsys):
     _, out = unit_vis
     empty = tmp_path / "elsewhere"
@@ -145,6 +146,7 @@ def test_report_details_from_a_folder_without_the_images_exit_1_with_one_line_ea
     assert (tmp_path / "site" / "index.html").is_file()
 
 
+@pytest.mark.slow   # the find-max fixture takes a few seconds
 def test_report_details_with_a_dataset_that_is_no_folder_exit_2_before_loading(unit_vis, tmp_path, capsys):
     _, out = unit_vis
     code = main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
@@ -153,12 +155,14 @@ def test_report_details_with_a_dataset_that_is_no_folder_exit_2_before_loading(u
     assert "--dataset" in capsys.readouterr().err and not (tmp_path / "site" / "index.html").exists()
 
 
+@pytest.mark.slow   # the find-max fixture takes a few seconds
 def test_report_details_from_the_right_folder_exit_0(unit_vis, tmp_path):
     dataset, out = unit_vis
     assert main(["report", "--out", str(tmp_path / "site"), "--unit-vis", str(out), "--details", "0-2",
                  "--dataset", str(dataset), *UNIT_MODEL]) == 0
 
 
+@pytest.mark.slow   # the find-max fixture takes a few seconds
 def test_find_max_and_crops_say_each_skipped_image_on_stderr_with_a_summary(unit_vis, tmp_path, capsys):
     dataset, out = unit_vis
     assert main(["find-max", str(dataset), "--layers", "conv", "--top", "3", "--batch", "3", "--workers", "1",
