@@ -23,11 +23,13 @@ import torch
 from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, run_checks
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
 from deepvis_app.cli.method_flags import add_method_flags, method_list, method_options
+from deepvis_app.cli.target_flags import add_target_arguments, apply_targets
 from deepvis_app.core.attribution import Objective, make_objective
 from deepvis_app.core.backprop import SEEDS, backprop_from_unit, reversed_net_rules
 from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
 from deepvis_app.core.hooks import capture_activations
 from deepvis_app.core.methods import METHOD_NAMES, MapKind, Method, get_method
+from deepvis_app.core.pairs import side_by_side
 from deepvis_app.core.progress import NO_PROGRESS, Progress, method_bar
 from deepvis_app.io.images import IMAGE_SUFFIXES
 
@@ -89,6 +91,7 @@ def register(subparsers: Any) -> None:
                         help="occlusion only: also write the (K,H,W) float32 occlusion maps of every output class, "
                              "from the same occluded copies (DNN-Visualizer)")
     add_check_arguments(parser)
+    add_target_arguments(parser)
     add_method_flags(parser)
 
 
@@ -152,6 +155,7 @@ def run_attribute(args: argparse.Namespace) -> int:
     layer = args.layer or loaded.output_layer
     options = method_options(args, method, loaded.settings)
     x, image = _load_input(args.input, loaded)
+    apply_targets(args, loaded, x)
     _check_indices(args, loaded, layer, x)
     with torch.no_grad():
         predicted = int(loaded.module(x).argmax(dim=1)[0])
@@ -199,9 +203,9 @@ def _load_input(spec: str, loaded) -> tuple[torch.Tensor, np.ndarray]:
         array = read_npy_input(spec, loaded.settings.input_channels, max_pixels, size=loaded.settings.input_size)
         x = torch.from_numpy(array)[None].to(loaded.device)
         return x, loaded.preprocessor.to_image(x)
-    from deepvis_app.io.images import load_input
+    from deepvis_app.io.playlist import read_input
 
-    frame = loaded.preprocessor.fit_frame(load_input(spec, max_pixels))
+    frame = loaded.preprocessor.fit_frame(read_input(spec, max_pixels, loaded.settings.two_inputs is not None))
     return loaded.preprocessor.to_tensor(frame, loaded.device), frame
 
 
@@ -277,6 +281,8 @@ def _write_outputs(args: argparse.Namespace, method: Method, signal: np.ndarray,
         written.append(str(args.npy))
     if args.output:
         view = args.view or method.view
+        if signal.shape[-1] * 2 == image.shape[1]:   # a two-input network: one map per image, side by side
+            signal = side_by_side(signal, signal.shape[0] // 2)
         write_image(args.output, back_view(signal, view, image=image, blur_sigma=blur, colormap=args.colormap,
                                            scale=view_scale(args, method)))
         written.append(str(args.output))
