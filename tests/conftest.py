@@ -9,6 +9,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The tests measured over ~3 s on the shared 2-core machine (`tests/slow_tests.py`) are marked slow,
+    as if decorated, so `-m "not slow"` leaves them out (before pytest deselects by marker)."""
+    from tests.slow_tests import MEASURED_SLOW
+
+    for item in items:
+        if item.nodeid in MEASURED_SLOW or item.nodeid.split("[")[0] in MEASURED_SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_local_settings(tmp_path_factory, monkeypatch):
     """Tests never read the developer's own settings/settings_local.py (an empty value: no local file),
