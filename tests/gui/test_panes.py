@@ -100,6 +100,7 @@ def test_help_fits_every_row_with_a_font_sized_to_the_window(qtbot):
 def test_the_window_has_one_widget_per_declared_pane_placed_by_its_slot(make_window):
     from deepvis_app.core.panes import PANES
     from deepvis_app.gui.panes.aux_pane import AuxPane
+    from deepvis_app.gui.panes.input_pane import InputPane
     from deepvis_app.gui.panes.layers_pane import LayersPane
 
     window = make_window()
@@ -107,7 +108,8 @@ def test_the_window_has_one_widget_per_declared_pane_placed_by_its_slot(make_win
     kinds = {"grid": LayersPane, "text": AuxPane}
     for spec in PANES:
         pane = window.panes[spec.name]
-        assert type(pane) is kinds.get(spec.kind, ImagePane) and pane.placeholder == spec.placeholder
+        expected = InputPane if spec.name == "input" else kinds.get(spec.kind, ImagePane)   # drags and clicks
+        assert type(pane) is expected and pane.placeholder == spec.placeholder
         assert pane.accessibleName() == spec.title and pane.isVisibleTo(window) == spec.shown(window.session.state)
     left = sorted((window.panes[s.name] for s in PANES if s.slot == "left"), key=lambda p: p.y())
     assert [p.name for p in left] == [s.name for s in PANES if s.slot == "left"]
