@@ -15,21 +15,12 @@ import pytest
 import torch
 
 from deepvis_app.cli.main import main
+from tests.helpers.cli import TINY, run_main
 from tests.helpers.models import cli_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-TINY = ["--model=tests.helpers.models:cli_classifier", "--set", "input_size=(16, 16)", "--device", "cpu"]
-
-
-def run_main(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_user_error(code: int, err: str, *fragments: str) -> None:

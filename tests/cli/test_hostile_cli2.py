@@ -17,21 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepvis_app.cli.main import main
 from deepvis_app.settings.limits import MAX_ERROR_LINE_CHARS
+from tests.helpers.cli import TINY, run_main
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--model=tests.helpers.models:cli_classifier", "--set", "input_size=(16, 16)", "--device", "cpu"]
 OPTIMIZE = ["optimize", "--layer", "0", "--steps", "2", "--size", "16", "--no-progress", *TINY]
-
-
-def run_main(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code: int, err: str, *fragments: str) -> None:
