@@ -119,9 +119,13 @@ def test_a_pair_shows_both_images_and_a_map_on_each(tiny_session):
     grad = session.engine._back.input_grad
     assert grad.shape == (6, 16, 16) and np.abs(grad[:3]).max() > 0 and np.abs(grad[3:]).max() > 0
     both = session.latest_result().images["back"].copy()
+    background = np.rint(np.asarray(loaded.settings.window_background) * 255)
+    assert (both[:32] != background).any(axis=-1).all(), "both maps, side by side: the pane's top half"
+    assert (both[33:] == background).all(), "a 2:1 picture leaves the square pane's lower half empty"
     session.handle_key("1")                                 # the first image only
     first = session.latest_result().images["back"]
     assert session.state.pair_view == "first" and not np.array_equal(first, both)
+    assert (first[40:] != background).any(axis=-1).mean() > 0.9, "one square map fills the pane"
 
 
 def test_the_similar_to_setting_is_the_reference_from_the_start(tiny_session):
@@ -140,3 +144,30 @@ def test_the_similar_to_setting_is_the_reference_from_the_start(tiny_session):
     session.handle_key("P")
     session.handle_key("P")                                 # unpinned: back to the setting's image
     assert session.latest_result().top_labels[0][1] == pytest.approx(similarity, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_each_frame_is_measured_against_its_own_predicted_pixels():
+    """The forward records the frame's prediction as the reference: a reference left by an earlier
+    explanation of another image (an attribution's `prepare`) is not used for the next frame."""
+    from deepvis_app.core.engine import ComputeEngine
+    from deepvis_app.core.methods import get_method
+    from deepvis_app.core.model import load_model
+    from deepvis_app.core.outputs import prepare
+    from deepvis_app.io.images import load_input
+    from deepvis_app.settings.loader import load_settings
+
+    loaded = load_model(load_settings("efficientnet_lite0_dense").settings)   # trained: the two predictions differ
+    engine = ComputeEngine(loaded)
+    first, second = load_input("sample:coffee", None), load_input("sample:chelsea", None)
+    prepare(loaded.module, loaded.preprocessor.to_tensor(first))          # an explanation of the first image
+    fwd = engine.forward(2, second, False, "gradient")
+    unit = int(np.argmax(np.bincount(head_or_plain(loaded.module).predicted_classes().ravel())))
+    back = engine.backward(fwd, get_method("gradient"), HEAD_NAME, unit, None)
+    x = loaded.preprocessor.to_tensor(second)
+    expected = attribute(loaded.module, x, "gradient", layer=HEAD_NAME, unit=unit)[0].numpy()
+    with torch.no_grad():
+        activation = float(loaded.module(x)[0, unit])      # the class summed over the second image's own pixels
+    assert activation != 0 and np.abs(expected).max() > 0
+    np.testing.assert_allclose(back.input_grad, activation * expected, rtol=1e-4,
+                               atol=1e-6 * float(np.abs(back.input_grad).max()))
