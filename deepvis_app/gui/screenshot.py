@@ -102,8 +102,6 @@ class ScreenshotDriver(QObject):
         for token in self.keys:
             QApplication.sendEvent(self.window, key_event(token, press=True))
             QApplication.sendEvent(self.window, key_event(token, press=False))
-        if self.drag is not None:
-            drag_input_pane(self.window, self.drag)
         self._typed = True
         QTimer.singleShot(self.after_ms, self._start_settling)
 
@@ -115,6 +113,10 @@ class ScreenshotDriver(QObject):
     @Slot()
     def _check_settled(self) -> None:
         if not self._typed or not self._settled():
+            return
+        if self.drag is not None:   # on the settled picture: the one shown is the session's latest (same scale)
+            drag, self.drag = self.drag, None
+            drag_input_pane(self.window, drag)
             return
         self._poll.stop()
         self._deadline.stop()
