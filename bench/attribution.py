@@ -63,11 +63,14 @@ from captum.attr import (  # noqa: E402
 )
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
-from deepvis_app.core.attribution import attribute, make_objective  # noqa: E402
-from deepvis_app.core.attribution.noise_tunnel import noise_tunnel  # noqa: E402
-from deepvis_app.core.backprop import backprop_from_unit  # noqa: E402
-from deepvis_app.core.methods import BACKPROP_METHOD_NAMES  # noqa: E402
-from deepvis_app.core.model import load_model, prepare_for_visualization  # noqa: E402
+from deepvis_app.core.methods.attribution import make_objective  # noqa: E402
+from deepvis_app.core.methods.backprop import backprop_from_unit  # noqa: E402
+from deepvis_app.core.methods.registry import (
+    BACKPROP_METHOD_NAMES,  # noqa: E402
+    attribute,  # noqa: E402
+    noise_tunnel,  # noqa: E402
+)
+from deepvis_app.core.nn.model import load_model, prepare_for_visualization  # noqa: E402
 from deepvis_app.settings.loader import load_settings  # noqa: E402
 
 TARGET = 7

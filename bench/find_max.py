@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepvis_app.core.hooks import tapping
-from deepvis_app.core.model import load_model
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-from deepvis_app.core.unitvis.sample_set import write_sample_set
+from deepvis_app.core.nn.hooks import tapping
+from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+from deepvis_app.core.unitvis.store.sample_set import write_sample_set
 from deepvis_app.io.images import list_image_files, read_image
 from deepvis_app.settings.loader import load_settings
 

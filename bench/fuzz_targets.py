@@ -65,7 +65,7 @@ def record_input(rng: np.random.Generator) -> bytes:
 
 
 def fuzz_record(rng: np.random.Generator, folder: Path) -> Result:
-    from deepvis_app.core.unitvis.records import RecordError, dataset_image, read_find_max_record
+    from deepvis_app.core.unitvis.store.records import RecordError, dataset_image, read_find_max_record
 
     data = record_input(rng)
     path = folder / "find_max" / "conv.json"
@@ -94,7 +94,7 @@ _FIELDS = {"layer": "conv", "seed": 0, "steps": 2, "preset": "yosinski3", "objec
 
 
 def fuzz_template(rng: np.random.Generator, folder: Path) -> Result:
-    from deepvis_app.core.unitvis.optimize_output import TemplatedOutput
+    from deepvis_app.core.unitvis.optimize.output import TemplatedOutput
 
     if rng.random() < 0.5:   # well-formed fields with odd widths, names and conversions
         widths = ['', '4', '255', '256', '9' * int(rng.integers(1, 30))]
@@ -121,8 +121,8 @@ _PARSER_PIECES = ("-", "+", "(", ")", "[", "]", "{", "}", ":", ",", "*", "/", " 
 
 
 def fuzz_parsers(rng: np.random.Generator, folder: Path) -> Result:
-    from deepvis_app.core.unitvis.objective_expr import parse_objective
-    from deepvis_app.core.unitvis.transform_spec import parse_transforms
+    from deepvis_app.core.unitvis.optimize.objective_expr import parse_objective
+    from deepvis_app.core.unitvis.optimize.transform_spec import parse_transforms
     from deepvis_app.settings.limits import literal
 
     if rng.random() < 0.4:   # well-formed calls with odd numbers, signs and nesting

@@ -44,9 +44,9 @@ import cv2
 import numpy as np
 import torch
 
-from deepvis_app.core.hooks import find_module, forward_hooks
-from deepvis_app.core.model import load_model
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.nn.hooks import find_module, forward_hooks
+from deepvis_app.core.nn.model import load_model
 from deepvis_app.io.images import sample_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings

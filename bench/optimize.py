@@ -25,10 +25,10 @@ import time
 
 import torch
 
-from deepvis_app.core.model import load_model
-from deepvis_app.core.unitvis.optimize import optimize_units
-from deepvis_app.core.unitvis.optimize_config import preset
-from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.unitvis.optimize.config import preset
+from deepvis_app.core.unitvis.optimize.loop import optimize_units
+from deepvis_app.core.unitvis.optimize.params import InputSpace
 from deepvis_app.settings.loader import load_settings
 
 

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from deepvis_app.core.model import load_model
+from deepvis_app.core.nn.model import load_model
 from deepvis_app.settings.loader import load_settings
 
 

@@ -157,7 +157,7 @@ class Soak:
         from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (a GUI benchmark)
         from PySide6.QtWidgets import QApplication  # noqa: TID251
 
-        from deepvis_app.core.session import Session
+        from deepvis_app.core.app.session import Session
         from deepvis_app.gui.main_window import MainWindow
         from deepvis_app.gui.theme import apply_dark_theme
         from deepvis_app.io.sources import InputManager
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-ms", type=int, default=300, help="ms between typed keys")
     args = parser.parse_args(argv)
 
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
 
     settings = soak_settings(args.model)
     loaded = load_model(settings)

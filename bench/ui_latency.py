@@ -33,8 +33,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402, TID251
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live import make_video  # noqa: E402
 
-from deepvis_app.core.model import load_model  # noqa: E402
-from deepvis_app.core.session import Session  # noqa: E402
+from deepvis_app.core.app.session import Session  # noqa: E402
+from deepvis_app.core.nn.model import load_model  # noqa: E402
 from deepvis_app.gui.main_window import MainWindow  # noqa: E402
 from deepvis_app.gui.theme import apply_dark_theme  # noqa: E402
 from deepvis_app.io.sources import InputManager  # noqa: E402

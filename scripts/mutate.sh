@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing (mutmut 3) of the modules that turn settings and flags into behaviour; not part of CI.
 #
-#   bash scripts/mutate.sh deepvis_app/core/actions.py [deepvis_app/settings/loader.py ...]
+#   bash scripts/mutate.sh deepvis_app/core/app/actions.py [deepvis_app/settings/loader.py ...]
 #
 # Each MODULE is mutated in a scratch copy of the working tree (the files git tracks or would track, under
 # ${MUTATE_DIR:-/tmp/deepvis-mutate}), against the tests that exercise it (the table below; MUTATE_TESTS="..."
@@ -19,13 +19,13 @@ tests_for() {   # the test files that exercise a module (what a mutant of it mus
   case "$1" in
     deepvis_app/settings/loader.py) echo "tests/core/test_settings.py tests/core/test_settings_legacy.py tests/core/test_settings_mean_image.py tests/core/test_settings_loader_edges.py tests/core/test_hostile_inputs2.py" ;;
     deepvis_app/settings/legacy.py) echo "tests/core/test_settings_legacy.py tests/gui/test_legacy_window_settings.py" ;;
-    deepvis_app/core/actions.py) echo "tests/core/test_actions.py tests/core/test_actions_cycles.py tests/core/test_keymap.py" ;;
-    deepvis_app/core/display.py) echo "tests/core/test_display.py" ;;
-    deepvis_app/core/render.py) echo "tests/core/test_session.py tests/core/test_render_unit_images.py tests/settings_probes/test_setting_probes.py" ;;
+    deepvis_app/core/app/actions.py) echo "tests/core/test_actions.py tests/core/test_actions_cycles.py tests/core/test_keymap.py" ;;
+    deepvis_app/core/imaging/display.py) echo "tests/core/test_display.py" ;;
+    deepvis_app/core/app/render.py) echo "tests/core/test_session.py tests/core/test_render_unit_images.py tests/settings_probes/test_setting_probes.py" ;;
     deepvis_app/io/playlist.py) echo "tests/io/test_sources.py tests/io/test_static_files_case.py tests/io/test_npy_input.py" ;;
-    deepvis_app/core/unitvis/regularizers.py) echo "tests/core/test_regularizers.py" ;;
-    deepvis_app/core/unitvis/dream*.py) echo "tests/core/test_dream.py tests/cli/test_dream_cnnvis_cli.py" ;;
-    deepvis_app/core/unitvis/optimize_config.py) echo "tests/core/test_optimize.py tests/cli/test_optimize_cli.py" ;;
+    deepvis_app/core/unitvis/optimize/regularizers.py) echo "tests/core/test_regularizers.py" ;;
+    deepvis_app/core/unitvis/dream/*.py) echo "tests/core/test_dream.py tests/cli/test_dream_cnnvis_cli.py" ;;
+    deepvis_app/core/unitvis/optimize/config.py) echo "tests/core/test_optimize.py tests/cli/test_optimize_cli.py" ;;
     *) echo "" ;;
   esac
 }

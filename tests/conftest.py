@@ -32,7 +32,7 @@ def _isolated_local_settings(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def default_model():
     """EfficientNet-Lite0 with its ImageNet weights (loaded once; do not mutate)."""
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
 
     return load_model(load_settings(local_file=_nonexistent()).settings)
@@ -41,7 +41,7 @@ def default_model():
 @pytest.fixture(scope="module")
 def tiny_loaded():
     """The session tests' tiny classifier, loaded as the app loads a model (no per-unit images on demand)."""
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
     from tests.helpers.models import session_classifier
 

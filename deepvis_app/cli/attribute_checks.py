@@ -23,10 +23,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from deepvis_app.core.attribution.faithfulness import deletion_insertion
-from deepvis_app.core.attribution.objective import Objective
-from deepvis_app.core.attribution.sanity import cascading_randomization, parameter_layers
-from deepvis_app.core.progress import forward_ticks, terminal_bar
+from deepvis_app.core.base.progress import forward_ticks, terminal_bar
+from deepvis_app.core.methods.attribution.faithfulness import deletion_insertion
+from deepvis_app.core.methods.attribution.objective import Objective
+from deepvis_app.core.methods.attribution.sanity import cascading_randomization, parameter_layers
 
 FAITHFULNESS_BATCH = 16   # images per forward of the curves (deletion_insertion's batch_size)
 

@@ -6,7 +6,7 @@ same tensor). ``--npy`` writes the raw signal with respect to the network input,
 before any display filter; for Grad-CAM and Grad-CAM++ it is the map upsampled to (1, H, W).
 
 The methods, their options (one flag each) and the picture's default view come from the method
-registry (`deepvis_app.core.methods`); ``--help`` lists them. What is explained: see `EXPLAINED`.
+registry (`deepvis_app.core.methods.registry`); ``--help`` lists them. What is explained: see `EXPLAINED`.
 Output paths are checked, and --target/--unit against the model, before anything is computed.
 """
 
@@ -24,13 +24,13 @@ from deepvis_app.cli.attribute_checks import add_check_arguments, print_checks, 
 from deepvis_app.cli.common import UserError, add_subcommand, check_output_file, model_from_args, print_json
 from deepvis_app.cli.method_flags import add_method_flags, method_list, method_options
 from deepvis_app.cli.target_flags import add_target_arguments, apply_targets
-from deepvis_app.core.attribution import Objective, make_objective
-from deepvis_app.core.backprop import SEEDS, backprop_from_unit, reversed_net_rules
-from deepvis_app.core.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
-from deepvis_app.core.hooks import capture_activations
-from deepvis_app.core.methods import METHOD_NAMES, MapKind, Method, get_method
-from deepvis_app.core.pairs import side_by_side
-from deepvis_app.core.progress import NO_PROGRESS, Progress, method_bar
+from deepvis_app.core.base.progress import NO_PROGRESS, Progress, method_bar
+from deepvis_app.core.imaging.display import BACK_VIEWS, COLORMAPS, ViewScale, back_view
+from deepvis_app.core.methods.attribution import Objective, make_objective
+from deepvis_app.core.methods.backprop import SEEDS, backprop_from_unit, reversed_net_rules
+from deepvis_app.core.methods.registry import METHOD_NAMES, MapKind, Method, get_method
+from deepvis_app.core.nn.hooks import capture_activations
+from deepvis_app.core.nn.pairs import side_by_side
 from deepvis_app.io.images import IMAGE_SUFFIXES
 
 USAGE = ("deepvis attribute INPUT --method M [--layer L] [--unit U | --target C] [-o OUT.png] [--npy OUT.npy] "
@@ -180,9 +180,9 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 def _write_all_classes(path: str, module: torch.nn.Module, x: torch.Tensor, options: Any) -> str:
-    from deepvis_app.core.attribution.occlusion import Windows
-    from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes
-    from deepvis_app.core.torch_args import pair
+    from deepvis_app.core.base.torch_args import pair
+    from deepvis_app.core.methods.attribution.occlusion import Windows
+    from deepvis_app.core.methods.attribution.occlusion_maps import occlusion_all_classes
     from deepvis_app.io.images import write_bytes_atomic
 
     values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}

@@ -131,7 +131,7 @@ def settings_from_args(args: argparse.Namespace) -> LoadedSettings:
 
 def model_from_args(args: argparse.Namespace):
     """The LoadedModel for the arguments, or a user error (settings errors name their file)."""
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
 
     loaded = settings_from_args(args)
     settings: Settings = loaded.settings

@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    from deepvis_app.core.outputs import head_or_plain
+    from deepvis_app.core.nn.outputs import head_or_plain
 
     loaded = model_from_args(args)
     if args.json:
@@ -40,7 +40,7 @@ def run_layers(args: argparse.Namespace) -> int:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from deepvis_app.core.classify import classify_image
+    from deepvis_app.core.nn.classify import classify_image
     from deepvis_app.io.images import load_input
 
     loaded = model_from_args(args)
@@ -65,7 +65,7 @@ def run_settings(args: argparse.Namespace) -> int:
 
 
 def run_keys(args: argparse.Namespace) -> int:
-    from deepvis_app.core.methods import METHOD_NAMES  # the registry imports torch: only for this command
+    from deepvis_app.core.methods.registry import METHOD_NAMES  # the registry imports torch: only for this command
     from deepvis_app.keymap import help_rows, markdown_table
 
     overrides = settings_from_args(args).settings.key_overrides

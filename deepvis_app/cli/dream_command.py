@@ -23,8 +23,8 @@ from typing import Any
 
 from deepvis_app.cli.common import UserError, add_subcommand, model_from_args
 from deepvis_app.cli.option_flags import add_option_flags, option_values
-from deepvis_app.core.options import check_options, option
-from deepvis_app.core.progress import terminal_bar
+from deepvis_app.core.base.options import check_options, option
+from deepvis_app.core.base.progress import terminal_bar
 
 BEHAVIORS = ("show", "save", "print", "plot_pix")
 _PIXELS = ((100, 100), (200, 200), (100, 200), (200, 100))  # cnn-vis's plot_pix pixels
@@ -58,7 +58,7 @@ class DreamOutputOptions:
 
 
 def register_dream(subparsers: Any) -> None:
-    from deepvis_app.core.unitvis.dream_config import DreamConfig
+    from deepvis_app.core.unitvis.dream.config import DreamConfig
 
     parser = add_subcommand(subparsers, "dream", "Deep dream (cnn-vis): amplify a layer or a neuron, from an "
                             "image or smoothed noise, multiscale, tiled with net-size windows", _dream)
@@ -71,7 +71,7 @@ def register_dream(subparsers: Any) -> None:
 
 def dream_config(args: argparse.Namespace):
     """The DreamConfig of the flags; a UserError for a bad value."""
-    from deepvis_app.core.unitvis.dream_config import DreamConfig
+    from deepvis_app.core.unitvis.dream.config import DreamConfig
 
     if not args.target_layer:
         raise UserError("give the layer to amplify: --layer L (or --target_layer L)")
@@ -88,9 +88,9 @@ def dream_config(args: argparse.Namespace):
 
 
 def _dream(args: argparse.Namespace) -> int:
-    from deepvis_app.core.unitvis.dream import dream
-    from deepvis_app.core.unitvis.dream_tiles import parse_size
-    from deepvis_app.core.unitvis.params import InputSpace
+    from deepvis_app.core.unitvis.dream.loop import dream
+    from deepvis_app.core.unitvis.dream.tiles import parse_size
+    from deepvis_app.core.unitvis.optimize.params import InputSpace
     from deepvis_app.io.images import load_input, write_image
 
     if args.image and args.initial_image and args.image != args.initial_image:

@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
 
 
 def _register_optimize(subparsers: Any) -> None:
-    from deepvis_app.core.unitvis.optimize_config import PRESETS, OptimizeConfig
+    from deepvis_app.core.unitvis.optimize.config import PRESETS, OptimizeConfig
 
     parser = add_subcommand(subparsers, "optimize", "Regularized optimization: an image that maximizes each unit "
                             "(Yosinski 2015 presets, cnn-vis p-norm/TV, lucent FFT/transforms), units batched; "
@@ -53,7 +53,7 @@ LR_PARAMS = ("lr", "max_lr", "desired_prog", "early_prog", "late_prog_mult")
 
 
 def _add_template_flags(parser: argparse.ArgumentParser) -> None:
-    from deepvis_app.core.unitvis.optimize_output import (
+    from deepvis_app.core.unitvis.optimize.output import (
         DEFAULT_OUTPUT_PREFIX,
         DEFAULT_OUTPUT_TEMPLATE,
         ORIGINAL_FIELDS,
@@ -79,7 +79,7 @@ def _add_template_flags(parser: argparse.ArgumentParser) -> None:
 
 def templated_output(args: argparse.Namespace, config):
     """The --output-prefix/--output-template writer, or None when neither flag is given (UserError for a bad one)."""
-    from deepvis_app.core.unitvis.optimize_output import (
+    from deepvis_app.core.unitvis.optimize.output import (
         DEFAULT_OUTPUT_PREFIX,
         DEFAULT_OUTPUT_TEMPLATE,
         TemplatedOutput,
@@ -117,7 +117,7 @@ def parse_units(text: str, count: int) -> list[int]:
 def config_from_args(args: argparse.Namespace):
     """The preset with the flags that were given; a UserError for a bad value. An --objective
     expression (anything but a unit objective kind) is not a setting: see `objective_expression`."""
-    from deepvis_app.core.unitvis.optimize_config import OBJECTIVES, OptimizeConfig, preset
+    from deepvis_app.core.unitvis.optimize.config import OBJECTIVES, OptimizeConfig, preset
 
     changes = option_values(args, OptimizeConfig)
     if changes.get("objective") not in (None, *OBJECTIVES):
@@ -141,7 +141,7 @@ def config_from_args(args: argparse.Namespace):
 
 def objective_expression(args: argparse.Namespace) -> str | None:
     """The --objective value when it is an expression rather than a unit objective kind."""
-    from deepvis_app.core.unitvis.optimize_config import OBJECTIVES
+    from deepvis_app.core.unitvis.optimize.config import OBJECTIVES
 
     text = args.objective
     return None if text is None or text in OBJECTIVES else text
@@ -207,11 +207,11 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[int], templated=None) -> int:
-    from deepvis_app.core.progress import terminal_bar
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
-    from deepvis_app.core.unitvis.optimize import optimize_units
-    from deepvis_app.core.unitvis.optimize_output import OptimizeOutput, saved_render, settings_key
-    from deepvis_app.core.unitvis.params import InputSpace
+    from deepvis_app.core.base.progress import terminal_bar
+    from deepvis_app.core.unitvis.optimize.loop import optimize_units
+    from deepvis_app.core.unitvis.optimize.output import OptimizeOutput, saved_render, settings_key
+    from deepvis_app.core.unitvis.optimize.params import InputSpace
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     try:
         info = loaded.layer(args.layer)
@@ -261,12 +261,12 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
 
 
 def _optimize_expression(args: argparse.Namespace, expression: str, config, loaded, snapshots: list[int]) -> int:
-    from deepvis_app.core.progress import terminal_bar
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
-    from deepvis_app.core.unitvis.objective_expr import ObjectiveError, parse_objective
-    from deepvis_app.core.unitvis.optimize import optimize_objective
-    from deepvis_app.core.unitvis.optimize_output import save_objective_result, saved_render
-    from deepvis_app.core.unitvis.params import InputSpace
+    from deepvis_app.core.base.progress import terminal_bar
+    from deepvis_app.core.unitvis.optimize.loop import optimize_objective
+    from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, parse_objective
+    from deepvis_app.core.unitvis.optimize.output import save_objective_result, saved_render
+    from deepvis_app.core.unitvis.optimize.params import InputSpace
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     try:
         objective = parse_objective(expression, lambda name: loaded.layer(name).channels)

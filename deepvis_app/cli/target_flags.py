@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from deepvis_app.cli.common import UserError
-from deepvis_app.core.outputs import OutputHead, Region, head_or_plain
+from deepvis_app.core.nn.outputs import OutputHead, Region, head_or_plain
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

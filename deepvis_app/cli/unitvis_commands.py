@@ -61,11 +61,11 @@ def _register_find_max(subparsers: Any) -> None:
 
 
 def _find_max(args: argparse.Namespace) -> int:
-    from deepvis_app.core.hooks import find_module
-    from deepvis_app.core.unitvis.distributed import cuda_device_for, process_group, ranks_from_env
-    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-    from deepvis_app.core.unitvis.find_max_summary import SUMMARY_IMAGES
-    from deepvis_app.core.unitvis.scan_data import scan_source
+    from deepvis_app.core.nn.hooks import find_module
+    from deepvis_app.core.unitvis.findmax.distributed import cuda_device_for, process_group, ranks_from_env
+    from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+    from deepvis_app.core.unitvis.findmax.scan_data import scan_source
+    from deepvis_app.core.unitvis.findmax.summary import SUMMARY_IMAGES
 
     ranks = ranks_from_env()
     args.device = cuda_device_for(ranks, args.device)
@@ -100,7 +100,7 @@ def _find_max(args: argparse.Namespace) -> int:
 
 
 def _bar(disable: bool, unit: str, desc: str):
-    from deepvis_app.core.progress import terminal_bar
+    from deepvis_app.core.base.progress import terminal_bar
 
     return terminal_bar(desc, unit=unit, quiet=disable)
 
@@ -141,8 +141,8 @@ def _register_crops(subparsers: Any) -> None:
 
 
 def _crops(args: argparse.Namespace) -> int:
-    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-    from deepvis_app.core.unitvis.crops import UNIT_BACKPROP_CHOICES, unit_backprop_method
+    from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.findmax.crops import UNIT_BACKPROP_CHOICES, unit_backprop_method
 
     asked = _layer_list(args.methods)
     unknown = [m for m in asked if m not in UNIT_BACKPROP_CHOICES]
@@ -210,8 +210,8 @@ def _register_report(subparsers: Any) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from deepvis_app.cli.common import settings_from_args
-    from deepvis_app.core.unitvis.layout import unit_vis_root
-    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+    from deepvis_app.core.unitvis.report.build import ReportRequest, write_report
+    from deepvis_app.core.unitvis.store.unit_layout import unit_vis_root
 
     check_output_dir(args.out)
     settings = settings_from_args(args).settings
@@ -239,7 +239,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _report_methods(text: str | None, details: tuple[int, ...]) -> tuple[str, ...]:
     """--methods 'gradcam,scorecam' | 'all' -> registry names (a misspelt one is named with the choices)."""
-    from deepvis_app.core.methods import METHOD_NAMES
+    from deepvis_app.core.methods.registry import METHOD_NAMES
 
     if not text:
         return ()

@@ -54,7 +54,7 @@ def run_web(args: argparse.Namespace) -> int:
         if exc.name in ("starlette", "uvicorn", "h11", "anyio"):
             raise UserError(f"{MISSING_EXTRA} ({exc})") from None
         raise
-    from deepvis_app.core.session import Session
+    from deepvis_app.core.app.session import Session
     from deepvis_app.io.playlist import InputError
     from deepvis_app.io.sources import InputManager
 

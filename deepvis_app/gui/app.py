@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.nn.model import LoadedModel
 from deepvis_app.gui.binding_check import BindingError, require_sound_binding
 from deepvis_app.gui.main_window import TITLE, MainWindow
 from deepvis_app.gui.screenshot import ScreenshotDriver

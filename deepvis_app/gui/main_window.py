@@ -26,10 +26,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
-from deepvis_app.core.panes import PANES, PaneSpec, hidden_panes
-from deepvis_app.core.result import Result
-from deepvis_app.core.session import Session
-from deepvis_app.core.window_layout import pane_rects
+from deepvis_app.core.app.panes import PANES, PaneSpec, hidden_panes
+from deepvis_app.core.app.result import Result
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.app.window_layout import pane_rects
 from deepvis_app.gui.bridge import ResultBridge
 from deepvis_app.gui.keys import key_string
 from deepvis_app.gui.panes.aux_pane import AuxPane

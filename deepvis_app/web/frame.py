@@ -16,8 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from deepvis_app.core.result import Result
-from deepvis_app.core.window_layout import Rect, pane_rects
+from deepvis_app.core.app.result import Result
+from deepvis_app.core.app.window_layout import Rect, pane_rects
 
 CONTROL_H = 1            # the layer list is HTML above the picture: no room for it inside
 JPEG_QUALITY = 85

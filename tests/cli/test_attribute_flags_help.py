@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.methods import METHODS
+from deepvis_app.core.methods.registry import METHODS
 
 MODEL = ["--model", "tests.helpers.models:session_classifier", "--set", "input_size=(32, 32)", "--device", "cpu"]
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core import progress
+from deepvis_app.core.base import progress
 
 MODEL = ["--model", "tests.helpers.models:session_classifier", "--set", "input_size=(32, 32)", "--device", "cpu"]
 BAR = re.compile(r"(\d+)%\|.*\[\d\d:\d\d<\d\d:\d\d")   # "40%|####   | 40/100 [00:03<00:04, ...]": elapsed<ETA

@@ -203,7 +203,7 @@ def test_any_other_exception_is_an_internal_error(capsys, tmp_path, monkeypatch)
 
 
 def test_error_types_are_deepvis_errors():
-    from deepvis_app.core.model import ModelError
+    from deepvis_app.core.nn.model import ModelError
     from deepvis_app.errors import DeepvisError
     from deepvis_app.io.images import ImageReadError
     from deepvis_app.io.playlist import InputError

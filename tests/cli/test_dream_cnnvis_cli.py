@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.objectives import layer_amplification
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.objectives import layer_amplification
 from deepvis_app.io.images import load_input, read_image
 
 # cnn-vis examples/example7.sh (scream.jpg, inception_3a/1x1) and example10.sh (lake.jpg, inception_4d/pool):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from tests.helpers.datasets import make_dataset
 
 MODEL = ["--model", "tests.helpers.models:FindMaxNet", "--set", "input_size=(16, 16)", "--device", "cpu"]

@@ -104,8 +104,8 @@ def test_template_refused_before_anything_is_computed(tmp_path, capsys):
 
 def test_report_rerun_repairs_a_truncated_copy(tmp_path):
     """A killed copy left half a JPEG, newer than its source; the rerun used to keep it (mtime check)."""
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
-    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+    from deepvis_app.core.unitvis.report.build import ReportRequest, write_report
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
     from tests.helpers.models import find_max_model
 
     loaded = find_max_model()

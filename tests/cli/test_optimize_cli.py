@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.objectives import unit_objective
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.objectives import unit_objective
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image, write_image
 
 

@@ -11,9 +11,9 @@ import torch
 
 from deepvis_app.cli.main import build_parser, main
 from deepvis_app.cli.optimize_commands import config_from_args
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.objective_expr import parse_objective, slug
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.objective_expr import parse_objective, slug
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 
 NET = ["--model", "tests.helpers.models:two_conv_net", "--set", "input_size=(16, 16)", "--device", "cpu",
@@ -27,7 +27,7 @@ def _run(capsys, *argv: str) -> dict:
 
 
 def test_expression_writes_its_image_values_and_history(tmp_path, capsys):
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
 
     report = _run(capsys, "--objective", EXPR, "--out", str(tmp_path), "--steps", "3")
@@ -136,7 +136,7 @@ def test_original_optimize_image_flags_are_aliases(tmp_path, capsys):
 
 
 def test_unit_diversity_snapshots_and_minimizing(tmp_path, capsys):
-    from deepvis_app.core.unitvis.optimize_config import preset
+    from deepvis_app.core.unitvis.optimize.config import preset
 
     report = _run(capsys, "--layer", "2", "--units", "0-1", "--steps", "4", "--diversity", "20",
                   "--diversity-images", "3", "--snapshots", "2,4", "--out", str(tmp_path))

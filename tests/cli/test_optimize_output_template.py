@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 
 COMMON = ["optimize", "--layer", "_blocks.3", "--steps", "2", "--size", "32", "--no-progress", "--device", "cpu"]

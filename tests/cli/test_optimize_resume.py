@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 from tests.helpers.models import SLOW_UNITS
 

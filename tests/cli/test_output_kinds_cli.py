@@ -20,7 +20,7 @@ EMB = ["--model", "tests.helpers.output_models:embedding", "--set", "input_size=
 
 def _x(loaded_like_size: int, name: str = "sample:chelsea") -> torch.Tensor:
     """The sample as the CLI feeds it (ImageNet mean/std, centre crop)."""
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.loader import load_settings
 
     settings = load_settings().settings.replace(input_size=(loaded_like_size, loaded_like_size))
@@ -88,7 +88,7 @@ def test_a_two_input_network_gets_a_map_on_each_image(tmp_path, capsys):
     from deepvis_app.io.playlist import join_pair
 
     bare = output_models.siamese().eval()
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.loader import load_settings
 
     pre = Preprocessor(load_settings().settings.replace(input_size=(32, 32), two_inputs="arguments"))
@@ -110,7 +110,7 @@ def test_the_per_unit_pipeline_runs_on_a_segmentation_and_an_embedding_model(tmp
     from skimage import data
     from skimage.io import imsave
 
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     images = tmp_path / "images"
     images.mkdir()

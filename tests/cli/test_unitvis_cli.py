@@ -7,7 +7,7 @@ import json
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from tests.helpers.datasets import make_dataset
 from tests.helpers.hostile_images import jpeg_claiming, write
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.methods.backprop import backprop_from_unit
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import list_image_files, read_image
 from tests.helpers.datasets import make_dataset
 from tests.helpers.models import FIND_MAX_SIZE, find_max_model

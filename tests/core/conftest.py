@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
 from deepvis_app.io.sources import InputManager
 
 

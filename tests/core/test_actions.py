@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deepvis_app.core.actions import ACTIONS, apply_action, select_layer, select_unit
-from deepvis_app.core.state import ModelInfo, ViewState, grid_cols, initial_state
+from deepvis_app.core.app.actions import ACTIONS, apply_action, select_layer, select_unit
+from deepvis_app.core.app.state import ModelInfo, ViewState, grid_cols, initial_state
 from deepvis_app.keymap import lookup
 
 # Three layers: 10 units (4 columns), 20 units (5 columns), 5 units (3 columns).

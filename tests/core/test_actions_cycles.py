@@ -4,8 +4,8 @@ P, the pair-view key), clamps, moves by one, the back loop and the frozen origin
 
 from __future__ import annotations
 
-from deepvis_app.core.actions import apply_action
-from deepvis_app.core.state import PAIR_VIEWS, PATTERN_SOURCES, ModelInfo, initial_state
+from deepvis_app.core.app.actions import apply_action
+from deepvis_app.core.app.state import PAIR_VIEWS, PATTERN_SOURCES, ModelInfo, initial_state
 
 INFO = ModelInfo(layers=("a", "b", "c"), units=(10, 20, 5), cols=(4, 5, 3),
                  back_methods=("gradient", "deconv", "guided", "occlusion"),
@@ -68,7 +68,7 @@ def test_pin_counts_presses_and_pair_view_cycles():
 
 
 def test_out_of_range_layer_and_unit_are_clamped():
-    from deepvis_app.core.actions import ensure_valid
+    from deepvis_app.core.app.actions import ensure_valid
 
     state = ensure_valid(START.replace(layer_idx=7, selected_unit=50), INFO)
     assert (state.layer_idx, state.selected_unit) == (2, 4)
@@ -76,7 +76,7 @@ def test_out_of_range_layer_and_unit_are_clamped():
 
 
 def test_left_moves_one_layer_on_the_list_and_one_unit_in_the_grid():
-    from deepvis_app.core.actions import move_selection
+    from deepvis_app.core.app.actions import move_selection
 
     assert apply_action("sel_left", START.replace(layer_idx=1), INFO).layer_idx == 0
     assert apply_action("sel_left", START.replace(cursor_area="bottom", selected_unit=3), INFO).selected_unit == 2

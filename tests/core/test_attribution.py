@@ -16,7 +16,8 @@ from captum.attr import (
 )
 from torch import nn
 
-from deepvis_app.core.attribution import attribute, integrated_gradients, make_objective
+from deepvis_app.core.methods.attribution import integrated_gradients, make_objective
+from deepvis_app.core.methods.registry import attribute
 from tests.helpers.models import ChannelSum, module_twin, tiny_input, tiny_net
 from tests.helpers.oracles import (
     assert_matches,

@@ -29,13 +29,13 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
 from torch import nn
 
-from deepvis_app.core.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
-from deepvis_app.core.attribution.cam_perturbation import ablationcam, scorecam
-from deepvis_app.core.attribution.cam_smoothing import augmentation_smoothed, principal_projection
-from deepvis_app.core.attribution.fullgrad import bias_layers, full_gradients, fullgrad
-from deepvis_app.core.attribution.gradcam import gradcam
-from deepvis_app.core.attribution.objective import make_objective
-from deepvis_app.core.progress import Cancelled, CancelToken, Progress
+from deepvis_app.core.base.progress import Cancelled, CancelToken, Progress
+from deepvis_app.core.methods.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
+from deepvis_app.core.methods.attribution.cam_perturbation import ablationcam, scorecam
+from deepvis_app.core.methods.attribution.cam_smoothing import augmentation_smoothed, principal_projection
+from deepvis_app.core.methods.attribution.fullgrad import bias_layers, full_gradients, fullgrad
+from deepvis_app.core.methods.attribution.gradcam import gradcam
+from deepvis_app.core.methods.attribution.objective import make_objective
 from tests.helpers.cam_oracles import (
     AblationCAMOneRow,
     assert_close,

@@ -19,14 +19,14 @@ import torch
 from captum.attr import DeepLift, GradientShap, InputXGradient, IntegratedGradients, LayerGradCam, NoiseTunnel, Saliency
 from torch import nn
 
-from deepvis_app.core.attribution.deeplift import deeplift
-from deepvis_app.core.attribution.gradcam import gradcam
-from deepvis_app.core.attribution.gradient_shap import gradient_shap
-from deepvis_app.core.attribution.gradient_x_input import input_x_gradient
-from deepvis_app.core.attribution.noise_tunnel import noise_tunnel
-from deepvis_app.core.attribution.objective import make_objective
-from deepvis_app.core.model import prepare_for_visualization
-from deepvis_app.core.progress import Cancelled, CancelToken, Progress
+from deepvis_app.core.base.progress import Cancelled, CancelToken, Progress
+from deepvis_app.core.methods.attribution.deeplift import deeplift
+from deepvis_app.core.methods.attribution.gradcam import gradcam
+from deepvis_app.core.methods.attribution.gradient_shap import gradient_shap
+from deepvis_app.core.methods.attribution.gradient_x_input import input_x_gradient
+from deepvis_app.core.methods.attribution.objective import make_objective
+from deepvis_app.core.methods.registry import noise_tunnel
+from deepvis_app.core.nn.model import prepare_for_visualization
 from tests.helpers.models import ChannelSum, randomized_torchvision
 from tests.helpers.oracles import assert_matches, in_float64
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.attribution.faithfulness import area_under, blurred, deletion_insertion
-from deepvis_app.core.attribution.objective import make_objective
-from deepvis_app.core.attribution.sanity import cascading_randomization, parameter_layers, rank_correlations
-from deepvis_app.core.methods import attribute
+from deepvis_app.core.methods.attribution.faithfulness import area_under, blurred, deletion_insertion
+from deepvis_app.core.methods.attribution.objective import make_objective
+from deepvis_app.core.methods.attribution.sanity import cascading_randomization, parameter_layers, rank_correlations
+from deepvis_app.core.methods.registry import attribute
 from tests.helpers.models import tiny_input, tiny_net
 
 

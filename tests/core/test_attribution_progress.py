@@ -8,8 +8,8 @@ import threading
 import pytest
 import torch
 
-from deepvis_app.core.methods import attribute
-from deepvis_app.core.progress import Cancelled, CancelToken, Progress, cancel_points
+from deepvis_app.core.base.progress import Cancelled, CancelToken, Progress, cancel_points
+from deepvis_app.core.methods.registry import attribute
 from tests.helpers.models import tiny_input, tiny_net
 
 TARGETS = [1, 2]

@@ -31,9 +31,9 @@ from pytorch_grad_cam import (
 )
 from torch import nn
 
-from deepvis_app.core.methods import METHODS, MapKind, attribute, get_method
-from deepvis_app.core.model import prepare_for_visualization
-from deepvis_app.core.options import option_fields
+from deepvis_app.core.base.options import option_fields
+from deepvis_app.core.methods.registry import METHODS, MapKind, attribute, get_method
+from deepvis_app.core.nn.model import prepare_for_visualization
 from tests.helpers.cam_oracles import (
     assert_close,
     assert_close_up_to_sign,
@@ -67,7 +67,7 @@ def rescale_relu6_in_captum(monkeypatch) -> None:
 
 
 def test_every_new_method_is_registered_with_options_help_and_view():
-    from deepvis_app.core.display import BACK_VIEWS
+    from deepvis_app.core.imaging.display import BACK_VIEWS
 
     for name in NEW_METHODS:
         method = get_method(name)
@@ -210,7 +210,7 @@ def test_noise_tunnel_over_a_cam_by_name_is_a_layer_map_equal_to_captum(arch):
 
 
 def test_a_bad_noise_tunnel_base_is_named():
-    from deepvis_app.core.options import OptionsError
+    from deepvis_app.core.base.options import OptionsError
 
     with pytest.raises(OptionsError, match="unknown base method 'nope'"):
         get_method("noise_tunnel").make_options({"base": "nope"})
@@ -219,7 +219,7 @@ def test_a_bad_noise_tunnel_base_is_named():
 
 
 def _tiny_loaded(method_options):
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
 
     def build() -> nn.Module:
@@ -236,7 +236,7 @@ def _tiny_loaded(method_options):
 def test_the_apps_method_cycle_reaches_every_new_method_and_shows_its_map():
     """The session's `N` cycle (the registry's order) reaches each new method; its back map is
     `attribute()`'s for the selected unit, with the settings' method_options, at the engine's CAM layer."""
-    from deepvis_app.core.session import Session
+    from deepvis_app.core.app.session import Session
     from deepvis_app.io.sources import InputManager
 
     method_options = {"noise_tunnel": {"base": "input_x_gradient", "samples": 2, "seed": 1},

@@ -9,7 +9,7 @@ import pytest
 import torch
 from captum.attr import GuidedGradCam, IntegratedGradients, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 
-from deepvis_app.core.attribution import attribute
+from deepvis_app.core.methods.registry import attribute
 from tests.helpers.models import torchvision_case
 from tests.helpers.oracles import assert_matches, assert_matches_float32, gradcam_plus_plus_reference
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from captum.attr import NeuronGuidedBackprop
 from torch import nn
 
-from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.methods.backprop import backprop_from_unit
 from tests.helpers.models import module_twin, tiny_input, tiny_net
 from tests.helpers.oracles import (
     NEURON_REFERENCE,
@@ -170,8 +170,8 @@ def test_salinet_is_backprop_as_its_paper_defines_it(residual):
 
 def test_unpool_is_an_option_of_the_registered_reversed_nets():
     """The registry (CLI flag, settings, app) passes ``unpool`` through to the backward rules."""
-    from deepvis_app.core.methods import attribute, get_method
-    from deepvis_app.core.options import OptionsError
+    from deepvis_app.core.base.options import OptionsError
+    from deepvis_app.core.methods.registry import attribute, get_method
 
     net, x = tiny_net(), tiny_input()
     for method in ("deconv", "salinet", "desalinet"):

@@ -22,8 +22,8 @@ from torch import nn
 from zennit.composites import LayerMapComposite
 from zennit.rules import ReLUDeconvNet
 
-from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.notices import pop_notices
+from deepvis_app.core.base.notices import pop_notices
+from deepvis_app.core.methods.backprop import backprop_from_unit
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish, nn.Mish, nn.LeakyReLU)
 

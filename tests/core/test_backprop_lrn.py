@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.methods.backprop import backprop_from_unit
 from tests.helpers.models import tiny_input
 from tests.helpers.oracles import assert_matches, assert_nothing_left_active, captum_neuron
 
@@ -99,8 +99,8 @@ def test_lrn_pass_is_only_for_the_reversed_nets():
 
 def test_lrn_is_an_option_of_the_registered_reversed_nets():
     """The registry (CLI flag, settings, app) passes ``lrn`` through, with ``unpool`` alongside."""
-    from deepvis_app.core.methods import attribute, get_method
-    from deepvis_app.core.options import OptionsError
+    from deepvis_app.core.base.options import OptionsError
+    from deepvis_app.core.methods.registry import attribute, get_method
 
     net, x = lrn_net(), tiny_input()
     for method in REVERSED:
@@ -117,8 +117,8 @@ def test_lrn_is_an_option_of_the_registered_reversed_nets():
 def _session_back_signal(lrn: str | None):
     """The sync session's deconv back signal from unit 0 of conv2 on the LRN net (method_options from
     ``lrn``), with the forward input and the origin."""
-    from deepvis_app.core.model import load_model
-    from deepvis_app.core.session import Session
+    from deepvis_app.core.app.session import Session
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.io.sources import InputManager
     from deepvis_app.settings.loader import load_settings
 
@@ -181,10 +181,10 @@ def test_cli_lrn_pass(tmp_path):
 
 def test_the_engine_reruns_the_forward_when_the_lrn_rule_changes():
     """The app's forward records the graph with the rules: its cache key holds the reversed-net options."""
-    from deepvis_app.core.backprop import ReversedNetOptions
-    from deepvis_app.core.engine import ComputeEngine
-    from deepvis_app.core.methods import get_method
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.app.engine import ComputeEngine
+    from deepvis_app.core.methods.backprop import ReversedNetOptions
+    from deepvis_app.core.methods.registry import get_method
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.io.images import sample_image
     from deepvis_app.settings.loader import load_settings
 

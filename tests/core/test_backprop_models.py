@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.methods.backprop import backprop_from_unit
 from tests.helpers.models import HandNet
 
 # x = (3, 1): conv1 -> (2, -5), ReLU -> (2, 0); outputs (-4, 4). Upstream g at the ReLU output is

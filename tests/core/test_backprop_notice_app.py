@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.model import load_model
-from deepvis_app.core.notices import pop_notices
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.base.notices import pop_notices
+from deepvis_app.core.nn.model import load_model
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
 

@@ -15,7 +15,7 @@ import torch
 from captum.attr import GuidedBackprop
 from torch import nn
 
-from deepvis_app.core.backprop import backprop_from_unit
+from deepvis_app.core.methods.backprop import backprop_from_unit
 from tests.helpers.models import seeded_torchvision, torchvision_case
 from tests.helpers.oracles import assert_matches, captum_neuron, captum_output
 

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from deepvis_app.core.cache import ByteLRUCache
-from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.core.base.cache import ByteLRUCache
+from deepvis_app.core.unitvis.store.unit_layout import UnitImages
 
 
 def block(nbytes: int, fill: int = 0) -> np.ndarray:

@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.core.unitvis.cppn import coordinate_grid, draw_cppn, instance_norm
-from deepvis_app.core.unitvis.optimize import optimize_units
-from deepvis_app.core.unitvis.optimize_config import preset
-from deepvis_app.core.unitvis.params import InputSpace, decorrelate_colors, make_param
+from deepvis_app.core.nn.preprocess import Preprocessor
+from deepvis_app.core.unitvis.optimize.config import preset
+from deepvis_app.core.unitvis.optimize.cppn import coordinate_grid, draw_cppn, instance_norm
+from deepvis_app.core.unitvis.optimize.loop import optimize_units
+from deepvis_app.core.unitvis.optimize.params import InputSpace, decorrelate_colors, make_param
 from deepvis_app.settings.defaults import Settings
 from tests.helpers.models import two_conv_net
 

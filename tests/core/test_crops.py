@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.backprop import backprop_from_unit
-from deepvis_app.core.display import norm01c, to_uint8
-from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-from deepvis_app.core.unitvis.crops import (
+from deepvis_app.core.imaging.display import norm01c, to_uint8
+from deepvis_app.core.methods.backprop import backprop_from_unit
+from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
+from deepvis_app.core.unitvis.findmax.crops import (
     backprop_at_positions,
     cut,
     has_max_pool_switches,
     unit_backprop_kind,
     unit_backprop_method,
 )
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.montage import unit_montage
-from deepvis_app.core.unitvis.ondemand import compute_unit_images
+from deepvis_app.core.unitvis.findmax.ondemand import compute_unit_images
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+from deepvis_app.core.unitvis.store.montage import unit_montage
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 from tests.helpers.datasets import make_dataset
 from tests.helpers.hostile_images import png_bytes
@@ -153,8 +153,8 @@ class _FunctionalMaxPoolNet(torch.nn.Module):
 
 
 def _loaded(module: torch.nn.Module, **settings):
-    from deepvis_app.core.model import LoadedModel, prepare_for_visualization
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.model import LoadedModel, prepare_for_visualization
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.defaults import Settings
 
     s = Settings(input_size=FIND_MAX_SIZE, **settings)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepvis_app.core.classify import classify_image
-from deepvis_app.core.model import ModelError, apply_state_dict
-from deepvis_app.core.zoo.efficientnet_lite import efficientnet_lite0, lite0_weights_file
+from deepvis_app.core.nn.classify import classify_image
+from deepvis_app.core.nn.model import ModelError, apply_state_dict
+from deepvis_app.core.nn.zoo.efficientnet_lite import efficientnet_lite0, lite0_weights_file
 from deepvis_app.io.images import sample_image
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.methods import METHODS
+from deepvis_app.core.methods.registry import METHODS
 from deepvis_app.io.images import read_image
 
 MIN_STD = 15.0          # gray levels (0..255)
@@ -73,7 +73,7 @@ def test_the_default_picture_of_every_method_is_visible(method, tmp_path):
 
 
 def test_clip_percent_saturates_the_largest_values_instead_of_scaling_by_them():
-    from deepvis_app.core.display import ViewScale, back_view
+    from deepvis_app.core.imaging.display import ViewScale, back_view
 
     rng = np.random.default_rng(0)
     signal = rng.normal(0.0, 1.0, (3, 32, 32))

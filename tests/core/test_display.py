@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core.display import BACK_VIEWS, apply_colormap, back_view, norm01, norm01c, sign_colors
+from deepvis_app.core.imaging.display import BACK_VIEWS, apply_colormap, back_view, norm01, norm01c, sign_colors
 
 
 def test_norm01_and_norm01c_by_hand():
@@ -90,7 +90,7 @@ def test_histogram_view_draws_the_value_counts():
 
 
 def test_view_scale_fixes_the_range_takes_the_absolute_value_and_the_opacity():
-    from deepvis_app.core.display import ViewScale
+    from deepvis_app.core.imaging.display import ViewScale
 
     grad = np.array([[[0.5, -2.0], [1.0, 4.0]]])   # (1, 2, 2)
     fixed = ViewScale(value_range=(0.0, 2.0))

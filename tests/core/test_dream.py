@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.core.unitvis import regularizers as reg
-from deepvis_app.core.unitvis.dream import OUTPUT_GAIN, dream, region_gradients, rendered
-from deepvis_app.core.unitvis.dream_config import DreamConfig
-from deepvis_app.core.unitvis.dream_tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
-from deepvis_app.core.unitvis.objectives import layer_amplification
-from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.core.nn.preprocess import Preprocessor
+from deepvis_app.core.unitvis.dream.config import DreamConfig
+from deepvis_app.core.unitvis.dream.loop import OUTPUT_GAIN, dream, region_gradients, rendered
+from deepvis_app.core.unitvis.dream.tiles import axis_ranges, parse_size, pixel_counts, size_sequence, tile_regions
+from deepvis_app.core.unitvis.optimize import regularizers as reg
+from deepvis_app.core.unitvis.optimize.objectives import layer_amplification
+from deepvis_app.core.unitvis.optimize.params import InputSpace
 from deepvis_app.settings.defaults import Settings
 from tests.helpers.models import two_conv_net
 

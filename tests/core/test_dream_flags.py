@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import torch
 
-from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.core.unitvis.dream import dream
-from deepvis_app.core.unitvis.dream_config import DreamConfig
-from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.core.nn.preprocess import Preprocessor
+from deepvis_app.core.unitvis.dream.config import DreamConfig
+from deepvis_app.core.unitvis.dream.loop import dream
+from deepvis_app.core.unitvis.optimize.params import InputSpace
 from deepvis_app.settings.defaults import Settings
 from tests.helpers.models import two_conv_net
 

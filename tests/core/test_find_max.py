@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.model import LoadedModel
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.topk import TopK, merge_topk
+from deepvis_app.core.nn.model import LoadedModel
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+from deepvis_app.core.unitvis.findmax.topk import TopK, merge_topk
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image, write_image
 from tests.helpers.datasets import Killed, kill_after, make_dataset
 from tests.helpers.hostile_images import jpeg_claiming, png_bytes, write
@@ -25,7 +25,7 @@ from tests.helpers.models import FIND_MAX_LAYERS, FIND_MAX_SIZE, find_max_model
 
 def brute_force(model: LoadedModel, dataset: Path, layer: str, top: int) -> list[list[tuple]]:
     """Per unit, sorted (-value, path, pos) of every image, one image at a time."""
-    from deepvis_app.core.hooks import capture_activations
+    from deepvis_app.core.nn.hooks import capture_activations
     from deepvis_app.io.images import list_image_files
 
     rows: dict[int, list[tuple]] = {}
@@ -180,7 +180,7 @@ def test_resume_notices_replaced_images(tmp_path):
 def test_a_checkpoint_with_unexpected_errors_is_not_resumed(dataset, tmp_path, monkeypatch):
     """A bug while preprocessing (not a bad image) fails every image; the rerun after the fix must not resume
     a scan that remembers them all as skipped, and the failing run names the problem."""
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.errors import DeepvisError
 
     request = FindMaxRequest(dataset, FIND_MAX_LAYERS, tmp_path, top=5, batch_size=4)

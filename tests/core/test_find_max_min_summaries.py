@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.topk import TopK, batch_candidates, empty_topk, merge_topk, negated
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+from deepvis_app.core.unitvis.findmax.topk import TopK, batch_candidates, empty_topk, merge_topk, negated
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import list_image_files, read_image
 from tests.helpers.datasets import Killed, kill_after, make_dataset
 from tests.helpers.models import FIND_MAX_LAYERS, find_max_model
@@ -28,7 +28,7 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def per_image(dataset) -> dict[str, list[tuple[int, str, np.ndarray]]]:
     """Per layer: (file index, relative path, the (C, ...) activation) of every readable image, one at a time."""
-    from deepvis_app.core.hooks import capture_activations
+    from deepvis_app.core.nn.hooks import capture_activations
 
     model = find_max_model()
     found: dict[str, list] = {name: [] for name in FIND_MAX_LAYERS}
@@ -189,7 +189,7 @@ def test_two_gloo_processes_equal_one(dataset, scanned, tmp_path):
 def test_nan_activations_are_left_out_of_extremes_and_summaries():
     import warnings
 
-    from deepvis_app.core.unitvis.find_max_summary import map_extremes, summarize
+    from deepvis_app.core.unitvis.findmax.summary import map_extremes, summarize
 
     acts = torch.randn(4, 3, 2, 2)
     acts[0, 1, 0, 0] = float("nan")   # one NaN value: left out

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.display import norm01c, to_uint8
-from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.receptive_field import measure_receptive_field
-from deepvis_app.core.unitvis.scan_data import ScanError, read_file_list
+from deepvis_app.core.imaging.display import norm01c, to_uint8
+from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
+from deepvis_app.core.unitvis.findmax.receptive_field import measure_receptive_field
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+from deepvis_app.core.unitvis.findmax.scan_data import ScanError, read_file_list
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import list_image_files, read_image
 from tests.helpers.datasets import make_dataset
 from tests.helpers.models import FIND_MAX_LAYERS, FIND_MAX_SIZE, find_max_model
@@ -31,8 +31,8 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def _loaded(module: torch.nn.Module):
-    from deepvis_app.core.model import LoadedModel, prepare_for_visualization
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.model import LoadedModel, prepare_for_visualization
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.defaults import Settings
 
     settings = Settings(input_size=FIND_MAX_SIZE)

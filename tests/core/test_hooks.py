@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.hooks import (
+from deepvis_app.core.base.torch_args import call_arg, pair
+from deepvis_app.core.nn.hooks import (
     MissingLayerOutput,
     UnknownLayer,
     capture_activations,
@@ -15,7 +16,6 @@ from deepvis_app.core.hooks import (
     tapped,
     tapping,
 )
-from deepvis_app.core.torch_args import call_arg, pair
 from deepvis_app.errors import DeepvisError
 
 

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepvis_app.core.unitvis.objective_expr import ObjectiveError, parse_objective
-from deepvis_app.core.unitvis.optimize_output import TemplatedOutput
-from deepvis_app.core.unitvis.records import RecordError, dataset_image, read_find_max_record
-from deepvis_app.core.unitvis.transform_spec import parse_transforms
+from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, parse_objective
+from deepvis_app.core.unitvis.optimize.output import TemplatedOutput
+from deepvis_app.core.unitvis.optimize.transform_spec import parse_transforms
+from deepvis_app.core.unitvis.store.records import RecordError, dataset_image, read_find_max_record
 from deepvis_app.settings.limits import MAX_LABELS_BYTES, MAX_TEMPLATE_WIDTH, LimitError, literal
 
 CHANNELS = {"conv": 8, "fc": 4}
@@ -198,8 +198,8 @@ def test_record_image_paths_stay_in_the_dataset(tmp_path, name):
 
 
 def test_crops_and_report_refuse_a_bad_record_in_one_line(tmp_path):
-    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+    from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.report.build import ReportRequest, write_report
     from tests.helpers.models import find_max_model
 
     loaded = find_max_model()
@@ -214,7 +214,7 @@ def test_crops_and_report_refuse_a_bad_record_in_one_line(tmp_path):
 
 
 def test_crops_do_not_read_images_outside_the_dataset(tmp_path):
-    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
     from deepvis_app.io.images import write_image
     from tests.helpers.models import find_max_model
 
@@ -232,14 +232,14 @@ def test_crops_do_not_read_images_outside_the_dataset(tmp_path):
 
 # --- labels files, .npy inputs -------------------------------------------------------------------------
 def _labels(path: str) -> list[str]:
-    from deepvis_app.core.model import load_labels
+    from deepvis_app.core.nn.model import load_labels
     from deepvis_app.settings.defaults import Settings
 
     return load_labels(Settings(labels=path), None, None)
 
 
 def test_labels_file_is_bounded(tmp_path):
-    from deepvis_app.core.model import ModelError
+    from deepvis_app.core.nn.model import ModelError
 
     with pytest.raises(ModelError, match=f"/dev/zero: larger than the limit of {MAX_LABELS_BYTES // 2**20} MiB"):
         _labels("/dev/zero")
@@ -326,7 +326,7 @@ def test_a_slow_settings_file_is_announced(tmp_path, monkeypatch, caplog):
 
 # --- file names in any bytes -------------------------------------------------------------------------
 def test_names_that_are_not_utf8_are_fingerprinted(tmp_path):
-    from deepvis_app.core.unitvis.scan_data import files_signature, scan_source
+    from deepvis_app.core.unitvis.findmax.scan_data import files_signature, scan_source
     from deepvis_app.io.images import write_image
 
     write_image(tmp_path / "plain.png", np.zeros((8, 8, 3), dtype=np.uint8))
@@ -339,7 +339,7 @@ def test_names_that_are_not_utf8_are_fingerprinted(tmp_path):
 
 
 def test_nul_byte_in_a_file_list_is_one_line(tmp_path):
-    from deepvis_app.core.unitvis.scan_data import ScanError, read_file_list
+    from deepvis_app.core.unitvis.findmax.scan_data import ScanError, read_file_list
 
     listing = tmp_path / "list.txt"
     listing.write_bytes(b"a\0b.png 1\n")
@@ -348,7 +348,7 @@ def test_nul_byte_in_a_file_list_is_one_line(tmp_path):
 
 
 def test_info_txt_keeps_one_line_per_image_whatever_the_name():
-    from deepvis_app.core.unitvis.crop_pipeline import crop_info_text
+    from deepvis_app.core.unitvis.findmax.crop_pipeline import crop_info_text
 
     names = ["two\nlines.png", os.fsdecode(b"caf\xe9.png"), "plain name.png"]
     rows = [({"path": name, "value": 1.0, "pos": [0, 1]}, (0, 0, 4, 4)) for name in names]
@@ -360,7 +360,7 @@ def test_info_txt_keeps_one_line_per_image_whatever_the_name():
 
 
 def test_layer_named_with_a_slash_is_found(tmp_path):
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     layout = UnitVisLayout(tmp_path)
     for layer in ("a/b", "conv"):
@@ -373,8 +373,8 @@ def test_layer_named_with_a_slash_is_found(tmp_path):
 def test_report_and_crops_include_a_layer_named_with_a_slash(tmp_path):
     """Its images live in max_im/odd/name/odd/name_0000.jpg; its record in find_max/odd/name.json (crops
     take their layers from `find_max_layers`)."""
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
-    from deepvis_app.core.unitvis.report import ReportRequest, write_report
+    from deepvis_app.core.unitvis.report.build import ReportRequest, write_report
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
     from deepvis_app.io.images import write_image
     from tests.helpers.models import find_max_model
 
@@ -402,9 +402,9 @@ def test_report_and_crops_include_a_layer_named_with_a_slash(tmp_path):
 def test_find_max_and_crops_take_file_names_in_any_bytes(tmp_path):
     """A Latin-1 name (not UTF-8) and a name with a newline: before, the first aborted the whole scan
     (UnicodeEncodeError in the fingerprint) and the second broke info.txt."""
-    from deepvis_app.core.unitvis.crop_pipeline import CropRequest, make_crops
-    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.findmax.crop_pipeline import CropRequest, make_crops
+    from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
     from deepvis_app.io.images import write_image
     from tests.helpers.models import find_max_model
 

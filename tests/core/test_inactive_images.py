@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from deepvis_app.core.unitvis.inactive_images import clear_inactive
-from deepvis_app.core.unitvis.layout import UnitImages, UnitVisLayout
-from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.unitvis.store.inactive_images import clear_inactive
+from deepvis_app.core.unitvis.store.montage import unit_montage
+from deepvis_app.core.unitvis.store.unit_layout import UnitImages, UnitVisLayout
 from deepvis_app.io.images import write_bytes_atomic
 
 TILE = 10
@@ -81,8 +81,8 @@ def test_the_forks_setting_name_maps_to_ours(tmp_path):
 @pytest.mark.parametrize("setting", [True, False])
 def test_the_unit_image_loader_applies_the_setting(tmp_path, setting):
     """The per-unit pane's loader blacks the inactive tiles only when clear_negative_activations is on."""
-    from deepvis_app.core.cache import ByteLRUCache
-    from deepvis_app.core.unit_image_loader import UnitImageLoader
+    from deepvis_app.core.app.unit_image_loader import UnitImageLoader
+    from deepvis_app.core.base.cache import ByteLRUCache
 
     layout = UnitVisLayout(tmp_path)
     _record(layout, [4.0, -1.0, 2.0, 1.0], 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepvis_app.core import actions
+from deepvis_app.core.app import actions
 from deepvis_app.keymap import KEYMAP, bindings, conflicts, help_rows, key_index, lookup, markdown_table
 
 # The original's bindings (reference doc §2), key -> action id.

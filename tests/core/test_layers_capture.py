@@ -7,9 +7,9 @@ import torch
 import torchvision
 from torch import nn
 
-from deepvis_app.core.hooks import capture_activations
-from deepvis_app.core.layers import discover_layers
-from deepvis_app.core.model import prepare_for_visualization
+from deepvis_app.core.nn.hooks import capture_activations
+from deepvis_app.core.nn.layers import discover_layers
+from deepvis_app.core.nn.model import prepare_for_visualization
 from deepvis_app.settings.defaults import Settings
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepvis_app.core.classify import classify_image
-from deepvis_app.core.model import load_model
-from deepvis_app.core.outputs import head_or_plain
+from deepvis_app.core.nn.classify import classify_image
+from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.nn.outputs import head_or_plain
 from deepvis_app.io.images import load_input
 from deepvis_app.settings.loader import load_settings
 

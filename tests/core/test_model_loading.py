@@ -9,8 +9,8 @@ import torch
 import torchvision
 from torch import nn
 
-from deepvis_app.core.classify import classify_image
-from deepvis_app.core.model import (
+from deepvis_app.core.nn.classify import classify_image
+from deepvis_app.core.nn.model import (
     ModelError,
     NonFiniteError,
     load_model,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deepvis_app.core.layers import discover_layers
-from deepvis_app.core.model import build_module, prepare_for_visualization
+from deepvis_app.core.nn.layers import discover_layers
+from deepvis_app.core.nn.model import build_module, prepare_for_visualization
 from deepvis_app.settings.loader import available_models, load_settings
 
 

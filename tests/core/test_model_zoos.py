@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.model import ModelError, build_module, load_model
+from deepvis_app.core.nn.model import ModelError, build_module, load_model
 from deepvis_app.settings.loader import load_settings
 
 timm = pytest.importorskip("timm")

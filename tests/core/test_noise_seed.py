@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from deepvis_app.cli.main import main
-from deepvis_app.core.methods import attribute, get_method
+from deepvis_app.core.methods.registry import attribute, get_method
 from tests.helpers.models import tiny_input, tiny_net
 
 CASES = {

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.objective_expr import ObjectiveError, diversity_values, parse_objective, slug
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, diversity_values, parse_objective, slug
 from tests.helpers.models import tiny_input, tiny_net
 
 CHANNELS = {"conv1": 4, "conv2": 6, "fc": 5}
@@ -138,16 +138,16 @@ def test_slugs_are_safe_file_names_and_distinct():
 
 
 def _space():
-    from deepvis_app.core.preprocess import Preprocessor
-    from deepvis_app.core.unitvis.params import InputSpace
+    from deepvis_app.core.nn.preprocess import Preprocessor
+    from deepvis_app.core.unitvis.optimize.params import InputSpace
     from deepvis_app.settings.defaults import Settings
 
     return InputSpace.from_preprocessor(Preprocessor(Settings(input_size=(16, 16))))
 
 
 def test_optimizing_an_expression_raises_it_and_records_every_step():
-    from deepvis_app.core.unitvis.optimize import optimize_objective
-    from deepvis_app.core.unitvis.optimize_config import preset
+    from deepvis_app.core.unitvis.optimize.config import preset
+    from deepvis_app.core.unitvis.optimize.loop import optimize_objective
     from tests.helpers.models import two_conv_net
 
     net, space = two_conv_net(), _space()
@@ -166,8 +166,8 @@ def test_optimizing_an_expression_raises_it_and_records_every_step():
 
 
 def test_diversity_term_pushes_a_batch_apart():
-    from deepvis_app.core.unitvis.optimize import optimize_objective
-    from deepvis_app.core.unitvis.optimize_config import preset
+    from deepvis_app.core.unitvis.optimize.config import preset
+    from deepvis_app.core.unitvis.optimize.loop import optimize_objective
     from tests.helpers.models import two_conv_net
 
     net, space = two_conv_net(), _space()

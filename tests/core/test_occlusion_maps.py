@@ -8,8 +8,8 @@ import pytest
 import torch
 from captum.attr import Occlusion
 
-from deepvis_app.core.attribution.occlusion_maps import occlusion_all_classes, occlusion_layer_saliency
-from deepvis_app.core.methods import attribute
+from deepvis_app.core.methods.attribution.occlusion_maps import occlusion_all_classes, occlusion_layer_saliency
+from deepvis_app.core.methods.registry import attribute
 from tests.helpers.models import module_twin, tiny_input, tiny_net
 from tests.helpers.oracles import assert_matches, assert_matches_float32
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.optimize import optimize_units
-from deepvis_app.core.unitvis.optimize_config import preset
-from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.config import preset
+from deepvis_app.core.unitvis.optimize.loop import optimize_units
+from deepvis_app.core.unitvis.optimize.params import InputSpace
 from deepvis_app.io.images import SAMPLE_NAMES, sample_image
 
 
@@ -64,7 +64,7 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 @pytest.mark.parametrize("seed", range(4))
 def test_random_transforms_treat_every_row_alike(seed):
     """Each transform draws once per call: a row transformed in a batch equals it transformed alone."""
-    from deepvis_app.core.unitvis.transforms import transform_set
+    from deepvis_app.core.unitvis.optimize.transforms import transform_set
 
     images = torch.randn(3, 3, 40, 40, generator=torch.Generator().manual_seed(seed)) * 30
     fill = torch.full((1, 3, 1, 1), 0.5)
@@ -103,7 +103,7 @@ def test_unknown_choices_are_value_errors(default_model, space):
 
 def _small():
     """two_conv_net (layer "2": 5 units) and its input space at 16 px."""
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.defaults import Settings
     from tests.helpers.models import two_conv_net
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import torch
 
-from deepvis_app.core.hooks import forward_until
-from deepvis_app.core.unitvis.optimize import optimize_units
-from deepvis_app.core.unitvis.optimize_config import preset
-from deepvis_app.core.unitvis.params import InputSpace
+from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.unitvis.optimize.config import preset
+from deepvis_app.core.unitvis.optimize.loop import optimize_units
+from deepvis_app.core.unitvis.optimize.params import InputSpace
 
 
 def _small():
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.defaults import Settings
     from tests.helpers.models import two_conv_net
 

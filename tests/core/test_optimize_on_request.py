@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.options import OptionsError
-from deepvis_app.core.session import Session
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.optimize_job import can_write, user_unit_vis_root
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.base.options import OptionsError
+from deepvis_app.core.unitvis.optimize.job import can_write, user_unit_vis_root
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings

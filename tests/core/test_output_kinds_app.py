@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.methods import attribute
-from deepvis_app.core.output_overlay import BOX_COLOR, SELECTED_COLOR, class_colors
-from deepvis_app.core.outputs import HEAD_NAME, Region, head_or_plain
+from deepvis_app.core.imaging.output_overlay import BOX_COLOR, SELECTED_COLOR, class_colors
+from deepvis_app.core.methods.registry import attribute
+from deepvis_app.core.nn.outputs import HEAD_NAME, Region, head_or_plain
 from tests.helpers import output_models
 from tests.helpers.output_models import load_kind
 from tests.helpers.waiting import wait_until
@@ -150,10 +150,10 @@ def test_the_similar_to_setting_is_the_reference_from_the_start(tiny_session):
 def test_each_frame_is_measured_against_its_own_predicted_pixels():
     """The forward records the frame's prediction as the reference: a reference left by an earlier
     explanation of another image (an attribution's `prepare`) is not used for the next frame."""
-    from deepvis_app.core.engine import ComputeEngine
-    from deepvis_app.core.methods import get_method
-    from deepvis_app.core.model import load_model
-    from deepvis_app.core.outputs import prepare
+    from deepvis_app.core.app.engine import ComputeEngine
+    from deepvis_app.core.methods.registry import get_method
+    from deepvis_app.core.nn.model import load_model
+    from deepvis_app.core.nn.outputs import prepare
     from deepvis_app.io.images import load_input
     from deepvis_app.settings.loader import load_settings
 

@@ -14,8 +14,8 @@ import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import FasterRCNNBoxScoreTarget, SemanticSegmentationTarget
 
-from deepvis_app.core.methods import attribute
-from deepvis_app.core.outputs import HEAD_NAME, OutputError, Region, head_or_plain, pick_output
+from deepvis_app.core.methods.registry import attribute
+from deepvis_app.core.nn.outputs import HEAD_NAME, OutputError, Region, head_or_plain, pick_output
 from tests.helpers import output_models
 from tests.helpers.output_models import load_kind
 

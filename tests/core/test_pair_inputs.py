@@ -76,7 +76,7 @@ def test_is_siamese_false_changes_nothing(tmp_path):
 
 
 def test_a_pair_frame_feeds_both_images(images):
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.preprocess import Preprocessor
 
     settings = load_settings().settings.replace(two_inputs="channels", input_size=(32, 32))
     pre = Preprocessor(settings)

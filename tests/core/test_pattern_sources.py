@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core.state import PATTERN_SOURCE_NAMES, PATTERN_SOURCES
-from deepvis_app.core.unitvis.layout import UnitVisLayout, montage_tile
-from deepvis_app.core.unitvis.montage import unit_montage
+from deepvis_app.core.app.state import PATTERN_SOURCE_NAMES, PATTERN_SOURCES
+from deepvis_app.core.unitvis.store.montage import unit_montage
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout, montage_tile
 from tests.helpers.patterns import LAYER, TRIM, UNITS, blocks, grid_tile, mismatch, palette
 from tests.helpers.sessions import press
 

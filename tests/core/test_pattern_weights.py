@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from torch import nn
 
-from deepvis_app.core import tiles
-from deepvis_app.core.cache import ByteLRUCache
-from deepvis_app.core.display import value_histogram
-from deepvis_app.core.render import placeholder
-from deepvis_app.core.state import PATTERN_SOURCES
-from deepvis_app.core.unit_image_loader import UnitImageLoader, tile_bound
-from deepvis_app.core.unit_weights import weight_module_name
-from deepvis_app.core.unitvis.find_max_summary import matrix_picture
-from deepvis_app.core.unitvis.layout import UnitVisLayout
+from deepvis_app.core.app.render import placeholder
+from deepvis_app.core.app.state import PATTERN_SOURCES
+from deepvis_app.core.app.unit_image_loader import UnitImageLoader, tile_bound
+from deepvis_app.core.app.unit_weights import weight_module_name
+from deepvis_app.core.base.cache import ByteLRUCache
+from deepvis_app.core.imaging import tiles
+from deepvis_app.core.imaging.display import value_histogram
+from deepvis_app.core.unitvis.findmax.summary import matrix_picture
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from tests.helpers.models import session_classifier
 from tests.helpers.patterns import TRIM, UNITS, blocks, grid_tile, mismatch, palette
 from tests.helpers.sessions import press

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.io.image_arrays import as_rgb_uint8
 from deepvis_app.settings.defaults import Settings
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torchvision
 
-from deepvis_app.core.model import prepare_for_visualization
-from deepvis_app.core.unitvis.receptive_field import measure_receptive_field, receptive_field
+from deepvis_app.core.nn.model import prepare_for_visualization
+from deepvis_app.core.unitvis.findmax.receptive_field import measure_receptive_field, receptive_field
 
 
 def _net(name: str):
@@ -82,7 +82,7 @@ def test_resnet18_matches_gradient_support(layer, positions):
 
 
 def test_efficientnet_same_padding_matches_gradient_support():
-    from deepvis_app.core.zoo.efficientnet_lite import efficientnet_lite0
+    from deepvis_app.core.nn.zoo.efficientnet_lite import efficientnet_lite0
 
     net = prepare_for_visualization(efficientnet_lite0())
     rf = receptive_field(net, (3, 64, 64), "_blocks.3")

@@ -10,9 +10,9 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from deepvis_app.core.unitvis import regularizers as reg
-from deepvis_app.core.unitvis.objectives import amplify_surrogate, unit_objective
-from deepvis_app.core.unitvis.params import (
+from deepvis_app.core.unitvis.optimize import regularizers as reg
+from deepvis_app.core.unitvis.optimize.objectives import amplify_surrogate, unit_objective
+from deepvis_app.core.unitvis.optimize.params import (
     COLOR_CORRELATION_SVD_SQRT,
     decorrelate_colors,
     decorrelation_matrix,
@@ -20,7 +20,7 @@ from deepvis_app.core.unitvis.params import (
     fft_spectrum_shape,
     fft_to_image,
 )
-from deepvis_app.core.unitvis.transforms import pad, rotate, translate
+from deepvis_app.core.unitvis.optimize.transforms import pad, rotate, translate
 
 DOUBLE = torch.float64
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core.render import unit_images_pane
-from deepvis_app.core.unitvis.layout import UnitImages
+from deepvis_app.core.app.render import unit_images_pane
+from deepvis_app.core.unitvis.store.unit_layout import UnitImages
 from deepvis_app.settings.defaults import Settings
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -62,7 +62,7 @@ def test_the_same_unit_and_size_follow_a_changed_arrangement(images):
 def test_scores_caption_each_top_image_with_its_find_max_value():
     """arik's score overlays (`r`): each tile of the top-9 montage gets its value, white, at its bottom left;
     the other images and the tiles' upper parts stay as they were."""
-    from deepvis_app.core.unitvis.montage import slot_box, unit_montage
+    from deepvis_app.core.unitvis.store.montage import slot_box, unit_montage
 
     crops = [solid((40, 120 + 10 * i, 60), 30) for i in range(4)]
     montage = unit_montage(crops, slots=4, tile=60)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.report import ReportRequest, write_report
+from deepvis_app.core.unitvis.report.build import ReportRequest, write_report
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from tests.helpers.models import find_max_model
 
 EVIL = "<script>alert('x')</script>"
@@ -86,10 +86,10 @@ def test_report_shows_every_backprop_kind_and_explains_black_padding(tmp_path):
 def test_report_details_are_conv_net_viz_pictures_of_the_top_image(tmp_path):
     """--details: the top image with its receptive field boxed in red, the full-size backprop, the
     activation map and the all-channels reconstruction, each equal to what it is computed from."""
-    from deepvis_app.core.backprop import backprop_from_unit
-    from deepvis_app.core.display import back_view
-    from deepvis_app.core.unitvis.crops import crop_window, layer_receptive_field
-    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.core.imaging.display import back_view
+    from deepvis_app.core.methods.backprop import backprop_from_unit
+    from deepvis_app.core.unitvis.findmax.crops import crop_window, layer_receptive_field
+    from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
     from deepvis_app.io.images import read_image
     from tests.helpers.datasets import make_dataset
 
@@ -125,10 +125,10 @@ def layout_json(root: Path, layer: str) -> Path:
 def test_report_methods_add_each_methods_map_of_the_top_image(tmp_path):
     """--methods: each registered method's map for the detail unit on its top image, as `attribute`
     computes it (Grad-CAM family at the spatial layer below), in the method's own view."""
-    from deepvis_app.core.display import ViewScale, back_view
-    from deepvis_app.core.layers import discover_layers
-    from deepvis_app.core.methods import attribute, get_method
-    from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max
+    from deepvis_app.core.imaging.display import ViewScale, back_view
+    from deepvis_app.core.methods.registry import attribute, get_method
+    from deepvis_app.core.nn.layers import discover_layers
+    from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max
     from deepvis_app.io.images import read_image
     from tests.helpers.datasets import make_dataset
 

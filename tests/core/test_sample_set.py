@@ -8,7 +8,7 @@ import hashlib
 
 import numpy as np
 
-from deepvis_app.core.unitvis import sample_set
+from deepvis_app.core.unitvis.store import sample_set
 from deepvis_app.io.images import SAMPLE_SET_NAMES, read_image, sample_image
 
 

@@ -15,12 +15,12 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.methods import METHOD_NAMES, get_method
-from deepvis_app.core.model import load_model
-from deepvis_app.core.panes import PANE_NAMES
-from deepvis_app.core.result import Result
-from deepvis_app.core.session import Session
-from deepvis_app.core.unit_class import LabelLayerError, label_layers
+from deepvis_app.core.app.panes import PANE_NAMES
+from deepvis_app.core.app.result import Result
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.app.unit_class import LabelLayerError, label_layers
+from deepvis_app.core.methods.registry import METHOD_NAMES, get_method
+from deepvis_app.core.nn.model import load_model
 from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.keymap import help_rows
@@ -214,9 +214,9 @@ def test_input_keys_reach_the_inputs(make_session):
 @pytest.mark.parametrize("method", ["gradient", "deconv", "guided"])
 def test_engine_backward_matches_backprop_from_unit(tiny_loaded, method):
     """The retained-graph backward of the worker equals the backprop package's own entry point."""
-    from deepvis_app.core.backprop import backprop_from_unit
-    from deepvis_app.core.engine import ComputeEngine
-    from deepvis_app.core.methods import get_method
+    from deepvis_app.core.app.engine import ComputeEngine
+    from deepvis_app.core.methods.backprop import backprop_from_unit
+    from deepvis_app.core.methods.registry import get_method
 
     engine = ComputeEngine(tiny_loaded)
     image = sample_image("coffee")
@@ -234,7 +234,7 @@ def test_engine_backward_matches_backprop_from_unit(tiny_loaded, method):
 
 
 def test_pattern_mode_and_unit_images_from_disk(tiny_loaded, tmp_path):
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     layout = UnitVisLayout(tmp_path)
     colors = [np.full((24, 24, 3), (30 * i, 255 - 30 * i, 128), np.uint8) for i in range(8)]
@@ -273,8 +273,8 @@ def _select_method(session: Session, method: str) -> None:
 
 
 def test_occlusion_sends_partial_maps_keeps_the_unit_pane_and_ends_with_the_direct_map(tiny_loaded, tmp_path):
-    from deepvis_app.core.methods import attribute
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.methods.registry import attribute
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     UnitVisLayout(tmp_path).write_unit_image("max_im", "0", 0, np.full((60, 60, 3), 200, np.uint8))
     options = {"window": 4, "stride": 2, "perturbations_per_eval": 8}
@@ -335,7 +335,7 @@ def test_the_status_gives_the_video_frame_number_and_frozen(make_session, tmp_pa
 
 
 def test_a_message_does_not_stay_forever(make_session, monkeypatch):
-    from deepvis_app.core import result as result_module
+    from deepvis_app.core.app import result as result_module
 
     monkeypatch.setattr(result_module, "MESSAGE_SHOWN_S", 0.2)
     session = make_session()
@@ -353,7 +353,7 @@ def test_a_message_does_not_stay_forever(make_session, monkeypatch):
 
 
 def test_a_unit_without_an_optimized_image_gets_a_placeholder_not_a_black_tile(tiny_loaded, tmp_path):
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 
     tiles = [np.full((24, 24, 3), 90 + 20 * i, np.uint8) for i in range(8)]
     tiles[1] = np.zeros((24, 24, 3), np.uint8)               # unit 1 was never optimized
@@ -526,9 +526,9 @@ def test_faithfulness_of_the_back_map_is_in_the_status_line(make_session):
 
     import torch
 
-    from deepvis_app.core.attribution.faithfulness import deletion_insertion
-    from deepvis_app.core.attribution.objective import make_objective
-    from deepvis_app.core.engine import FAITHFULNESS_STEPS
+    from deepvis_app.core.app.engine import FAITHFULNESS_STEPS
+    from deepvis_app.core.methods.attribution.faithfulness import deletion_insertion
+    from deepvis_app.core.methods.attribution.objective import make_objective
 
     session = make_session()
     result = press(session, "k", "b")
@@ -550,7 +550,7 @@ def test_faithfulness_of_the_back_map_is_in_the_status_line(make_session):
 
 def test_the_next_frame_is_computed_while_the_last_one_is_drawn(make_session, tmp_path, monkeypatch):
     """Drawing runs on its own thread: a slow drawing does not hold up the next frame's forward."""
-    import deepvis_app.core.session as session_module
+    import deepvis_app.core.app.session as session_module
 
     video = tmp_path / "pan.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (96, 64))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import SettingsError, load_settings
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from deepvis_app.core import pane_source
-from deepvis_app.core.unitvis.receptive_field import measure_receptive_field
+from deepvis_app.core.app import pane_source
+from deepvis_app.core.unitvis.findmax.receptive_field import measure_receptive_field
 from tests.helpers.sessions import press
 
 GEOMETRY = re.compile(r" \| size (\d+(?:x\d+)*)(?:, RF (\d+)x(\d+))? \| ")

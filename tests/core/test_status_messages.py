@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from deepvis_app.core import result as result_module
-from deepvis_app.core.result import StatusMessages
+from deepvis_app.core.app import result as result_module
+from deepvis_app.core.app.result import StatusMessages
 
 
 def test_the_time_shown_counts_from_the_first_showing(monkeypatch):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepvis_app.core import tiles
-from deepvis_app.core.display import norm01
+from deepvis_app.core.imaging import tiles
+from deepvis_app.core.imaging.display import norm01
 
 BG = (0.2, 0.2, 0.2)
 CURSOR = (0.5, 1.0, 0.5)

@@ -9,9 +9,9 @@ import torch
 from deepvis_app.cli.common import UserError
 from deepvis_app.cli.main import build_parser
 from deepvis_app.cli.optimize_commands import config_from_args
-from deepvis_app.core.unitvis.optimize_config import OptimizeConfig
-from deepvis_app.core.unitvis.transform_spec import parse_transforms
-from deepvis_app.core.unitvis.transforms import (
+from deepvis_app.core.unitvis.optimize.config import OptimizeConfig
+from deepvis_app.core.unitvis.optimize.transform_spec import parse_transforms
+from deepvis_app.core.unitvis.optimize.transforms import (
     compose,
     jitter,
     pad,

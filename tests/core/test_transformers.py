@@ -18,12 +18,12 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 from torchvision.models.vision_transformer import VisionTransformer
 
-from deepvis_app.core import tokens
-from deepvis_app.core.hooks import capture_activations
-from deepvis_app.core.layers import discover_layers
-from deepvis_app.core.methods import attribute, get_method
-from deepvis_app.core.model import load_model, prepare_for_visualization
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
+from deepvis_app.core.methods.registry import attribute, get_method
+from deepvis_app.core.nn import tokens
+from deepvis_app.core.nn.hooks import capture_activations
+from deepvis_app.core.nn.layers import discover_layers
+from deepvis_app.core.nn.model import load_model, prepare_for_visualization
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import load_settings, validate
@@ -79,7 +79,7 @@ def test_token_grids_round_trip_and_are_inferred_by_the_square_check():
 
 def test_cnns_are_not_reshaped():
     """No attention module, no reshape: ConvNeXt's channels-last MLP outputs (56, 56, 384) stay as they are."""
-    from deepvis_app.core.zoo.efficientnet_lite import efficientnet_lite0
+    from deepvis_app.core.nn.zoo.efficientnet_lite import efficientnet_lite0
 
     assert not tokens.has_attention(efficientnet_lite0())
     convnext = torchvision.models.convnext_tiny(weights=None)
@@ -224,7 +224,7 @@ def test_attention_rollout_equals_the_hand_written_rollout(vit, x, fusion, fuse)
 
 
 def test_attention_rollout_without_attention_is_zero_with_a_notice():
-    from deepvis_app.core.notices import pop_notices
+    from deepvis_app.core.base.notices import pop_notices
 
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(5))
     net(torch.zeros(1, 3, 8, 8))

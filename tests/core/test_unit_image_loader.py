@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from deepvis_app.core.cache import ByteLRUCache
-from deepvis_app.core.unit_image_loader import UnitImageLoader, sprite_key
-from deepvis_app.core.unitvis.layout import UNIT_IMAGE_KINDS, UnitImages, UnitVisLayout
+from deepvis_app.core.app.unit_image_loader import UnitImageLoader, sprite_key
+from deepvis_app.core.base.cache import ByteLRUCache
+from deepvis_app.core.unitvis.store.unit_layout import UNIT_IMAGE_KINDS, UnitImages, UnitVisLayout
 
 DEADLINE_S = 10.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepvis_app.core.unitvis.layout import (
+from deepvis_app.core.unitvis.store.unit_layout import (
     UnitVisFileError,
     UnitVisLayout,
     join_square_sprite,
@@ -49,7 +49,7 @@ def test_objective_values_round_trip_and_foreign_file(tmp_path):
 def test_a_diversity_set_is_shown_whole_in_the_per_unit_pane(tmp_path):
     """optimize --diversity writes copy 0 as the unit's image and copies 1.. as variants: the per-unit
     image becomes a square montage of the set, copy 0 first; without variants it is the image itself."""
-    from deepvis_app.core.unitvis.layout import UnitVisLayout
+    from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
     from deepvis_app.io.images import write_image
 
     layout = UnitVisLayout(tmp_path)

@@ -17,9 +17,9 @@ import torchvision
 from safetensors.torch import save_file
 from torch import nn
 
-from deepvis_app.core import tokens
-from deepvis_app.core.hooks import UnknownLayer, capture_activations, find_module
-from deepvis_app.core.model import LayerNotFoundError, ModelError, load_model, load_state_dict
+from deepvis_app.core.nn import tokens
+from deepvis_app.core.nn.hooks import UnknownLayer, capture_activations, find_module
+from deepvis_app.core.nn.model import LayerNotFoundError, ModelError, load_model, load_state_dict
 from deepvis_app.settings.loader import load_settings
 
 

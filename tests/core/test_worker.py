@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from deepvis_app.core.progress import Cancelled, CancelToken
-from deepvis_app.core.worker import Worker
+from deepvis_app.core.app.worker import Worker
+from deepvis_app.core.base.progress import Cancelled, CancelToken
 
 DEADLINE_S = 30.0
 

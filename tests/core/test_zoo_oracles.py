@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepvis_app.core.methods import attribute
-from deepvis_app.core.model import load_model
-from deepvis_app.core.outputs import head_or_plain
+from deepvis_app.core.methods.registry import attribute
+from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.nn.outputs import head_or_plain
 from deepvis_app.settings.loader import load_settings
 
 timm = pytest.importorskip("timm")

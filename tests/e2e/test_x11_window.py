@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepvis_app.core.window_layout import GAP
+from deepvis_app.core.app.window_layout import GAP
 from deepvis_app.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from tests.helpers.gui import assert_no_new_threads, window_settings  # noqa: E4
 
 @pytest.fixture(scope="session")
 def tiny_loaded(tmp_path_factory):
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
 
     return load_model(window_settings(tmp_path_factory.mktemp("tiny")))
 
@@ -27,7 +27,7 @@ def tiny_loaded(tmp_path_factory):
 @pytest.fixture
 def make_window(qtbot, tiny_loaded):
     """make_window(spec=..., camera=None, sync=True, settings=None, notice=None) -> MainWindow."""
-    from deepvis_app.core.session import Session
+    from deepvis_app.core.app.session import Session
     from deepvis_app.gui.main_window import MainWindow
     from deepvis_app.gui.theme import apply_dark_theme
     from deepvis_app.io.sources import InputManager

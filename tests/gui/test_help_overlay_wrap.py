@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
-from deepvis_app.core.methods import METHOD_NAMES
+from deepvis_app.core.methods.registry import METHOD_NAMES
 from deepvis_app.gui.panes.help_overlay import HelpOverlay, wrap_text
 from deepvis_app.gui.theme import bold_font
 from deepvis_app.keymap import help_rows

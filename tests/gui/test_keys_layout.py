@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 
-from deepvis_app.core.window_layout import GAP, pane_rects
+from deepvis_app.core.app.window_layout import GAP, pane_rects
 from deepvis_app.gui.keys import key_event, key_string, parse_key_sequence
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from deepvis_app.core.window_layout import pane_rects
+from deepvis_app.core.app.window_layout import pane_rects
 from deepvis_app.gui.keys import key_event
 from deepvis_app.gui.panes.control_pane import ControlColors, entry_rgb
 from deepvis_app.gui.panes.debug_outlines import OUTLINE

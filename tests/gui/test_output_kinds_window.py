@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepvis_app.core.output_overlay import REGION_COLOR, SELECTED_COLOR
+from deepvis_app.core.imaging.output_overlay import REGION_COLOR, SELECTED_COLOR
 from deepvis_app.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[2]

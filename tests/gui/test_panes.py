@@ -98,7 +98,7 @@ def test_help_fits_every_row_with_a_font_sized_to_the_window(qtbot):
 
 
 def test_the_window_has_one_widget_per_declared_pane_placed_by_its_slot(make_window):
-    from deepvis_app.core.panes import PANES
+    from deepvis_app.core.app.panes import PANES
     from deepvis_app.gui.panes.aux_pane import AuxPane
     from deepvis_app.gui.panes.input_pane import InputPane
     from deepvis_app.gui.panes.layers_pane import LayersPane

@@ -11,8 +11,8 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from deepvis_app.core.attribution import cam_perturbation
-from deepvis_app.core.model import prepare_for_visualization
+from deepvis_app.core.methods.attribution import cam_perturbation
+from deepvis_app.core.nn.model import prepare_for_visualization
 
 FLOAT32 = 1e-6   # the oracle's maps are float32 in [0, 1]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from deepvis_app.core.unitvis.distributed import process_group, ranks_from_env  # noqa: E402
-from deepvis_app.core.unitvis.find_max import FindMaxRequest, find_max  # noqa: E402
+from deepvis_app.core.unitvis.findmax.distributed import process_group, ranks_from_env  # noqa: E402
+from deepvis_app.core.unitvis.findmax.scan import FindMaxRequest, find_max  # noqa: E402
 from tests.helpers.models import FIND_MAX_LAYERS, find_max_model  # noqa: E402
 
 

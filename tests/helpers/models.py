@@ -132,7 +132,7 @@ def seeded_torchvision(name: str, **kwargs) -> nn.Module:
 
 def out_of_place(model: nn.Module) -> nn.Module:
     """A copy whose ReLUs are out-of-place modules (what captum's hooks handle)."""
-    from deepvis_app.core.model import prepare_for_visualization
+    from deepvis_app.core.nn.model import prepare_for_visualization
 
     return prepare_for_visualization(copy.deepcopy(model))
 
@@ -195,8 +195,8 @@ class FindMaxNet(nn.Module):
 
 def find_max_model():
     """`FindMaxNet` loaded as the app loads a model (a `LoadedModel` on the CPU)."""
-    from deepvis_app.core.model import LoadedModel, prepare_for_visualization
-    from deepvis_app.core.preprocess import Preprocessor
+    from deepvis_app.core.nn.model import LoadedModel, prepare_for_visualization
+    from deepvis_app.core.nn.preprocess import Preprocessor
     from deepvis_app.settings.defaults import Settings
 
     settings = Settings(input_size=FIND_MAX_SIZE)

@@ -93,7 +93,7 @@ def stacked_channels() -> nn.Module:
 
 def load_kind(builder, input_size=(64, 64), **changes):
     """``builder``'s network loaded as the app loads a model, with settings ``changes``."""
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
 
     settings = load_settings().settings.replace(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
 
 
 def press(session: Session, *keys: str):

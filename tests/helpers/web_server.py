@@ -23,7 +23,7 @@ DEADLINE_S = 60.0
 
 def tiny_loaded_with_labels(labels_file: Path) -> Any:
     """The session tests' tiny classifier (10 classes) with ``labels_file`` as its class names."""
-    from deepvis_app.core.model import load_model
+    from deepvis_app.core.nn.model import load_model
     from deepvis_app.settings.loader import load_settings
     from tests.helpers.models import session_classifier
 
@@ -79,7 +79,7 @@ class LiveServer:
 
 def start_live_server(loaded: Any, size: tuple[int, int] = (640, 400),
                       input_spec: str = "sample:chelsea") -> LiveServer:
-    from deepvis_app.core.session import Session
+    from deepvis_app.core.app.session import Session
     from deepvis_app.io.sources import InputManager
     from deepvis_app.web.runner import WebOptions, serve
 

@@ -39,13 +39,13 @@ class ProbeContext:
 
     def load(self, **changes):
         """The tiny model loaded as the app loads it, with settings changes."""
-        from deepvis_app.core.model import load_model
+        from deepvis_app.core.nn.model import load_model
 
         return load_model(self.settings(**changes))
 
     def session(self, *keys: str, spec: str = "sample:chelsea", loaded=None, **changes):
         """A started sync Session on changed settings after ``keys``; returns (session, latest result)."""
-        from deepvis_app.core.session import Session
+        from deepvis_app.core.app.session import Session
         from deepvis_app.io.sources import InputManager
 
         loaded = loaded or self.loaded
@@ -64,7 +64,7 @@ class ProbeContext:
         """The real Qt window (offscreen) on changed settings after ``keys`` (sync session)."""
         from PySide6.QtWidgets import QApplication  # noqa: TID251 (the window probes)
 
-        from deepvis_app.core.session import Session
+        from deepvis_app.core.app.session import Session
         from deepvis_app.gui.main_window import MainWindow
         from deepvis_app.gui.theme import apply_dark_theme
         from deepvis_app.io.sources import InputManager

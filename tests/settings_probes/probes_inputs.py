@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepvis_app.core.preprocess import Preprocessor
+from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.io.images import write_image
 from deepvis_app.io.sources import InputManager
 from tests.helpers.waiting import DEADLINE_S, next_frame, wait_for_message

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from deepvis_app.core.classify import top_classes
-from deepvis_app.core.model import ModelError
-from deepvis_app.core.preprocess import Preprocessor
-from deepvis_app.core.unit_class import label_layers
+from deepvis_app.core.app.unit_class import label_layers
+from deepvis_app.core.nn.classify import top_classes
+from deepvis_app.core.nn.model import ModelError
+from deepvis_app.core.nn.preprocess import Preprocessor
 from tests.helpers.models import session_classifier
 from tests.settings_probes.registry import probe
 

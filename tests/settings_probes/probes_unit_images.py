@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from deepvis_app.core.unitvis.layout import UnitVisLayout
-from deepvis_app.core.unitvis.montage import unit_montage
-from deepvis_app.core.unitvis.optimize_config import PRESETS
-from deepvis_app.core.unitvis.optimize_job import check_optimize_settings
+from deepvis_app.core.unitvis.optimize.config import PRESETS
+from deepvis_app.core.unitvis.optimize.job import check_optimize_settings
+from deepvis_app.core.unitvis.store.montage import unit_montage
+from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import write_bytes_atomic
 from tests.settings_probes.conftest import colour_pixels
 from tests.settings_probes.registry import probe

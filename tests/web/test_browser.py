@@ -98,7 +98,7 @@ def test_a_click_on_a_tile_selects_that_unit(browser, live):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    from deepvis_app.core.window_layout import pane_rects
+    from deepvis_app.core.app.window_layout import pane_rects
     from deepvis_app.web.frame import CONTROL_H
 
     browser.get(live.url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepvis_app.core.session import Session
+from deepvis_app.core.app.session import Session
 from deepvis_app.io.sources import InputManager
 from deepvis_app.web.frame import compose, layout
 

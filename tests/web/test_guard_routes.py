@@ -11,8 +11,8 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from deepvis_app.core.session import Session  # noqa: E402
-from deepvis_app.core.window_layout import pane_rects  # noqa: E402
+from deepvis_app.core.app.session import Session  # noqa: E402
+from deepvis_app.core.app.window_layout import pane_rects  # noqa: E402
 from deepvis_app.io.sources import InputManager  # noqa: E402
 from deepvis_app.web.frame import CONTROL_H, FrameHub  # noqa: E402
 from deepvis_app.web.guard import Guard, allowed_host_names  # noqa: E402

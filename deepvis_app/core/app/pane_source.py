@@ -1,0 +1,197 @@
+"""What the panes of one view state are drawn from: frame, forward, backward, unit images.
+
+`PaneSource.gather` runs in the compute thread: it takes the newest frame, the (cached) forward,
+the unit images and pattern tiles (through the loader, never blocking; the weight sources get the
+model's weights from here, read in the loader thread) and, when the back pane
+is on, the backward of the chosen method. Before a method that is not cached runs, a first
+version of the panes goes out with the back pane stale (showing the partial map of an earlier,
+abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
+its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its progress.
+The current layer's shape and receptive field go to the status line; a layer's receptive field is
+composed (one traced partial forward, under the model lock) the first time the layer is shown and
+kept for the session's model, never recomputed per frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from deepvis_app.core.app.engine import ComputeEngine, ForwardData, OutputTarget, back_key
+from deepvis_app.core.app.render import LayerGeometry, MethodProgress, PaneData
+from deepvis_app.core.app.state import ModelInfo, ViewState
+from deepvis_app.core.app.unit_image_loader import WeightsOf
+from deepvis_app.core.app.unit_weights import unit_weight_matrix
+from deepvis_app.core.base.progress import CancelToken, Progress
+from deepvis_app.core.imaging.output_overlay import output_overlay
+from deepvis_app.core.methods.registry import Method, get_method
+from deepvis_app.core.unitvis.findmax.receptive_field import receptive_field
+from deepvis_app.core.unitvis.store.unit_layout import UnitImages
+from deepvis_app.io.sources import Frame
+from deepvis_app.settings.defaults import Settings
+
+MAX_PARTIALS_PER_S = 10.0
+
+log = logging.getLogger("deepvis.core.pane_source")
+
+# Gets the panes' data with the back pane stale (possibly a partial map) and the method's progress.
+OnPartial = Callable[[PaneData, MethodProgress], None]
+
+
+class FrameSource(Protocol):
+    """What the panes need from the inputs."""
+
+    def latest(self) -> Frame | None: ...
+
+
+class UnitImageSource(Protocol):
+    """What the panes need from the unit-image loader (answers from its cache, never blocks)."""
+
+    def request(self, layer: str, unit: int) -> UnitImages | None: ...
+
+    def request_sprite(self, layer: str, count: int, source: str = ...,
+                       weights: WeightsOf | None = ...) -> list[np.ndarray | None] | None: ...
+
+
+@dataclasses.dataclass
+class _Partial:
+    """The running map of the current slow job (kept when the job is abandoned, to resume)."""
+
+    key: tuple
+    started: float
+    fraction: float = 0.0
+    input_grad: np.ndarray | None = None
+
+
+class PaneSource:
+    """Gathers `PaneData` for a view state (see the module docstring)."""
+
+    def __init__(self, engine: ComputeEngine, inputs: FrameSource, loader: UnitImageSource, info: ModelInfo,
+                 settings: Settings, method_options: dict[str, Any]):
+        self.engine, self.inputs, self.loader, self.info, self.settings = engine, inputs, loader, info, settings
+        self.method_options = method_options
+        self.forward_times: list[float] = []
+        self.unit_max: tuple[int, np.ndarray] | None = None
+        self._partial: _Partial | None = None
+        self._receptive: dict[str, tuple[int, int] | None] = {}   # layer -> RF (height, width), per model
+
+    def fps(self) -> float:
+        """1 / (time between the last two forwards), 0 when none in the last 2 s (as the original)."""
+        times = self.forward_times
+        if len(times) < 2 or time.perf_counter() - times[-1] > 2.0:
+            return 0.0
+        return 1.0 / max(times[-1] - times[-2], 1e-9)
+
+    def gather(self, state: ViewState, timings: dict[str, float], token: CancelToken,
+               on_partial: OnPartial) -> tuple[PaneData, tuple]:
+        """(PaneData, top-5 labels) for ``state``; see the module docstring for ``on_partial``."""
+        frame = self.inputs.latest()
+        if frame is None:
+            return PaneData(back_stale=True), ()
+        layer = self.info.layers[state.layer_idx]
+        need_back = state.back_what_to_disp() == "normal"
+        method = get_method(state.back_method)
+        graph = method.rule if need_back and method.is_backprop else None
+        start = time.perf_counter()
+        previous = self.engine.last_forward
+        fwd = self.engine.forward(frame.seq, frame.image, state.stretch_mode, graph,
+                                  self.method_options.get(method.name),
+                                  OutputTarget(state.target_region, state.reference_pins))
+        if fwd is not previous:
+            self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
+        timings["forward"] = time.perf_counter() - start
+        activations = fwd.activation(layer)
+        data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations,
+                        layer_geometry=LayerGeometry(tuple(activations.shape), self.receptive_size(layer)))
+        data.overlay = output_overlay(self.engine.head, state.target_region, self._head_selection(state),
+                                      self.engine.loaded.label)
+        self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
+        self._add_unit_images(data, state, layer)
+        if need_back:
+            self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)
+        return data, fwd.top_labels
+
+    def _head_selection(self, state: ViewState) -> int | None:
+        """The selected unit of the output head's layer (a detection to outline), else None."""
+        if self.info.layers[state.layer_idx] == self.engine.head.name and state.in_grid:
+            return state.selected_unit
+        return None
+
+    def _add_back(self, data: PaneData, fwd: ForwardData, frame: Frame, state: ViewState, method: Method,
+                  layer: str, timings: dict[str, float], token: CancelToken, on_partial: OnPartial) -> None:
+        origin, unit = self.info.layers[state.backprop_layer], state.backprop_unit
+        view_layer = layer if state.layers_show_back and method.is_backprop else None
+        key = back_key(fwd, method, origin, unit, view_layer)
+        progress = None
+        if not method.is_backprop and not self.engine.has_backward(key):
+            partial = self._partial if self._partial is not None and self._partial.key == key else None
+            self._partial = partial = partial or _Partial(key, time.monotonic())
+            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                       self._progress(method, partial, frame))
+            progress = Progress(token, self._reporter(data, method, partial, frame, on_partial))
+        start = time.perf_counter()
+        back = self.engine.backward(fwd, method, origin, unit, view_layer, self.method_options.get(method.name),
+                                    progress or Progress(token))
+        timings["back"] = time.perf_counter() - start
+        self._partial = None
+        data.input_grad, data.layer_grads = self.engine.input_map(back.input_grad), back.layer_grad
+        if state.show_faithfulness:
+            start = time.perf_counter()
+            data.faithfulness = self.engine.faithfulness(fwd, back, origin, unit, Progress(token))
+            timings["faithfulness"] = time.perf_counter() - start
+
+    def _reporter(self, data: PaneData, method: Method, partial: _Partial, frame: Frame, on_partial: OnPartial):
+        last_emit: list[float] = []
+
+        def report(fraction: float, make_partial: Callable[[], Any]) -> None:
+            now = time.monotonic()
+            if fraction >= 1.0 or (last_emit and now - last_emit[-1] < 1.0 / MAX_PARTIALS_PER_S):
+                return          # done: the finished map follows at once as the result (no "100 %" partial)
+            last_emit[:] = [now]
+            partial.fraction = fraction
+            partial.input_grad = self.engine.input_map(make_partial().detach()[0].float().cpu().numpy())
+            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                       self._progress(method, partial, frame))
+        return report
+
+    def _progress(self, method: Method, partial: _Partial, frame: Frame) -> MethodProgress:
+        latest = self.inputs.latest()
+        behind = latest is not None and latest.seq != frame.seq
+        return MethodProgress(method.name, partial.fraction, time.monotonic() - partial.started,
+                              frame.name if behind else None)
+
+    def receptive_size(self, layer: str) -> tuple[int, int] | None:
+        """(height, width) in input pixels of one position's receptive field in `layer` (the input size for
+        a layer without positions); None where the graph cannot be followed. Composed once per layer."""
+        if layer not in self._receptive:
+            self._receptive[layer] = self._compose_receptive_field(layer)
+        return self._receptive[layer]
+
+    def _compose_receptive_field(self, layer: str) -> tuple[int, int] | None:
+        loaded = self.engine.loaded
+        shape = loaded.preprocessor.network_shape
+        try:
+            with self.engine.lock:
+                rf = receptive_field(loaded.module, shape, layer, loaded.device)
+        except Exception:  # an op the tracer trips on: the status line just leaves the RF out
+            log.exception("receptive field of %s", layer)
+            return None
+        return None if rf is None else rf.size
+
+    def _add_unit_images(self, data: PaneData, state: ViewState, layer: str) -> None:
+        if state.pattern_mode:
+            count = self.info.units[state.layer_idx]
+            weights = functools.partial(unit_weight_matrix, self.engine.loaded.module, layer, count, self.engine.lock)
+            data.sprite = self.loader.request_sprite(layer, count, state.pattern_source, weights)
+        wanted = self.settings.jpgvis_layers
+        key_layer = self.settings.jpgvis_remap.get(layer, layer)
+        data.unit_images_wanted = (state.show_unit_jpgs and state.in_grid
+                                   and (wanted is None or key_layer in wanted))
+        if data.unit_images_wanted:
+            data.unit_images = self.loader.request(key_layer, state.selected_unit)

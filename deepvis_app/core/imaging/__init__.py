@@ -1,0 +1,1 @@
+"""Turning arrays into pictures: display scaling and colour maps, unit tiles, output overlays."""

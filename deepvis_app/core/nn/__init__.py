@@ -1,0 +1,1 @@
+"""Loading a network and reading it: builders, checkpoints, layers, hooks, tokens, preprocessing, outputs, pairs."""

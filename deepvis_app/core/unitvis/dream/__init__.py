@@ -1,0 +1,1 @@
+"""Deep dream: amplifying what a layer sees in an image, in tiles and octaves."""

@@ -1,0 +1,1 @@
+"""Finding each unit's top images in a dataset and cropping them (find-max, crops, receptive fields)."""

@@ -1,0 +1,1 @@
+"""The per-unit images on disk: folder layout, records, montages, the sample set."""
