@@ -45,7 +45,7 @@ __all__ = ["ModelError", "LayerNotFoundError", "NonFiniteError", "LoadedModel", 
 
 log = logging.getLogger("deepvis.core.model")
 
-IMAGENET_LABELS = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.txt"
+IMAGENET_LABELS = Path(__file__).resolve().parents[2] / "data" / "imagenet_classes.txt"
 _DEFAULT_ORIGIN = "default"
 
 

@@ -20,7 +20,7 @@ from torch import nn
 from deepvis_app.core.nn.model_error import ModelError, first_line
 from deepvis_app.core.nn.zoo.built import Built
 
-IMAGENET_LABELS = Path(__file__).resolve().parents[2] / "data" / "imagenet_classes.txt"
+IMAGENET_LABELS = Path(__file__).resolve().parents[3] / "data" / "imagenet_classes.txt"
 _REMOTE_PREFIXES = ("hf-hub:", "hf_hub:")
 
 
