@@ -26,14 +26,36 @@ from deepvis_app.cli.logs import LogSetup
 from deepvis_app.errors import DeepvisError
 from deepvis_app.settings.limits import cut_line
 
-COMMAND_MODULES = (
-    "deepvis_app.cli.core_commands",
-    "deepvis_app.cli.attribute_command",
-    "deepvis_app.cli.unitvis_commands",
-    "deepvis_app.cli.optimize_commands",
-    "deepvis_app.cli.gui_command",
-    "deepvis_app.cli.web_command",
-)
+# every command: (the module whose `register` adds it, its line in `deepvis --help`). `deepvis --help` and
+# the choice of a command read this table alone, so they import no command module (some import torch);
+# tests/cli/test_no_torch_commands.py checks it against what the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "layers": ("deepvis_app.cli.core_commands", "list the model's layers with kind and output shape"),
+    "classify": ("deepvis_app.cli.core_commands", "classify an image (path or sample:<name>)"),
+    "keys": ("deepvis_app.cli.info_commands", "print the key bindings (with your key_overrides) as a table"),
+    "settings": ("deepvis_app.cli.info_commands", "print every setting and its value"),
+    "attribute": ("deepvis_app.cli.attribute_command",
+                  "backprop / attribution map of one unit or class for one input"),
+    "find-max": ("deepvis_app.cli.unitvis_commands",
+                 "Find every unit's top-k images in an image folder or file list (resumable; runs under torchrun "
+                 "for several processes)"),
+    "crops": ("deepvis_app.cli.unitvis_commands",
+              "Receptive-field crops, their backward signals and top-k montages (max_im/ and max_deconv/, "
+              "max_guided/ or max_backprop/) and a per-unit crops/<layer>/unit_NNNN/info.txt from find-max results"),
+    "report": ("deepvis_app.cli.unitvis_commands", "Static HTML site of the per-unit images of a model"),
+    "optimize": ("deepvis_app.cli.optimize_commands",
+                 "Regularized optimization: an image that maximizes each unit (Yosinski 2015 presets, cnn-vis "
+                 "p-norm/TV, lucent FFT/transforms), units batched; each finished batch is saved, and a rerun "
+                 "skips the units already done"),
+    "dream": ("deepvis_app.cli.optimize_commands",
+              "Deep dream (cnn-vis): amplify a layer or a neuron, from an image or smoothed noise, multiscale, "
+              "tiled with net-size windows"),
+    "gui": ("deepvis_app.cli.gui_command", "open the Deep Visualization Toolbox window"),
+    "web": ("deepvis_app.cli.web_command",
+            "the toolbox in a web browser (no display needed): the window as a picture stream with its text, keys "
+            "and clicks from the page; prints the address with its access token first"),
+}
+COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 DESCRIPTION = ("Look inside a convolutional network: list its layers, classify images, draw attribution maps, "
                "make per-unit images, or explore it live in a window (deepvis gui).")
 EPILOG = ("Run 'deepvis COMMAND --help' for a command's options. Every command takes --model, --weights, "
@@ -43,19 +65,34 @@ EXIT_INTERRUPTED = 130
 EXIT_STDOUT_CLOSED = 128 + 13  # SIGPIPE
 
 
-def build_parser(prog: str = "deepvis") -> argparse.ArgumentParser:
+def build_parser(prog: str = "deepvis", only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. ``only`` None: every command with its options; else only the module of command
+    ``only`` is imported and registered (nothing, for "" or an unknown name), the other commands are
+    listed by name and help line (`COMMANDS`), so `deepvis keys` never imports what `attribute` needs."""
     parser = ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
     add_logging_arguments(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = COMMAND_MODULES if only is None else [COMMANDS[only][0]] if only in COMMANDS else []
     for module_name in COMMAND_MODULES:
-        if importlib.util.find_spec(module_name) is not None:
+        if module_name in wanted and importlib.util.find_spec(module_name) is not None:
             importlib.import_module(module_name).register(subparsers)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in subparsers.choices:
+            subparsers.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def parser_for(argv: Sequence[str] | None, prog: str = "deepvis") -> argparse.ArgumentParser:
+    """The parser with the options of the command ``argv`` names: found by a parser that lists the
+    commands only (which also answers ``deepvis --help`` and a mistyped command by itself)."""
+    listed = build_parser(prog, only="")
+    chosen, _ = listed.parse_known_args(argv)
+    return build_parser(prog, only=chosen.command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `deepvis` with ``argv`` (default: the process's arguments); returns the exit code."""
-    return run(build_parser, argv)
+    return run(lambda: parser_for(argv), argv)
 
 
 def run(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None = None) -> int:
