@@ -23,8 +23,8 @@ from typing import Any
 
 from deepvis_app.cli.common import UserError, add_subcommand, model_from_args
 from deepvis_app.cli.option_flags import add_option_flags, option_values
-from deepvis_app.core.base.options import check_options, option
 from deepvis_app.core.base.progress import terminal_bar
+from deepvis_app.settings.options import check_options, option
 
 BEHAVIORS = ("show", "save", "print", "plot_pix")
 _PIXELS = ((100, 100), (200, 200), (100, 200), (200, 100))  # cnn-vis's plot_pix pixels

@@ -17,8 +17,8 @@ import textwrap
 from typing import Any
 
 from deepvis_app.cli.common import UserError
-from deepvis_app.core.base.options import option_fields, option_type
 from deepvis_app.core.methods.registry import METHODS, MapKind, Method, settings_options
+from deepvis_app.settings.options import option_fields, option_type
 
 OPTION_DEST = "method_option_"   # argparse dest prefix of the generated method-option flags
 

@@ -1,4 +1,4 @@
-"""Command-line flags generated from an options dataclass (see `deepvis_app.core.base.options`).
+"""Command-line flags generated from an options dataclass (see `deepvis_app.settings.options`).
 
 Each option field becomes ``--name`` (plus ``--name-with-dashes`` when the name has underscores, and
 the field's aliases), with the field's type, choices, help text and default, so the flags never
@@ -11,7 +11,7 @@ import argparse
 import typing
 from typing import Any
 
-from deepvis_app.core.base.options import option_fields, option_type
+from deepvis_app.settings.options import option_fields, option_type
 
 
 def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bool = True,

@@ -31,9 +31,9 @@ from pytorch_grad_cam import (
 )
 from torch import nn
 
-from deepvis_app.core.base.options import option_fields
 from deepvis_app.core.methods.registry import METHODS, MapKind, attribute, get_method
 from deepvis_app.core.nn.model import prepare_for_visualization
+from deepvis_app.settings.options import option_fields
 from tests.helpers.cam_oracles import (
     assert_close,
     assert_close_up_to_sign,
@@ -210,7 +210,7 @@ def test_noise_tunnel_over_a_cam_by_name_is_a_layer_map_equal_to_captum(arch):
 
 
 def test_a_bad_noise_tunnel_base_is_named():
-    from deepvis_app.core.base.options import OptionsError
+    from deepvis_app.settings.options import OptionsError
 
     with pytest.raises(OptionsError, match="unknown base method 'nope'"):
         get_method("noise_tunnel").make_options({"base": "nope"})

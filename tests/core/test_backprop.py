@@ -170,8 +170,8 @@ def test_salinet_is_backprop_as_its_paper_defines_it(residual):
 
 def test_unpool_is_an_option_of_the_registered_reversed_nets():
     """The registry (CLI flag, settings, app) passes ``unpool`` through to the backward rules."""
-    from deepvis_app.core.base.options import OptionsError
     from deepvis_app.core.methods.registry import attribute, get_method
+    from deepvis_app.settings.options import OptionsError
 
     net, x = tiny_net(), tiny_input()
     for method in ("deconv", "salinet", "desalinet"):

@@ -99,8 +99,8 @@ def test_lrn_pass_is_only_for_the_reversed_nets():
 
 def test_lrn_is_an_option_of_the_registered_reversed_nets():
     """The registry (CLI flag, settings, app) passes ``lrn`` through, with ``unpool`` alongside."""
-    from deepvis_app.core.base.options import OptionsError
     from deepvis_app.core.methods.registry import attribute, get_method
+    from deepvis_app.settings.options import OptionsError
 
     net, x = lrn_net(), tiny_input()
     for method in REVERSED:

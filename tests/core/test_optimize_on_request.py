@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from deepvis_app.core.app.session import Session
-from deepvis_app.core.base.options import OptionsError
 from deepvis_app.core.unitvis.optimize.job import can_write, user_unit_vis_root
 from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
 from deepvis_app.io.images import read_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
+from deepvis_app.settings.options import OptionsError
 from tests.helpers.sessions import press
 
 DEADLINE_S = 60.0

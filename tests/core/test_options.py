@@ -11,9 +11,9 @@ from deepvis_app.cli.common import UserError
 from deepvis_app.cli.dream_command import dream_config
 from deepvis_app.cli.main import build_parser
 from deepvis_app.cli.optimize_commands import config_from_args
-from deepvis_app.core.base.options import check_options, option_fields
 from deepvis_app.core.unitvis.dream.config import DreamConfig
 from deepvis_app.core.unitvis.optimize.config import OptimizeConfig, preset
+from deepvis_app.settings.options import check_options, option_fields
 
 # The flags the hand-written lists offered before the declarations (name: a valid value).
 OLD_OPTIMIZE_FLAGS = {

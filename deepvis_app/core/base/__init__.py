@@ -1,1 +1,1 @@
-"""Foundations every layer uses: option dataclasses, progress, notices, a byte-limited cache, torch call arguments."""
+"""Foundations every layer uses: progress, notices, a byte-limited cache, torch call arguments."""

@@ -46,7 +46,6 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import NoOptions, OptionsError, make_options
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.attention_rollout import ROLLOUT_HELP, RolloutOptions, attention_rollout
 from deepvis_app.core.methods.attribution.cam_family import eigencam, eigengradcam, hirescam, layercam, xgradcam
@@ -74,6 +73,7 @@ from deepvis_app.core.methods.attribution.occlusion import OcclusionOptions, occ
 from deepvis_app.core.methods.attribution.occlusion_maps import occlusion_layer
 from deepvis_app.core.methods.attribution.smoothgrad import SmoothGradOptions, smoothgrad
 from deepvis_app.core.methods.backprop import REVERSED_NETS, ReversedNetOptions
+from deepvis_app.settings.options import NoOptions, OptionsError, make_options
 
 
 class MapKind(str, Enum):

@@ -28,10 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepvis_app.core.base.notices import notify
-from deepvis_app.core.base.options import option
 from deepvis_app.core.methods.attribution.cam_smoothing import at_input_size
 from deepvis_app.core.methods.attribution.objective import Objective
 from deepvis_app.core.nn import tokens
+from deepvis_app.settings.options import option
 
 log = logging.getLogger("deepvis.core.attribution")
 
@@ -104,7 +104,7 @@ def rollout(weights: list[torch.Tensor], head_fusion: str = "mean") -> torch.Ten
     return result
 
 
-def attention_rollout(model: nn.Module, x: torch.Tensor, objective: Objective, head_fusion: str = "mean",
+def attention_rollout(model: nn.Module, x: torch.Tensor, objective: Objective, *, head_fusion: str = "mean",
                       upsample: bool = True) -> torch.Tensor:
     """(B, 1, H, W) rollout of the class token's attention to the patches ((B, 1, h, w) without upsampling)."""
     collected = collect_attention(model, x)

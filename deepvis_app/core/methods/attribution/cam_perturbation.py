@@ -32,12 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.cam_smoothing import CamOptions, combine, run_cam
-from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_values
+from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_values, tapped_layers
 from deepvis_app.core.nn import tokens
 from deepvis_app.core.nn.hooks import find_module, forward_hooks, tapped, tapping
+from deepvis_app.settings.options import option
 
 _SCORE_EPS = 1e-8         # pytorch-grad-cam's ScoreCAM normalization eps
 _ABLATION_OFFSET = 1e7    # pytorch-grad-cam's AblationLayer value below the minimum
@@ -67,7 +67,7 @@ def _finish(weights: torch.Tensor, acts: torch.Tensor, relu: bool, eigen_smooth:
     return F.relu(cam) if relu else cam
 
 
-def scorecam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def scorecam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
              relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False, batch_size: int = 32,
              progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Score-CAM of ``objective`` at ``cam_layer``."""
@@ -112,7 +112,7 @@ def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, u
     rows = len(units)
     ablated = acts.expand(rows, -1, -1, -1).clone()
     ablated[torch.arange(rows, device=acts.device), units] = value
-    probe = find_module(model, objective.layer) if objective.layer else model
+    probe = next((find_module(model, name) for name in tapped_layers(objective)), model)
 
     def swap_in(_module: nn.Module, _inputs: object, out: object) -> torch.Tensor:
         if not isinstance(out, torch.Tensor):
@@ -138,7 +138,7 @@ def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, u
     return values
 
 
-def ablationcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def ablationcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
                 relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False, batch_size: int = 32,
                 progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Ablation-CAM of ``objective`` at ``cam_layer``."""

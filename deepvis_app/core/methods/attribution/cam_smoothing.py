@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.objective import Objective, objective_gradient
 from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.settings.options import option
 
 AUGMENTATIONS = tuple((flip, factor) for flip in (False, True) for factor in (0.9, 1.0, 1.1))
 

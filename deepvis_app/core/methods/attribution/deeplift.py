@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.methods.attribution.deeplift_rules import RescaleMode
-from deepvis_app.core.methods.attribution.objective import Objective
-from deepvis_app.core.methods.backprop import make_seed
-from deepvis_app.core.nn.hooks import tapped, tapping
+from deepvis_app.core.methods.attribution.objective import Objective, activations, tapped_layers
+from deepvis_app.core.nn.hooks import tapping
+from deepvis_app.settings.options import option
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,15 @@ class DeepLiftOptions:
     eps: float = option(1e-10, "below this input difference a nonlinearity keeps its gradient")
 
 
-def deeplift(model: nn.Module, x: torch.Tensor, objective: Objective, baseline: float | torch.Tensor = 0.0,
+def deeplift(model: nn.Module, x: torch.Tensor, objective: Objective, *, baseline: float | torch.Tensor = 0.0,
              eps: float = 1e-10) -> torch.Tensor:
     """(B, C, H, W) DeepLIFT-rescale attribution of ``objective`` relative to ``baseline``."""
     x = x.detach()
     base = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
     both = torch.cat([x, base]).requires_grad_(True)
-    names = [objective.layer] if objective.layer else []
-    with torch.enable_grad(), tapping(model, names) as taps, RescaleMode(eps):
+    with torch.enable_grad(), tapping(model, tapped_layers(objective)) as taps, RescaleMode(eps):
         output = model(both)
     with torch.enable_grad():
-        signal = tapped(taps, objective.layer) if objective.layer else output
-        if objective.probability:
-            signal = torch.softmax(signal, dim=1)
-    seed = make_seed(signal.detach(), objective.tiled(2), "one")
-    grad = torch.autograd.grad(signal, both, grad_outputs=seed)[0]
+        values = objective(activations(taps, output, objective), objective.tiled(2))
+    grad = torch.autograd.grad(values.sum(), both)[0]
     return (x - base) * grad[: x.shape[0]]

@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.cam_smoothing import at_input_size, minmax, principal_projection, run_cam
 from deepvis_app.core.methods.attribution.objective import Objective, objective_gradient
+from deepvis_app.settings.options import option
 
 _EPS = 1e-7  # psi's: pytorch-grad-cam's scale_cam_image
 
@@ -95,7 +95,7 @@ def _eigen(maps: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
     return at_input_size(minmax(principal_projection(small)), size)
 
 
-def fullgrad(model: nn.Module, x: torch.Tensor, objective: Objective, eigen_smooth: bool = False,
+def fullgrad(model: nn.Module, x: torch.Tensor, objective: Objective, *, eigen_smooth: bool = False,
              aug_smooth: bool = False, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) FullGrad saliency of ``objective``."""
     def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:

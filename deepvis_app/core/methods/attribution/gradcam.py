@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.cam_smoothing import CamOptions, combine, run_cam
 from deepvis_app.core.methods.attribution.objective import Objective, objective_gradient
+from deepvis_app.settings.options import option
 
 _EPS = 1e-6  # pytorch-grad-cam's eps
 
@@ -61,7 +61,7 @@ def _finish(cam: torch.Tensor, size: tuple[int, ...], upsample: bool, mode: str 
         F.interpolate(cam, size=size, mode=mode, align_corners=False)
 
 
-def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
             relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
             progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Grad-CAM of ``objective`` at ``cam_layer`` ((B, 1, h, w) without upsampling)."""
@@ -73,7 +73,7 @@ def gradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: 
 
 
 def gradcam_plus_plus(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
-                      upsample: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
+                      *, upsample: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
                       progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) Grad-CAM++ of ``objective`` at ``cam_layer``."""
     def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:

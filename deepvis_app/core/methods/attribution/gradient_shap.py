@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_gradient
 from deepvis_app.core.methods.attribution.smoothgrad import noise_stdevs
+from deepvis_app.settings.options import option
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _baseline_images(baselines: float | torch.Tensor, x: torch.Tensor) -> torch.
     return refs
 
 
-def gradient_shap(model: nn.Module, x: torch.Tensor, objective: Objective, baselines: float | torch.Tensor = 0.0,
+def gradient_shap(model: nn.Module, x: torch.Tensor, objective: Objective, *, baselines: float | torch.Tensor = 0.0,
                   samples: int = 16, noise_level: float = 0.0, stdev: float | None = None,
                   batch_size: int | None = 8, seed: int | None = None,
                   progress: Progress = NO_PROGRESS) -> torch.Tensor:

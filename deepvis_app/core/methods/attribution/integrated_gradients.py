@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_gradient, objective_values
+from deepvis_app.settings.options import option
 
 QUADRATURES = ("gausslegendre", "riemann_trapezoid", "trapezoid", "riemann_left", "riemann_right",
                "riemann_middle")
@@ -59,7 +59,7 @@ def quadrature(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, objective: Objective,
-                         baseline: float | torch.Tensor = 0.0, steps: int = 32,
+                         *, baseline: float | torch.Tensor = 0.0, steps: int = 32,
                          quadrature_method: str = "gausslegendre", internal_batch_size: int | None = None,
                          with_delta: bool = True,
                          progress: Progress = NO_PROGRESS) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -101,9 +101,9 @@ def _running(grads: torch.Tensor, done: torch.Tensor, weight: torch.Tensor, x: t
     return mean * weight.sum() * (x - base)
 
 
-def integrated_gradients_map(model: nn.Module, x: torch.Tensor, objective: Objective, steps: int = 32,
+def integrated_gradients_map(model: nn.Module, x: torch.Tensor, objective: Objective, *, steps: int = 32,
                              baseline: float | torch.Tensor = 0.0, quadrature: str = "gausslegendre",
                              internal_batch_size: int | None = 8, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, C, H, W) integrated gradients of ``objective`` without the convergence delta."""
-    return integrated_gradients(model, x, objective, baseline, steps, quadrature, internal_batch_size,
-                                with_delta=False, progress=progress)[0]
+    return integrated_gradients(model, x, objective, baseline=baseline, steps=steps, quadrature_method=quadrature,
+                                internal_batch_size=internal_batch_size, with_delta=False, progress=progress)[0]

@@ -30,10 +30,10 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.objective import Objective, chunks
 from deepvis_app.core.methods.attribution.smoothgrad import noise_stdevs
+from deepvis_app.settings.options import option
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
@@ -77,7 +77,7 @@ def _base_runner(base: str | Callable[..., torch.Tensor], cam_layer: str | None,
     return run
 
 
-def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, base: str | Callable = "integrated_gradients",
+def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, *, base: str | Callable = "integrated_gradients",
                  nt_type: str = "smoothgrad", samples: int = 8, noise_level: float = 0.15,
                  stdev: float | None = None, batch_size: int | None = 4, seed: int | None = None,
                  progress: Progress = NO_PROGRESS, cam_layer: str | None = None,

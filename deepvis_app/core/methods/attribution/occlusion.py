@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.base.torch_args import pair
 from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_values
+from deepvis_app.settings.options import option
 
 COARSE_SPLITS = 3  # the coarse pass: windows of about 1/3 of the image per axis
 OCCLUDERS = ("baseline", "mean")
@@ -118,7 +118,7 @@ def _coarse(x: torch.Tensor, fine: Windows, window: tuple[int, int]) -> Windows 
     return coarse if 4 * coarse.count < fine.count else None
 
 
-def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, window: int | tuple[int, int] = 16,
+def occlusion(model: nn.Module, x: torch.Tensor, objective: Objective, *, window: int | tuple[int, int] = 16,
               stride: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
               perturbations_per_eval: int = 16, occluder: str = "baseline",
               progress: Progress = NO_PROGRESS) -> torch.Tensor:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.methods.attribution.objective import Objective, chunks, objective_gradient
 from deepvis_app.core.methods.backprop import BACKPROP_METHODS
+from deepvis_app.settings.options import option
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def noise_stdevs(x: torch.Tensor, noise_level: float, stdev: float | None) -> to
     return noise_level * (flat.max(dim=1).values - flat.min(dim=1).values)
 
 
-def smoothgrad(model: nn.Module, x: torch.Tensor, objective: Objective, samples: int = 16,
+def smoothgrad(model: nn.Module, x: torch.Tensor, objective: Objective, *, samples: int = 16,
                noise_level: float = 0.15, stdev: float | None = None, base_method: str = "gradient",
                batch_size: int | None = 4, seed: int | None = None,
                progress: Progress = NO_PROGRESS) -> torch.Tensor:

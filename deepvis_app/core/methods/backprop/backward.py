@@ -9,9 +9,9 @@ from typing import ContextManager, Sequence
 import torch
 from torch import nn
 
-from deepvis_app.core.base.options import option
 from deepvis_app.core.methods.backprop.mode import ReluRuleMode
 from deepvis_app.core.nn.hooks import tapped, tapping
+from deepvis_app.settings.options import option
 
 BACKPROP_METHODS = ("gradient", "deconv", "guided", "salinet", "desalinet")
 SEEDS = ("activation", "one", "position", "max", "layer")
@@ -78,7 +78,7 @@ def backward_rules(method: str, unpool: str = "switches", lrn: str = "backward")
 
 
 def backprop_from_unit(model: nn.Module, x: torch.Tensor, layer: str | None, unit: int | Sequence[int] | torch.Tensor,
-                       method: str = "gradient", seed: str = "activation",
+                       *, method: str = "gradient", seed: str = "activation",
                        position: tuple[int, int] | None = None, grad_layers: Sequence[str] = (),
                        probability: bool = False, input_grad: bool = True,
                        unpool: str = "switches", lrn: str = "backward") -> BackpropResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from deepvis_app.core.base.options import check_options, option
+from deepvis_app.settings.options import check_options, option
 
 IMAGE_TYPES = ("amplify_layer", "amplify_neuron")
 TV_OPERATORS = ("naive", "sobel", "sobel_squish")  # regularizers.TV_OPERATORS (kept torch-free here)

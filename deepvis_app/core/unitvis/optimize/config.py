@@ -14,8 +14,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from deepvis_app.core.base.options import check_options, option
 from deepvis_app.core.unitvis.optimize.transform_spec import EXAMPLE, parse_transforms
+from deepvis_app.settings.options import check_options, option
 
 OBJECTIVES = ("channel", "neuron", "amplify")  # objectives.py
 START_AT = ("mean_plus_rand", "randu", "mean")  # params.make_param

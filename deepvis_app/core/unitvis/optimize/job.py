@@ -28,11 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deepvis_app.core.base.options import OptionsError
 from deepvis_app.core.nn.model import LoadedModel
 from deepvis_app.core.unitvis.optimize.config import PRESETS, OptimizeConfig
 from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout, user_cache_dir
 from deepvis_app.settings.defaults import Settings
+from deepvis_app.settings.options import OptionsError
 
 log = logging.getLogger("deepvis.core.optimize_job")
 
