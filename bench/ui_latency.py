@@ -88,7 +88,7 @@ def run(seconds: float, model: str | None, interval_ms: int) -> dict:
         probe.timer.stop()
         presser.stop()
         elapsed = time.perf_counter() - start
-        busy = session._worker.is_alive() and len(shown) >= 2
+        busy = session.pipeline.alive() and len(shown) >= 2
         window.close()
         inputs.close()
     late = np.array(probe.late_ms)

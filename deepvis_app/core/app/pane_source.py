@@ -1,10 +1,10 @@
 """What the panes of one view state are drawn from: frame, forward, backward, unit images.
 
-`PaneSource.gather` runs in the compute thread: it takes the newest frame, the (cached) forward,
-the unit images and pattern tiles (through the loader, never blocking; the weight sources get the
-model's weights from here, read in the loader thread) and, when the back pane
-is on, the backward of the chosen method. Before a method that is not cached runs, a first
-version of the panes goes out with the back pane stale (showing the partial map of an earlier,
+`PaneSource.gather` runs in the compute thread: for the frame it is given (the one the status line
+will name), the (cached) forward with its top classes, the unit images and pattern tiles (through the
+loader, never blocking; the weight sources get the model's weights from here, read in the loader
+thread) and, when the back pane is on, the backward of the chosen method. Before a method that is
+not cached runs, a first version of the panes goes out with the back pane stale (showing the partial map of an earlier,
 abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
 its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its progress.
 The current layer's shape and receptive field go to the status line; a layer's receptive field is
@@ -24,8 +24,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from deepvis_app.core.app.engine import ComputeEngine, ForwardData, OutputTarget, back_key
-from deepvis_app.core.app.render import LayerGeometry, MethodProgress, PaneData
+from deepvis_app.core.app.render import PaneData
 from deepvis_app.core.app.state import ModelInfo, ViewState
+from deepvis_app.core.app.status import LayerGeometry, MethodProgress
+from deepvis_app.core.app.unit_class import label_layers, unit_class
 from deepvis_app.core.app.unit_image_loader import WeightsOf
 from deepvis_app.core.app.unit_weights import unit_weight_matrix
 from deepvis_app.core.base.progress import CancelToken, Progress
@@ -45,7 +47,7 @@ OnPartial = Callable[[PaneData, MethodProgress], None]
 
 
 class FrameSource(Protocol):
-    """What the panes need from the inputs."""
+    """What the panes need from the inputs: whether newer frames wait behind a slow method."""
 
     def latest(self) -> Frame | None: ...
 
@@ -80,6 +82,7 @@ class PaneSource:
         self.unit_max: tuple[int, np.ndarray] | None = None
         self._partial: _Partial | None = None
         self._receptive: dict[str, tuple[int, int] | None] = {}   # layer -> RF (height, width), per model
+        self.label_layers = label_layers(engine.loaded)   # layers whose units are classes (`unit_class`)
 
     def fps(self) -> float:
         """1 / (time between the last two forwards), 0 when none in the last 2 s (as the original)."""
@@ -88,12 +91,11 @@ class PaneSource:
             return 0.0
         return 1.0 / max(times[-1] - times[-2], 1e-9)
 
-    def gather(self, state: ViewState, timings: dict[str, float], token: CancelToken,
-               on_partial: OnPartial) -> tuple[PaneData, tuple]:
-        """(PaneData, top-5 labels) for ``state``; see the module docstring for ``on_partial``."""
-        frame = self.inputs.latest()
+    def gather(self, frame: Frame | None, state: ViewState, timings: dict[str, float], token: CancelToken,
+               on_partial: OnPartial) -> PaneData:
+        """The PaneData of ``frame`` for ``state``; see the module docstring for ``on_partial``."""
         if frame is None:
-            return PaneData(back_stale=True), ()
+            return PaneData(back_stale=True)
         layer = self.info.layers[state.layer_idx]
         need_back = state.back_what_to_disp() == "normal"
         method = get_method(state.back_method)
@@ -108,14 +110,17 @@ class PaneSource:
         timings["forward"] = time.perf_counter() - start
         activations = fwd.activation(layer)
         data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations,
-                        layer_geometry=LayerGeometry(tuple(activations.shape), self.receptive_size(layer)))
+                        layer_geometry=LayerGeometry(tuple(activations.shape), self.receptive_size(layer)),
+                        top_labels=fwd.top_labels)
+        if state.in_grid and layer in self.label_layers:
+            data.unit_class = unit_class(self.engine.loaded, fwd, state.selected_unit)
         data.overlay = output_overlay(self.engine.head, state.target_region, self._head_selection(state),
                                       self.engine.loaded.label)
         self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
             self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)
-        return data, fwd.top_labels
+        return data
 
     def _head_selection(self, state: ViewState) -> int | None:
         """The selected unit of the output head's layer (a detection to outline), else None."""

@@ -1,11 +1,10 @@
-"""The drawing under the panes: uint8 HxWx3 images at the size the window gave, and the status line.
+"""The drawing under the panes: uint8 HxWx3 images at the size the window gave.
 
-Runs in the render thread (`core.session`) on the data of a forward/backward, numpy arrays only,
-so the UI thread just blits. `core.panes` declares which panes exist and draws each with these pieces: the input
-as the network sees it, the unit grid (or its zoomed forms) with the selection borders, the
-per-unit images column, and a labelled placeholder for any image that is not on disk (a unit
-never optimized, say), never a black tile. The status line names the input, the mode and a
-running method's progress.
+Runs in the render thread (`core.app.render_result`) on the data of a forward/backward, numpy arrays
+only, so the UI thread just blits. `core.panes` declares which panes exist and draws each with these
+pieces: the input as the network sees it, the unit grid (or its zoomed forms) with the selection
+borders, the per-unit images column, and a labelled placeholder for any image that is not on disk (a
+unit never optimized, say), never a black tile. The status line is `core.app.status`.
 """
 
 from __future__ import annotations
@@ -17,14 +16,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from deepvis_app.core.app.state import (
-    LAYER_PATTERN_SOURCES,
-    PATTERN_SOURCE_NAMES,
-    GridShows,
-    ModelInfo,
-    ViewState,
-    ZoomMode,
-)
+from deepvis_app.core.app.state import LAYER_PATTERN_SOURCES, ModelInfo, ViewState, ZoomMode
+from deepvis_app.core.app.status import LayerGeometry
 from deepvis_app.core.imaging import tiles
 from deepvis_app.core.imaging.display import back_view
 from deepvis_app.core.imaging.output_overlay import OutputOverlay
@@ -36,21 +29,6 @@ from deepvis_app.settings.defaults import Settings
 
 # A line of text drawn over a pane, with a value in [0, 1] that sets its colour (a probability).
 TextLine = tuple[str, float]
-
-
-@dataclass(frozen=True)
-class LayerGeometry:
-    """The current layer's output shape (C, H, W) or (C,) and its receptive field (height, width) in input
-    pixels (None where it could not be composed): the status line's "size 32x112x112, RF 3x3"."""
-
-    shape: tuple[int, ...]
-    receptive_field: tuple[int, int] | None = None
-
-    def text(self) -> str:
-        size = "size " + "x".join(str(n) for n in self.shape)
-        if self.receptive_field is None:
-            return size
-        return f"{size}, RF {self.receptive_field[0]}x{self.receptive_field[1]}"
 
 
 @dataclass
@@ -309,65 +287,3 @@ def _captioned(part: np.ndarray, montage_shape: tuple[int, ...], scores: tuple[f
         band[:] = band // 3
         cv2.putText(out, text, (left + 2, top + height - base - 1), font, size, (255, 255, 255), 1, cv2.LINE_AA)
     return out
-
-
-@dataclass(frozen=True)
-class MethodProgress:
-    """A slow method that is still running: shown in the status line."""
-
-    method: str
-    fraction: float
-    elapsed_s: float
-    frame: str | None = None     # the frame it explains, when newer frames wait (video)
-
-
-@dataclass(frozen=True)
-class StatusInput:
-    """What the status line says about the input."""
-
-    name: str | None = None       # file name, "pan.avi #12", "camera 0 #40"
-    position: str | None = None   # "3 of 6" in a list of files
-    frozen: bool = False
-    truth: str | None = None      # the ground-truth label a list file gives the image (arik's GT label)
-
-
-def status_line(state: ViewState, info: ModelInfo, pretty: list[str], fps: float, message: str | None,
-                timings: dict[str, float] | None = None, source: StatusInput | None = None,
-                progress: MethodProgress | None = None, faithfulness: tuple[float, float] | None = None,
-                layer: LayerGeometry | None = None) -> str:
-    """The original's status text plus the layer's size and receptive field (the arikpoz fork's second
-    status line), the input and a running method: ``fwd|back|pattern: <source>  <layer>:<unit> | Back: ...
-    | Boost: b/g | FPS: x | size <C>x<H>x<W>, RF <h>x<w> | <input> | <zoom> | msg``."""
-    shows = str(state.grid_shows)
-    if state.grid_shows is GridShows.PATTERNS:
-        shows += f": {PATTERN_SOURCE_NAMES.get(state.pattern_source, state.pattern_source)}"
-    parts = [f"{shows}  {pretty[state.layer_idx]}:{state.selected_unit}"]
-    if state.back_enabled:
-        frozen = ", frozen" if state.backprop_selection_frozen else ""
-        view = f"{state.back_view}:{state.colormap}" if state.back_view == "overlay" else state.back_view
-        parts.append(f"Back: {state.back_method}/{view} "
-                     f"(from {pretty[state.backprop_layer]}_{state.backprop_unit}{frozen})")
-    else:
-        parts.append("Back: off")
-    if progress is not None:
-        text = f"{progress.method} {100 * progress.fraction:.0f}% {progress.elapsed_s:.1f} s"
-        if progress.frame:
-            text += f" on {progress.frame} (newer frames wait)"
-        parts.append(text)
-    if faithfulness is not None:
-        parts.append(f"deletion AUC {faithfulness[0]:.3g}, insertion AUC {faithfulness[1]:.3g}")
-    parts.append(f"Boost: {state.boost_indiv(info):g}/{state.boost_gamma(info):g}")
-    parts.append(f"FPS: {fps:.1f}")
-    if layer is not None:
-        parts.append(layer.text())
-    if source is not None and source.name:
-        where = f" ({source.position})" if source.position else ""
-        truth = f" (GT: {source.truth})" if source.truth else ""
-        parts.append(f"{source.name}{where}{' frozen' if source.frozen else ''}{truth}")
-    if state.layers_pane_zoom_mode is not ZoomMode.NONE:
-        parts.append(f"zoom: {'unit' if state.layers_pane_zoom_mode is ZoomMode.UNIT else 'back'}")
-    if timings:
-        parts.append(" ".join(f"{name} {1000 * secs:.0f} ms" for name, secs in timings.items()))
-    if message:
-        parts.append(message)
-    return " | ".join(parts)
