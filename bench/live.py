@@ -22,7 +22,7 @@
   default model (video, back on, every layer visited; goal < 1536 MiB); ``..._this_benchmark``
   is this process's own peak (several sessions and the bare loops).
 
-Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0] [--only-slow]
+Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0] [--only-slow] [--only-rates]
 """
 
 from __future__ import annotations
@@ -358,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--app-rss-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only-slow", action="store_true", help="only the slow-method measurements")
+    parser.add_argument("--only-rates", action="store_true", help="only the live / bare rates and CPU ratios")
     args = parser.parse_args(argv)
     if args.app_rss_only:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
@@ -373,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds))
+    if args.only_rates:
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
     frame = np.ascontiguousarray(cv2.cvtColor(sample_image("chelsea"), cv2.COLOR_RGB2BGR)[:240, :320])
     report["preprocess_ms_per_frame"] = preprocess_ms(loaded, frame)
     _BARE_THREAD.shutdown()

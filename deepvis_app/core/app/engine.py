@@ -8,12 +8,18 @@ record the forward once with the method's ReLU rule and keep the graph, so movin
 one backward, no forward. Any other method of the registry (`core.methods`) runs on the cached
 input; a progressive one gets a `Progress` whose memo the engine keeps for the current job, so a
 job abandoned by a newer request resumes where it stopped when it is asked for again.
+
+A forward taps (hooks and clones, `core.nn.hooks`) only the layers the panes read from the previous
+forward, plus the output layer: on a live video that is the shown layer and, with backprop on, the
+back origin and the layer whose diffs the grid shows, not every layer of the model. A read of a layer
+that was not tapped (the user moved to another layer) runs this frame's forward again, with every
+layer tapped and the same backprop rule, so the next layer changes on a still image cost nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +40,14 @@ from deepvis_app.core.nn.pairs import side_by_side
 FAITHFULNESS_STEPS = 16   # points of the app's deletion / insertion curves after the first
 
 
+# Runs the forward of a `ForwardData` again with every layer tapped: (outputs, graph leaf or None).
+Retap = Callable[[], tuple[dict[str, torch.Tensor], "torch.Tensor | None"]]
+
+
 @dataclass
 class ForwardData:
-    """One forward pass: the fitted input, every shown layer's output, the top-5 classes."""
+    """One forward pass: the fitted input, the tapped layers' outputs, the top-5 classes; the layers
+    read from it (`output`, `activation`) are the ones the next frame's forward taps."""
 
     key: tuple
     fitted: np.ndarray
@@ -44,12 +55,29 @@ class ForwardData:
     outputs: dict[str, torch.Tensor]
     top_labels: tuple[tuple[str, float], ...]
     graph: torch.Tensor | None = None       # the input leaf of a recorded graph (backprop methods)
+    retap: Retap | None = None              # how to get a layer that was not tapped (None: it is an error)
+    read: set[str] = field(default_factory=set)
     _numpy: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def output(self, layer: str) -> torch.Tensor:
+        """The layer's tapped output (in the graph when one was recorded); a layer not tapped makes
+        the forward run again with every layer tapped (same input, same rule)."""
+        self.require([layer])
+        return self.outputs[layer]
+
+    def require(self, layers: Iterable[str]) -> None:
+        """Every layer of ``layers`` tapped, together (one graph), and counted as read."""
+        wanted = list(layers)
+        self.read.update(wanted)
+        if self.retap is not None and any(name not in self.outputs for name in wanted):
+            self.outputs, self.graph = self.retap()
 
     def activation(self, layer: str) -> np.ndarray:
         """The layer's output for the single image, as float32 numpy (converted once)."""
         if layer not in self._numpy:
-            self._numpy[layer] = self.outputs[layer].detach()[0].float().cpu().numpy()
+            self._numpy[layer] = self.output(layer).detach()[0].float().cpu().numpy()
+        else:
+            self.read.add(layer)
         return self._numpy[layer]
 
 
@@ -107,6 +135,7 @@ class ComputeEngine:
         key = (frame_seq, stretch, graph_rule, tuple(sorted(rules.items())), target.region, target.pins)
         if self._forward is not None and self._forward.key == key:
             return self._forward
+        taps = self.taps_after(self._forward)
         self._forward = self._back = None
         pre = self.loaded.preprocessor
         fitted = pre.fit_frame(image, stretch=stretch)
@@ -115,20 +144,33 @@ class ComputeEngine:
             if target.pins != self._pins:
                 self._pin_reference(x, target.pins)
             with self.head.recording():
-                outputs, scores, leaf = self._run_forward(x, graph_rule, rules)
+                outputs, scores, leaf = self._run_forward(x, graph_rule, rules, taps)
         labels = tuple((c["label"], c["prob"]) for c in top_classes(self.loaded, scores[0], 5))
-        self._forward = ForwardData(key, fitted, x, outputs, labels, leaf)
+
+        def retap() -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+            with self.lock, self.head.recording():
+                every, _scores, graph = self._run_forward(x, graph_rule, rules, self.names)
+            return every, graph
+
+        self._forward = ForwardData(key, fitted, x, outputs, labels, leaf, retap)
         return self._forward
 
-    def _run_forward(self, x: torch.Tensor, graph_rule: str | None, rules: dict[str, str]):
+    def taps_after(self, previous: ForwardData | None) -> list[str]:
+        """The layers a forward taps after ``previous``: those read from it and the output layer (the
+        aux pane's class probability); every layer for the first forward."""
+        if previous is None:
+            return list(self.names)
+        return [name for name in self.names if name in previous.read or name == self.loaded.output_layer]
+
+    def _run_forward(self, x: torch.Tensor, graph_rule: str | None, rules: dict[str, str], taps: list[str]):
         if graph_rule is None:
-            with tapping(self.loaded.module, self.names) as taps, torch.no_grad():
+            with tapping(self.loaded.module, taps) as tapped, torch.no_grad():
                 scores = self.loaded.module(x)
-            return dict(taps), scores, None
+            return dict(tapped), scores, None
         leaf = x.detach().requires_grad_(True)
-        with torch.enable_grad(), tapping(self.loaded.module, self.names) as taps, backward_rules(graph_rule, **rules):
+        with torch.enable_grad(), tapping(self.loaded.module, taps) as tapped, backward_rules(graph_rule, **rules):
             scores = self.loaded.module(leaf)
-        return dict(taps), scores.detach(), leaf
+        return dict(tapped), scores.detach(), leaf
 
     def backward(self, fwd: ForwardData, method: Method, origin: str, unit: int, view_layer: str | None,
                  options: Any = None, progress: Progress = NO_PROGRESS) -> BackData:
@@ -138,6 +180,8 @@ class ComputeEngine:
         key = back_key(fwd, method, origin, unit, view_layer)
         if self._back is not None and self._back.key == key:
             return self._back
+        if method.is_backprop:   # before the lock: a layer not tapped runs the forward again
+            fwd.require([origin] + ([view_layer] if view_layer else []))
         with self.lock:
             if method.is_backprop:
                 input_grad, layer_grad = self._backprop(fwd, origin, unit, view_layer)
