@@ -20,10 +20,8 @@ settings file is `settings/settings_local.py` in a source checkout, `$XDG_CONFIG
 from __future__ import annotations
 import __future__
 
-import collections.abc
 import dataclasses
 import logging
-import math
 import os
 import traceback
 import types
@@ -37,6 +35,7 @@ from deepvis_app.settings import legacy
 from deepvis_app.settings.defaults import PATH_FIELDS, RANDOM_WEIGHTS, Settings, setting_names
 from deepvis_app.settings.file_runner import SettingsFileProblem, run_settings_code
 from deepvis_app.settings.limits import LimitError, literal
+from deepvis_app.settings.options import conform, option_fields, type_name, value_problem
 from deepvis_app.settings.suggest import did_you_mean, unbalanced
 
 log = logging.getLogger("deepvis.settings")
@@ -46,15 +45,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 LOCAL_ENV = "DEEPVIS_SETTINGS_LOCAL"
 DEFAULT_ORIGIN = "default"
 CLI_ORIGIN = "--set"
-# Values of the unit_backprop setting (core.unitvis.crops resolves "auto").
-UNIT_BACKPROP_CHOICES = ("auto", "deconv", "guided", "gradient")
-# Values of output_kind and two_inputs (core.outputs reads them).
-OUTPUT_KINDS = ("auto", "classes", "dense", "detection", "embedding")
-TWO_INPUT_MODES = (None, "arguments", "channels", "width")
-# Largest input side accepted: beyond it one blank forward pass needs tens of GB (a typo, not a wish).
-MAX_INPUT_SIDE = 8192
 SET_NUMBER_LIMIT = float(2**63)   # a --set number beyond any setting's range (and finite)
-MAX_OPTIMIZE_STEPS = 100_000   # optimize_on_request_steps: more is a typo, not a wish (the CLI takes any)
 
 
 class SettingsError(DeepvisError):
@@ -261,132 +252,58 @@ def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
     return value
 
 
-def _build(values: dict[str, Any], origins: Mapping[str, str], problems: list[str]) -> Settings:
-    """Check each value against its field type, coerce lists to tuples, build Settings."""
-    hints = typing.get_type_hints(Settings)
+def _build(values: dict[str, Any], origins: Mapping[str, str], problems: list[str],
+           cls: type = Settings) -> Any:
+    """Check each value against its declared type (`options.conform`: lists become tuples, ints
+    floats), build ``cls`` (Settings)."""
+    hints = typing.get_type_hints(cls)
     checked: dict[str, Any] = {}
     for name, value in values.items():
-        coerced, ok = _coerce(value, hints[name])
+        fitted, ok = conform(value, hints[name])
         if ok:
-            checked[name] = coerced
+            checked[name] = fitted
         else:
             problems.append(
-                f"{origins.get(name, CLI_ORIGIN)}: setting '{name}' = {value!r} is not {_type_name(hints[name])}"
+                f"{origins.get(name, CLI_ORIGIN)}: setting '{name}' = {value!r} is not {type_name(hints[name])}"
             )
     try:
-        return Settings(**checked)
+        return cls(**checked)
     except TypeError as exc:  # pragma: no cover - names were checked above
         problems.append(str(exc))
-        return Settings()
+        return cls()
 
 
-def _coerce(value: Any, hint: Any) -> tuple[Any, bool]:
-    """(value converted to `hint`, whether it fits). Lenient where a user would expect it."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return value, True
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            coerced, ok = _coerce(value, option)
-            if ok:
-                return coerced, True
-        return value, False
-    if hint is type(None):
-        return value, value is None
-    if hint is bool:
-        return value, isinstance(value, bool)
-    if hint is int:
-        return value, isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return (float(value) if ok else value), ok
-    if hint is str:
-        return (str(value) if isinstance(value, os.PathLike) else value), isinstance(value, (str, os.PathLike))
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            return value, False
-        item_hints = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
-        if len(item_hints) != len(value):
-            return value, False
-        items = [_coerce(v, h) for v, h in zip(value, item_hints, strict=True)]
-        return tuple(v for v, _ in items), all(ok for _, ok in items)
-    if origin is dict:
-        if not isinstance(value, dict):
-            return value, False
-        return {k: (tuple(v) if isinstance(v, list) else v) for k, v in value.items()}, True
-    if origin is collections.abc.Callable:
-        return value, callable(value)
-    return value, True
+def validate(settings: Any, origins: Mapping[str, str]) -> list[str]:
+    """Problems with values that have the right type but cannot work, each naming the file or `--set`
+    that set the value: the rules declared on each field (`options.value_problem`: choices, bounds,
+    its check), then the rules between settings (`cross_field_problems`)."""
+    problems = []
+    for field in option_fields(type(settings)):
+        value = getattr(settings, field.name)
+        if (why := value_problem(field, value)) is not None:
+            problems.append(f"{origins.get(field.name, DEFAULT_ORIGIN)}: setting '{field.name}' = {value!r}: {why}")
+    return problems + cross_field_problems(settings, origins)
 
 
-def validate(settings: Settings, origins: Mapping[str, str]) -> list[str]:
-    """Problems with values that have the right type but cannot work (alone or together), each naming
-    the file or `--set` that set the value."""
+def cross_field_problems(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """The rules no single declaration can say, all of them: `mean` and `std` hold 1 value or 1 per
+    input channel. The problem names the file to fix: the one that set the count (when the values
+    are the defaults) or the one that set the values."""
     problems: list[str] = []
-
-    def bad(name: str, why: str) -> None:
-        value = getattr(settings, name)
-        problems.append(f"{origins.get(name, DEFAULT_ORIGIN)}: setting '{name}' = {value!r}: {why}")
-
-    if not all(1 <= side <= MAX_INPUT_SIDE for side in settings.input_size):
-        bad("input_size", f"height and width must be between 1 and {MAX_INPUT_SIDE} pixels")
-    if settings.input_channels not in (1, 3):
-        bad("input_channels", "must be 3 (RGB) or 1 (grayscale)")
+    channels = settings.input_channels
     for name in ("mean", "std"):
         values = getattr(settings, name)
-        channels = settings.input_channels
-        if channels in (1, 3) and len(values) not in (1, channels):
-            count = "1 value" if channels == 1 else f"1 or {channels} values"
-            if origins.get(name, DEFAULT_ORIGIN) == DEFAULT_ORIGIN:  # the file to fix is the one setting channels
-                problems.append(f"{origins.get('input_channels', DEFAULT_ORIGIN)}: setting 'input_channels' = "
-                                f"{channels} needs '{name}' with {count}; set it too (the default is {values!r})")
-            else:
-                bad(name, f"needs {count} for input_channels = {channels} "
-                          f"(set by {origins.get('input_channels', DEFAULT_ORIGIN)})")
-        elif not all(math.isfinite(v) for v in values):
-            bad(name, "values must be finite numbers")
-    if any(v == 0 for v in settings.std):
-        bad("std", "values must not be 0 (the input is divided by them)")
-    if not math.isfinite(settings.input_scale) or settings.input_scale == 0:
-        bad("input_scale", "must be a finite, non-zero number")
-    if not 0 < settings.font_scale <= 10:
-        bad("font_scale", "must be a factor above 0 and at most 10 (the original's global_font_size)")
-    if settings.max_image_pixels < 1:
-        bad("max_image_pixels", "must be at least 1 (a number of pixels)")
-    if settings.channel_order.upper() not in ("RGB", "BGR"):
-        bad("channel_order", "must be 'RGB' or 'BGR'")
-    if settings.output_kind not in OUTPUT_KINDS:
-        bad("output_kind", f"choose from {', '.join(OUTPUT_KINDS)}")
-    if settings.two_inputs not in TWO_INPUT_MODES:
-        bad("two_inputs", f"choose from {', '.join(map(repr, TWO_INPUT_MODES))}")
-    if settings.unit_backprop not in UNIT_BACKPROP_CHOICES:
-        bad("unit_backprop", f"choose from {', '.join(UNIT_BACKPROP_CHOICES)}")
-    if settings.layers is not None and not settings.layers:
-        bad("layers", "lists no layer (use None to find them automatically)")
-    for prefix, grid in settings.token_grid.items():
-        fits = grid is None or (isinstance(grid, tuple) and len(grid) == 2 and all(
-            isinstance(side, int) and not isinstance(side, bool) and side >= 1 for side in grid))
-        if not isinstance(prefix, str) or not fits:
-            bad("token_grid", f"entry {prefix!r}: {grid!r} must map a layer-name prefix to (height, width) "
-                              f"in tokens (positive integers) or None")
-            break
-    if not 1 <= settings.optimize_on_request_steps <= MAX_OPTIMIZE_STEPS:
-        bad("optimize_on_request_steps", f"must be between 1 and {MAX_OPTIMIZE_STEPS}")
-    if not settings.optimize_on_request_preset:
-        bad("optimize_on_request_preset", "name a preset of `deepvis optimize` (e.g. 'yosinski3')")
-    if settings.key_overrides:
-        from deepvis_app.keymap import key_index
-
-        try:
-            key_index(settings.key_overrides)
-        except ValueError as exc:
-            problems.append(f"{origins.get('key_overrides', DEFAULT_ORIGIN)}: {exc}")
+        if channels not in (1, 3) or len(values) in (1, channels):
+            continue
+        count = "1 value" if channels == 1 else f"1 or {channels} values"
+        set_by = origins.get("input_channels", DEFAULT_ORIGIN)
+        if origins.get(name, DEFAULT_ORIGIN) == DEFAULT_ORIGIN:
+            problems.append(f"{set_by}: setting 'input_channels' = {channels} needs '{name}' with {count}; "
+                            f"set it too (the default is {values!r})")
+        else:
+            problems.append(f"{origins[name]}: setting '{name}' = {values!r}: needs {count} for "
+                            f"input_channels = {channels} (set by {set_by})")
     return problems
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
 def settings_table(loaded: LoadedSettings) -> list[tuple[str, Any, str]]:

@@ -9,24 +9,22 @@ size there); a `--set` value that is no Python literal because a bracket or a qu
 
 from __future__ import annotations
 
-import difflib
-
-from deepvis_app.settings import legacy
-from deepvis_app.settings.defaults import setting_names
+from deepvis_app.settings import legacy, options
+from deepvis_app.settings.defaults import Settings, setting_names
 
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
-def did_you_mean(name: str) -> str:
-    """`` (did you mean 'x'?)`` for the closest setting name (ours, or the original toolbox's that
-    settings files accept), or "" when none is close."""
-    ours = setting_names()
-    close = difflib.get_close_matches(name, [*ours, *original_names()], n=1, cutoff=0.6)
-    if not close:
+def did_you_mean(name: str, cls: type = Settings) -> str:
+    """`` (did you mean 'x'?)`` for the closest setting name of ``cls`` (ours, or the original
+    toolbox's that settings files accept), or "" when none is close."""
+    ours = setting_names(cls)
+    close = options.close_match(name, [*ours, *original_names()])
+    if close is None:
         return ""
-    if close[0] in ours:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (did you mean '{close[0]}'? a setting of the original toolbox, read in settings files)"
+    if close in ours:
+        return f" (did you mean '{close}'?)"
+    return f" (did you mean '{close}'? a setting of the original toolbox, read in settings files)"
 
 
 def original_names() -> list[str]:

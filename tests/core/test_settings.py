@@ -119,14 +119,20 @@ def test_settings_file_failures_name_the_line(tmp_path):
 
 
 @pytest.mark.parametrize("override, fragment", [
-    ("input_size=(0, 0)", "'input_size' = (0, 0): height and width must be between 1 and"),
+    ("input_size=(0, 0)", "'input_size' = (0, 0): values must be between 1 and 8192"),
     ("input_size=(-5, 7)", "'input_size' = (-5, 7)"),
     ("input_size=(100000, 100000)", "between 1 and 8192"),
-    ("input_channels=2", "'input_channels' = 2: must be 3 (RGB) or 1 (grayscale)"),
+    ("input_channels=2", "'input_channels' = 2: choose from 3, 1"),
     ("std=(0.2, 0, 0.2)", "'std' = (0.2, 0.0, 0.2): values must not be 0"),
     ("input_scale=0", "'input_scale' = 0.0: must be a finite, non-zero number"),
-    ("channel_order='GBR'", "'channel_order' = 'GBR': must be 'RGB' or 'BGR'"),
-    ("font_scale=0", "'font_scale' = 0.0: must be a factor above 0 and at most 10"),
+    ("channel_order='GBR'", "'channel_order' = 'GBR': choose from RGB, BGR"),
+    ("unit_backprop='guidde'", "'unit_backprop' = 'guidde': choose from auto, deconv, guided, gradient "
+                               "(did you mean 'guided'?)"),
+    ("optimize_on_request_steps=0", "'optimize_on_request_steps' = 0: must be between 1 and 100000"),
+    ("font_scale=0", "'font_scale' = 0.0: must be above 0 and at most 10"),
+    ("font_scale=11", "'font_scale' = 11.0: must be above 0 and at most 10"),
+    ("token_grid={'x': (0, 4)}", "entry 'x': (0, 4) must map a layer-name prefix"),
+    ("optimize_on_request_preset=''", "name a preset of `deepvis optimize`"),
     ("layers=()", "'layers' = (): lists no layer"),
     ("key_overrides={'toggle_help': ('l',)}", "key_overrides bind a key to several actions"),
 ])

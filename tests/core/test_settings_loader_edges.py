@@ -12,6 +12,7 @@ import pytest
 
 from deepvis_app.settings import loader
 from deepvis_app.settings.loader import SettingsError, load_settings, settings_table
+from deepvis_app.settings.options import type_name
 
 NO_LOCAL = Path("/nonexistent/settings_local.py")
 
@@ -31,8 +32,8 @@ def test_each_problem_is_one_line_and_a_close_name_gets_a_suggestion():
 
 def test_a_wrong_type_is_named_as_declared():
     assert _problems("output=[1]") == ["--set: setting 'output' = [1] is not str | int | None"]
-    assert loader._type_name(dict[str, Any] | None) == "dict[str, Any] | None"
-    assert loader._type_name(int) == "int"
+    assert type_name(dict[str, Any] | None) == "dict[str, Any] | None"
+    assert type_name(int) == "int" and type_name(tuple[int, ...]) == "tuple[int, ...]"
 
 
 def test_the_table_gives_each_value_and_what_set_it():
@@ -139,7 +140,7 @@ def test_set_values_with_an_equals_sign_strings_and_every_bad_item_reported():
 
 
 def test_values_are_checked_against_their_declared_types(tmp_path):
-    assert _problems("input_size=(1, 2, 3)") == ["--set: setting 'input_size' = (1, 2, 3) is not tuple"]
+    assert _problems("input_size=(1, 2, 3)") == ["--set: setting 'input_size' = (1, 2, 3) is not tuple[int, int]"]
     assert _problems("input_size=('a', 2)")[0].startswith("--set: setting 'input_size'")
     assert _problems("input_size=5")[0].startswith("--set: setting 'input_size' = 5")
     assert _problems("key_overrides=5")[0].startswith("--set: setting 'key_overrides' = 5")

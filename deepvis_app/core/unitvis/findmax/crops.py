@@ -34,7 +34,7 @@ from deepvis_app.core.methods.backprop import backward_rules, make_seed
 from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.nn.model import LoadedModel
 from deepvis_app.core.unitvis.findmax.receptive_field import Axis, LayerRF, receptive_field
-from deepvis_app.settings.loader import UNIT_BACKPROP_CHOICES
+from deepvis_app.settings.defaults import UNIT_BACKPROP_CHOICES
 
 CROP_METHODS = ("deconv", "guided", "gradient")
 # backprop method -> (crop file kind, montage kind); the original's names (backprop_000.png)
