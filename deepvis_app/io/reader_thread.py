@@ -4,13 +4,15 @@ Each reader owns one capture device or file and hands every frame it reads to a 
 callback, which only records it as the latest frame: frames are dropped, never queued, so a
 slow consumer never makes a reader fall behind or grow memory. State changes from other
 threads (active, frozen, stop) go through `_wake`, so a reader waiting for its next frame or
-for a retry reacts at once instead of finishing its sleep.
+for a retry reacts at once instead of finishing its sleep. `frame_read` says a consumer took the
+last frame published (a video player decodes its next frame only then: `StaticPlayer`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 import numpy as np
@@ -51,6 +53,7 @@ class ReaderThread(threading.Thread):
         self._stopping = False
         self._active = active
         self._frozen = False
+        self._read_at: float | None = 0.0   # when a consumer took the last frame published (None: not yet)
 
     # --- called from other threads ----------------------------------------------------------
     def stop(self) -> None:
@@ -71,6 +74,15 @@ class ReaderThread(threading.Thread):
             self._frozen = frozen
         self._wake.set()
 
+    def frame_read(self) -> None:
+        """A consumer took the frame this reader published last (`InputManager.latest`)."""
+        with self._lock:
+            waiting = self._read_at is None
+            if waiting:
+                self._read_at = time.monotonic()
+        if waiting:
+            self._wake.set()
+
     @property
     def frozen(self) -> bool:
         with self._lock:
@@ -80,6 +92,16 @@ class ReaderThread(threading.Thread):
     def _state(self) -> tuple[bool, bool, bool]:
         with self._lock:
             return self._stopping, self._active, self._frozen
+
+    def _read_time(self) -> float | None:
+        """When the last frame published was taken, None while it waits for a consumer."""
+        with self._lock:
+            return self._read_at
+
+    def _set_read_time(self, when: float | None) -> None:
+        """None: a frame is about to be published; a time: treat the last one as taken then."""
+        with self._lock:
+            self._read_at = when
 
     def _pause(self, timeout: float | None) -> None:
         """Sleep until `timeout` passes or another thread changes a flag (None: until then)."""

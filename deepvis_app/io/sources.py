@@ -1,7 +1,9 @@
 """The app's input: one object that says which frame to show, whatever the source.
 
 The window and the compute worker ask `InputManager.latest()` for the current frame and rerun
-the network when its `seq` changes; they never wait on a disk, a decoder or a camera. Behind
+the network when its `seq` changes; they never wait on a disk, a decoder or a camera. A frame
+handed out by `latest` (or `wait_for_frame`) counts as taken: a video decodes its next frame only
+then, so frames nobody would see are skipped, not decoded and converted (`StaticPlayer`). Behind
 it, a files/video thread (`StaticPlayer`) and, when a camera is used, a capture thread
 (`CameraReader`) each record only their latest frame. Problems (unreadable file, missing or
 unplugged camera, video at its end) become messages for the status bar; nothing here raises
@@ -67,6 +69,7 @@ class InputManager:
         self._seq = 0
         self._last: dict[str, tuple[np.ndarray, str]] = {}
         self._current: Frame | None = None
+        self._current_source = "static"   # the reader that gave `_current` ("static" or "camera")
         self._messages: deque[str] = deque(messages, maxlen=MAX_MESSAGES)
         self._camera_device = camera if camera is not None else settings.capture_device
         self._camera_mode = self._camera_device is not None
@@ -86,9 +89,18 @@ class InputManager:
 
     # --- reading --------------------------------------------------------------------------------
     def latest(self) -> Frame | None:
-        """The newest frame of the active source (None until it has given one); never blocks."""
+        """The newest frame of the active source (None until it has given one); never blocks. The
+        frame counts as taken: a video moves on to the frame due next."""
         with self._cond:
-            return self._current
+            return self._taken(self._current)
+
+    def _taken(self, frame: Frame | None) -> Frame | None:
+        """``frame`` (the current one) handed to a consumer: its reader may read the next (under the lock)."""
+        if frame is not None:
+            reader = self._camera if self._current_source == "camera" else self._player
+            if reader is not None:
+                reader.frame_read()
+        return frame
 
     def add_message_listener(self, callback: Callable[[], None]) -> None:
         """Call `callback()` after each new message (e.g. a camera that cannot be opened), so that a
@@ -106,10 +118,12 @@ class InputManager:
             self._listeners.append(callback)
 
     def wait_for_frame(self, after_seq: int = -1, timeout: float | None = None) -> Frame | None:
-        """Block until a frame with `seq > after_seq` is current (or timeout); for worker and tests."""
+        """Block until a frame with `seq > after_seq` is current (or timeout); for worker and tests.
+        The caller has seen the frames up to `after_seq`: the current one counts as taken."""
         with self._cond:
+            self._taken(self._current)
             self._cond.wait_for(lambda: self._current is not None and self._current.seq > after_seq, timeout)
-            return self._current if self._current is not None and self._current.seq > after_seq else None
+            return self._taken(self._current) if self._current is not None and self._current.seq > after_seq else None
 
     @property
     def mode(self) -> str:
@@ -262,6 +276,7 @@ class InputManager:
         reshow = not on or "camera" in self._frozen
         with self._cond:
             self._camera_mode = on
+            self._current_source = "camera" if on else "static"
             last = self._last.get("camera" if on else "static") if reshow else None
             self._current = None if last is None else self._new_frame(*last)
             self._cond.notify_all()
@@ -280,6 +295,7 @@ class InputManager:
                 self._last[source] = (image, name)
                 if (source == "camera") == self._camera_mode:
                     frame = self._current = self._new_frame(image, name)
+                    self._current_source = source
                     self._cond.notify_all()
             self._tell_listeners(frame)
 

@@ -5,9 +5,15 @@ doing it here keeps next/previous instant in the window: `step` only moves the i
 wakes this thread, and the latest request wins. An unreadable entry (an image that does not
 decode, a video without a single decodable frame) is skipped in the direction of travel with a
 message naming the file and the reason; when no entry can be shown, the last message says which
-file failed and why. A video plays at its own frame rate (or as fast as it decodes when `paced`
+file failed and why. A video plays at its own frame rate (or one frame per frame read when `paced`
 is False) and, at its end, reports it and loops back to the start; a video that cannot be
 reopened is skipped like an unreadable entry.
+
+A video frame is decoded only when it will be shown: the next one once the consumer took the last
+(`frame_read`, from `InputManager.latest`). Frames that came due while the last one was still
+waiting are skipped with `grab` (the demuxer moves on, no colour conversion, no publishing), so a
+model slower than the video sees the video in real time without every frame of it being converted
+and handed over; a consumer faster than the video gets every frame.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from deepvis_app.io.playlist import InputError, entry_name, is_video, read_entry
 from deepvis_app.io.reader_thread import Notify, Publish, ReaderThread, bgr_frame_to_rgb
 
 FALLBACK_FPS = 25.0
+MAX_SKIP_S = 1.0   # at most this much video is skipped at once; further behind, playback restarts its clock
 
 
 class _Video:
@@ -57,6 +64,13 @@ class _Video:
             capture.release()
             raise InputError(f"{path}: no frame could be decoded (a damaged file, or a codec OpenCV lacks)")
         return cls(path, capture, frame)
+
+    def skip(self) -> bool:
+        """Move past the next frame without converting it; False at the end or on a decoding error."""
+        if self._pending is not None:
+            self._pending = None
+            return True
+        return bool(self.capture.grab())
 
     def read(self) -> np.ndarray | None:
         """The next BGR frame (the one decoded by `open` first), None at the end or on a decoding error."""
@@ -136,8 +150,11 @@ class StaticPlayer(ReaderThread):
         resumed, self._was_paused = self._was_paused and not paused, paused
         if self._video is None or paused:
             return None
-        if resumed:
+        if resumed:   # a frame dropped while frozen or inactive was never shown: play on from now
             self._video.due = time.monotonic()
+            self._set_read_time(self._video.due)
+        if self._read_time() is None:
+            return None   # the last frame is still waiting for the consumer: `frame_read` wakes us
         return self._play(self._video)
 
     def _show(self, entries: list[str], index: int, direction: int) -> None:
@@ -179,17 +196,35 @@ class StaticPlayer(ReaderThread):
             raise InputError(f"{entry}: {exc}") from exc
 
     def _play(self, video: _Video) -> float | None:
-        """Publish the next frame when due; return the time until the one after."""
+        """Publish the next frame when due (skipping those that came due while the last one waited
+        for the consumer); return the time until the one after."""
         now = time.monotonic()
         if self._paced and now < video.due:
             return video.due - now
+        skipped = self._behind(video)
+        for _ in range(skipped):
+            if not video.skip():
+                return self._end_of_video(video)
         frame = video.read()
         if frame is None:
             return self._end_of_video(video)
+        video.frame_no += skipped
+        self._set_read_time(None)
         self._publish(bgr_frame_to_rgb(frame), f"{video.name} #{video.frame_no}")
         video.frame_no += 1
-        video.due = max(video.due + video.period, now)
+        video.due = max(video.due + (skipped + 1) * video.period, now)
         return max(0.0, video.due - now) if self._paced else 0.0
+
+    def _behind(self, video: _Video) -> int:
+        """How many frames to skip: those whose next frame was already due when the last one was taken."""
+        read_at = self._read_time()
+        if not self._paced or read_at is None or read_at < video.due + video.period:
+            return 0
+        behind = int((read_at - video.due) / video.period)
+        if behind * video.period > MAX_SKIP_S:   # far behind (a stall): restart the clock instead
+            video.due = time.monotonic()
+            return 0
+        return behind
 
     def _end_of_video(self, video: _Video) -> float | None:
         """Loop: reopen the file (seeking is unreliable across codecs); move on when that fails."""

@@ -185,7 +185,10 @@ def test_settings_folder_used_when_no_spec(make_manager, folder):
 def test_video_frames_advance_and_loop_at_eof(make_manager, tmp_path):
     manager = make_manager(str(write_video(tmp_path / "clip.avi")))
     heard: list[tuple[int, float, float]] = []  # (frame index, time, mean pixel)
-    manager.add_frame_listener(lambda f: heard.append((int(f.name.split("#")[1]), time.monotonic(), f.image.mean())))
+    # A consumer that takes each frame at once (`latest`): the video decodes the next when it is due.
+    manager.add_frame_listener(lambda f: heard.append((int(f.name.split("#")[1]), time.monotonic(), f.image.mean()))
+                               or manager.latest())
+    manager.latest()  # a frame published before the listener was attached is taken too
     assert manager.mode == "video"
 
     def restarts() -> list[int]:
@@ -209,12 +212,39 @@ def test_unpaced_video_plays_all_frames(make_manager, tmp_path):
     manager = make_manager(video_paced=False)
     next_frame(manager, None)  # a sample image first: the listener is attached before the video opens
     heard: list[tuple[int, float]] = []  # (frame index, mean pixel)
-    manager.add_frame_listener(lambda f: f.name.startswith("clip.avi #")
-                               and heard.append((int(f.name.split("#")[1]), f.image.mean())))
+    manager.add_frame_listener(lambda f: (f.name.startswith("clip.avi #")   # each taken at once: the next follows
+                                          and heard.append((int(f.name.split("#")[1]), f.image.mean())))
+                               or manager.latest())
     manager.open_paths([str(clip)])
     wait_for_message(manager, "end of video")  # 12 frames at 1 fps would take 12 s when paced
     assert [index for index, _ in heard[:count]] == list(range(count))  # every frame, in order
     assert all(abs(mean - 20 * index) <= 8 for index, mean in heard[:count])  # each its own picture
+
+
+def test_a_video_decodes_only_the_frames_taken_and_keeps_its_own_clock(make_manager, tmp_path):
+    """A model slower than the video: the frames that came due while the last one waited are skipped
+    (never converted nor published), and the frame taken next is the one the video's clock is at."""
+    path = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 60.0, (32, 24))
+    for index in range(240):   # four seconds: no loop within the test
+        writer.write(np.full((24, 32, 3), index % 256, dtype=np.uint8))
+    writer.release()
+    manager = make_manager(str(path))
+    published: list[Frame] = []
+    manager.add_frame_listener(published.append)
+    first = next_frame(manager, None)                 # taken: the next frame is decoded when due
+    second = next_frame(manager, first)               # taken too
+    time.sleep(0.3)                                   # 18 frames come due; nobody takes one
+    assert len(published) <= 3                        # the first two, and at most the one due after them
+    start = time.monotonic()
+    taken = manager.latest()
+    time.sleep(0.25)                                  # a slow consumer: 15 more frames come due
+    later = next_frame(manager, taken)
+    elapsed = time.monotonic() - start
+    index = int(later.name.split("#")[1])
+    assert index - int(taken.name.split("#")[1]) >= 10            # on the video's clock, not the next frame
+    assert index <= int(second.name.split("#")[1]) + 60 * (0.3 + elapsed + 0.5)
+    assert len(published) <= 5                        # no frame that nobody took was converted and handed out
 
 
 def test_freeze_stops_the_video_and_unfreeze_resumes(make_manager, tmp_path):
@@ -265,7 +295,8 @@ def test_mixed_list_switches_between_video_and_files(make_manager, folder, tmp_p
 def test_frame_listener_sees_every_new_frame(make_manager, tmp_path):
     manager = make_manager(str(write_video(tmp_path / "clip.avi")))
     heard: list[Frame] = []
-    manager.add_frame_listener(heard.append)
+    manager.add_frame_listener(lambda frame: heard.append(frame) or manager.latest())   # taken: the next one comes
+    manager.latest()  # a frame published before the listener was attached is taken too
     wait_until(lambda: len(heard) >= 5)
     seqs = [frame.seq for frame in heard]
     assert seqs == sorted(set(seqs))
