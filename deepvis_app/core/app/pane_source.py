@@ -4,9 +4,10 @@
 will name), the (cached) forward with its top classes, the unit images and pattern tiles (through the
 loader, never blocking; the weight sources get the model's weights from here, read in the loader
 thread) and, when the back pane is on, the backward of the chosen method. Before a method that is
-not cached runs, a first version of the panes goes out with the back pane stale (showing the partial map of an earlier,
-abandoned try of the same job, if any), so keys keep answering; a progressive method then sends
-its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its progress.
+not cached runs, a first version of the panes goes out with the back pane stale (showing the partial
+map of an earlier, abandoned try of the same job, if any), so keys keep answering; a progressive
+method then sends its running map after each batch (at most `MAX_PARTIALS_PER_S` a second) with its
+progress.
 The current layer's shape and receptive field go to the status line; a layer's receptive field is
 composed (one traced partial forward, under the model lock) the first time the layer is shown and
 kept for the session's model, never recomputed per frame.

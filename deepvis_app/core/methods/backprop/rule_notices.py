@@ -3,9 +3,10 @@
 Deconv, guided backprop and DeSaliNet differ from the gradient only at the activations their rules
 cover (see `rules`). On a network whose nonlinearities are all something else (ELU, tanh, ...) they
 silently return the plain gradient, which looks like a working method. Leaving `ReluRuleMode` after
-such a forward calls `report_no_rule`: a notice (`core.notices`) on the ``deepvis.core.backprop`` logger
-and in the app's status line. The same goes for a reversed net's option that found nothing to act on
-(``unpool="window_centre"`` on a network without max-pool): `report_option_unused`.
+such a forward calls `report_no_rule`: a notice (`core.base.notices`) on the ``deepvis.core.backprop``
+logger and, routed to the session's `Notices`, in the app's status line. The same goes for a reversed
+net's option that found nothing to act on (``unpool="window_centre"`` on a network without max-pool):
+`report_option_unused`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def no_rule_message(method: str, unruled: dict[str, int]) -> str:
 
 
 def report_no_rule(method: str, unruled: dict[str, int]) -> None:
-    """Warn (once per message) and queue the message for the app's status line (`core.notices`)."""
+    """Warn (once per message) and post the message for the app's status line (`core.base.notices`)."""
     notify(no_rule_message(method, unruled), log)
 
 
@@ -38,5 +39,5 @@ def option_unused_message(method: str, option: str, value: str, why: str) -> str
 
 
 def report_option_unused(method: str, option: str, value: str, why: str) -> None:
-    """Warn (once per message) and queue it for the app's status line (`core.notices`)."""
+    """Warn (once per message) and post it for the app's status line (`core.base.notices`)."""
     notify(option_unused_message(method, option, value, why), log)
