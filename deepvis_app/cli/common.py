@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from deepvis_app.cli.option_flags import add_option_flags, cli_fields
 from deepvis_app.errors import DeepvisError, OutputPathError
 from deepvis_app.settings.defaults import Settings
 from deepvis_app.settings.loader import LoadedSettings, load_settings
@@ -96,18 +97,13 @@ def add_logging_arguments(parser: argparse.ArgumentParser, default: Any = argpar
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights, --set, --device, --trust-checkpoint, --log-level, --log-file: accepted by every
-    subcommand."""
+    """The flags of the settings declared with ``cli=True`` (--model, --weights, --trust-checkpoint,
+    --device: generated from their declaration in `settings.defaults`), --set, --log-level, --log-file:
+    accepted by every subcommand."""
     group = parser.add_argument_group("model and settings")
-    group.add_argument("--model", help="models/<name> folder, torchvision:<name>, timm:<name>, hf:<folder>, or "
-                                        "package.module:factory")
-    group.add_argument("--weights", help="weights file (torch checkpoint or .safetensors), or 'random' for random "
-                                          "weights")
+    add_option_flags(group, Settings, defaults=False, cli_only=True, dashes_first=True)
     group.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a setting (repeatable); values are Python literals")
-    group.add_argument("--device", help="auto, cpu, cuda, cuda:N")
-    group.add_argument("--trust-checkpoint", action="store_true",
-                       help="allow checkpoints that need code execution to load")
     add_logging_arguments(parser)
 
 
@@ -119,14 +115,11 @@ def add_subcommand(subparsers: Any, name: str, help_text: str, handler: Any) -> 
 
 
 def settings_from_args(args: argparse.Namespace) -> LoadedSettings:
-    extra: dict[str, Any] = {}
-    if getattr(args, "weights", None):
-        extra["weights"] = args.weights
-    if getattr(args, "device", None):
-        extra["device"] = args.device
-    if getattr(args, "trust_checkpoint", False):
-        extra["trust_checkpoint"] = True
-    return load_settings(model=getattr(args, "model", None), overrides=args.overrides, extra=extra)
+    """The settings for the arguments: the flags of the settings that have one apply like --set (an
+    empty one is not given), --model also picks the model's settings layer."""
+    given = {field.name: getattr(args, field.name, None) for field in cli_fields(Settings)}
+    extra = {name: value for name, value in given.items() if value not in (None, "") and name != "model"}
+    return load_settings(model=given.get("model") or None, overrides=args.overrides, extra=extra)
 
 
 def model_from_args(args: argparse.Namespace):

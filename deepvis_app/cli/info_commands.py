@@ -10,6 +10,7 @@ The method cycle's names come from `core.methods.names` (the registry's torch-fr
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from deepvis_app.cli.common import add_subcommand, settings_from_args
@@ -21,13 +22,19 @@ def register(subparsers: Any) -> None:
 
     show = add_subcommand(subparsers, "settings", "print every setting and its value", run_settings)
     show.add_argument("--show-origin", action="store_true", help="also print which layer set each value")
+    show.add_argument("--doc", action="store_true", help="print each setting's documentation line (its help and "
+                                                          "rules, from its declaration) above it")
 
 
 def run_settings(args: argparse.Namespace) -> int:
+    from deepvis_app.settings.defaults import setting_docs
     from deepvis_app.settings.loader import settings_table
 
     loaded = settings_from_args(args)
+    docs = setting_docs() if args.doc else {}
     for name, value, origin in settings_table(loaded):
+        if name in docs:
+            print(textwrap.fill(docs[name], 100, initial_indent="# ", subsequent_indent="# "))
         shown = value.__name__ if callable(value) and hasattr(value, "__name__") else repr(value)
         print(f"{name} = {shown}" + (f"    # {origin}" if args.show_origin else ""))
     return 0

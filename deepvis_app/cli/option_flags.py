@@ -1,4 +1,6 @@
-"""Command-line flags generated from an options dataclass (see `deepvis_app.settings.options`).
+"""Command-line flags generated from an options dataclass (see `deepvis_app.settings.options`): the one
+argparse generator, for the options of `deepvis optimize`/`dream` and for the settings that have a
+flag of their own (``--model``, ``--weights``, ``--device``, ``--trust-checkpoint``: `cli.common`).
 
 Each option field becomes ``--name`` (plus ``--name-with-dashes`` when the name has underscores, and
 the field's aliases), with the field's type, choices, help text and default, so the flags never
@@ -15,19 +17,24 @@ from deepvis_app.settings.options import option_fields, option_type
 
 
 def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bool = True,
-                     default_group: str | None = None, aliases_first: bool = False) -> None:
+                     default_group: str | None = None, aliases_first: bool = False, cli_only: bool = False,
+                     dashes_first: bool = False) -> None:
     """One flag per option field of ``cls``. ``defaults=False``: every flag defaults to None (the
     caller fills unset options from elsewhere, e.g. a preset); otherwise the field's default.
     ``aliases_first``: a field's aliases come before its own name, so that usage and help show the
-    short spelling the README uses (dream's ``--layer``, ``-o``)."""
+    short spelling the README uses (dream's ``--layer``, ``-o``). ``cli_only``: only the fields
+    declared with ``cli=True`` (the settings that have a flag). ``dashes_first``: usage and help show
+    ``--name-with-dashes`` before ``--name_with_underscores`` (the option classes keep the original
+    toolboxes' underscore names first)."""
     groups: dict[str, Any] = {}
-    for field in option_fields(cls):
+    for field in cli_fields(cls) if cli_only else option_fields(cls):
         meta = field.metadata
         title = meta["group"] or default_group
         if title is not None and title not in groups:
             groups[title] = parser.add_argument_group(title)
         container = parser if title is None else groups[title]
         names = [f"--{field.name}"] + ([f"--{field.name.replace('_', '-')}"] if "_" in field.name else [])
+        names = names[::-1] if dashes_first else names
         default = meta.get("cli_default", field.default) if defaults else None
         kwargs: dict[str, Any] = {"dest": field.name, "default": default, "help": _help(meta["help"], default)}
         hint = option_type(cls, field)
@@ -38,6 +45,11 @@ def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bo
             kwargs.update({key: meta[key] for key in ("choices", "nargs", "metavar") if meta[key]})
         spellings = [*meta["aliases"], *names] if aliases_first else [*names, *meta["aliases"]]
         container.add_argument(*spellings, **kwargs)
+
+
+def cli_fields(cls: type) -> tuple[Any, ...]:
+    """The fields of ``cls`` declared with ``cli=True``."""
+    return tuple(field for field in option_fields(cls) if field.metadata.get("cli"))
 
 
 def option_values(args: argparse.Namespace, cls: type, *, skip_none: bool = True) -> dict[str, Any]:

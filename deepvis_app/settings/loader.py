@@ -172,7 +172,7 @@ def load_settings(
                 continue
             values[name] = _resolve_path(name, value, base_dir)
             origins[name] = origin
-    settings = _build(values, origins, problems)
+    settings = build_settings(values, origins, problems)
     problems.extend(validate(settings, origins))
     if problems:
         raise SettingsError(problems)
@@ -252,7 +252,7 @@ def _resolve_path(name: str, value: Any, base_dir: Path | None) -> Any:
     return value
 
 
-def _build(values: dict[str, Any], origins: Mapping[str, str], problems: list[str],
+def build_settings(values: dict[str, Any], origins: Mapping[str, str], problems: list[str],
            cls: type = Settings) -> Any:
     """Check each value against its declared type (`options.conform`: lists become tuples, ints
     floats), build ``cls`` (Settings)."""
