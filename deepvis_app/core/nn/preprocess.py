@@ -110,13 +110,17 @@ class Preprocessor:
         return self._image_array(frame)
 
     def _image_array(self, frame: np.ndarray) -> np.ndarray:
-        pixels = as_rgb_uint8(frame).astype(np.float32) / 255.0
+        rgb = as_rgb_uint8(frame)
         if self.channels == 1:
-            chw = rgb2gray(pixels).astype(np.float32)[None]
-        else:
-            chw = pixels.transpose(2, 0, 1)
-            chw = chw[::-1] if self.bgr else chw
-        return np.ascontiguousarray((chw * self.scale - self._mean_for(chw)) / self.std, dtype=np.float32)
+            chw = rgb2gray(rgb.astype(np.float32) / 255.0).astype(np.float32)[None]
+            return np.ascontiguousarray((chw * self.scale - self._mean_for(chw)) / self.std, dtype=np.float32)
+        pixels = rgb.transpose(2, 0, 1)
+        pixels = pixels[::-1] if self.bgr else pixels
+        # (x / 255 * scale - mean) / std in two passes over one (C, H, W) array (the live path's every
+        # frame: no temporary per step)
+        chw = np.multiply(pixels, (self.scale / 255.0) / self.std, dtype=np.float32, order="C")
+        chw -= self._mean_for(chw) / self.std
+        return chw
 
     def to_tensor(self, image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
         """Any RGB image as a 1xCxHxW network input on `device`."""
