@@ -17,6 +17,7 @@ import textwrap
 from typing import Any
 
 from deepvis_app.cli.common import UserError
+from deepvis_app.cli.option_flags import flag_type
 from deepvis_app.core.methods.registry import METHODS, MapKind, Method, settings_options
 from deepvis_app.settings.options import option_fields, option_type
 
@@ -34,14 +35,6 @@ def method_flags() -> dict[str, list[tuple[Method, Any]]]:
 
 def flag_spelling(flag: str) -> str:
     return f"--{flag.replace('_', '-')}"
-
-
-def _flag_type(hint: Any) -> Any:
-    """The scalar a flag parses to (``float | Tensor`` -> float)."""
-    for candidate in (hint, *getattr(hint, "__args__", ())):
-        if candidate in (bool, int, float, str):
-            return candidate
-    return str
 
 
 def method_list(width: int = 100) -> str:
@@ -103,7 +96,7 @@ def _by_value(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _add_flag(group: Any, flag: str, users: list[tuple[Method, Any]], named: bool) -> None:
     first_method, first = users[0]
-    kind = _flag_type(option_type(first_method.options, first))
+    kind = flag_type(option_type(first_method.options, first))
     helps = _by_value([(m.name, f.metadata["help"]) for m, f in users])
     text = "; ".join(f"{_names(names)}: {text}" for text, names in helps.items()) \
         if len(helps) > 1 or named else first.metadata["help"]
@@ -130,7 +123,7 @@ def refuse_ignored_flags(args: argparse.Namespace, method: Method, options: Any)
             continue
         first_method, first = users[0]
         shown = flag_spelling(flag)
-        if _flag_type(option_type(first_method.options, first)) is bool:
+        if flag_type(option_type(first_method.options, first)) is bool:
             shown += f"/--no-{shown[2:]}"
         raise UserError(f"{shown} is not an option of {method.name}; it is one of "
                         f"{', '.join(m.name for m, _ in users)}")

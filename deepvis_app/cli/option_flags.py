@@ -41,10 +41,21 @@ def add_option_flags(parser: argparse.ArgumentParser, cls: type, *, defaults: bo
         if hint is bool:
             kwargs["action"] = "store_true"
         else:
-            kwargs["type"] = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+            kwargs["type"] = flag_type(hint)
             kwargs.update({key: meta[key] for key in ("choices", "nargs", "metavar") if meta[key]})
         spellings = [*meta["aliases"], *names] if aliases_first else [*names, *meta["aliases"]]
         container.add_argument(*spellings, **kwargs)
+
+
+def flag_type(hint: Any) -> Any:
+    """The scalar a flag parses to: the hint, a tuple's item type (``tuple[int, int]`` with nargs ->
+    int), or the first scalar of a union (``float | Tensor`` -> float); str for anything else."""
+    if typing.get_origin(hint) is tuple:
+        hint = typing.get_args(hint)[0]
+    for candidate in (hint, *typing.get_args(hint)):
+        if candidate in (bool, int, float, str):
+            return candidate
+    return str
 
 
 def cli_fields(cls: type) -> tuple[Any, ...]:
