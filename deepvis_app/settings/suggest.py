@@ -5,6 +5,8 @@ A mistyped name (`input_sise`, `global_scael`) is refused with the name the user
 ours or one of the original toolbox's that settings files accept (`global_scale` sets the window
 size there); a `--set` value that is no Python literal because a bracket or a quote is left open
 (`--set "input_size=(128,128"`) is named as such rather than read as a string of the wrong type.
+A mistyped choice (`unit_backprop = 'guidde'`) gets its hint from the setting's declaration
+(`options.value_problem`); both use `options.close_match`.
 """
 
 from __future__ import annotations
