@@ -262,6 +262,7 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
 
 def _optimize_expression(args: argparse.Namespace, expression: str, config, loaded, snapshots: list[int]) -> int:
     from deepvis_app.core.base.progress import terminal_bar
+    from deepvis_app.core.methods.attribution.objective import tapped_layers
     from deepvis_app.core.unitvis.optimize.loop import optimize_objective
     from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, parse_objective
     from deepvis_app.core.unitvis.optimize.output import save_objective_result, saved_render
@@ -280,12 +281,13 @@ def _optimize_expression(args: argparse.Namespace, expression: str, config, load
     with terminal_bar("objective", total=config.steps, unit="step", quiet=args.no_progress) as bar:
         result = optimize_objective(loaded.module, space, objective, batch, config, loaded.settings.input_size,
                                     loaded.device, bar.update, snapshots)
-    written = save_objective_result(UnitVisLayout(args.out), objective.text, result.images(space, render),
+    written = save_objective_result(UnitVisLayout(args.out), objective.description, result.images(space, render),
                                     result.best_values, result.last_values, result.history,
                                     result.snapshot_images(space, render),
                                     {"preset": args.preset, "steps": config.steps, "render": render,
                                      "push_dir": config.push_dir, "batch": batch})
-    print_json({"objective": objective.text, "batch": batch, "layers": objective.layers, "written": written,
+    print_json({"objective": objective.description, "batch": batch, "layers": tapped_layers(objective),
+                "written": written,
                 "best_values": [float(v) for v in result.best_values],
                 "last_values": [float(v) for v in result.last_values]})
     return 0

@@ -46,7 +46,7 @@ def _dream(tmp_path, image, argv, name="out.png"):
 def _amplification(model, image: np.ndarray, layer: str) -> float:
     x = torch.from_numpy(model.preprocessor.to_array(image.astype(np.uint8)))[None]
     with torch.no_grad():
-        return float(layer_amplification(forward_until(model.module, x, [layer])[layer]))
+        return float(layer_amplification(layer)(forward_until(model.module, x, [layer])))
 
 
 def _unchanged(model, image: np.ndarray) -> np.ndarray:

@@ -94,7 +94,7 @@ def test_saved_optimized_image_reproduces_the_recorded_objective(tmp_path, capsy
     assert all(image.shape == (size, size, 3) for image in images)
     x = torch.from_numpy(np.stack([default_model.preprocessor.to_array(image) for image in images]))
     with torch.no_grad():
-        values = unit_objective("neuron", forward_until(default_model.module, x, [layer])[layer], torch.tensor(units))
+        values = unit_objective("neuron", layer, torch.tensor(units))(forward_until(default_model.module, x, [layer]))
     ratios = values.numpy() / np.array([recorded[str(unit)] for unit in units])
     assert (ratios >= 0.95).all(), ratios
 

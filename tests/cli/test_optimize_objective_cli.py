@@ -11,6 +11,7 @@ import torch
 
 from deepvis_app.cli.main import build_parser, main
 from deepvis_app.cli.optimize_commands import config_from_args
+from deepvis_app.core.methods.attribution.objective import tapped_layers
 from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.unitvis.optimize.objective_expr import parse_objective, slug
 from deepvis_app.core.unitvis.store.unit_layout import UnitVisLayout
@@ -46,7 +47,7 @@ def test_expression_writes_its_image_values_and_history(tmp_path, capsys):
     objective = parse_objective(EXPR, lambda name: loaded.layer(name).channels)
     x = torch.from_numpy(loaded.preprocessor.to_array(image))[None]
     with torch.no_grad():
-        measured = objective.values(forward_until(loaded.module, x, objective.layers))
+        measured = objective(forward_until(loaded.module, x, tapped_layers(objective)))
     assert float(measured[0]) == pytest.approx(report["best_values"][0], abs=2e-3)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.core.unitvis.dream.config import DreamConfig
 from deepvis_app.core.unitvis.dream.loop import OUTPUT_GAIN, dream, region_gradients, rendered
@@ -66,7 +67,7 @@ def test_one_window_gradient_is_the_input_blob_gradient():
     config = DreamConfig(target_layer="2", cnn_grad_scale=1.0)
     (ours,) = region_gradients(net, space, config, image, [(0, 16, 0, 16)])
     x = image.clone().requires_grad_(True)
-    layer_amplification(net(space.to_net(x))).sum().backward()
+    layer_amplification("2")(forward_until(net, space.to_net(x), ["2"])).sum().backward()
     pixel_to_input = torch.tensor([255 * 0.229, 255 * 0.224, 255 * 0.225]).view(3, 1, 1)
     torch.testing.assert_close(ours, -x.grad[0] * pixel_to_input)
     assert ours.abs().mean() > 50 * x.grad.abs().mean()
@@ -153,8 +154,8 @@ def test_multiscale_tiled_dream_amplifies_layer():
     assert out.shape == (1, 3, 40, 50)
     assert [s[:2] for s in seen] == [(0, 1), (0, 2), (0, 3), (0, 4), (1, 1), (1, 2), (1, 3), (1, 4)]
     start = torch.nn.functional.interpolate(torch.zeros(1, 3, 40, 50), size=(40, 50))
-    before = layer_amplification(net(space.to_net(start))).item()
-    after = layer_amplification(net(space.to_net(out))).item()
+    before = layer_amplification("2")(forward_until(net, space.to_net(start), ["2"])).item()
+    after = layer_amplification("2")(forward_until(net, space.to_net(out), ["2"])).item()
     assert after > before
 
 

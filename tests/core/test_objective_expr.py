@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from deepvis_app.core.nn.hooks import forward_until
-from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, diversity_values, parse_objective, slug
+from deepvis_app.core.unitvis.optimize.objective_expr import ObjectiveError, parse_objective, slug
+from deepvis_app.core.unitvis.optimize.objectives import diversity_values
 from tests.helpers.models import tiny_input, tiny_net
 
 CHANNELS = {"conv1": 4, "conv2": 6, "fc": 5}
@@ -28,7 +29,7 @@ def acts():
 
 def value(text: str, acts) -> np.ndarray:
     objective = parse_objective(text, channels_of)
-    return objective.values({name: acts[name] for name in objective.layers}).detach().numpy()
+    return objective({name: acts[name] for name in objective.layers}).detach().numpy()
 
 
 def test_channel_neuron_direction_equal_hand_computations(acts):
@@ -51,7 +52,7 @@ def test_linear_combinations_combine_the_separate_values(acts):
     np.testing.assert_allclose(value("-(channel('conv2', 3) - channel('conv1', 1)) / 4", acts), -(a - b) / 4,
                                rtol=1e-6)
     np.testing.assert_allclose(value("2*3*channel('conv2', 3)", acts), 6 * a, rtol=1e-6)
-    assert parse_objective("channel('conv2', 3) - 0.5*channel('conv1', 1)", channels_of).layers == ["conv2", "conv1"]
+    assert parse_objective("channel('conv2', 3) - 0.5*channel('conv1', 1)", channels_of).layers == ("conv2", "conv1")
 
 
 def test_diversity_is_the_negative_gram_cosine_similarity_to_the_other_images(acts):
@@ -129,7 +130,7 @@ def test_hostile_text_is_never_executed(tmp_path):
 def test_neuron_outside_the_map_fails_when_measured(acts):
     objective = parse_objective("neuron('conv2', 1, 8, 0)", channels_of)
     with pytest.raises(ObjectiveError, match="outside the 8x8"):
-        objective.values(acts)
+        objective(acts)
 
 
 def test_slugs_are_safe_file_names_and_distinct():
@@ -160,8 +161,8 @@ def test_optimizing_an_expression_raises_it_and_records_every_step():
     assert sorted(result.snapshots) == [1, 6] and result.snapshots[1].shape == (2, 3, 16, 16)
     # the kept image, measured again, has the recorded value
     with torch.no_grad():
-        acts = forward_until(net, space.to_net(result.z), objective.layers)
-    np.testing.assert_allclose(objective.values(acts).numpy(), result.best_values, rtol=1e-4)
+        acts = forward_until(net, space.to_net(result.z), list(objective.layers))
+    np.testing.assert_allclose(objective(acts).numpy(), result.best_values, rtol=1e-4)
     assert not torch.equal(result.z[0], result.z[1]), "each image of the batch starts from its own draw"
 
 

@@ -187,9 +187,9 @@ def test_translate_pad_rotate():
 def test_objectives_pick_each_rows_unit():
     activation = torch.arange(2 * 3 * 3 * 3, dtype=torch.float32).view(2, 3, 3, 3)
     units = torch.tensor([2, 0])
-    torch.testing.assert_close(unit_objective("channel", activation, units),
+    torch.testing.assert_close(unit_objective("channel", "layer", units)({"layer": activation}),
                                torch.stack([activation[0, 2].mean(), activation[1, 0].mean()]))
-    torch.testing.assert_close(unit_objective("neuron", activation, units),
+    torch.testing.assert_close(unit_objective("neuron", "layer", units)({"layer": activation}),
                                torch.stack([activation[0, 2, 1, 1], activation[1, 0, 1, 1]]))
     a = torch.tensor([-7.0, -1.0, 2.0, 9.0], requires_grad=True)
     amplify_surrogate(a).sum().backward()

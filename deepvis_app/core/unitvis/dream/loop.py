@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core.methods.attribution.objective import Objective
 from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.unitvis.dream.config import DreamConfig
 from deepvis_app.core.unitvis.dream.tiles import Region, pixel_counts, size_sequence, tile_regions
@@ -133,6 +134,15 @@ def _crop(image: torch.Tensor, region: Region) -> torch.Tensor:
     return image[:, :, y0:y1, x0:x1]
 
 
+def dream_objective(config: DreamConfig) -> Objective:
+    """cnn-vis's image_type as an objective: the whole layer's amplification, or one channel's sum."""
+    if config.image_type == "amplify_layer":
+        return layer_amplification(config.target_layer, config.amplify)
+    if config.image_type == "amplify_neuron":
+        return channel_sum(config.target_layer, config.target_neuron)
+    raise ValueError(f"unknown image_type '{config.image_type}' (amplify_layer, amplify_neuron)")
+
+
 def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, image: torch.Tensor,
                      regions: list[Region]) -> list[torch.Tensor]:
     """The descent direction of the objective for each window (C x h x w each), batch_size at a time.
@@ -157,18 +167,13 @@ def region_gradients(model: nn.Module, space: InputSpace, config: DreamConfig, i
     `sample:chelsea` moved the picture by 6 levels, now about 11 after 100 steps. The regularizer
     flags keep cnn-vis's numbers and defaults.
     """
+    objective = dream_objective(config)
     grads: list[torch.Tensor] = []
     for start in range(0, len(regions), max(1, config.batch_size)):
         batch = space.to_net(torch.cat([_crop(image, r) for r in regions[start:start + config.batch_size]]))
         batch.requires_grad_(True)
-        activation = forward_until(model, batch, [config.target_layer])[config.target_layer]
-        if config.image_type == "amplify_layer":
-            objective = layer_amplification(activation, config.amplify)
-        elif config.image_type == "amplify_neuron":
-            objective = channel_sum(activation, config.target_neuron)
-        else:
-            raise ValueError(f"unknown image_type '{config.image_type}' (amplify_layer, amplify_neuron)")
-        (grad,) = torch.autograd.grad(objective.sum(), batch)
+        values = objective(forward_until(model, batch, [config.target_layer]))
+        (grad,) = torch.autograd.grad(values.sum(), batch)
         grads.extend(-config.cnn_grad_scale * grad)
     return grads
 

@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepvis_app.core.methods.attribution.objective import Objective, tapped_layers
 from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.unitvis.optimize import regularizers as reg
 from deepvis_app.core.unitvis.optimize.config import OPTIMIZERS, OptimizeConfig
-from deepvis_app.core.unitvis.optimize.objective_expr import Objective, ObjectiveError, diversity_values
-from deepvis_app.core.unitvis.optimize.objectives import unit_maps, unit_objective
+from deepvis_app.core.unitvis.optimize.objectives import ObjectiveError, diversity, unit_at, unit_objective
 from deepvis_app.core.unitvis.optimize.params import ImageParam, InputSpace, PixelParam, make_param
 from deepvis_app.core.unitvis.optimize.transforms import transform_set
 
@@ -124,24 +124,15 @@ def _unit_values(layer: str, index: torch.Tensor, config: OptimizeConfig, copies
     diversity term among each unit's copies; each call also appends to ``values.tops`` which rows'
     units were the layer's top unit (for the majority result)."""
     tops: list[torch.Tensor] = []
+    unit = unit_objective(config.objective, layer, index) if config.push_spatial is None \
+        else unit_at(layer, index, *config.push_spatial)
+    objective = config.push_dir * unit
+    if config.diversity:
+        objective = objective + config.diversity * diversity(layer, copies)
 
     def values(acts: dict[str, torch.Tensor]) -> torch.Tensor:
-        activation = acts[layer]
-        if config.push_spatial is not None:
-            if activation.dim() != 4:
-                raise ValueError(f"push_spatial: layer '{layer}' has no spatial map (leave the position out)")
-            row, col = config.push_spatial
-            height, width = activation.shape[-2:]
-            if not (0 <= row < height and 0 <= col < width):
-                raise ValueError(f"push_spatial ({row}, {col}) is outside the {height}x{width} map of '{layer}' "
-                                 "at this image size")
-            result = unit_maps(activation, index)[:, row, col]
-        else:
-            result = unit_objective(config.objective, activation, index)
-        tops.append(_is_top_unit(activation, index, config))
-        result = config.push_dir * result
-        if config.diversity:
-            result = result + config.diversity * diversity_values(activation, copies)
+        result = objective(acts)
+        tops.append(_is_top_unit(acts[layer], index, config))
         return result
     values.tops = tops  # type: ignore[attr-defined]
     return values
@@ -168,14 +159,10 @@ def optimize_objective(model: nn.Module, space: InputSpace, objective: Objective
     """A batch of `batch` images (each from its own start) maximizing push_dir times an objective
     expression (`objective_expr.parse_objective`); `units` of the result is empty."""
     if batch < objective.min_batch:
-        raise ObjectiveError(f"{objective.text or 'this objective'} needs a batch of at least "
+        raise ObjectiveError(f"{objective.description or 'this objective'} needs a batch of at least "
                              f"{objective.min_batch} images, got {batch}")
-
-    def values(acts: dict[str, torch.Tensor]) -> torch.Tensor:
-        return config.push_dir * objective.values(acts)
-
-    part = _optimize_batch(model, space, objective.layers, values, batch, config, input_size, device, progress,
-                           batch, snapshots, batch if objective.coupled else 1)
+    part = _optimize_batch(model, space, tapped_layers(objective), config.push_dir * objective, batch, config,
+                           input_size, device, progress, batch, snapshots, batch if objective.coupled else 1)
     return OptimizeResult([], part.z, part.best_values, part.last_values, part.history, part.snapshots, batch)
 
 
