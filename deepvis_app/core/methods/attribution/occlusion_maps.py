@@ -31,7 +31,7 @@ from torch import nn
 
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
 from deepvis_app.core.base.torch_args import pair
-from deepvis_app.core.methods.attribution.objective import Objective, chunks
+from deepvis_app.core.methods.attribution.objective import Objective, chunks, single_unit
 from deepvis_app.core.methods.attribution.occlusion import Windows, occluder_value
 from deepvis_app.core.nn.hooks import tapped, tapping
 
@@ -122,13 +122,14 @@ def occlusion_layer(model: nn.Module, x: torch.Tensor, objective: Objective, win
     stride_h, stride_w = pair(stride)
     nearest_row = ((torch.arange(x.shape[2]) + stride_h // 2) // stride_h).clamp(max=(x.shape[2] - 1) // stride_h)
     nearest_col = ((torch.arange(x.shape[3]) + stride_w // 2) // stride_w).clamp(max=(x.shape[3] - 1) // stride_w)
-    picked = objective.index.to(x.device)
+    layer, picked = single_unit(objective)
+    picked = picked.to(x.device)
 
     def at_input(saliency: torch.Tensor) -> torch.Tensor:
         channel = saliency[torch.arange(x.shape[0], device=x.device), picked]        # (B, rows, cols)
         upsampled = channel[:, nearest_row][:, :, nearest_col]
         return upsampled[:, None].expand(-1, x.shape[1], -1, -1).contiguous()
 
-    saliency = occlusion_layer_saliency(model, x, objective.layer, window, stride, baseline, perturbations_per_eval,
+    saliency = occlusion_layer_saliency(model, x, layer, window, stride, baseline, perturbations_per_eval,
                                         occluder, progress, at_input)
     return at_input(saliency)
