@@ -81,7 +81,7 @@ def test_backprop_from_a_layer_not_tapped_without_a_new_frame(tiny_loaded, metho
     fwd = engine.forward(2, image, False, method)
     assert "4" not in fwd.outputs and "0" not in fwd.outputs
     back = engine.backward(fwd, get_method(method), "4", 1, "0")
-    reference = backprop_from_unit(tiny_loaded.module, fwd.x, "4", 1, method, grad_layers=["0"])
+    reference = backprop_from_unit(tiny_loaded.module, fwd.x, "4", 1, method=method, grad_layers=["0"])
     np.testing.assert_allclose(back.input_grad, reference.input_grad[0].numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(back.layer_grad, reference.layer_grads["0"][0].numpy(), rtol=1e-5, atol=1e-7)
     following = engine.forward(3, image, False, method)
