@@ -12,7 +12,7 @@ from deepvis_app.core.methods.attribution.objective import make_objective, objec
 from deepvis_app.core.methods.attribution.occlusion_maps import occlusion_layer
 from deepvis_app.core.methods.attribution.smoothgrad import smoothgrad
 from deepvis_app.core.methods.registry import get_method
-from deepvis_app.core.nn.hooks import forward_until
+from deepvis_app.core.nn.hooks import forward_until, tapping
 from deepvis_app.core.unitvis.optimize.objective_expr import parse_objective
 from deepvis_app.core.unitvis.optimize.objectives import channel, diversity, neuron
 from tests.helpers.models import tiny_input, tiny_net
@@ -69,6 +69,12 @@ def test_attribution_of_a_sum_is_the_sum_of_the_attributions():
     gradient = get_method("gradient")
     separate = gradient.compute(net, x, unit) + 3 * gradient.compute(net, x, klass)
     torch.testing.assert_close(gradient.compute(net, x, unit + 3 * klass), separate)
+    z = x.clone().requires_grad_(True)
+    with tapping(net, ["conv2"]) as taps:
+        logits = net(z)
+    sums = taps["conv2"].flatten(2).sum(2)
+    (sums[0, 1] + sums[1, 4] + 3 * (logits[0, 2] + logits[1, 0])).backward()
+    torch.testing.assert_close(separate, z.grad)            # autograd on the hand-written sum
     ig = {name: integrated_gradients(net, x, objective, steps=6)[0]
           for name, objective in (("unit", unit), ("class", klass), ("difference", unit - klass))}
     torch.testing.assert_close(ig["difference"], ig["unit"] - ig["class"])
