@@ -64,11 +64,12 @@ def stderr_into_log(what: str) -> Iterator[None]:
                     log.debug("%s (from OpenCV/FFmpeg): %s", what, text)
 
 
-def open_capture(source: int | str) -> tuple[Any, Any]:
-    """(cv2.VideoCapture for ``source``, its first frame or None), the libraries' stderr lines logged."""
+def open_capture(source: int | str, api: int | None = None) -> tuple[Any, Any]:
+    """(cv2.VideoCapture for ``source`` (through backend ``api``, default: OpenCV's choice), its first
+    frame or None), the libraries' stderr lines logged."""
     cv2 = import_cv2()
     with stderr_into_log(f"opening {source}"):
-        capture = cv2.VideoCapture(source)
+        capture = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         frame = None
         if capture.isOpened():
             ok, frame = capture.read()

@@ -13,7 +13,9 @@ A video frame is decoded only when it will be shown: the next one once the consu
 (`frame_read`, from `InputManager.latest`). Frames that came due while the last one was still
 waiting are skipped with `grab` (the demuxer moves on, no colour conversion, no publishing), so a
 model slower than the video sees the video in real time without every frame of it being converted
-and handed over; a consumer faster than the video gets every frame.
+and handed over; a consumer faster than the video gets every frame. Skipping costs a decode where the
+codec needs one (each frame of H.264 depends on the last); an MJPG video, whose frames stand alone,
+is read through OpenCV's own MJPEG reader, whose `grab` only moves past the frame's bytes.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class _Video:
         if frame is None:
             capture.release()
             raise InputError(f"{path}: no frame could be decoded (a damaged file, or a codec OpenCV lacks)")
-        return cls(path, capture, frame)
+        return cls(path, *_standalone_frames(path, capture, frame))
 
     def skip(self) -> bool:
         """Move past the next frame without converting it; False at the end or on a decoding error."""
@@ -82,6 +84,21 @@ class _Video:
 
     def release(self) -> None:
         self.capture.release()
+
+
+def _standalone_frames(path: str, capture: Any, frame: np.ndarray) -> tuple[Any, np.ndarray]:
+    """An MJPG video opened again through OpenCV's MJPEG reader (skipping a frame decodes nothing),
+    when that reader takes the file; else the capture as it is."""
+    cv2 = import_cv2()
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+    if fourcc.to_bytes(4, "little").upper() != b"MJPG" or capture.getBackendName() == "CV_MJPEG":
+        return capture, frame
+    mjpeg, first = open_capture(path, cv2.CAP_OPENCV_MJPEG)
+    if not mjpeg.isOpened() or first is None:
+        mjpeg.release()
+        return capture, frame
+    capture.release()
+    return mjpeg, first
 
 
 class StaticPlayer(ReaderThread):

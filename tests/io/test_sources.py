@@ -339,3 +339,19 @@ def test_awaiting_frame_ends_with_the_frame_or_with_the_failure(make_manager, fo
     manager = make_manager(camera=99)
     wait_for_message(manager, "camera 99")
     assert not manager.awaiting_frame() and manager.latest() is None
+
+
+def test_an_mjpg_video_skips_frames_through_opencvs_own_reader(tmp_path):
+    """MJPG frames stand alone: OpenCV's MJPEG reader moves past one without decoding it (FFmpeg's
+    grab decodes). Skipped frames are skipped, not shown: after skipping 3, the next frame is frame 4."""
+    from deepvis_app.io.static_player import _Video
+
+    video = _Video.open(str(write_video(tmp_path / "clip.avi")))
+    try:
+        assert video.capture.getBackendName() == "CV_MJPEG"
+        assert abs(video.read().mean() - 0) <= 8                   # frame 0, decoded when opened
+        assert all(video.skip() for _ in range(3))                # frames 1, 2, 3
+        assert abs(video.read().mean() - 20 * 4) <= 8             # frame 4
+        assert video.period == pytest.approx(1 / 60.0)
+    finally:
+        video.release()
