@@ -159,16 +159,15 @@ def run_attribute(args: argparse.Namespace) -> int:
     _check_indices(args, loaded, layer, x)
     with torch.no_grad():
         predicted = int(loaded.module(x).argmax(dim=1)[0])
-    explained = _explained(args, method, options, loaded, x, layer, predicted)
+    job = _Job(args, method, options, loaded, x, layer, predicted,
+               _explained(args, method, options, loaded, x, layer, predicted))
     with method_bar(method.name, quiet=not method.progressive) as progress:
-        signal_map = _compute(args, method, options, loaded, loaded.module, x, layer, predicted, explained,
-                              progress).detach()
+        signal_map = _compute(job, loaded.module, progress).detach()
     signal = signal_map[0].float().cpu().numpy()
     written = _write_outputs(args, method, signal, image, loaded.settings.grad_norm_blur_radius)
     if args.all_classes:
         written.append(_write_all_classes(args.all_classes, loaded.module, x, options))
-    checks = run_checks(args, loaded.module, x, explained[0], signal_map,
-                        lambda module: _compute(args, method, options, loaded, module, x, layer, predicted, explained))
+    checks = run_checks(args, loaded.module, x, job.explained[0], signal_map, lambda module: _compute(job, module))
     if args.json:
         print_json({"method": args.method, "layer": layer, "unit": args.unit, "target": args.target,
                     "predicted": predicted, "shape": list(signal.shape), "written": written, **checks})
@@ -238,20 +237,34 @@ def _explained(args: argparse.Namespace, method: Method, options: Any, loaded, x
     return objective, cam_layer
 
 
-def _compute(args: argparse.Namespace, method: Method, options: Any, loaded, module: torch.nn.Module,
-             x: torch.Tensor, layer: str, predicted: int, explained: tuple[Objective, str | None],
-             progress: Progress = NO_PROGRESS) -> torch.Tensor:
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What one `deepvis attribute` computes, whatever the network it runs on (the loaded model, or a
+    randomized copy of it for --randomization-check)."""
+
+    args: argparse.Namespace
+    method: Method
+    options: Any
+    loaded: Any
+    x: torch.Tensor
+    layer: str
+    predicted: int
+    explained: tuple[Objective, str | None]   # `_explained`
+
+
+def _compute(job: _Job, module: torch.nn.Module, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """The map on ``module`` (the loaded model, or a randomized copy of it); a slow method moves
     ``progress`` (the command line's bar)."""
+    args, method = job.args, job.method
     if method.is_backprop:
-        origin, unit = _backprop_origin(args, loaded, layer, predicted)
+        origin, unit = _backprop_origin(args, job.loaded, job.layer, job.predicted)
         seed = args.seed or "activation"
         position = _parse_position(args.position) if seed == "position" else None
-        return backprop_from_unit(module, x, origin, unit, method=method.name, seed=seed,
+        return backprop_from_unit(module, job.x, origin, unit, method=method.name, seed=seed,
                                   position=position, probability=args.probability,
-                                  **reversed_net_rules(options)).input_grad
-    objective, cam_layer = explained
-    return method.compute(module, x, objective, options, cam_layer=cam_layer, progress=progress)
+                                  **reversed_net_rules(job.options)).input_grad
+    objective, cam_layer = job.explained
+    return method.compute(module, job.x, objective, job.options, cam_layer=cam_layer, progress=progress)
 
 
 def _last_spatial_layer(loaded) -> str:

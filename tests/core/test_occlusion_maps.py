@@ -67,7 +67,8 @@ def _dnn_visualizer_saliency(net, image: np.ndarray, layer: str, ksize: int, str
 @pytest.mark.parametrize("window, stride", [(5, 3), (3, 2), (7, 5)])
 def test_occlusion_layer_is_dnn_visualizers_signed_channel_norm_change(window, stride):
     net, x = tiny_net(), tiny_input()
-    ours = occlusion_layer_saliency(net, x, "conv2", window, stride, baseline=0.5, perturbations_per_eval=3)
+    ours = occlusion_layer_saliency(net, x, "conv2", window=window, stride=stride, baseline=0.5,
+                                    perturbations_per_eval=3)
     for b in range(x.shape[0]):
         reference = _dnn_visualizer_saliency(net, x[b].numpy(), "conv2", window, stride, 0.5)
         assert_matches(ours[b], torch.from_numpy(reference).permute(2, 0, 1))
@@ -76,7 +77,7 @@ def test_occlusion_layer_is_dnn_visualizers_signed_channel_norm_change(window, s
 
 def test_the_method_shows_the_units_channel_at_the_nearest_window_centre():
     net, x = tiny_net(), tiny_input()
-    saliency = occlusion_layer_saliency(net, x, "conv2", 5, 3)
+    saliency = occlusion_layer_saliency(net, x, "conv2", window=5, stride=3)
     rows = np.abs(np.arange(x.shape[2])[:, None] - 3 * np.arange(saliency.shape[2])[None]).argmin(axis=1)
     cols = np.abs(np.arange(x.shape[3])[:, None] - 3 * np.arange(saliency.shape[3])[None]).argmin(axis=1)
     for unit in (1, 4):

@@ -27,7 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress
-from deepvis_app.core.methods.attribution.cam_smoothing import cam_signal, combine, principal_projection, run_cam
+from deepvis_app.core.methods.attribution.cam_smoothing import (
+    CamOptions,
+    cam_signal,
+    combine,
+    principal_projection,
+    run_cam,
+)
 from deepvis_app.core.methods.attribution.objective import Objective
 
 _XGRAD_EPS = 1e-7  # pytorch-grad-cam's XGradCAM eps
@@ -35,22 +41,22 @@ _XGRAD_EPS = 1e-7  # pytorch-grad-cam's XGradCAM eps
 LayerMap = Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]  # (activations, gradients, eigen)
 
 
-def _gradient_cam(layer_map: LayerMap, model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str,
-                  upsample: bool, relu: bool, eigen_smooth: bool, aug_smooth: bool, progress: Progress,
-                  gradient: bool = True) -> torch.Tensor:
+def _gradient_cam(layer_map: LayerMap, model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *,
+                  options: CamOptions, progress: Progress, gradient: bool = True) -> torch.Tensor:
     def compute(inputs: torch.Tensor, _progress: Progress) -> torch.Tensor:
         acts, grads = cam_signal(model, inputs, objective, cam_layer, gradient)
-        cam = layer_map(acts, torch.zeros_like(acts) if grads is None else grads, eigen_smooth)  # EigenCAM: no gradient
-        return F.relu(cam) if relu else cam
-    return run_cam(compute, x, upsample, aug_smooth, progress)
+        eigen = options.eigen_smooth
+        cam = layer_map(acts, torch.zeros_like(acts) if grads is None else grads, eigen)  # EigenCAM: no gradient
+        return F.relu(cam) if options.relu else cam
+    return run_cam(compute, x, options.upsample, options.aug_smooth, progress)
 
 
-def hirescam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def hirescam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
              relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
              progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) HiResCAM of ``objective`` at ``cam_layer`` ((B, 1, h, w) without upsampling)."""
     return _gradient_cam(lambda a, g, eigen: combine(g * a, eigen), model, x, objective, cam_layer,
-                         upsample, relu, eigen_smooth, aug_smooth, progress)
+                         options=CamOptions(upsample, relu, eigen_smooth, aug_smooth), progress=progress)
 
 
 def _xgrad_map(acts: torch.Tensor, grads: torch.Tensor, eigen_smooth: bool) -> torch.Tensor:
@@ -58,31 +64,31 @@ def _xgrad_map(acts: torch.Tensor, grads: torch.Tensor, eigen_smooth: bool) -> t
     return combine(weights * acts, eigen_smooth)
 
 
-def xgradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def xgradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
              relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
              progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) XGrad-CAM of ``objective`` at ``cam_layer``."""
-    return _gradient_cam(_xgrad_map, model, x, objective, cam_layer, upsample, relu, eigen_smooth, aug_smooth,
-                         progress)
+    return _gradient_cam(_xgrad_map, model, x, objective, cam_layer,
+                         options=CamOptions(upsample, relu, eigen_smooth, aug_smooth), progress=progress)
 
 
-def layercam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def layercam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
              relu: bool = True, eigen_smooth: bool = False, aug_smooth: bool = False,
              progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) LayerCAM of ``objective`` at ``cam_layer``."""
     return _gradient_cam(lambda a, g, eigen: combine(F.relu(g) * a, eigen), model, x, objective, cam_layer,
-                         upsample, relu, eigen_smooth, aug_smooth, progress)
+                         options=CamOptions(upsample, relu, eigen_smooth, aug_smooth), progress=progress)
 
 
-def eigencam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def eigencam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
              relu: bool = True, aug_smooth: bool = False, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) EigenCAM at ``cam_layer`` (``objective`` is not used; the forward stops there)."""
     return _gradient_cam(lambda a, _g, _eigen: principal_projection(a), model, x, objective, cam_layer,
-                         upsample, relu, False, aug_smooth, progress, gradient=False)
+                         options=CamOptions(upsample, relu, False, aug_smooth), progress=progress, gradient=False)
 
 
-def eigengradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, upsample: bool = True,
+def eigengradcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_layer: str, *, upsample: bool = True,
                  relu: bool = True, aug_smooth: bool = False, progress: Progress = NO_PROGRESS) -> torch.Tensor:
     """(B, 1, H, W) EigenGrad-CAM of ``objective`` at ``cam_layer``."""
     return _gradient_cam(lambda a, g, _eigen: principal_projection(g * a), model, x, objective, cam_layer,
-                         upsample, relu, False, aug_smooth, progress)
+                         options=CamOptions(upsample, relu, False, aug_smooth), progress=progress)

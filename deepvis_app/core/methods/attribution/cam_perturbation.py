@@ -104,11 +104,23 @@ class _NotShared(Exception):
     """The network did not take a batch of CAM-layer outputs over a one-image prefix."""
 
 
-def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, units: torch.Tensor, value: float,
-                    objective: Objective, index: torch.Tensor, module: nn.Module, shared: bool,
-                    cam_layer: str = "") -> torch.Tensor:
+@dataclass(frozen=True)
+class _Ablation:
+    """What one image's ablated rows are scored with: the network, the CAM layer (name and module) and
+    the objective with its index (one per row)."""
+
+    model: nn.Module
+    cam_layer: str
+    module: nn.Module
+    objective: Objective
+    index: torch.Tensor
+
+
+def _ablated_scores(site: _Ablation, image: torch.Tensor, acts: torch.Tensor, units: torch.Tensor, value: float, *,
+                    shared: bool) -> torch.Tensor:
     """Objective values with channel ``units[i]`` of ``acts`` (1, K, h, w) set to ``value`` in row i
     (on a transformer layer the network goes on with the tokens of the ablated grid, `core.tokens`)."""
+    model, cam_layer, objective = site.model, site.cam_layer, site.objective
     rows = len(units)
     ablated = acts.expand(rows, -1, -1, -1).clone()
     ablated[torch.arange(rows, device=acts.device), units] = value
@@ -121,12 +133,12 @@ def _ablated_scores(model: nn.Module, image: torch.Tensor, acts: torch.Tensor, u
         return ablated if grid is None else grid.to_tokens(ablated, out.expand(rows, *out.shape[1:]))
 
     seen: list[int] = []
-    hooks = [(module, swap_in),
+    hooks = [(site.module, swap_in),
              (probe, lambda _m, _i, out: seen.append(out.shape[0]) if isinstance(out, torch.Tensor) else None)]
     inputs = image if shared else image.expand(rows, -1, -1, -1)
     try:
         with forward_hooks(hooks):
-            values = objective_values(model, inputs, objective, index)
+            values = objective_values(model, inputs, objective, site.index)
     except RuntimeError as exc:
         if shared:
             raise _NotShared() from exc
@@ -157,15 +169,13 @@ def ablationcam(model: nn.Module, x: torch.Tensor, objective: Objective, cam_lay
             value = 0.0 if low == 0.0 else low - _ABLATION_OFFSET
             units = torch.arange(channels, device=acts.device)[part]
             one = replace(objective, index=objective.index[image:image + 1])
-            index = one.index.expand(len(units))
+            site = _Ablation(model, cam_layer, module, one, one.index.expand(len(units)))
             if shared[0]:
                 try:
-                    return _ablated_scores(model, inputs[image:image + 1], mine, units, value, one, index, module,
-                                           True, cam_layer)
+                    return _ablated_scores(site, inputs[image:image + 1], mine, units, value, shared=True)
                 except _NotShared:
                     shared[0] = False
-            return _ablated_scores(model, inputs[image:image + 1], mine, units, value, one, index, module, False,
-                                   cam_layer)
+            return _ablated_scores(site, inputs[image:image + 1], mine, units, value, shared=False)
 
         def weights() -> torch.Tensor:
             return (initial[:, None] - scores) / initial[:, None]

@@ -145,6 +145,7 @@ def run_cam(compute: Callable[[torch.Tensor, Progress], torch.Tensor], x: torch.
         return at_input_size(cam, size) if upsample else cam
     if aug_smooth:
         return finish(augmentation_smoothed(compute, x, progress, finish))
+    progress.check()   # one pass: cancellable before it starts
     job = progress
     if progress is not NO_PROGRESS:   # partial maps shaped as the final one
         job = Progress(progress.token, lambda fraction, make: progress.report(fraction, lambda: finish(make())),

@@ -77,7 +77,8 @@ def _base_runner(base: str | Callable[..., torch.Tensor], cam_layer: str | None,
     return run
 
 
-def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, *, base: str | Callable = "integrated_gradients",
+def noise_tunnel(model: nn.Module, x: torch.Tensor, objective: Objective, *,
+                 base: str | Callable = "integrated_gradients",
                  nt_type: str = "smoothgrad", samples: int = 8, noise_level: float = 0.15,
                  stdev: float | None = None, batch_size: int | None = 4, seed: int | None = None,
                  progress: Progress = NO_PROGRESS, cam_layer: str | None = None,

@@ -82,7 +82,7 @@ def _channel_norms(values: torch.Tensor) -> torch.Tensor:
 
 
 def occlusion_layer_saliency(model: nn.Module, x: torch.Tensor, layer: str | None,
-                             window: int | tuple[int, int] = 16, stride: int | tuple[int, int] = 8,
+                             *, window: int | tuple[int, int] = 16, stride: int | tuple[int, int] = 8,
                              baseline: float | torch.Tensor = 0.0, perturbations_per_eval: int = 16,
                              occluder: str = "baseline", progress: Progress = NO_PROGRESS,
                              shown: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
@@ -113,7 +113,7 @@ def occlusion_layer_saliency(model: nn.Module, x: torch.Tensor, layer: str | Non
     return saliency.permute(1, 2, 0).reshape(batch, -1, rows.shape[0], cols.shape[0])
 
 
-def occlusion_layer(model: nn.Module, x: torch.Tensor, objective: Objective, window: int | tuple[int, int] = 16,
+def occlusion_layer(model: nn.Module, x: torch.Tensor, objective: Objective, *, window: int | tuple[int, int] = 16,
                     stride: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
                     perturbations_per_eval: int = 16, occluder: str = "baseline",
                     progress: Progress = NO_PROGRESS) -> torch.Tensor:
@@ -130,6 +130,7 @@ def occlusion_layer(model: nn.Module, x: torch.Tensor, objective: Objective, win
         upsampled = channel[:, nearest_row][:, :, nearest_col]
         return upsampled[:, None].expand(-1, x.shape[1], -1, -1).contiguous()
 
-    saliency = occlusion_layer_saliency(model, x, layer, window, stride, baseline, perturbations_per_eval,
-                                        occluder, progress, at_input)
+    saliency = occlusion_layer_saliency(model, x, layer, window=window, stride=stride, baseline=baseline,
+                                        perturbations_per_eval=perturbations_per_eval, occluder=occluder,
+                                        progress=progress, shown=at_input)
     return at_input(saliency)

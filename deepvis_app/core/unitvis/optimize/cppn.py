@@ -80,7 +80,7 @@ def layer_shapes(channels: int, layers: int, hidden: int) -> list[tuple[int, int
 
 
 def draw_cppn(rows: int, channels: int, size: tuple[int, int], generator: torch.Generator,
-              device: torch.device | str = "cpu", distinct: int = 1, layers: int = 8, hidden: int = 24,
+              device: torch.device | str = "cpu", *, distinct: int = 1, layers: int = 8, hidden: int = 24,
               normalize: bool = False) -> CPPN:
     """`distinct` networks drawn from `generator` one after another (draw d takes the same numbers
     whatever `distinct` is), row r a learnable copy of draw r % `distinct`. The last layer is zero

@@ -162,7 +162,7 @@ def sigmoid_param(space: InputSpace, pre_sigmoid: Callable[[], torch.Tensor], te
 
 def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], decorrelate: bool,
                generator: torch.Generator, device: torch.device | str = "cpu",
-               init_sd: float = 10.0, distinct: int = 1, start_at: str = "mean_plus_rand") -> ImageParam:
+               init_sd: float = 10.0, *, distinct: int = 1, start_at: str = "mean_plus_rand") -> ImageParam:
     """`pixel` (z ~ N(0, init_sd), the original's mean_plus_rand; `randu`: pixels U(0, 255); `mean`:
     the mean image), `pixel` + decorrelate (lucent's pixel_image, sd 0.01), `fft` (lucent's
     fft_image, sd 0.01) or `cppn` (lucent's cppn: 8 layers, 24 hidden channels; with decorrelate the
@@ -200,6 +200,6 @@ def make_param(kind: str, space: InputSpace, batch: int, size: tuple[int, int], 
         scale = fft_scale(height, width).to(device)
         return sigmoid_param(space, lambda: fft_to_image(spectrum, scale, height, width), [spectrum], decorrelate)
     if kind == "cppn":
-        net = draw_cppn(batch, channels, size, generator, device, distinct)
+        net = draw_cppn(batch, channels, size, generator, device, distinct=distinct)
         return sigmoid_param(space, net, net.tensors, decorrelate)
     raise ValueError(f"unknown parameterization '{kind}' (pixel, fft, cppn)")
