@@ -34,6 +34,7 @@ def test_sums_differences_and_products_are_the_arithmetic_of_the_parts(acts):
     torch.testing.assert_close((-a)(acts), -va)
     torch.testing.assert_close((a / 4 - b * 0.5)(acts), va / 4 - 0.5 * vb)
     torch.testing.assert_close((a * b)(acts), va * vb)
+    torch.testing.assert_close(sum([a, b, c])(acts), va + vb + vc)
     combined = a + 2 * b - c + diversity("conv2")
     assert combined.layers == ("conv2", "conv1", "fc")
     assert combined.coupled and combined.min_batch == 2 and not (a + b).coupled

@@ -83,6 +83,12 @@ class Objective:
         return self._joined(other, lambda acts, rows: self(acts, rows) + other(acts, rows),
                             f"{self.description} + {other.description}")
 
+    def __radd__(self, other: object) -> Objective:
+        """``0 + objective``: what ``sum(objectives)`` starts with (lucent's `Objective.sum`)."""
+        if isinstance(other, (int, float)) and other == 0:
+            return self
+        return NotImplemented
+
     def __sub__(self, other: Objective) -> Objective:
         if not isinstance(other, Objective):
             return NotImplemented
