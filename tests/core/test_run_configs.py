@@ -28,7 +28,7 @@ def test_validate_accepts_and_returns_the_same_config(changes):
     ({"push_spatial": (1, 2, 3)}, "push_spatial"),
     ({"push_spatial": (-1, 2)}, "push_spatial"),
     ({"push_spatial": (2, -1)}, "push_spatial"),
-    ({"push_dir": 0.0}, r"push_dir = 0: use 1 \(maximize\) or -1 \(minimize\)"),
+    ({"push_dir": 0.0}, r"^push_dir = 0: use 1 \(maximize\) or -1 \(minimize\)$"),
     ({"lr": math.inf}, r"^lr = inf: must be a finite number$"),
     ({"lr": math.nan}, "lr = nan: must be a finite number"),
     ({"max_lr": math.nan}, "max_lr = nan"),
