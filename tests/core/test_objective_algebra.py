@@ -1,6 +1,7 @@
-"""One objective algebra for optimize, dream and attribution: ``a + 2*b - c`` is the arithmetic of its
-parts, an expression string builds the same objective as the operators (same gradient), and an
-attribution of a sum objective is the sum of the attributions for methods linear in the objective."""
+"""One objective algebra for optimize, dream, attribution and the backprop seeds: ``a + 2*b - c`` is the
+arithmetic of its parts, an expression string builds the same objective as the operators (same
+gradient), an attribution of a sum objective is the sum of the attributions for methods linear in the
+objective, and each backprop seed is the gradient of a unit-seed objective."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import pytest
 import torch
 
 from deepvis_app.core.methods.attribution.integrated_gradients import integrated_gradients
-from deepvis_app.core.methods.attribution.objective import make_objective, objective_values, single_unit
+from deepvis_app.core.methods.attribution.objective import (
+    make_objective,
+    objective_gradient,
+    objective_values,
+    single_unit,
+    unit_seed,
+)
 from deepvis_app.core.methods.attribution.occlusion_maps import occlusion_layer
 from deepvis_app.core.methods.attribution.smoothgrad import smoothgrad
+from deepvis_app.core.methods.backprop import backprop_from_unit, make_seed
 from deepvis_app.core.methods.registry import get_method
 from deepvis_app.core.nn.hooks import forward_until, tapping
 from deepvis_app.core.unitvis.optimize.objective_expr import parse_objective
@@ -101,3 +109,26 @@ def test_a_combination_has_no_single_unit_to_occlude():
     unit, klass = _unit_and_class(net, x)
     with pytest.raises(ValueError, match="not one class or unit"):
         occlusion_layer(net, x, unit + klass)
+
+
+@pytest.mark.parametrize("seed", ["activation", "one", "position", "max", "layer"])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (3, 7)])
+def test_each_backprop_seed_is_the_gradient_of_its_unit_seed_objective(seed, shape):
+    values = torch.randn(shape, generator=torch.Generator().manual_seed(3)).requires_grad_(True)
+    units = torch.tensor([2, 0, 3])
+    position = [(1, 4), (0, 0), (4, 5)] if len(shape) == 4 else None
+    objective = unit_seed("layer", units, seed, position)
+    (grad,) = torch.autograd.grad(objective({"layer": values}).sum(), values)
+    expected = make_seed(values.detach(), units, seed, position)
+    assert expected.abs().sum() > 0
+    torch.testing.assert_close(grad, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("method", ["gradient", "guided", "deconv"])
+def test_a_unit_seed_backprops_as_backprop_from_unit(method):
+    net, x = tiny_net(), tiny_input()
+    units = torch.tensor([1, 4])
+    for seed in ("activation", "max"):
+        ours = objective_gradient(net, x, unit_seed("conv2", units, seed), torch.arange(2), method=method)
+        theirs = backprop_from_unit(net, x, "conv2", units, method=method, seed=seed)
+        torch.testing.assert_close(ours.input_grad, theirs.input_grad)

@@ -149,6 +149,46 @@ def layer_unit(layer: str, units: torch.Tensor) -> Objective:
     return Objective(fn, (layer,), f"unit {_listed(units)} of {layer}", unit=(layer, units))
 
 
+def unit_seed(layer: str | None, units: torch.Tensor, seed: str,
+              position: Sequence[int] | Sequence[Sequence[int]] | None = None) -> Objective:
+    """The backprop seeds of `backprop.make_seed` as objectives: the gradient of this objective at
+    ``layer``'s output (None: the model output) is exactly the seed ``seed`` on unit ``units[i]`` of
+    image i: ``activation`` (the unit's map: half its squared norm), ``one`` (`layer_unit`),
+    ``position`` (the unit at ``position``, one (i, j) or one per image), ``max`` (the unit at its own
+    arg-max) or ``layer`` (the whole layer: half its squared norm)."""
+    if seed == "one":
+        return layer_unit(layer, units) if layer else output_class(units)
+
+    def fn(acts: Activations, rows: torch.Tensor | None) -> torch.Tensor:
+        values = acts[layer]
+        count = values.shape[0]
+        if seed == "layer":
+            return 0.5 * values.pow(2).reshape(count, -1).sum(1)
+        maps = values[torch.arange(count, device=values.device), _per_row(units, rows, values, "unit")]
+        if seed == "activation":
+            return 0.5 * maps.pow(2).reshape(count, -1).sum(1)
+        if maps.dim() == 1:
+            return maps
+        if seed == "max":
+            flat = maps.reshape(count, -1)
+            return flat.gather(1, flat.detach().argmax(1, keepdim=True)).squeeze(1)
+        return maps[(torch.arange(count, device=values.device),) + _at(position, maps.shape[1:], values.device)]
+    if seed not in ("activation", "position", "max", "layer"):
+        raise ValueError(f"unknown seed '{seed}' (choose from activation, one, position, max, layer)")
+    return Objective(fn, (layer,), f"{seed} seed on unit {_listed(units)} of {layer or 'the output'}")
+
+
+def _at(position: Sequence | None, spatial: Sequence[int], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Index tensors of ``position`` (one (i, j) for every row, or (N, ndim)) in a map of size ``spatial``."""
+    if position is None:
+        raise ValueError("seed 'position' needs position=(i, j)")
+    index = torch.as_tensor(position, dtype=torch.long)
+    if not 1 <= index.dim() <= 2 or index.shape[-1] != len(spatial) or (index < 0).any() \
+            or (index >= torch.tensor(tuple(spatial))).any():
+        raise ValueError(f"position {tuple(index.tolist())} outside the layer's spatial size {tuple(spatial)}")
+    return tuple(index.reshape(-1, len(spatial)).T.to(device))
+
+
 def _listed(values: torch.Tensor) -> str:
     distinct = sorted(set(values.tolist()))
     return str(distinct[0]) if len(distinct) == 1 else str(values.tolist())
