@@ -28,8 +28,8 @@ import torch
 
 from deepvis_app.core.base.progress import NO_PROGRESS, Progress, cancel_points
 from deepvis_app.core.methods.attribution.faithfulness import deletion_insertion
-from deepvis_app.core.methods.attribution.objective import make_objective
-from deepvis_app.core.methods.backprop import backward_rules, make_seed, reversed_net_rules
+from deepvis_app.core.methods.attribution.objective import make_objective, unit_seed
+from deepvis_app.core.methods.backprop import backward_rules, reversed_net_rules
 from deepvis_app.core.methods.registry import MapKind, Method
 from deepvis_app.core.nn.classify import top_classes
 from deepvis_app.core.nn.hooks import tapping
@@ -218,9 +218,10 @@ class ComputeEngine:
         if fwd.graph is None:
             raise RuntimeError("internal: backprop needs a forward recorded with graph_rule")
         top = fwd.outputs[origin]
-        seed = make_seed(top.detach(), torch.tensor([unit]), "activation")
+        with torch.enable_grad():   # the seed "activation": the gradient of half the unit's squared norm
+            values = unit_seed(origin, torch.full((top.shape[0],), unit), "activation")({origin: top})
         targets = [fwd.graph] + ([fwd.outputs[view_layer]] if view_layer else [])
-        grads = torch.autograd.grad(top, targets, grad_outputs=seed, retain_graph=True, allow_unused=True,
+        grads = torch.autograd.grad(values.sum(), targets, retain_graph=True, allow_unused=True,
                                     materialize_grads=True)
         return grads[0], (grads[1] if view_layer else None)
 
