@@ -69,8 +69,11 @@ def layer_values(data: np.ndarray, back: bool, boost_indiv: float, boost_gamma: 
     Activations are min-max normalised over the whole layer (one range for all channels, as the
     original's `tile_images_normalize`)."""
     maps = as_maps(data)
-    colors = back_diff_colors(maps) if back else np.repeat(norm01(maps)[..., None], 3, axis=3)
-    return apply_boosts(colors, boost_indiv, boost_gamma)
+    if back:
+        return apply_boosts(back_diff_colors(maps), boost_indiv, boost_gamma)
+    # gray: boosted once per value, its three channels a read-only view (`as_uint8` converts one)
+    gray = apply_boosts(norm01(maps), boost_indiv, boost_gamma)
+    return np.broadcast_to(gray[..., None], (*gray.shape, 3))
 
 
 def fc_squares(values: np.ndarray) -> np.ndarray:
@@ -128,6 +131,9 @@ def as_uint8(image: np.ndarray) -> np.ndarray:
     saturated by OpenCV (several times faster than numpy's rint/clip on a pane-sized image)."""
     if image.dtype == np.uint8:
         return image
+    if image.ndim == 4 and image.shape[-1] == 3 and image.strides[-1] == 0:   # gray seen as RGB (`layer_values`)
+        gray = as_uint8(np.ascontiguousarray(image[..., 0]))                   # converted once, then copied
+        return cv2.cvtColor(gray.reshape(-1, gray.shape[-1]), cv2.COLOR_GRAY2RGB).reshape(image.shape)
     flat = np.ascontiguousarray(image, dtype=np.float32).reshape(image.shape[0], -1)
     return cv2.convertScaleAbs(flat, alpha=255.0).reshape(image.shape)
 
