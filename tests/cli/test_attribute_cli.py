@@ -120,19 +120,30 @@ def test_method_flags_come_from_the_registry_and_reach_the_method(resnet):
     assert not np.allclose(ours, attribute(model, x, "occlusion", target=7)[0].numpy(), atol=1e-3)
 
 
-NEW_METHODS = ("hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "scorecam", "ablationcam",
-               "fullgrad", "input_x_gradient", "gradient_shap", "deeplift", "noise_tunnel")
+LIGHT = {"samples": 2, "steps": 4, "seed": 1, "window": 32, "stride": 32}
 
 
-def test_every_new_method_is_a_choice_and_its_flags_reach_it(resnet, capsys):
-    """--help lists them; each runs from the command line with its flags (small layers and few samples)
-    and gives what `attribute()` gives."""
-    from deepvis_app.core.methods.registry import attribute
+def light_flags(method) -> tuple[list[str], dict]:
+    """Fewer samples, steps and windows than the defaults, and a fixed noise seed, for a method with such an
+    option: (its flags, its options)."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(method.options)}
+    light = {name: value for name, value in LIGHT.items() if name in fields}
+    flags = [f"--{(fields[name].metadata.get('flag') or name).replace('_', '-')}" for name in light]
+    return [text for flag, value in zip(flags, light.values(), strict=True) for text in (flag, str(value))], light
+
+
+def test_every_attribution_method_is_a_choice_and_its_flags_reach_it(resnet, capsys):
+    """--help lists every registered method; each attribution method (the backprop rules have their
+    seeds: test_cli_backprop_and_gradcam_equal_captum) runs from the command line with its flags (small
+    layers and few samples) and gives what `attribute()` gives."""
+    from deepvis_app.core.methods.registry import METHODS, MapKind, attribute
 
     with pytest.raises(SystemExit):
         main(["attribute", "--help"])
     help_text = capsys.readouterr().out
-    assert all(name in help_text for name in NEW_METHODS)
+    assert all(f"{method.name} (" in help_text for method in METHODS)
     assert all(flag in help_text for flag in ("--nt-type", "--eigen-smooth", "--aug-smooth", "--noise-seed", "--eps"))
     folder, model, x = resnet
     flags = {"scorecam": ["--cam-layer", "layer1", "--batch", "16"], "ablationcam": ["--cam-layer", "layer1"],
@@ -145,10 +156,14 @@ def test_every_new_method_is_a_choice_and_its_flags_reach_it(resnet, capsys):
                "noise_tunnel": {"base": "xgradcam", "nt_type": "vargrad", "samples": 2, "seed": 1,
                                 "cam_layer": "layer3"},
                "hirescam": {"cam_layer": "layer3", "eigen_smooth": True}, "fullgrad": {"aug_smooth": True}}
-    for name in NEW_METHODS:
-        cam_layer = ["--cam-layer", "layer4"] if name in ("xgradcam", "layercam", "eigencam", "eigengradcam") else []
-        ours = run_npy(folder, name, "--method", name, "--target", "7", *cam_layer, *flags.get(name, []))
-        reference = attribute(model, x, name, target=7, **{"cam_layer": "layer4", **options.get(name, {})})[0].numpy()
+    for method in (m for m in METHODS if not m.is_backprop):
+        name = method.name
+        layer_map = method.kind is MapKind.LAYER and name not in flags
+        cam_layer = ["--cam-layer", "layer4"] if layer_map else []
+        light, light_options = light_flags(method) if name not in flags else ([], {})
+        ours = run_npy(folder, name, "--method", name, "--target", "7", *cam_layer, *flags.get(name, []), *light)
+        reference = attribute(model, x, name, target=7, **{"cam_layer": "layer4", **options.get(name, {}),
+                                                           **light_options})[0].numpy()
         np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6 * np.abs(reference).max(), err_msg=name)
 
 
