@@ -15,7 +15,8 @@ fewer samples and steps, `LIGHT`):
 - its default picture (`Method.view`, `Method.clip`) shows something: it differs from the picture of a
   zero map, unless the method says by a notice that the network is not one it applies to (rollout on
   a CNN, rule-based methods without ReLUs); every method applies to one of the three;
-- its options all have help, and `deepvis attribute --help` names the method and each option's flag.
+- its options all have help, are keyword-only parameters of its ``run``, and `deepvis attribute --help`
+  names the method and each option's flag.
 """
 
 from __future__ import annotations
@@ -239,6 +240,19 @@ def test_every_method_applies_to_one_of_the_architectures(name, request):
         if applies[-1]:
             return
     pytest.fail(f"{name} posts a notice on every architecture: {sorted(ARCHS)}")
+
+
+@pytest.mark.parametrize("name", names_of(methods()))
+def test_every_method_takes_its_options_by_keyword_only(name):
+    """``run(model, x, objective[, cam_layer], *, options...)``: no option can be passed by position."""
+    import inspect
+
+    method = registry.get_method(name)
+    parameters = inspect.signature(method.run).parameters
+    for field in dataclasses.fields(method.options):
+        assert parameters[field.name].kind is inspect.Parameter.KEYWORD_ONLY, (name, field.name)
+    if method.progressive:
+        assert parameters["progress"].kind is inspect.Parameter.KEYWORD_ONLY, name
 
 
 def test_every_methods_options_have_help_and_reach_the_cli():

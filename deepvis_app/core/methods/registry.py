@@ -28,10 +28,13 @@ Adding an attribution method, exactly:
    **options) -> Tensor``; call ``progress.step(i, work)`` per batch and ``progress.report(fraction,
    make_partial)`` after it if the method is slow (both are free when nobody listens);
 2. add one line to `METHODS` below: ``Method("<name>", <name>, MapKind.INPUT, <Name>Options, help="...")``
-   (and its import).
+   (and its import);
+3. add its name at the same place in `core.methods.names` (the torch-free copy `deepvis keys` reads).
 
 Nothing else changes: the GUI cycle, ``deepvis attribute --method <name>`` with its flags, the
-settings (``method_options = {"<name>": {...}}``), the help and the compute thread pick it up.
+settings (``method_options = {"<name>": {...}}``), the help and the compute thread pick it up, and
+tests/core/test_method_contract.py checks it (shape, determinism, cancelling, its picture, its
+options' help and flags, step 3) on three small networks without being told.
 """
 
 from __future__ import annotations
