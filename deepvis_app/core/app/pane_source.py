@@ -62,6 +62,17 @@ class UnitImageSource(Protocol):
                        weights: WeightsOf | None = ...) -> list[np.ndarray | None] | None: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """One gathering's givens: the frame, the view state, where times go, its cancel token, its partials' way out."""
+
+    frame: Frame
+    state: ViewState
+    timings: dict[str, float]
+    token: CancelToken
+    on_partial: OnPartial
+
+
 @dataclasses.dataclass
 class _Partial:
     """The running map of the current slow job (kept when the job is abandoned, to resume)."""
@@ -120,7 +131,7 @@ class PaneSource:
         self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
-            self._add_back(data, fwd, frame, state, method, layer, timings, token, on_partial)
+            self._add_back(data, fwd, method, layer, _Request(frame, state, timings, token, on_partial))
         return data
 
     def _head_selection(self, state: ViewState) -> int | None:
@@ -129,8 +140,8 @@ class PaneSource:
             return state.selected_unit
         return None
 
-    def _add_back(self, data: PaneData, fwd: ForwardData, frame: Frame, state: ViewState, method: Method,
-                  layer: str, timings: dict[str, float], token: CancelToken, on_partial: OnPartial) -> None:
+    def _add_back(self, data: PaneData, fwd: ForwardData, method: Method, layer: str, request: _Request) -> None:
+        state, timings, token = request.state, request.timings, request.token
         origin, unit = self.info.layers[state.backprop_layer], state.backprop_unit
         view_layer = layer if state.layers_show_back and method.is_backprop else None
         key = back_key(fwd, method, origin, unit, view_layer)
@@ -138,9 +149,9 @@ class PaneSource:
         if not method.is_backprop and not self.engine.has_backward(key):
             partial = self._partial if self._partial is not None and self._partial.key == key else None
             self._partial = partial = partial or _Partial(key, time.monotonic())
-            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
-                       self._progress(method, partial, frame))
-            progress = Progress(token, self._reporter(data, method, partial, frame, on_partial))
+            request.on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                               self._progress(method, partial, request.frame))
+            progress = Progress(token, self._reporter(data, method, partial, request))
         start = time.perf_counter()
         back = self.engine.backward(fwd, method, origin, unit, view_layer, self.method_options.get(method.name),
                                     progress or Progress(token))
@@ -152,7 +163,7 @@ class PaneSource:
             data.faithfulness = self.engine.faithfulness(fwd, back, origin, unit, Progress(token))
             timings["faithfulness"] = time.perf_counter() - start
 
-    def _reporter(self, data: PaneData, method: Method, partial: _Partial, frame: Frame, on_partial: OnPartial):
+    def _reporter(self, data: PaneData, method: Method, partial: _Partial, request: _Request):
         last_emit: list[float] = []
 
         def report(fraction: float, make_partial: Callable[[], Any]) -> None:
@@ -162,8 +173,8 @@ class PaneSource:
             last_emit[:] = [now]
             partial.fraction = fraction
             partial.input_grad = self.engine.input_map(make_partial().detach()[0].float().cpu().numpy())
-            on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
-                       self._progress(method, partial, frame))
+            request.on_partial(dataclasses.replace(data, back_stale=True, input_grad=partial.input_grad),
+                               self._progress(method, partial, request.frame))
         return report
 
     def _progress(self, method: Method, partial: _Partial, frame: Frame) -> MethodProgress:
