@@ -1,6 +1,6 @@
 """Session "result ready" callbacks -> one queued Qt signal on the UI thread.
 
-The session calls `notify` from its compute thread, possibly many times per repaint. At most one
+The session calls `notify` from its render thread, possibly many times per repaint. At most one
 event is pending in the Qt queue at any time: the UI fetches the *latest* result when it gets
 there, so a slow paint never builds a backlog. Results older than the one shown are dropped.
 A notification made in the UI thread itself (a session computing inline) is delivered at once.
