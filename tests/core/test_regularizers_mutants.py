@@ -63,7 +63,8 @@ def test_a_percentile_of_one_zeroes_the_smallest():
 def test_per_image_percentile_is_numpys_and_broadcasts():
     values = torch.tensor([[[1.0, 7.0], [3.0, 2.0]], [[10.0, 40.0], [20.0, 30.0]]], dtype=DOUBLE)
     q = reg.per_image_percentile(values, 30)
-    assert q.shape == (2, 1, 1)
+    assert q.shape == (2, 1, 1) and q.dtype == DOUBLE
+    assert reg.per_image_percentile(values.float(), 30).dtype == torch.float32   # the values' own dtype
     np.testing.assert_allclose(q.flatten().numpy(), [np.percentile([1, 7, 3, 2], 30),
                                                      np.percentile([10, 40, 20, 30], 30)], rtol=1e-12)
 
@@ -99,7 +100,7 @@ def test_rmsprop_default_decay():
 
 
 def test_learning_rate_defaults_and_dtype():
-    grad = torch.tensor([[3.0, 4.0], [0.3, 0.4]], dtype=DOUBLE)         # |g|^2 = 25 and 0.25
+    grad = torch.tensor([[3.0, 4.0, 0.0], [0.3, 0.4, 0.0]], dtype=DOUBLE)  # |g|^2 = 25 and 0.25; 2 rows of 3
     objective = torch.tensor([-30.0, 0.99], dtype=DOUBLE)
     constant = reg.learning_rate("constant", 7.0, grad, objective)
     assert constant.dtype == DOUBLE and constant.tolist() == [7.0, 7.0]
