@@ -42,6 +42,7 @@ def test_sample_entries_and_names():
     assert sample_entries() == [f"sample:{name}" for name in SAMPLE_NAMES]
     assert entry_name("/a/b/cat.jpg") == "cat.jpg" and entry_name("sample:coffee") == "sample:coffee"
     assert entry_name(pair_entry("/x/a.png", "sample:cat")) == "a.png + sample:cat"
+    assert entry_name(pair_entry("/x/my cat.png", "/y/a dog.png")) == "my cat.png + a dog.png"   # spaces kept
     assert pair_entry("a", "b") == "a" + PAIR_SEP + "b"
 
 
@@ -81,6 +82,11 @@ def test_read_entry_image_of_a_pair_and_of_one_file(tmp_path):
     for entry in (first, pair_entry(first, second), pair_entry(second, first)):   # over max_pixels: refused
         with pytest.raises(ImageReadError):
             read_entry_image(entry, max_pixels=50)
+    for entry in (pair_entry(first, second), pair_entry(second, first)):   # 64 pixels pass, 256 do not
+        with pytest.raises(ImageReadError):
+            read_entry_image(entry, max_pixels=100)
+    spaced = _png(tmp_path / "a b.png", 40)
+    assert read_entry_image(pair_entry(spaced, first))[0, 0, 0] == 40
 
 
 def test_list_folder_matches_files_sorted(tmp_path):
@@ -101,14 +107,20 @@ def test_list_file_tokens_comments_and_labels(tmp_path):
     assert list_labels([listing]) == {"cat.jpg": "285", "dog.jpg": "207 extra", "sample:coffee": "967"}
 
 
+def test_a_list_file_with_bytes_that_are_not_utf8_is_read(tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"# caf\xe9 (latin-1)\ncat.jpg 285\n")
+    assert read_list_file(listing) == [str(tmp_path / "cat.jpg")]
+
+
 def test_a_pair_list_file(tmp_path):
     listing = tmp_path / "pairs.TXT"
-    listing.write_text("a.png b.png same\nc.png\nsample:cat, d.png\n", encoding="utf-8")
+    listing.write_text("a.png b.png same pair\nc.png\nsample:cat, d.png\n", encoding="utf-8")
     assert read_list_file(listing, pairs=True) == [
         pair_entry(str(tmp_path / "a.png"), str(tmp_path / "b.png")),
         pair_entry(str(tmp_path / "c.png"), str(tmp_path / "c.png")),
         pair_entry("sample:cat", str(tmp_path / "d.png"))]
-    assert list_labels([listing], pairs=True) == {"a.png + b.png": "same"}
+    assert list_labels([listing], pairs=True) == {"a.png + b.png": "same pair"}
 
 
 def test_list_labels_reads_only_list_files_that_exist(tmp_path):
@@ -172,8 +184,8 @@ def test_entries_from_spec(tmp_path):
     assert entries_from_spec(None, None, ANY_PNG, pairs=True) == (pair_up(sample_entries()), 0, [])
     index = SAMPLE_NAMES.index("astronaut")
     assert entries_from_spec("sample:astronaut", None, ANY_PNG) == (sample_entries(), index, [])
-    assert entries_from_spec("sample:astronaut", None, ANY_PNG, pairs=True) == (
-        pair_up(sample_entries()), index // 2, [])
+    paired = entries_from_spec("sample:astronaut", None, ANY_PNG, pairs=True)
+    assert paired == (pair_up(sample_entries()), index // 2, []) and isinstance(paired[1], int)
     with pytest.raises(InputError, match="sample:nope: unknown sample image \\(known: chelsea, coffee"):
         entries_from_spec("sample:nope", None, ANY_PNG)
     folder = tmp_path / "f"
@@ -186,6 +198,10 @@ def test_entries_from_spec(tmp_path):
         entries_from_spec(str(tmp_path / "f2"), None, ANY_PNG)
     with pytest.raises(InputError, match="no such file"):
         entries_from_spec(str(tmp_path / "gone.png"), None, ANY_PNG)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    with pytest.raises(InputError, match="v.mp4: nothing to show"):       # a pair is two still images
+        entries_from_spec(str(video), None, ANY_PNG, pairs=True)
 
 
 def test_a_pair_spec(tmp_path):
@@ -194,7 +210,7 @@ def test_a_pair_spec(tmp_path):
     assert entries_from_spec(f"{a},{b}", None, ANY_PNG, pairs=True)[0] == [pair_entry(a, b)]
     with pytest.raises(InputError, match="a pair is two images, FIRST,SECOND"):
         entries_from_spec(f"{a},{b},{a}", None, ANY_PNG, pairs=True)
-    with pytest.raises(InputError, match="sample:dog: unknown sample image \\(known: chelsea"):
+    with pytest.raises(InputError, match="sample:dog: unknown sample image \\(known: chelsea, coffee"):
         entries_from_spec(f"{a},sample:dog", None, ANY_PNG, pairs=True)
     with pytest.raises(InputError, match="gone.png: no such file"):
         entries_from_spec(f"{a},{tmp_path / 'gone.png'}", None, ANY_PNG, pairs=True)
@@ -213,6 +229,20 @@ def test_read_input(tmp_path):
     assert frame.shape == (8, 16, 3) and frame[0, 0, 0] == 30 and frame[0, 8, 0] == 90
     with pytest.raises(InputError, match="this is a two-input network: give two images, FIRST,SECOND"):
         read_input(a, None, pairs=True)
+    with pytest.raises(ImageReadError):                    # 64 pixels, over max_pixels
+        read_input(a, 50)
+    with pytest.raises(ImageReadError):
+        read_input(f"{a},{b}", 50, pairs=True)
     comma = _png(tmp_path / "x,y.png")
     with pytest.raises(InputError, match="two-input network"):
         read_input(comma, None, pairs=True)
+
+
+def test_a_list_file_in_a_folder_with_spaces(tmp_path):
+    folder = tmp_path / "my images"
+    folder.mkdir()
+    a = _png(folder / "a.png")
+    listing = folder / "list.txt"
+    listing.write_text("a.png\n", encoding="utf-8")
+    assert entries_from_paths([str(listing)], ANY_PNG) == ([a], [])
+    assert entries_from_paths([str(listing)], ANY_PNG, pairs=True) == ([pair_entry(a, a)], [])
