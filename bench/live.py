@@ -10,6 +10,9 @@
 - ``*_cpu_ms_per_frame`` and ``cpu_ratio_back_*`` = bare / live CPU ms per frame: this process's CPU
   time (every thread: compute, render, video decoding) per frame shown, against the bare model's per
   call; the work the app adds per frame, steadier than fps on a shared machine;
+- ``live_*_cpu_ms_by_thread``: where the live loop's CPU ms per frame go, per thread (medians over the
+  rounds; ``deepvis-compute`` and ``torch-workers``, torch's own unnamed threads, are the model's
+  side; ``deepvis-render`` draws the panes, ``deepvis-files`` reads the video);
 - ``key_latency_ms_*``: time from `handle_key` to the new Result on a still image (activations
   cached), for moving the selection with back off and with back on (goal < 50 ms);
 - ``slow_methods``: for occlusion, smoothgrad and integrated_gradients (default options) on a still
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -71,6 +75,28 @@ class Rate(NamedTuple):
 
     fps: float
     cpu_ms: float
+    by_thread: dict[str, float] = {}
+
+
+def thread_cpu_ms() -> dict[str, float]:
+    """CPU ms so far of each thread of this process, by Python thread name (threads Python did not start,
+    torch's OpenMP workers, summed as "torch-workers"); empty where /proc is not there."""
+    names = {str(t.native_id): t.name for t in threading.enumerate()}
+    ticks = 1000.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+    totals: dict[str, float] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return totals
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        name = names.get(tid, "torch-workers")
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) * ticks
+    return totals
 
 
 def rate(step, seconds: float, warmup: int = 1) -> Rate:
@@ -170,9 +196,12 @@ class LiveRun:
         self._set_frozen(False)
         self.counter.wait_for(self.counter.count + 2)    # the keys' own recompute, a first new frame
         start_count, start, cpu = self.counter.count, time.perf_counter(), time.process_time()
+        threads = thread_cpu_ms()
         time.sleep(seconds)
         frames = max(self.counter.count - start_count, 1)
-        shown = Rate(frames / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / frames)
+        by_thread = {name: (ms - threads.get(name, 0.0)) / frames for name, ms in thread_cpu_ms().items()}
+        shown = Rate(frames / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / frames,
+                     {name: ms for name, ms in by_thread.items() if ms > 0})
         self._set_frozen(True)
         time.sleep(0.5)                                  # let the frame in flight finish
         return shown
@@ -315,6 +344,10 @@ def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) ->
     report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
     report.update({f"{name}_cpu_ms_per_frame": round(statistics.median(r.cpu_ms for r in values), 1)
                    for name, values in runs.items()})
+    for name in ("live_off", "live_on"):
+        threads = sorted({thread for r in runs[name] for thread in r.by_thread})
+        report[f"{name}_cpu_ms_by_thread"] = {
+            thread: round(statistics.median(r.by_thread.get(thread, 0.0) for r in runs[name]), 1) for thread in threads}
     for side, live_name, bare_name in (("off", "live_off", "bare_fwd"), ("on", "live_on", "bare_fb")):
         report[f"cpu_ratio_back_{side}"] = round(statistics.median(
             bare.cpu_ms / lv.cpu_ms for lv, bare in zip(runs[live_name], runs[bare_name], strict=True)), 3)
