@@ -112,3 +112,16 @@ def test_learning_rate_defaults_and_dtype():
                                torch.tensor([2.0 / 25, 0.001 / 0.25], dtype=DOUBLE))
     with pytest.raises(ValueError, match=r"\(constant, progress, progress01\)"):
         reg.learning_rate("cosine", 1.0, grad, objective)
+
+
+def test_p_norm_gradient_is_zero_at_zero():
+    loss, grad = reg.p_norm(torch.tensor([[[[0.0, 2.0]]]], dtype=DOUBLE), 6.0)
+    torch.testing.assert_close(grad, torch.tensor([[[[0.0, 6.0 * 2.0 ** 5]]]], dtype=DOUBLE))
+    assert loss.item() == 64.0
+
+
+def test_tv_loss_is_per_image():
+    """One loss per image of the batch (each unit's own regularizer), not one for the batch."""
+    first = _image([[0.0, 1.0], [2.0, 3.0]])                      # 5 (test_tv_defaults_floor_and_message)
+    loss, _ = reg.tv_norm(torch.cat([first, 2.0 * first]))
+    torch.testing.assert_close(loss, torch.tensor([5.0, 20.0], dtype=DOUBLE))
