@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -42,11 +41,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 import torch
+from cpu_time import Rate, rate, thread_cpu_ms
 
 from deepvis_app.core.app.session import Session
 from deepvis_app.core.nn.hooks import find_module, forward_hooks
@@ -67,47 +66,6 @@ def make_video(path: Path, frames: int = 120, size: tuple[int, int] = (320, 240)
     finally:
         writer.release()
     return path
-
-
-class Rate(NamedTuple):
-    """Frames (or calls) per second, and this process's CPU milliseconds per frame meanwhile (all its
-    threads: on a shared machine CPU time barely moves with other processes' load, wall time does)."""
-
-    fps: float
-    cpu_ms: float
-    by_thread: dict[str, float] = {}
-
-
-def thread_cpu_ms() -> dict[str, float]:
-    """CPU ms so far of each thread of this process, by Python thread name (threads Python did not start,
-    torch's OpenMP workers, summed as "torch-workers"); empty where /proc is not there."""
-    names = {str(t.native_id): t.name for t in threading.enumerate()}
-    ticks = 1000.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
-    totals: dict[str, float] = {}
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return totals
-    for tid in tasks:
-        try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        name = names.get(tid, "torch-workers")
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) * ticks
-    return totals
-
-
-def rate(step, seconds: float, warmup: int = 1) -> Rate:
-    """``step``'s calls per second over about ``seconds`` (after ``warmup`` calls), and CPU ms per call."""
-    for _ in range(warmup):
-        step()
-    count, start, cpu = 0, time.perf_counter(), time.process_time()
-    while time.perf_counter() - start < seconds or count < 3:
-        step()
-        count += 1
-    return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count)
 
 
 def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,

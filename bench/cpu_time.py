@@ -1,0 +1,55 @@
+"""CPU time per frame for the benchmarks: a step's rate and CPU ms per call, and each thread's CPU so far.
+
+Why a module of its own: `live.py` splits the live loop's CPU per frame by thread (compute, torch's
+workers, render, video reading) to show where the work over the bare model goes, and stays under the
+400 lines a module may have.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Rate(NamedTuple):
+    """Frames (or calls) per second, and this process's CPU milliseconds per frame meanwhile (all its
+    threads: on a shared machine CPU time barely moves with other processes' load, wall time does)."""
+
+    fps: float
+    cpu_ms: float
+    by_thread: dict[str, float] = {}
+
+
+def thread_cpu_ms() -> dict[str, float]:
+    """CPU ms so far of each thread of this process, by Python thread name (threads Python did not start,
+    torch's OpenMP workers, summed as "torch-workers"); empty where /proc is not there."""
+    names = {str(t.native_id): t.name for t in threading.enumerate()}
+    ticks = 1000.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+    totals: dict[str, float] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return totals
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        name = names.get(tid, "torch-workers")
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) * ticks
+    return totals
+
+
+def rate(step, seconds: float, warmup: int = 1) -> Rate:
+    """``step``'s calls per second over about ``seconds`` (after ``warmup`` calls), and CPU ms per call."""
+    for _ in range(warmup):
+        step()
+    count, start, cpu = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds or count < 3:
+        step()
+        count += 1
+    return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count)
