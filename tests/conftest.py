@@ -13,10 +13,11 @@ import pytest  # noqa: E402
 def pytest_collection_modifyitems(config, items):
     """The tests measured over ~3 s on the shared 2-core machine (`tests/slow_tests.py`) are marked slow,
     as if decorated, so `-m "not slow"` leaves them out (before pytest deselects by marker)."""
-    from tests.slow_tests import MEASURED_SLOW
+    from tests.slow_tests import MEASURED_SLOW, MEASURED_SLOW_2
 
+    slow = MEASURED_SLOW | MEASURED_SLOW_2
     for item in items:
-        if item.nodeid in MEASURED_SLOW or item.nodeid.split("[")[0] in MEASURED_SLOW:
+        if item.nodeid in slow or item.nodeid.split("[")[0] in slow:
             item.add_marker(pytest.mark.slow)
 
 
