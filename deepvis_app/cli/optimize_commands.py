@@ -248,8 +248,8 @@ def _optimize_units(args: argparse.Namespace, config, loaded, snapshots: list[in
 
         batches = -(-len(todo) // batch)
         with terminal_bar(args.layer, total=config.steps * batches, unit="step", quiet=args.no_progress) as bar:
-            optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, batch,
-                           loaded.device, bar.update, on_batch=save, snapshots=snapshots)
+            optimize_units(loaded.module, space, args.layer, todo, config, loaded.settings.input_size, batch_size=batch,
+                           device=loaded.device, progress=bar.update, on_batch=save, snapshots=snapshots)
     written: dict[str, Any] = output.paths()
     if templated is not None:
         for unit in sorted(done):  # computed by an earlier run: the copies are still written
@@ -280,7 +280,7 @@ def _optimize_expression(args: argparse.Namespace, expression: str, config, load
     render = saved_render(config)
     with terminal_bar("objective", total=config.steps, unit="step", quiet=args.no_progress) as bar:
         result = optimize_objective(loaded.module, space, objective, batch, config, loaded.settings.input_size,
-                                    loaded.device, bar.update, snapshots)
+                                    device=loaded.device, progress=bar.update, snapshots=snapshots)
     written = save_objective_result(UnitVisLayout(args.out), objective.description, result.images(space, render),
                                     result.best_values, result.last_values, result.history,
                                     result.snapshot_images(space, render),

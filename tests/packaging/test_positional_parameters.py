@@ -16,14 +16,7 @@ PACKAGE = ROOT / "deepvis_app"
 MAX_POSITIONAL = 8
 
 # (module path under deepvis_app, qualified name): positional parameters today; fix, then delete the line
-DEBT: dict[tuple[str, str], int] = {
-    ("core/app/optimize_key.py", "OptimizeKey.__init__"): 9,
-    ("core/methods/attribution/objective.py", "objective_gradient"): 9,
-    ("core/unitvis/dream/loop.py", "_dream_one_size"): 9,
-    ("core/unitvis/optimize/loop.py", "optimize_units"): 11,
-    ("core/unitvis/optimize/loop.py", "optimize_objective"): 9,
-    ("core/unitvis/optimize/loop.py", "_optimize_batch"): 12,
-}
+DEBT: dict[tuple[str, str], int] = {}
 
 
 def positional_counts(source: str) -> dict[str, int]:

@@ -30,7 +30,7 @@ class OptimizeKey:
     picture (the progress line changed)."""
 
     def __init__(self, loaded: LoadedModel, settings: Settings, loader: UnitImageLoader, user_layout: UnitVisLayout,
-                 unit_vis_root: Path | None, model_lock: threading.Lock, notices: Notices,
+                 *, unit_vis_root: Path | None, model_lock: threading.Lock, notices: Notices,
                  on_change: Callable[[], None]):
         self._config = check_optimize_settings(settings)
         self.loaded, self.settings, self.loader, self.user_layout = loaded, settings, loader, user_layout

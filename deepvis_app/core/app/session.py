@@ -79,8 +79,9 @@ class Session:
         setup = RenderSetup(self.info, settings, tuple(loaded.layers),
                             tuple(help_rows(settings.key_overrides, METHOD_NAMES)))
         self.pipeline = Pipeline(self._source, inputs, self.loader, setup, self.notices, sync=sync)
-        self._optimize = OptimizeKey(loaded, settings, self.loader, self.user_layout, root, model_lock,
-                                     self.notices, self.pipeline.invalidate)
+        self._optimize = OptimizeKey(loaded, settings, self.loader, self.user_layout, unit_vis_root=root,
+                                     model_lock=model_lock, notices=self.notices,
+                                     on_change=self.pipeline.invalidate)
 
     # --- the window's calls (never run torch, except inline in sync mode) ------------------------------
     def start(self) -> None:

@@ -250,7 +250,7 @@ def objective_values(model: nn.Module, x: torch.Tensor, objective: Objective, in
         return objective(activations(taps, output, objective), index)
 
 
-def objective_gradient(model: nn.Module, x: torch.Tensor, objective: Objective, index: torch.Tensor,
+def objective_gradient(model: nn.Module, x: torch.Tensor, objective: Objective, index: torch.Tensor, *,
                        method: str = "gradient", grad_layers: Sequence[str] = (), input_grad: bool = True,
                        unpool: str = "switches", lrn: str = "backward"):  # a BackpropResult
     """Backprop (``method``'s rules, ``unpool`` and ``lrn`` as `backward_rules`) of the objective of each

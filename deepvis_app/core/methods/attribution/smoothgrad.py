@@ -61,7 +61,7 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, objective: Objective, *, sampl
     parts = chunks(noisy.shape[0], batch_size)
     for number, part in enumerate(parts):
         grads[part] = progress.step(number, lambda part=part: objective_gradient(
-            model, noisy[part], objective, index[part], base_method).input_grad)
+            model, noisy[part], objective, index[part], method=base_method).input_grad)
         done[part] = True
         progress.report((number + 1) / len(parts), lambda: _running_mean(grads, done, x.shape[0], samples))
     return grads.reshape(x.shape[0], samples, *x.shape[1:]).mean(dim=1)

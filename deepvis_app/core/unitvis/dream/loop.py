@@ -84,8 +84,8 @@ def dream(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tu
         if size_index:
             image = _resize(space.clamp(rendered(space, image, shift)) - shift, size)  # cnn-vis: via uint8
         anchor = None if anchor_full is None else _resize(anchor_full, size)
-        image = _dream_one_size(model, space, config, net_size, image, anchor, shift, (size_index, len(sizes)),
-                                on_step)
+        image = _dream_one_size(model, space, config, net_size, image, anchor=anchor, shift=shift,
+                                sizes=(size_index, len(sizes)), on_step=on_step)
     return rendered(space, image, shift)
 
 
@@ -103,7 +103,7 @@ def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _dream_one_size(model: nn.Module, space: InputSpace, config: DreamConfig, net_size: tuple[int, int],
-                    image: torch.Tensor, anchor: torch.Tensor | None, shift: torch.Tensor, sizes: tuple[int, int],
+                    image: torch.Tensor, *, anchor: torch.Tensor | None, shift: torch.Tensor, sizes: tuple[int, int],
                     on_step: Callable[[DreamStep], None] | None) -> torch.Tensor:
     """cnn-vis's loop at one size; `image` is relative to the dream's mean (caffe space minus `shift`)."""
     size = (image.shape[-2], image.shape[-1])

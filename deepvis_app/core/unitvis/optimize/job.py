@@ -197,7 +197,7 @@ class OptimizeJob:
         lock.acquire()
         try:
             result = optimize_units(loaded.module, space, self.layer, [self.unit], config, input_size,
-                                    1, loaded.device, progress=step)
+                                    batch_size=1, device=loaded.device, progress=step)
         finally:
             lock.release()
         if self._cancel.is_set():

@@ -87,7 +87,7 @@ class _Tracker:
 
 
 def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Sequence[int], config: OptimizeConfig,
-                   input_size: tuple[int, int], batch_size: int = 64, device: torch.device | str = "cpu",
+                   input_size: tuple[int, int], *, batch_size: int = 64, device: torch.device | str = "cpu",
                    progress: Callable[[int], None] | None = None,
                    on_batch: Callable[[OptimizeResult], None] | None = None,
                    snapshots: Sequence[int] = ()) -> OptimizeResult:
@@ -103,9 +103,9 @@ def optimize_units(model: nn.Module, space: InputSpace, layer: str, units: Seque
     for first in range(0, len(units), batch_size):
         batch = list(units[first:first + batch_size])
         index = torch.tensor(batch, device=device).repeat_interleave(copies)
-        part = _optimize_batch(model, space, [layer], _unit_values(layer, index, config, copies), len(index),
-                               config, input_size, device, progress, copies, snapshots, copies if config.diversity
-                               else 1)
+        part = _optimize_batch(model, space, [layer], _unit_values(layer, index, config, copies), len(index), config,
+                               input_size=input_size, device=device, progress=progress, distinct=copies,
+                               snapshots=snapshots, group=copies if config.diversity else 1)
         parts.append(OptimizeResult(batch, part.z, part.best_values, part.last_values, part.history,
                                     part.snapshots, copies, part.majority, part.majority_steps))
         if on_batch is not None:
@@ -153,7 +153,7 @@ def _is_top_unit(activation: torch.Tensor, index: torch.Tensor, config: Optimize
 
 
 def optimize_objective(model: nn.Module, space: InputSpace, objective: Objective, batch: int,
-                       config: OptimizeConfig, input_size: tuple[int, int], device: torch.device | str = "cpu",
+                       config: OptimizeConfig, input_size: tuple[int, int], *, device: torch.device | str = "cpu",
                        progress: Callable[[int], None] | None = None,
                        snapshots: Sequence[int] = ()) -> OptimizeResult:
     """A batch of `batch` images (each from its own start) maximizing push_dir times an objective
@@ -162,12 +162,13 @@ def optimize_objective(model: nn.Module, space: InputSpace, objective: Objective
         raise ObjectiveError(f"{objective.description or 'this objective'} needs a batch of at least "
                              f"{objective.min_batch} images, got {batch}")
     part = _optimize_batch(model, space, tapped_layers(objective), config.push_dir * objective, batch, config,
-                           input_size, device, progress, batch, snapshots, batch if objective.coupled else 1)
+                           input_size=input_size, device=device, progress=progress, distinct=batch,
+                           snapshots=snapshots, group=batch if objective.coupled else 1)
     return OptimizeResult([], part.z, part.best_values, part.last_values, part.history, part.snapshots, batch)
 
 
 def _optimize_batch(model: nn.Module, space: InputSpace, layers: list[str], objective: ObjectiveFn, rows: int,
-                    config: OptimizeConfig, input_size: tuple[int, int], device: torch.device | str,
+                    config: OptimizeConfig, *, input_size: tuple[int, int], device: torch.device | str,
                     progress: Callable[[int], None] | None, distinct: int, snapshots: Sequence[int],
                     group: int) -> OptimizeResult:
     """`rows` images, row r starting from start draw r % `distinct`; rows coupled `group` at a time."""
