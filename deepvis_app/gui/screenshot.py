@@ -141,7 +141,7 @@ class ScreenshotDriver(QObject):
             return True
         now = time.monotonic()
         inputs = session.inputs
-        if inputs.latest() is not None or inputs.awaiting_frame() or not session.idle():
+        if inputs.peek() is not None or inputs.awaiting_frame() or not session.idle():
             self._no_frame_idle_since = None
         elif self._no_frame_idle_since is None:
             self._no_frame_idle_since = now

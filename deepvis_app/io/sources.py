@@ -94,6 +94,11 @@ class InputManager:
         with self._cond:
             return self._taken(self._current)
 
+    def peek(self) -> Frame | None:
+        """The newest frame, not taken: a video does not move on for it (for "newer frames wait" checks)."""
+        with self._cond:
+            return self._current
+
     def _taken(self, frame: Frame | None) -> Frame | None:
         """``frame`` (the current one) handed to a consumer: its reader may read the next (under the lock)."""
         if frame is not None:

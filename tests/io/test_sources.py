@@ -247,6 +247,28 @@ def test_a_video_decodes_only_the_frames_taken_and_keeps_its_own_clock(make_mana
     assert len(published) <= 5                        # no frame that nobody took was converted and handed out
 
 
+def test_peeking_at_a_video_takes_no_frame(make_manager, tmp_path):
+    """A slow method asks whether newer frames wait (`peek`) many times a second: that must not make
+    the video decode and publish frames nobody shows, as `latest` (a take) would."""
+    path = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 60.0, (32, 24))
+    for index in range(240):
+        writer.write(np.full((24, 32, 3), index % 256, dtype=np.uint8))
+    writer.release()
+    manager = make_manager(str(path))
+    published: list[Frame] = []
+    manager.add_frame_listener(published.append)
+    taken = next_frame(manager, None)
+    time.sleep(0.1)
+    newer = manager.peek()                            # the one frame decoded after the take
+    count = len(published)
+    for _ in range(30):                               # half a second of peeking, 18+ frames due
+        assert manager.peek() is not None
+        time.sleep(1 / 60)
+    assert len(published) <= count + 1                # at most the frame due when the last was taken
+    assert newer is None or newer.seq >= taken.seq
+
+
 def test_freeze_stops_the_video_and_unfreeze_resumes(make_manager, tmp_path):
     manager = make_manager(str(write_video(tmp_path / "clip.avi")))
     next_frame(manager, None)

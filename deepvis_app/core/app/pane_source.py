@@ -178,7 +178,7 @@ class PaneSource:
         return report
 
     def _progress(self, method: Method, partial: _Partial, frame: Frame) -> MethodProgress:
-        latest = self.inputs.latest()
+        latest = self.inputs.peek()   # not taken: a slow method must not make the video decode
         behind = latest is not None and latest.seq != frame.seq
         return MethodProgress(method.name, partial.fraction, time.monotonic() - partial.started,
                               frame.name if behind else None)

@@ -93,7 +93,7 @@ class Pipeline:
     # --- the compute thread ---------------------------------------------------------------------------
     def _compute(self, request: Request, token: CancelToken) -> Drawing:
         """The panes' data of the newest frame for ``request`` and the snapshot of that frame."""
-        if self.sync and self.inputs.latest() is None:
+        if self.sync and self.inputs.peek() is None:
             self.inputs.wait_for_frame(timeout=FIRST_FRAME_TIMEOUT_S)
         frame = self.inputs.latest()
         shown = input_status(self.inputs, self.source.engine.loaded, frame)   # read with the frame, not later
