@@ -10,7 +10,8 @@ took 1130 s of the 1184.
 machine, load 12 falling to 2 during the run; per-test times of setup + call + teardown): these 153 took
 2798 s of the 2968 s of test time; the other 1996 took 170 s. Mostly the method oracles on torchvision
 models (test_attribution_cam_family, _registry, _captum_more) and the CLI commands run in a subprocess.
-A module- or session-scoped fixture costs its first user: with that test marked, the next one pays it."""
+A module- or session-scoped fixture costs its first user: with that test marked, the next one pays it
+(the last 7 entries)."""
 
 from __future__ import annotations
 
@@ -221,4 +222,13 @@ MEASURED_SLOW_2 = frozenset({
     'tests/gui/test_qt_free_and_cli.py::test_non_gui_modules_import_without_qt',
     'tests/gui/test_qt_free_and_cli.py::test_screenshot_mode_saves_the_window_after_keys_at_device_pixel_ratio_2',
     'tests/gui/test_screenshot_deadline.py::test_the_deadline_starts_after_after_ms',
+    # over 3 s in the check run after the 153 above (2091 tests, 165 s): a test added since, and tests that
+    # then paid their module's model loading
+    'tests/cli/test_attribute_cli.py::test_every_attribution_method_is_a_choice_and_its_flags_reach_it',
+    'tests/core/test_attribution_captum_more.py::test_gradient_shap_equals_captum[shufflenet_v2_x0_5-seed_option-0.0]',
+    'tests/core/test_attribution_captum_more.py::test_input_x_gradient_of_a_unit_equals_captum_on_the_channel_sum[regnet_x_400mf]',  # noqa: E501
+    'tests/core/test_attribution_captum_more.py::test_noise_tunnel_equals_captum[mobilenet_v3_small-gradient-smoothgrad]',  # noqa: E501
+    'tests/core/test_attribution_captum_more.py::test_noise_tunnel_equals_captum[mobilenet_v3_small-gradient-vargrad]',
+    'tests/core/test_attribution_captum_more.py::test_noise_tunnel_over_slower_and_layer_methods_equals_captum[gradcam-smoothgrad]',  # noqa: E501
+    'tests/core/test_attribution_captum_more.py::test_noise_tunnel_over_slower_and_layer_methods_equals_captum[integrated_gradients-vargrad]',  # noqa: E501
 })
