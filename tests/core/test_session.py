@@ -432,13 +432,17 @@ def test_a_key_abandons_a_running_occlusion_whose_map_is_never_delivered(tiny_lo
 
 
 class _CountingInputs(InputManager):
-    """An InputManager that counts how often the session looks at its latest frame."""
+    """An InputManager that counts how often the session looks at its latest frame (taken or peeked)."""
 
     looks = 0
 
     def latest(self):
         type(self).looks += 1
         return super().latest()
+
+    def peek(self):
+        type(self).looks += 1
+        return super().peek()
 
 
 def test_the_compute_thread_sleeps_while_idle_and_wakes_on_a_new_frame(tiny_loaded):

@@ -52,6 +52,8 @@ class FrameSource(Protocol):
 
     def latest(self) -> Frame | None: ...
 
+    def peek(self) -> Frame | None: ...
+
 
 class UnitImageSource(Protocol):
     """What the panes need from the unit-image loader (answers from its cache, never blocks)."""
