@@ -125,3 +125,10 @@ def test_tv_loss_is_per_image():
     first = _image([[0.0, 1.0], [2.0, 3.0]])                      # 5 (test_tv_defaults_floor_and_message)
     loss, _ = reg.tv_norm(torch.cat([first, 2.0 * first]))
     torch.testing.assert_close(loss, torch.tensor([5.0, 20.0], dtype=DOUBLE))
+
+
+def test_a_float32_image_is_blurred_in_float32():
+    x = torch.randn(1, 2, 6, 7, generator=torch.Generator().manual_seed(3))
+    blurred = reg.gaussian_blur(x, 1.0)
+    assert blurred.dtype == torch.float32
+    torch.testing.assert_close(blurred, reg.gaussian_blur(x.double(), 1.0).float())
