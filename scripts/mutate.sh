@@ -23,7 +23,7 @@ tests_for() {   # the test files that exercise a module (what a mutant of it mus
     deepvis_app/core/imaging/display.py) echo "tests/core/test_display.py tests/core/test_display_mutants.py" ;;
     deepvis_app/core/app/render.py) echo "tests/core/test_session.py tests/core/test_render_unit_images.py tests/settings_probes/test_setting_probes.py" ;;
     deepvis_app/io/playlist.py) echo "tests/io/test_playlist.py tests/io/test_static_files_case.py tests/io/test_images.py tests/core/test_pair_inputs.py" ;;
-    deepvis_app/core/unitvis/optimize/regularizers.py) echo "tests/core/test_regularizers.py tests/core/test_regularizers_mutants.py tests/core/test_dream.py" ;;
+    deepvis_app/core/unitvis/optimize/regularizers.py) echo "tests/core/test_regularizers.py tests/core/test_regularizers_mutants.py tests/core/test_dream.py::test_tv_operators_gradient_equals_autograd tests/core/test_dream.py::test_sobel_operators_are_cnn_vis_filters" ;;
     deepvis_app/core/unitvis/dream/config.py) echo "tests/core/test_run_configs.py tests/core/test_options.py" ;;
     deepvis_app/core/unitvis/dream/*.py) echo "tests/core/test_dream.py tests/cli/test_dream_cnnvis_cli.py" ;;
     deepvis_app/core/unitvis/optimize/config.py) echo "tests/core/test_run_configs.py tests/core/test_options.py tests/core/test_transform_spec.py" ;;
