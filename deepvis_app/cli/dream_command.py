@@ -1,6 +1,6 @@
 """`deepvis dream`: cnn-vis's command line on our models; every cnn-vis option, same names.
 
-The flags are generated from the declarations of `DreamConfig` (core/unitvis/dream_config.py) and
+The flags are generated from the declarations of `DreamConfig` (core/unitvis/dream/config.py) and
 `DreamOutputOptions` (below): spelled as in cnn-vis (`--tv_reg_step_iter`), dashes accepted too. `--layer`,
 `--unit`, `-o` and a positional IMAGE are short forms of `--target_layer`, `--target_neuron`,
 `--output_file` and `--initial_image`. Every `--output_iter` steps `--iter_behavior` decides:

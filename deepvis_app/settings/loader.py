@@ -23,7 +23,6 @@ import __future__
 import dataclasses
 import logging
 import os
-import traceback
 import types
 import typing
 from dataclasses import dataclass
@@ -207,13 +206,6 @@ def _run_settings_file(path: Path, problems: list[str], notes: list[str] | None 
     if notes is not None:
         notes.extend(f"{path}: {note}" for note in translated.notes)
     return values
-
-
-def _where(path: Path, exc: BaseException) -> str:
-    """`path:line` of the deepest frame of the traceback that ran in `path` (just `path` if none)."""
-    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
-             if Path(frame.filename).resolve() == path.resolve()]
-    return f"{path}:{lines[-1]}" if lines else str(path)
 
 
 def _parse_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ engine keeps the last forward and the last backward and reruns them only when th
 changed: the forward when the frame, the stretch mode or the backward rule changed; the backward
 when the origin, the method or the layer whose diffs the grid shows changed. Backprop methods
 record the forward once with the method's ReLU rule and keep the graph, so moving the origin costs
-one backward, no forward. Any other method of the registry (`core.methods`) runs on the cached
+one backward, no forward. Any other method of the registry (`core.methods.registry`) runs on the cached
 input; a progressive one gets a `Progress` whose memo the engine keeps for the current job, so a
 job abandoned by a newer request resumes where it stopped when it is asked for again.
 

@@ -23,7 +23,7 @@ range instead of the min-max one (so maps of several images share one scale), th
 of the signal, and a fixed overlay opacity; and captum's ``outlier_perc`` (``clip_percent``): the
 largest few percent of the values saturate instead of setting the scale. Gradient-like maps are
 sparse with a few huge values, so scaled by their maximum almost every pixel lands on mid-gray
-(or black): clipping the top 1-2 % makes them visible (each method's default: `core.methods`).
+(or black): clipping the top 1-2 % makes them visible (each method's default: `core.methods.registry`).
 """
 
 from __future__ import annotations

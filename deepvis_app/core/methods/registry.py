@@ -11,7 +11,7 @@ returning a (B, C, H, W) map at the input, with:
 
 - ``kind``: `MapKind.INPUT` (a signal at the network input) or `MapKind.LAYER` (computed at a
   spatial layer below the origin, the Grad-CAM family: ``run`` then takes ``cam_layer``);
-- ``options``: a frozen dataclass of `core.options.option` fields; its defaults are the settings'
+- ``options``: a frozen dataclass of `settings.options.option` fields; its defaults are the settings'
   defaults, ``method_options = {"name": {...}}`` in a settings file overrides them, and each field
   becomes a CLI flag (fields with the same ``flag`` share one, e.g. ``--batch``);
 - ``view`` and ``clip``: the back view a picture of it uses by default (``deepvis attribute -o``) and

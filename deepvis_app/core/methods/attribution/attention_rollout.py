@@ -12,7 +12,7 @@ weights are computed here from each ``nn.MultiheadAttention``'s own query and ke
 query and key it is called with (torchvision's ViT calls it with ``need_weights=False``, so they are
 never materialized). The map does not depend on the objective: rollout is class-agnostic. Windowed
 attention (Swin) has no class token and no global attention matrix, so it is not covered; a network
-without ``nn.MultiheadAttention`` gets an all-zero map and a notice (`core.notices`: stderr, the app's
+without ``nn.MultiheadAttention`` gets an all-zero map and a notice (`core.base.notices`: stderr, the app's
 status line), since the app's method cycle passes through this method on every network.
 """
 

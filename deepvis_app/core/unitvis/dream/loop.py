@@ -1,8 +1,8 @@
 """Deep dream as cnn-vis does it: layer or neuron amplification, multiscale, tiled, RMSProp.
 
-Every cnn-vis option is a `DreamConfig` field (`dream_config.py`) with cnn-vis's name and default. The image lives
+Every cnn-vis option is a `DreamConfig` field (`dream/config.py`) with cnn-vis's name and default. The image lives
 in caffe space (0..255 minus mean, see `params.py`), as in cnn-vis. Per step and per
-checkerboard phase (see `dream_tiles.py`) the network's gradient of every window is computed
+checkerboard phase (see `dream/tiles.py`) the network's gradient of every window is computed
 (batched), then each window gets its own RMSProp update with the p-norm, auxiliary p-norm and
 TV gradients of its current pixels, optionally divided per pixel by its window count.
 

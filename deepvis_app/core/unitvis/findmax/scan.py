@@ -13,7 +13,7 @@ fork's tracker kept max and min values per channel).
 With `search_min` (the arikpoz fork's `--search-min`) the same pass also keeps each unit's k
 *lowest*-scoring images, written lowest first to find_min/<layer>.json so the max record stays as it
 is; with `summaries` it keeps the per-image maxes of the first `summary_images` images and writes the
-fork's histogram, inactivity and correlation pictures (see `find_max_summary`).
+fork's histogram, inactivity and correlation pictures (see `findmax.summary`).
 
 All listed layers are captured in the same forward pass; per batch, every unit's spatial max is
 merged into its top-k table by `topk.merge_topk` (no per-unit loops). The state (tables, failed

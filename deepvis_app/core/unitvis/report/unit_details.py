@@ -6,7 +6,7 @@ the unit, the unit's activation map zoomed to the image, and the reconstruction 
 of the layer (the whole layer as the seed). `unit_detail_images` makes those four pictures for one
 (image, position) pair, with the per-unit backprop method of the `unit_backprop` setting (deconv on
 networks with max-pool switches, guided backprop otherwise: see `crops.unit_backprop_method`).
-`method_map_images` adds the map of any registered back-pane method (`core.methods`) for the unit,
+`method_map_images` adds the map of any registered back-pane method (`core.methods.registry`) for the unit,
 computed as the app computes it (same objective, Grad-CAM layer and settings options) and shown in
 the method's own view, so the report can set methods side by side on a unit's top image.
 """
