@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.core.imaging import tiles
-from deepvis_app.core.imaging.display import norm01
+from deepvis_app.core.imaging.display import norm01, to_uint8
 
 BG = (0.2, 0.2, 0.2)
 CURSOR = (0.5, 1.0, 0.5)
@@ -19,12 +19,21 @@ def _maps(seed=0, shape=(7, 5, 4)):
 
 def test_forward_normalisation_is_whole_layer_min_max():
     maps = _maps()
-    normed = tiles.layer_values(maps, back=False, boost_indiv=0.0, boost_gamma=1.0)[..., 0]
-    assert normed.dtype == np.float32, "the live path stays in float32"
+    values = tiles.layer_values(maps, back=False, boost_indiv=0.0, boost_gamma=1.0)
+    assert values.dtype == np.uint8 and values.shape == (*maps.shape, 3)
+    assert (values == values[..., :1]).all()                   # gray
     expected = (maps - maps.min()) / (maps.max() - maps.min())
-    np.testing.assert_allclose(normed, expected, atol=1e-6)
-    # global, not per channel: exactly one channel reaches 1
-    assert sum(np.isclose(normed[c].max(), 1.0) for c in range(len(maps))) == 1
+    assert np.abs(values[..., 0].astype(int) - np.rint(expected * 255)).max() <= 1
+    # global, not per channel: exactly one channel reaches 255, one reaches 0
+    assert sum(int(values[c].max() == 255) for c in range(len(maps))) == 1
+    assert sum(int(values[c].min() == 0) for c in range(len(maps))) == 1
+
+
+def test_boosted_forward_values_equal_the_float_boosts():
+    maps = _maps(2)
+    values = tiles.layer_values(maps, back=False, boost_indiv=0.5, boost_gamma=0.7)
+    expected = tiles.apply_boosts(norm01(maps), 0.5, 0.7)
+    assert np.abs(values[..., 1].astype(int) - np.rint(expected * 255)).max() <= 1
 
 
 def test_tile_pixels_equal_the_normalised_channel():
@@ -37,11 +46,11 @@ def test_tile_pixels_equal_the_normalised_channel():
         assert (w, h) == (4, 5)
         tile = mosaic.image[y:y + h, x:x + w]
         for channel in range(3):
-            np.testing.assert_allclose(tile[..., channel], normed[unit], atol=1e-6)
+            assert np.abs(tile[..., channel].astype(int) - np.rint(normed[unit] * 255)).max() <= 1
     # 1-px padding on each side of every tile: cells are 7 px high, 6 px wide
     assert mosaic.image.shape == (3 * 7, 3 * 6, 3)
     assert mosaic.tile_rects[4] == (1 * 6 + 1, 1 * 7 + 1, 4, 5)
-    np.testing.assert_allclose(mosaic.image[-7:, -6:], np.broadcast_to(BG, (7, 6, 3)))  # empty cell
+    assert (mosaic.image[-7:, -6:] == to_uint8(np.asarray(BG))).all()   # empty cell
 
 
 def _border(image, rect):
@@ -54,9 +63,8 @@ def test_selected_tile_border_and_frozen_origin_border():
     values = tiles.layer_values(_maps(), False, 0.0, 1.0)
     marks = tiles.selection_highlights(7, selected=2, origin=5, cursor_color=CURSOR, origin_color=ORIGIN)
     mosaic = tiles.layer_grid(values, 1.0, BG, marks)
-    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[2]), np.broadcast_to(CURSOR, (26, 3)))
-    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[5]), np.broadcast_to(ORIGIN, (26, 3)))
-    np.testing.assert_allclose(_border(mosaic.image, mosaic.tile_rects[0]), np.broadcast_to(BG, (26, 3)))
+    for unit, color in ((2, CURSOR), (5, ORIGIN), (0, BG)):
+        assert (_border(mosaic.image, mosaic.tile_rects[unit]) == to_uint8(np.asarray(color))).all()
     same = tiles.selection_highlights(7, selected=3, origin=3, cursor_color=CURSOR, origin_color=ORIGIN)
     assert same == {3: ORIGIN}
 
@@ -79,9 +87,10 @@ def test_back_diffs_are_sign_coloured():
     diffs = np.zeros((2, 1, 3), np.float32)
     diffs[0, 0] = [2.0, -4.0, 0.0]
     colors = tiles.layer_values(diffs, back=True, boost_indiv=0.0, boost_gamma=1.0)
-    np.testing.assert_allclose(colors[0, 0, 0], [0.0, 0.5, 0.0])   # positive: green, / max|x|
-    np.testing.assert_allclose(colors[0, 0, 1], [1.0, 0.0, 0.0])   # negative: red
-    np.testing.assert_allclose(colors[1], 0.0)
+    assert colors.dtype == np.uint8
+    np.testing.assert_allclose(colors[0, 0, 0], [0, 128, 0], atol=1)   # positive: green, / max|x|
+    np.testing.assert_array_equal(colors[0, 0, 1], [255, 0, 0])         # negative: red
+    np.testing.assert_array_equal(colors[1], 0)
 
 
 def test_fc_layer_is_small_squares():
@@ -90,7 +99,7 @@ def test_fc_layer_is_small_squares():
     assert mosaic.grid_shape == (3, 4)
     x, y, w, h = mosaic.tile_rects[9]
     assert (w, h) == (3, 3)
-    np.testing.assert_allclose(mosaic.image[y:y + h, x:x + w], 1.0)
+    assert (mosaic.image[y:y + h, x:x + w] == 255).all()
 
 
 @pytest.mark.parametrize("size", [(100, 60), (20, 50)])
@@ -106,6 +115,20 @@ def test_fit_to_pane_keeps_aspect_top_left(size):
         assert (pane[:height, : width // 2] == 0).all() and (pane[:height, width // 2:width, 0] == 200).all()
 
 
+@pytest.mark.parametrize("size", [(47, 20), (40, 26)])
+@pytest.mark.parametrize("kind", ["uint8", "float", "gray", "rgba"])
+def test_fit_to_pane_takes_every_image_kind(kind, size):
+    base = np.zeros((10, 20, 3), np.uint8)
+    base[:, 10:] = (200, 100, 50)
+    image = {"uint8": base, "float": base / np.float32(255), "gray": base[..., 0],
+             "rgba": np.dstack([base, np.full((10, 20), 7, np.uint8)])}[kind]
+    pane, scale = tiles.fit_to_pane(image, size, (0.0, 0.0, 1.0))
+    assert pane.shape == (size[1], size[0], 3) and scale == 2.0
+    expected = base[..., :1].repeat(3, axis=2) if kind == "gray" else base
+    np.testing.assert_array_equal(pane[:20, :40], np.repeat(np.repeat(expected, 2, axis=0), 2, axis=1))
+    assert (pane[20:] == (0, 0, 255)).all() and (pane[:, 40:] == (0, 0, 255)).all()
+
+
 def test_scaled_rects_follow_the_fit():
     assert tiles.scaled_rects([(1, 1, 4, 5)], 2.0) == ((2, 2, 8, 10),)
 
@@ -118,7 +141,7 @@ def test_pattern_tiles_shrink_to_a_common_size():
 
 
 def test_uint8_mosaic_matches_the_float_one():
-    values = tiles.layer_values(_maps(3), False, 0.3, 0.7)
+    values = np.repeat(tiles.apply_boosts(norm01(_maps(3)), 0.3, 0.7)[..., None], 3, axis=3)
     marks = {1: CURSOR}
     as_float = tiles.layer_grid(values, 1.0, BG, marks)
     as_bytes = tiles.make_mosaic(tiles.as_uint8(values), 3, BG, marks)

@@ -30,7 +30,8 @@ FC_TILE_PX = 3
 
 @dataclass(frozen=True)
 class Mosaic:
-    """A grid of tiles: the float RGB image in [0, 1] and each tile's (x, y, w, h) inside it."""
+    """A grid of tiles: the RGB image (uint8 from uint8 tiles, float in [0, 1] from float ones) and each
+    tile's (x, y, w, h) inside it."""
 
     image: np.ndarray
     grid_shape: tuple[int, int]
@@ -65,15 +66,26 @@ def apply_boosts(values: np.ndarray, boost_indiv: float, boost_gamma: float) -> 
 
 
 def layer_values(data: np.ndarray, back: bool, boost_indiv: float, boost_gamma: float) -> np.ndarray:
-    """A layer's activations (or back diffs when ``back``) as boosted (C, H, W, 3) colours in [0, 1].
+    """A layer's activations (or back diffs when ``back``) as boosted (C, H, W, 3) uint8 colours.
     Activations are min-max normalised over the whole layer (one range for all channels, as the
-    original's `tile_images_normalize`)."""
+    original's `tile_images_normalize`); without boosts (the default) straight to bytes in one pass, as
+    the live loop draws this every frame."""
     maps = as_maps(data)
     if back:
-        return apply_boosts(back_diff_colors(maps), boost_indiv, boost_gamma)
-    # gray: boosted once per value, its three channels a read-only view (`as_uint8` converts one)
-    gray = apply_boosts(norm01(maps), boost_indiv, boost_gamma)
-    return np.broadcast_to(gray[..., None], (*gray.shape, 3))
+        return as_uint8(apply_boosts(back_diff_colors(maps), boost_indiv, boost_gamma))
+    if boost_indiv or boost_gamma != 1.0:
+        gray = as_uint8(apply_boosts(norm01(maps), boost_indiv, boost_gamma))
+    else:
+        gray = _norm01_bytes(maps)
+    return cv2.cvtColor(gray.reshape(-1, gray.shape[-1]), cv2.COLOR_GRAY2RGB).reshape(*gray.shape, 3)
+
+
+def _norm01_bytes(maps: np.ndarray) -> np.ndarray:
+    """``to_uint8(norm01(maps))`` without the float image in between (OpenCV scales, rounds and saturates)."""
+    low, high = float(maps.min()), float(maps.max())
+    alpha = 255.0 / (high - low + _EPS)
+    flat = np.ascontiguousarray(maps).reshape(maps.shape[0], -1)
+    return cv2.convertScaleAbs(flat, alpha=alpha, beta=-low * alpha).reshape(maps.shape)
 
 
 def fc_squares(values: np.ndarray) -> np.ndarray:
@@ -131,27 +143,35 @@ def as_uint8(image: np.ndarray) -> np.ndarray:
     saturated by OpenCV (several times faster than numpy's rint/clip on a pane-sized image)."""
     if image.dtype == np.uint8:
         return image
-    if image.ndim == 4 and image.shape[-1] == 3 and image.strides[-1] == 0:   # gray seen as RGB (`layer_values`)
-        gray = as_uint8(np.ascontiguousarray(image[..., 0]))                   # converted once, then copied
-        return cv2.cvtColor(gray.reshape(-1, gray.shape[-1]), cv2.COLOR_GRAY2RGB).reshape(image.shape)
     flat = np.ascontiguousarray(image, dtype=np.float32).reshape(image.shape[0], -1)
     return cv2.convertScaleAbs(flat, alpha=255.0).reshape(image.shape)
 
 
 def fit_to_pane(image: np.ndarray, size: tuple[int, int], background: Color) -> tuple[np.ndarray, float]:
     """An HxWx3 image (uint8, or float in [0, 1]) resized into a (width, height) pane of
-    ``background``, top-left anchored; returns (uint8 pane, scale)."""
+    ``background``, top-left anchored; returns (uint8 pane, scale). An RGB uint8 image is resized
+    straight into the pane (the live loop fits two or three panes a frame)."""
     width, height = max(size[0], 1), max(size[1], 1)
     scale = fit_scale(image.shape[:2], (width, height))
     new_w = max(1, min(width, int(round(image.shape[1] * scale))))
     new_h = max(1, min(height, int(round(image.shape[0] * scale))))
     interp = cv2.INTER_NEAREST if scale >= 1.0 else cv2.INTER_AREA
-    resized = as_uint8(cv2.resize(np.ascontiguousarray(image), (new_w, new_h), interpolation=interp))
+    pane = np.empty((height, width, 3), np.uint8)
+    fill = [int(v) for v in to_uint8(np.asarray(background, dtype=np.float32))]
+    for x0, y0 in ((new_w, 0), (0, new_h)):   # the margins right and below (OpenCV fills far faster than numpy)
+        if x0 < width and y0 < height:
+            cv2.rectangle(pane, (x0, y0), (width - 1, height - 1), fill, thickness=-1)
+    inside = pane[:new_h, :new_w]
+    source = np.ascontiguousarray(image)
+    if source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] == 3:
+        resized = cv2.resize(source, (new_w, new_h), dst=inside, interpolation=interp)
+        if resized.ctypes.data != inside.ctypes.data:     # OpenCV chose its own output
+            inside[...] = resized
+        return pane, scale
+    resized = as_uint8(cv2.resize(source, (new_w, new_h), interpolation=interp))
     if resized.ndim == 2:
         resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2RGB)
-    fill = [int(v) for v in to_uint8(np.asarray(background, dtype=np.float32))]
-    pane = cv2.copyMakeBorder(resized[..., :3], 0, height - new_h, 0, width - new_w, cv2.BORDER_CONSTANT,
-                              value=fill)
+    inside[...] = resized[..., :3]
     return pane, scale
 
 
