@@ -20,6 +20,7 @@ from deepvis_app.core.app.result import Result
 from deepvis_app.core.app.session import Session
 from deepvis_app.core.app.unit_class import LabelLayerError, label_layers
 from deepvis_app.core.methods.registry import METHOD_NAMES, get_method
+from deepvis_app.core.nn.hooks import forward_until
 from deepvis_app.core.nn.model import load_model
 from deepvis_app.io.images import sample_image, write_image
 from deepvis_app.io.sources import InputManager
@@ -119,6 +120,20 @@ def test_click_and_hover_select_units(make_session):
     assert session.state.layer_idx == 6
     result = session.latest_result()
     assert session.hover_text(*result.tile_rects[2][:2]).endswith("  2")   # output layer: label "2"
+
+
+def test_hover_names_each_units_largest_activation_in_the_frame_shown(make_session):
+    session = make_session()
+    result = press(session, "k")
+    layer = session.info.layers[session.state.layer_idx]
+    x = session.loaded.preprocessor.to_tensor(sample_image("chelsea"))
+    with torch.no_grad():
+        expected = forward_until(session.loaded.module, x, [layer])[layer][0]
+    for unit in range(4):
+        left, top, width, height = result.tile_rects[unit]
+        text = session.hover_text(left + width / 2, top + height / 2)
+        assert re.fullmatch(rf"unit {unit}  max (-?[0-9.]+)", text), text
+        assert float(text.split()[-1]) == pytest.approx(float(expected[unit].max()), abs=0.006)
 
 
 def test_attribution_method_in_the_back_pane(make_session):

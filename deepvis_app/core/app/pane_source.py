@@ -93,7 +93,6 @@ class PaneSource:
         self.engine, self.inputs, self.loader, self.info, self.settings = engine, inputs, loader, info, settings
         self.method_options = method_options
         self.forward_times: list[float] = []
-        self.unit_max: tuple[int, np.ndarray] | None = None
         self._partial: _Partial | None = None
         self._receptive: dict[str, tuple[int, int] | None] = {}   # layer -> RF (height, width), per model
         self.label_layers = label_layers(engine.loaded)   # layers whose units are classes (`unit_class`)
@@ -130,7 +129,6 @@ class PaneSource:
             data.unit_class = unit_class(self.engine.loaded, fwd, state.selected_unit)
         data.overlay = output_overlay(self.engine.head, state.target_region, self._head_selection(state),
                                       self.engine.loaded.label)
-        self.unit_max = (state.layer_idx, activations.reshape(len(activations), -1).max(axis=1))
         self._add_unit_images(data, state, layer)
         if need_back:
             self._add_back(data, fwd, method, layer, _Request(frame, state, timings, token, on_partial))

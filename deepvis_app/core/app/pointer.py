@@ -37,12 +37,12 @@ def dragged(result: Result, box: tuple[float, float, float, float],
     return drag_region(result.overlay, box, result.input_scale, input_size)
 
 
-def hover_text(unit: int, maxima: tuple[int, np.ndarray] | None, layer_idx: int, label: str | None) -> str:
-    """"unit 12  max 3.41  label": the unit, its largest activation on the layer shown (``maxima``:
-    (layer index, per-unit maxima)), its class on a label layer."""
+def hover_text(unit: int, activations: np.ndarray | None, label: str | None) -> str:
+    """"unit 12  max 3.41  label": the unit, its largest activation in the shown layer's ``activations``
+    ((C,) or (C, H, W), the Result's: the frame the grid shows), its class on a label layer."""
     text = f"unit {unit}"
-    if maxima is not None and maxima[0] == layer_idx and unit < len(maxima[1]):
-        text += f"  max {maxima[1][unit]:.2f}"
+    if activations is not None and unit < len(activations):
+        text += f"  max {float(np.max(activations[unit])):.2f}"
     if label is not None:
         text += f"  {label}"
     return text

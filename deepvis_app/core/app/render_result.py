@@ -75,7 +75,8 @@ def render_result(setup: RenderSetup, request: Request, data: PaneData, snapshot
         frame_seq=data.frame_seq,
         input_scale=panes.input_scale,
         overlay=data.overlay,
-        snapshot=snapshot)
+        snapshot=snapshot,
+        activations=data.activations)
 
 
 def error_result(setup: RenderSetup, request: Request, previous: Result | None, error: str) -> Result:

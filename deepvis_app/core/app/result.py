@@ -54,6 +54,7 @@ class Result:
     input_scale: float = 1.0                 # input pixels -> pixels of images["input"] (clicks, drags)
     overlay: OutputOverlay | None = None     # what the input pane shows of the output (boxes a click picks)
     snapshot: Snapshot = Snapshot()          # what the status line was written from (its frame: frame_seq's)
+    activations: np.ndarray | None = None    # the layer the grid shows, (C,) or (C, H, W): a hovered unit's max
 
 
 def layer_entries(layers: list[LayerInfo], state: ViewState) -> tuple[LayerEntry, ...]:

@@ -157,12 +157,12 @@ class Session:
 
     def hover_text(self, x: float, y: float) -> str | None:
         """"unit 12  max 3.41  label" for the tile under (x, y) of images["layers"], else None."""
-        unit = pointer.unit_at(self.latest_result(), x, y)
-        if unit is None:
+        result = self.latest_result()
+        unit = pointer.unit_at(result, x, y)
+        if result is None or unit is None:
             return None
         on_labels = self.info.layers[self.state.layer_idx] in self._source.label_layers
-        return pointer.hover_text(unit, self._source.unit_max, self.state.layer_idx,
-                                  self.loaded.label(unit) if on_labels else None)
+        return pointer.hover_text(unit, result.activations, self.loaded.label(unit) if on_labels else None)
 
     def open_paths(self, paths: list[str]) -> None:
         self.inputs.open_paths(list(paths))
