@@ -53,7 +53,9 @@ for module in "$@"; do
     echo 'also_copy = ["models", "settings", "bench"]'
   } >> "$work/pyproject.toml"
   echo "== $module (tests: $tests)"
-  (cd "$work" && QT_QPA_PLATFORM=offscreen DEEPVIS_SETTINGS_LOCAL="" "$mutmut" run --max-children "${MUTATE_JOBS:-2}" >"$work/run.log" 2>&1) || {
+  # one torch thread: mutmut forks each mutant's test run from a process whose OpenMP pool already ran,
+  # and a forked child's first parallel region then waits forever (the "timeouts" of earlier runs)
+  (cd "$work" && QT_QPA_PLATFORM=offscreen DEEPVIS_SETTINGS_LOCAL="" OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$mutmut" run --max-children "${MUTATE_JOBS:-2}" >"$work/run.log" 2>&1) || {
     echo "mutate.sh: mutmut failed on $module; see $work/run.log" >&2; tail -20 "$work/run.log" >&2; exit 1; }
   (cd "$work" && "$mutmut" results --all true >"$work/results.txt" 2>&1 || true)
   "$root/.venv/bin/python" - "$work/results.txt" "$module" <<'PY'

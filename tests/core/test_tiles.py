@@ -20,10 +20,9 @@ def _maps(seed=0, shape=(7, 5, 4)):
 def test_forward_normalisation_is_whole_layer_min_max():
     maps = _maps()
     values = tiles.layer_values(maps, back=False, boost_indiv=0.0, boost_gamma=1.0)
-    assert values.dtype == np.uint8 and values.shape == (*maps.shape, 3)
-    assert (values == values[..., :1]).all()                   # gray
+    assert values.dtype == np.uint8 and values.shape == maps.shape   # gray
     expected = (maps - maps.min()) / (maps.max() - maps.min())
-    assert np.abs(values[..., 0].astype(int) - np.rint(expected * 255)).max() <= 1
+    assert np.abs(values.astype(int) - np.rint(expected * 255)).max() <= 1
     # global, not per channel: exactly one channel reaches 255, one reaches 0
     assert sum(int(values[c].max() == 255) for c in range(len(maps))) == 1
     assert sum(int(values[c].min() == 0) for c in range(len(maps))) == 1
@@ -33,7 +32,7 @@ def test_boosted_forward_values_equal_the_float_boosts():
     maps = _maps(2)
     values = tiles.layer_values(maps, back=False, boost_indiv=0.5, boost_gamma=0.7)
     expected = tiles.apply_boosts(norm01(maps), 0.5, 0.7)
-    assert np.abs(values[..., 1].astype(int) - np.rint(expected * 255)).max() <= 1
+    assert values.shape == maps.shape and np.abs(values.astype(int) - np.rint(expected * 255)).max() <= 1
 
 
 def test_tile_pixels_equal_the_normalised_channel():
@@ -147,3 +146,14 @@ def test_uint8_mosaic_matches_the_float_one():
     as_bytes = tiles.make_mosaic(tiles.as_uint8(values), 3, BG, marks)
     assert as_bytes.image.dtype == np.uint8 and as_bytes.tile_rects == as_float.tile_rects
     assert np.abs(as_bytes.image.astype(int) - np.rint(as_float.image * 255)).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_gray_tiles_make_the_mosaic_of_their_rgb(dtype):
+    gray = np.random.default_rng(4).integers(0, 256, (5, 6, 3)).astype(np.uint8)
+    gray = gray if dtype == np.uint8 else gray / np.float32(255)
+    marks = {2: CURSOR}
+    as_gray = tiles.make_mosaic(gray, 2, BG, marks)
+    as_rgb = tiles.make_mosaic(np.repeat(gray[..., None], 3, axis=3), 2, BG, marks)
+    assert as_gray.image.dtype == as_rgb.image.dtype and as_gray.tile_rects == as_rgb.tile_rects
+    np.testing.assert_array_equal(as_gray.image, as_rgb.image)

@@ -128,7 +128,7 @@ def back_image(data: PaneData, state: ViewState, settings: Settings) -> np.ndarr
 
 
 def grid_values(data: PaneData, state: ViewState, info: ModelInfo) -> np.ndarray | None:
-    """Boosted (C, H, W, 3) colours of the current layer: activations, or back diffs."""
+    """The current layer's tiles (`tiles.layer_values`): activations gray, or back diffs in colour."""
     source = data.layer_grads if state.layers_show_back else data.activations
     if source is None:
         return None

@@ -66,30 +66,29 @@ def apply_boosts(values: np.ndarray, boost_indiv: float, boost_gamma: float) -> 
 
 
 def layer_values(data: np.ndarray, back: bool, boost_indiv: float, boost_gamma: float) -> np.ndarray:
-    """A layer's activations (or back diffs when ``back``) as boosted (C, H, W, 3) uint8 colours.
-    Activations are min-max normalised over the whole layer (one range for all channels, as the
-    original's `tile_images_normalize`); without boosts (the default) straight to bytes in one pass, as
-    the live loop draws this every frame."""
+    """A layer's activations as boosted (C, H, W) uint8 gray tiles, or its back diffs (``back``) as
+    (C, H, W, 3) uint8 colours. Activations are min-max normalised over the whole layer (one range for all
+    channels, as the original's `tile_images_normalize`); without boosts (the default) they go to bytes
+    in one pass and stay one channel until `make_mosaic` places them: the live loop draws this every frame."""
     maps = as_maps(data)
     if back:
         return as_uint8(apply_boosts(back_diff_colors(maps), boost_indiv, boost_gamma))
     if boost_indiv or boost_gamma != 1.0:
-        gray = as_uint8(apply_boosts(norm01(maps), boost_indiv, boost_gamma))
-    else:
-        gray = _norm01_bytes(maps)
-    return cv2.cvtColor(gray.reshape(-1, gray.shape[-1]), cv2.COLOR_GRAY2RGB).reshape(*gray.shape, 3)
+        return as_uint8(apply_boosts(norm01(maps), boost_indiv, boost_gamma))
+    return _norm01_bytes(maps)
 
 
 def _norm01_bytes(maps: np.ndarray) -> np.ndarray:
-    """``to_uint8(norm01(maps))`` without the float image in between (OpenCV scales, rounds and saturates)."""
-    low, high = float(maps.min()), float(maps.max())
+    """``to_uint8(norm01(maps))`` without the float image in between (OpenCV finds the range in one pass,
+    then scales, rounds and saturates)."""
+    flat = np.ascontiguousarray(maps, dtype=np.float32).reshape(-1, maps.shape[-1])
+    low, high = cv2.minMaxLoc(flat)[:2]
     alpha = 255.0 / (high - low + _EPS)
-    flat = np.ascontiguousarray(maps).reshape(maps.shape[0], -1)
     return cv2.convertScaleAbs(flat, alpha=alpha, beta=-low * alpha).reshape(maps.shape)
 
 
 def fc_squares(values: np.ndarray) -> np.ndarray:
-    """(C, 1, 1, 3) values repeated to FC_TILE_PX squares; other shapes unchanged."""
+    """(C, 1, 1) or (C, 1, 1, 3) values repeated to FC_TILE_PX squares; other shapes unchanged."""
     if values.shape[1:3] == (1, 1):
         return np.repeat(np.repeat(values, FC_TILE_PX, axis=1), FC_TILE_PX, axis=2)
     return values
@@ -97,9 +96,9 @@ def fc_squares(values: np.ndarray) -> np.ndarray:
 
 def make_mosaic(tiles: np.ndarray, cols: int, pad_color: Color,
                 highlights: dict[int, Color] | None = None, pad: int = 1) -> Mosaic:
-    """Tiles (C, h, w, 3) in row-major ``cols`` columns, each padded by ``pad`` px of ``pad_color``
-    (or of its highlight colour); empty cells are ``pad_color``. uint8 tiles give a uint8 mosaic
-    (colours scaled to 0..255), float tiles a float one."""
+    """Tiles (C, h, w, 3), or gray (C, h, w), in row-major ``cols`` columns, each padded by ``pad`` px of
+    ``pad_color`` (or of its highlight colour); empty cells are ``pad_color``. uint8 tiles give a uint8
+    RGB mosaic (colours scaled to 0..255), float tiles a float one."""
     count, height, width = tiles.shape[:3]
     rows = -(-count // cols)
     cell_h, cell_w = height + 2 * pad, width + 2 * pad
@@ -110,10 +109,28 @@ def make_mosaic(tiles: np.ndarray, cols: int, pad_color: Color,
     for index, color in (highlights or {}).items():
         if 0 <= index < count:
             cells[index // cols, :, index % cols] = _pixel(color, tiles.dtype)
+    rgb = _as_rgb(tiles)
     for index in range(count):   # one block copy per tile (row-contiguous: faster than one strided copy)
-        cells[index // cols, pad:pad + height, index % cols, pad:pad + width] = tiles[index]
+        cells[index // cols, pad:pad + height, index % cols, pad:pad + width] = rgb[index]
     rects = tuple(((i % cols) * cell_w + pad, (i // cols) * cell_h + pad, width, height) for i in range(count))
     return Mosaic(image, (rows, cols), rects)
+
+
+def _as_rgb(tiles: np.ndarray) -> np.ndarray:
+    """(C, h, w, 3) tiles unchanged; gray (C, h, w) ones as RGB, in one call for all (per tile, a wide
+    layer's thousand calls cost more than the copy)."""
+    if tiles.ndim == 4:
+        return tiles
+    if tiles.dtype == np.uint8:
+        flat = np.ascontiguousarray(tiles).reshape(-1, tiles.shape[-1])
+        return cv2.cvtColor(flat, cv2.COLOR_GRAY2RGB).reshape(*tiles.shape, 3)
+    return np.repeat(tiles[..., None], 3, axis=3)
+
+
+def _into(view: np.ndarray, written: np.ndarray) -> None:
+    """After an OpenCV call given ``dst=view``: copy its output into ``view`` if OpenCV allocated its own."""
+    if written.ctypes.data != view.ctypes.data:
+        view[...] = written
 
 
 def selection_highlights(count: int, selected: int | None, origin: int | None,
@@ -164,9 +181,7 @@ def fit_to_pane(image: np.ndarray, size: tuple[int, int], background: Color) -> 
     inside = pane[:new_h, :new_w]
     source = np.ascontiguousarray(image)
     if source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] == 3:
-        resized = cv2.resize(source, (new_w, new_h), dst=inside, interpolation=interp)
-        if resized.ctypes.data != inside.ctypes.data:     # OpenCV chose its own output
-            inside[...] = resized
+        _into(inside, cv2.resize(source, (new_w, new_h), dst=inside, interpolation=interp))
         return pane, scale
     resized = as_uint8(cv2.resize(source, (new_w, new_h), interpolation=interp))
     if resized.ndim == 2:
@@ -183,7 +198,7 @@ def scaled_rects(rects: Sequence[Rect], scale: float) -> tuple[Rect, ...]:
 
 def layer_grid(values: np.ndarray, aspect: float, pad_color: Color,
                highlights: dict[int, Color] | None = None) -> Mosaic:
-    """Boosted (C, H, W, 3) layer colours as the original's grid (FC layers as small squares)."""
+    """`layer_values` tiles as the original's grid (FC layers as small squares)."""
     return make_mosaic(fc_squares(values), grid_cols(values.shape[0], aspect), pad_color, highlights)
 
 
