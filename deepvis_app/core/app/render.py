@@ -253,17 +253,17 @@ def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settin
     background = settings.window_background
     pane = blank(size, background).copy()
     slot_w, slot_h = (width, height // 3) if vertical else (width // 3, height)
-    for index, (kind, label) in enumerate(UNIT_IMAGE_LABELS.items()):
+    slots = UNIT_IMAGE_LABELS.items() if min(slot_w, slot_h) > 0 else ()   # a pane under 3 px: background
+    for index, (kind, label) in enumerate(slots):
         img = getattr(images, kind)
-        if img is None:
-            side = max(1, min(slot_w, slot_h) - 8)
-            img = placeholder((side, max(1, side // 2)), label, settings)
+        if img is None:                                # a 2:1 box, as large as the slot holds
+            box_w = max(1, min(slot_w, 2 * slot_h))
+            img = placeholder((box_w, box_w // 2), label, settings)
         part, scale = tiles.fit_to_pane(img, (slot_w, slot_h), background)
         if scores and kind == "max_im" and images.max_im is not None and images.scores:
             part = _captioned(part, images.max_im.shape, images.scores, images.slots, scale)
         x, y = (0, index * slot_h) if vertical else (index * slot_w, 0)
-        used_h, used_w = min(part.shape[0], height - y), min(part.shape[1], width - x)
-        pane[y:y + used_h, x:x + used_w] = part[:used_h, :used_w]
+        pane[y:y + slot_h, x:x + slot_w] = part
     pane.flags.writeable = False
     _last_unit_pane[:] = [(images, size, vertical, scores, pane)]
     return pane
