@@ -135,3 +135,12 @@ def test_bad_view_and_shape_are_errors():
         back_view(np.zeros((2, 3, 2, 2)), "raw")
     with pytest.raises(ValueError, match="unknown colormap"):
         apply_colormap(np.zeros((2, 2)), "rainbowish")
+
+
+@pytest.mark.parametrize("view", BACK_VIEWS)
+def test_a_float32_signal_draws_the_picture_of_its_float64_copy(view):
+    """The live path draws float32 maps in float32: at most one grey level from the float64 drawing."""
+    grad = np.random.default_rng(5).normal(size=(3, 24, 20)).astype(np.float32)
+    image = np.full((24, 20, 3), 90, np.uint8)
+    fast, exact = (back_view(g, view, image=image, blur_sigma=1.5).astype(int) for g in (grad, grad.astype(np.float64)))
+    assert np.abs(fast - exact).max() <= 1

@@ -47,17 +47,16 @@ COLORMAPS = ("gray", *_COLORMAPS)
 
 def norm01(x: np.ndarray) -> np.ndarray:
     """Min-max to [0, 1] over the whole array: (x - min) / (max - min + 1e-10). Float arrays keep
-    their precision (a float32 layer stays float32 on the live path), others become float64."""
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
+    their precision (a float32 layer stays float32 on the live path), others become float (`_as_float`)."""
+    x = _as_float(x)
     low, high = x.min(), x.max()
     return (x - low) / (high - low + _EPS)
 
 
 def norm01c(x: np.ndarray, center: float = 0.0) -> np.ndarray:
-    """Scale so that ``center`` maps to 0.5 and the larger side of the range just reaches 0 or 1."""
-    x = np.asarray(x, dtype=np.float64) - center
+    """Scale so that ``center`` maps to 0.5 and the larger side of the range just reaches 0 or 1 (float
+    arrays keep their precision, as in `norm01`)."""
+    x = _as_float(x) - center
     return x / (max(2.0 * x.max(), -2.0 * x.min()) + _EPS) + 0.5
 
 
@@ -112,8 +111,9 @@ class ViewScale:
 
 def back_view(grad_chw: np.ndarray, view: str, image: np.ndarray | None = None, blur_sigma: float = 4.0,
               colormap: str = "jet", scale: ViewScale = ViewScale()) -> np.ndarray:
-    """A (C, H, W) back-projection (or a 1-channel map) shown as uint8 HxWx3 in one of ``BACK_VIEWS``."""
-    grad = np.asarray(grad_chw, dtype=np.float64)
+    """A (C, H, W) back-projection (or a 1-channel map) shown as uint8 HxWx3 in one of ``BACK_VIEWS``; a
+    float32 signal (the live path's) is drawn in float32."""
+    grad = _as_float(grad_chw)
     if grad.ndim == 2:
         grad = grad[None]
     if grad.ndim != 3:
@@ -139,6 +139,12 @@ def back_view(grad_chw: np.ndarray, view: str, image: np.ndarray | None = None, 
     if view == "histogram":
         return value_histogram(grad, grad.shape[1:])
     raise ValueError(f"unknown view '{view}' (choose from {', '.join(BACK_VIEWS)})")
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    """float32 and float64 arrays as they are, other values in the float that holds them (at least float32)."""
+    array = np.asarray(values)
+    return array.astype(np.result_type(array.dtype, np.float32), copy=False)
 
 
 def _gray3(values: np.ndarray) -> np.ndarray:
