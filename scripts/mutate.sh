@@ -21,7 +21,7 @@ tests_for() {   # the test files that exercise a module (what a mutant of it mus
     deepvis_app/settings/legacy.py) echo "tests/core/test_settings_legacy.py tests/gui/test_legacy_window_settings.py" ;;
     deepvis_app/core/app/actions.py) echo "tests/core/test_actions.py tests/core/test_actions_cycles.py tests/core/test_keymap.py" ;;
     deepvis_app/core/imaging/display.py) echo "tests/core/test_display.py tests/core/test_display_mutants.py" ;;
-    deepvis_app/core/app/render.py) echo "tests/core/test_render_pieces.py tests/core/test_render_unit_images.py tests/core/test_render_snapshot.py tests/core/test_pattern_weights.py tests/core/test_default_views.py tests/core/test_pattern_sources.py tests/core/test_pair_inputs.py tests/core/test_session.py tests/settings_probes/test_setting_probes.py" ;;
+    deepvis_app/core/app/render.py) echo "tests/core/test_render_pieces.py tests/core/test_render_unit_images.py tests/core/test_render_snapshot.py tests/core/test_pattern_weights.py tests/core/test_default_views.py tests/core/test_pattern_sources.py" ;;
     deepvis_app/io/playlist.py) echo "tests/io/test_playlist.py tests/io/test_static_files_case.py tests/io/test_images.py tests/core/test_pair_inputs.py" ;;
     deepvis_app/core/unitvis/optimize/regularizers.py) echo "tests/core/test_regularizers.py tests/core/test_regularizers_mutants.py tests/core/test_dream.py::test_tv_operators_gradient_equals_autograd tests/core/test_dream.py::test_sobel_operators_are_cnn_vis_filters" ;;
     deepvis_app/core/unitvis/dream/config.py) echo "tests/core/test_run_configs.py tests/core/test_options.py" ;;

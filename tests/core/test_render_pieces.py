@@ -15,11 +15,14 @@ from deepvis_app.core.app.render import (
     UNIT_IMAGE_LABELS,
     PaneData,
     Panes,
+    back_image,
+    grid_values,
     input_pane,
     layers_pane,
+    placeholder,
     unit_images_pane,
 )
-from deepvis_app.core.app.state import ModelInfo, ViewState
+from deepvis_app.core.app.state import CursorArea, ModelInfo, ViewState
 from deepvis_app.core.imaging.display import to_uint8
 from deepvis_app.core.unitvis.store.montage import slot_box, unit_montage
 from deepvis_app.core.unitvis.store.unit_layout import UnitImages
@@ -96,6 +99,69 @@ def test_both_images_of_a_pair_show_side_by_side_by_default():
     assert _is(pane[60:], _bytes(settings.window_background))
     assert scale == pytest.approx(120 / 448)
     assert np.array_equal(input_pane(PAIR, settings, False, (120, 90), pair_view="both")[0], pane)
+
+
+# --- the back pane ------------------------------------------------------------------------------------------
+
+def _pair_signal() -> PaneData:
+    """A pair's back signal: positive on the first image, negative on the second; the pair's input red | blue."""
+    signal = np.ones((3, 8, 16), np.float32)
+    signal[:, :, 8:] = -1.0
+    return PaneData(input_grad=signal, fitted=_stripes(8, [(8, RED), (8, BLUE)]))
+
+
+@pytest.mark.parametrize("view, level", [("first", 255), ("second", 0)])
+def test_a_pair_view_shows_the_back_signal_of_one_image(view, level):
+    settings = Settings(two_inputs="width", input_size=(8, 8))
+    shown = back_image(_pair_signal(), ViewState(pair_view=view), settings)
+    assert shown.shape == (8, 8, 3) and (shown == level).all(), "raw: +1 white, -1 black, the other half gone"
+    both = back_image(_pair_signal(), ViewState(), settings)
+    assert both.shape == (8, 16, 3) and (both[:, :8] == 255).all() and (both[:, 8:] == 0).all()
+
+
+def test_an_overlay_of_one_image_of_a_pair_is_drawn_over_that_image():
+    settings = Settings(two_inputs="width", input_size=(8, 8), grad_norm_blur_radius=0.0)
+    signal = np.zeros((3, 8, 16), np.float32)
+    signal[:, 0, 0] = signal[:, 0, 8] = 1.0          # one hot pixel in each image: elsewhere the image shows
+    data = PaneData(input_grad=signal, fitted=_stripes(8, [(8, RED), (8, BLUE)]))
+    for view, color in (("first", RED), ("second", BLUE)):
+        shown = back_image(data, ViewState(pair_view=view, back_view="overlay", colormap="gray"), settings)
+        assert shown.shape == (8, 8, 3) and _is(shown[4:], color) and tuple(shown[0, 0]) == (255, 255, 255)
+
+
+def test_the_back_pane_follows_the_colormap():
+    signal = np.zeros((3, 6, 6), np.float32)
+    signal[:, 3, 3] = 1.0
+    data, settings = PaneData(input_grad=signal), Settings(grad_norm_blur_radius=0.0)
+    gray, jet = (back_image(data, ViewState(back_view="overlay", colormap=name), settings) for name in ("gray", "jet"))
+    assert tuple(gray[3, 3]) == (255, 255, 255) and tuple(jet[3, 3]) != (255, 255, 255)
+
+
+# --- the unit grid ------------------------------------------------------------------------------------------
+
+def test_the_grid_shows_back_diffs_when_asked_and_activations_otherwise():
+    activations = np.arange(4, dtype=np.float32).reshape(4, 1, 1)
+    diffs = np.array([1.0, -1.0, 0.0, 0.5], np.float32).reshape(4, 1, 1)
+    data = PaneData(activations=activations, layer_grads=diffs)
+    info = ModelInfo.create([("conv", 4)], Settings())
+    forward = grid_values(data, ViewState(), info)
+    assert forward.shape == (4, 1, 1) and list(forward.ravel()) == [0, 85, 170, 255]
+    back = grid_values(data, ViewState(layers_show_back=True), info)
+    assert back.shape == (4, 1, 1, 3) and tuple(back[0, 0, 0]) == (0, 255, 0) and tuple(back[1, 0, 0]) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("area", [CursorArea.LAYER_LIST, CursorArea.GRID])
+def test_the_selected_unit_is_outlined_only_with_the_cursor_in_the_grid(area):
+    settings = Settings()
+    info = ModelInfo.create([("conv", 4)], settings)
+    state = ViewState(cursor_area=area, selected_unit=1)
+    data = PaneData(activations=np.zeros((4, 5, 5), np.float32))
+    panes = Panes()
+    layers_pane(data, state, info, settings, (200, 200), grid_values(data, state, info), None, panes)
+    image = panes.images["layers"]
+    x, y, w, h = panes.tile_rects[1]
+    cursor = (image[y - 1:y + h + 1, x - 1:x + w + 1] == _bytes(settings.layer_clr_cursor)).all(axis=2)
+    assert cursor.any() == (area is CursorArea.GRID)
 
 
 # --- a layer-level picture (pattern mode) -------------------------------------------------------------------
@@ -180,6 +246,15 @@ def test_a_pane_too_small_for_three_images_is_background():
     settings = Settings()
     pane = unit_images_pane(UnitImages(_solid(RED), None, None), (100, 2), settings)
     assert pane.shape == (2, 100, 3) and _is(pane, _bytes(settings.window_background))
+    three = unit_images_pane(UnitImages(_solid(RED), None, None), (100, 3), settings)
+    assert _is(three[0, :1], RED), "three pixels high: one row per image"
+
+
+@pytest.mark.parametrize("size, shape", [((0, 0), (1, 1, 3)), ((1, 1), (1, 1, 3)), ((1, 3), (3, 1, 3)),
+                                         ((5, 1), (1, 5, 3))])
+def test_a_placeholder_is_the_size_asked_for_at_least_a_pixel(size, shape):
+    tile = placeholder(size, "no image", Settings())
+    assert tile.shape == shape and not tile.flags.writeable
 
 
 # --- captions of the top images ----------------------------------------------------------------------------

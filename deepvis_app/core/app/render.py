@@ -257,7 +257,7 @@ def unit_images_pane(images: UnitImages, size: tuple[int, int], settings: Settin
     for index, (kind, label) in enumerate(slots):
         img = getattr(images, kind)
         if img is None:                                # a 2:1 box, as large as the slot holds
-            box_w = max(1, min(slot_w, 2 * slot_h))
+            box_w = min(slot_w, 2 * slot_h)
             img = placeholder((box_w, box_w // 2), label, settings)
         part, scale = tiles.fit_to_pane(img, (slot_w, slot_h), background)
         if scores and kind == "max_im" and images.max_im is not None and images.scores:
