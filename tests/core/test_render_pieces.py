@@ -288,3 +288,171 @@ def test_each_caption_darkens_a_band_at_its_tiles_bottom_left_and_writes_the_val
         captions.append(band)
     assert np.array_equal(captions[0], captions[3]), "the same value, the same caption"
     assert not any(np.array_equal(captions[0], other) for other in captions[1:3])
+
+
+def test_a_single_input_network_ignores_a_pair_view():
+    signal = np.ones((3, 8, 8), np.float32)
+    shown = back_image(PaneData(input_grad=signal), ViewState(pair_view="second"), Settings(input_size=(8, 8)))
+    assert shown.shape == (8, 8, 3)
+
+
+def test_a_pair_view_of_a_back_signal_without_an_input_image():
+    settings = Settings(two_inputs="width", input_size=(8, 8))
+    data = PaneData(input_grad=_pair_signal().input_grad)
+    assert (back_image(data, ViewState(pair_view="second"), settings) == 0).all()
+
+
+# --- the grid pane's forms ----------------------------------------------------------------------------------
+
+GRID = (120, 100)
+
+
+def _grid(state: ViewState, data: PaneData, settings: Settings | None = None, back=None) -> Panes:
+    settings = settings or Settings()
+    info = ModelInfo.create([("conv", 4)], settings)
+    panes = Panes()
+    layers_pane(data, state, info, settings, GRID, grid_values(data, state, info), back, panes)
+    return panes
+
+
+def _units() -> PaneData:
+    """Four 2x2 units: unit k is all k (so unit 3 is the brightest)."""
+    return PaneData(activations=np.arange(4, dtype=np.float32).repeat(4).reshape(4, 2, 2))
+
+
+def test_the_back_zoom_fills_the_grid_pane_with_the_back_image_once_there_is_one():
+    back = np.zeros((10, 12, 3), np.uint8)
+    back[:] = BLUE
+    zoomed = _grid(ViewState(layers_pane_zoom_mode=2), _units(), back=back)
+    assert zoomed.images["layers"].shape == (100, 120, 3) and _is(zoomed.images["layers"], BLUE)
+    assert not zoomed.stale
+    waiting = _grid(ViewState(layers_pane_zoom_mode=2), _units())
+    assert waiting.grid_shape == (2, 2), "no back image yet: the grid"
+
+
+@pytest.mark.parametrize("selected, level", [(2, 170), (9, 255)])
+def test_the_unit_zoom_fills_the_grid_pane_with_the_selected_unit(selected, level):
+    zoomed = _grid(ViewState(layers_pane_zoom_mode=1, selected_unit=selected), _units())
+    image = zoomed.images["layers"]
+    assert image.shape == (100, 120, 3) and _is(image[:, :100], (level,) * 3), "a unit past the last: the last"
+    assert _is(image[:, 100:], _bytes(Settings().window_background))
+
+
+def test_the_grid_has_its_shape_and_each_unit_its_tile():
+    panes = _grid(ViewState(), _units())
+    assert panes.grid_shape == (2, 2) and len(panes.tile_rects) == 4
+    image = panes.images["layers"]
+    for unit, (x, y, w, h) in enumerate(panes.tile_rects):
+        assert _is(image[y + 1:y + h - 1, x + 1:x + w - 1], (round(unit * 255 / 3),) * 3)   # inside: rects are rounded
+
+
+def test_a_grid_without_activations_yet_is_an_out_of_date_pane():
+    settings = Settings(stale_background=(0.6, 0.1, 0.1))
+    panes = _grid(ViewState(), PaneData(), settings)
+    assert panes.stale == {"layers"} and _is(panes.images["layers"], (153, 26, 26))
+
+
+def test_the_individual_boost_reaches_the_grid():
+    plain = grid_values(_units(), ViewState(), ModelInfo.create([("conv", 4)], Settings()))
+    boosted = grid_values(_units(), ViewState(boost_indiv_idx=4), ModelInfo.create([("conv", 4)], Settings()))
+    assert list(plain[:, 0, 0]) == [0, 85, 170, 255] and list(boosted[1:, 0, 0]) == [255, 255, 255]
+
+
+@pytest.mark.parametrize("frozen, layer, outlined", [(True, 0, True), (False, 0, False), (True, 1, False)])
+def test_a_frozen_back_origin_on_this_layer_is_outlined_in_its_colour(frozen, layer, outlined):
+    settings = Settings()
+    state = ViewState(backprop_selection_frozen=frozen, backprop_layer=layer, backprop_unit=2)
+    panes = _grid(state, _units(), settings)
+    x, y, w, h = panes.tile_rects[2]
+    ring = panes.images["layers"][y - 1:y + h + 1, x - 1:x + w + 1]
+    assert (ring == _bytes(settings.layer_clr_back_sel)).all(axis=2).any() == outlined
+
+
+def test_back_diffs_not_computed_yet_are_tiles_of_the_back_padding_unless_out_of_date():
+    settings = Settings(layer_clr_back_background=(0.0, 0.4, 0.0), window_background=(0.4, 0.0, 0.0))
+    state = ViewState(layers_show_back=True)
+    panes = _grid(state, PaneData(activations=_units().activations), settings)
+    assert not panes.stale and panes.grid_shape == (2, 2)
+    assert _is(panes.images["layers"][:, :100], _bytes(settings.layer_clr_back_background))
+    assert _is(panes.images["layers"][:, 100:], _bytes(settings.window_background)), "outside the grid"
+    stale = _grid(state, PaneData(activations=_units().activations, back_stale=True), settings)
+    assert stale.stale == {"layers"}
+
+
+def test_back_diffs_are_padded_in_the_back_padding_colour():
+    settings = Settings(layer_clr_back_background=(0.0, 0.4, 0.0))
+    data = PaneData(activations=_units().activations, layer_grads=np.ones((4, 2, 2), np.float32))
+    panes = _grid(ViewState(layers_show_back=True), data, settings)
+    x, y, w, h = panes.tile_rects[0]
+    image = panes.images["layers"]
+    assert _is(image[y + 1:y + h - 1, x + 1:x + w - 1], GREEN)
+    assert _is(image[:y - 1, :x + w], _bytes(settings.layer_clr_back_background))
+
+
+# --- pattern mode: one picture per unit ---------------------------------------------------------------------
+
+def test_unit_pictures_still_loading_leave_the_grid_out_of_date():
+    panes = _grid(ViewState(pattern_mode=True, pattern_source="optimized"), PaneData(sprite=None))
+    assert panes.stale == {"layers"}
+
+
+@pytest.mark.parametrize("source", ["optimized", "max_input"])
+def test_units_without_pictures_each_show_the_sources_placeholder(source):
+    settings = Settings()
+    panes = _grid(ViewState(pattern_mode=True, pattern_source=source), PaneData(sprite=[]), settings)
+    assert not panes.stale and panes.grid_shape == (2, 2)
+    image = panes.images["layers"]
+    tiles_ = [image[y:y + h, x:x + w] for x, y, w, h in panes.tile_rects]
+    assert all(np.array_equal(tiles_[0], t) for t in tiles_[1:]), "every unit says the same"
+    labels = {"optimized": "no image", "max_input": "no top image"}
+    distance = {label: np.abs(tiles_[0].astype(int) - placeholder(tiles_[0].shape[1::-1], label, settings)).mean()
+                for label in labels.values()}
+    assert min(distance, key=distance.get) == labels[source], "the source's own words"
+    assert (tiles_[0] == PLACEHOLDER_BORDER).all(axis=2).any()
+
+
+def test_unit_pictures_fill_their_tiles_and_missing_ones_say_so():
+    picture = _solid(GREEN, 40)
+    panes = _grid(ViewState(pattern_mode=True, pattern_source="optimized", cursor_area="bottom"),
+                  PaneData(sprite=[picture, None, picture, picture]))
+    image = panes.images["layers"]
+    x, y, w, h = panes.tile_rects[0]
+    assert w == h >= 40 and _is(image[y + 1:y + h - 1, x + 1:x + w - 1], GREEN)
+    x, y, w, h = panes.tile_rects[1]
+    missing = image[y + 1:y + h - 1, x + 1:x + w - 1]
+    assert not _is(missing, missing[0, 0]) and not (missing == GREEN).all(axis=2).any(), "a placeholder"
+    x, y, w, h = panes.tile_rects[0]
+    assert (image[y - 1, x:x + w] == _bytes(Settings().layer_clr_cursor)).all(), "the selection outlined"
+    background = _bytes(Settings().window_background)
+    x, y, w, h = panes.tile_rects[3]
+    assert (image[y - 1, x:x + w] == background).all(), "other tiles padded in the window's colour"
+
+
+def _caption_box(montage: np.ndarray, shown: np.ndarray, index: int, scale: int = 1) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of the pixels tile ``index``'s caption changed, in tile coordinates."""
+    top, left, height, width = (scale * v for v in slot_box(montage.shape, index, 4))
+    original = np.repeat(np.repeat(montage, scale, axis=0), scale, axis=1)[top:top + height, left:left + width]
+    changed = (shown[top:top + height, left:left + width] != original).any(axis=2)
+    ys, xs = np.nonzero(changed)
+    assert ys.size, f"tile {index} has no caption"
+    return int(ys.min()), int(xs.min()), int(ys.max()) + 1 - height, int(xs.max()) + 1
+
+
+def test_captions_follow_the_tiles_when_the_montage_is_enlarged():
+    scores = (3.25, 2.5, 1.0, -0.5)
+    crops = [_solid((90, 180, 120), 30) for _ in scores]
+    montage = unit_montage(crops, slots=4, tile=30)
+    side = montage.shape[0]
+    images = UnitImages(regularized_opt=_solid(RED), max_im=montage, max_deconv=_solid(BLUE), scores=scores, slots=4)
+    pane = unit_images_pane(images, (2 * side, 6 * side), Settings(), scores=True)[2 * side:4 * side]
+    for index in range(4):
+        top, left, bottom, _right = _caption_box(montage, pane, index, scale=2)
+        assert left == 0 and bottom == 0, "each caption sits at its own (enlarged) tile's bottom left"
+
+
+def test_a_caption_is_smaller_on_a_small_tile_and_stays_small_on_a_big_one():
+    small = _caption_box(*_captioned_montage((3.25, 2.5, 1.0, 3.25), tile=24), 0)
+    big = _caption_box(*_captioned_montage((3.25, 2.5, 1.0, 3.25), tile=160), 0)
+    small_h, big_h = -small[0] + 24, -big[0] + 160
+    assert small_h < big_h <= 160 // 6, "the text grows with the tile up to a cap"
+    assert small[3] < big[3] < 160 // 2

@@ -120,7 +120,7 @@ def back_image(data: PaneData, state: ViewState, settings: Settings) -> np.ndarr
     if data.input_grad is None:
         return None
     signal, image = data.input_grad, data.fitted
-    if settings.two_inputs and state.pair_view != "both":
+    if settings.two_inputs:
         signal = shown_part(signal, state.pair_view, axis=2)
         image = None if image is None else shown_part(image, state.pair_view)
     return back_view(signal, state.back_view, image=image, blur_sigma=settings.grad_norm_blur_radius,
