@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from deepvis_app.core.app.render import (
+    PATTERN_PLACEHOLDERS,
     UNIT_IMAGE_LABELS,
     PaneData,
     Panes,
@@ -22,7 +23,7 @@ from deepvis_app.core.app.render import (
     placeholder,
     unit_images_pane,
 )
-from deepvis_app.core.app.state import CursorArea, ModelInfo, ViewState
+from deepvis_app.core.app.state import PATTERN_SOURCES, CursorArea, ModelInfo, ViewState
 from deepvis_app.core.imaging.display import to_uint8
 from deepvis_app.core.unitvis.store.montage import slot_box, unit_montage
 from deepvis_app.core.unitvis.store.unit_layout import UnitImages
@@ -339,11 +340,18 @@ def test_the_unit_zoom_fills_the_grid_pane_with_the_selected_unit(selected, leve
 
 
 def test_the_grid_has_its_shape_and_each_unit_its_tile():
-    panes = _grid(ViewState(), _units())
+    settings = Settings(window_background=(0.4, 0.0, 0.0), layer_clr_back_background=(0.0, 0.4, 0.0))
+    panes = _grid(ViewState(), _units(), settings)
     assert panes.grid_shape == (2, 2) and len(panes.tile_rects) == 4
     image = panes.images["layers"]
     for unit, (x, y, w, h) in enumerate(panes.tile_rects):
         assert _is(image[y + 1:y + h - 1, x + 1:x + w - 1], (round(unit * 255 / 3),) * 3)   # inside: rects are rounded
+    x, y, w, h = panes.tile_rects[0]
+    assert _is(image[:y - 1, :x + w], _bytes(settings.window_background)), "activations padded in the window's colour"
+
+
+def test_every_pattern_source_has_its_placeholder_words():
+    assert set(PATTERN_SOURCES) <= set(PATTERN_PLACEHOLDERS)
 
 
 def test_a_grid_without_activations_yet_is_an_out_of_date_pane():

@@ -188,7 +188,7 @@ def _grid_mosaic(data: PaneData, state: ViewState, info: ModelInfo, settings: Se
             panes.stale.add("layers")
             return None
         side = max(4, min(size) // cols - 2)
-        label = PATTERN_PLACEHOLDERS.get(state.pattern_source, "no image")
+        label = PATTERN_PLACEHOLDERS[state.pattern_source]
         sprite = data.sprite or [None] * count     # nothing on disk: every unit says so (not stale: final)
         images = [img if img is not None else placeholder((side, side), label, settings)
                   for img in sprite[:count]]
