@@ -169,3 +169,12 @@ def test_the_local_file_keeps_its_other_settings_when_the_model_comes_from_the_f
     local = _local(tmp_path, "from __future__ import annotations\nmodel = 'alpha'\nfast_move_dist = 7\n")
     loaded = load_settings(model="beta", local_file=local)
     assert (loaded.settings.model, loaded.settings.fast_move_dist) == ("beta", 7)
+
+
+def test_three_channels_take_one_mean_or_three_and_each_of_mean_and_std_is_checked():
+    load_settings(local_file=NO_LOCAL, overrides=["mean=(0.5,)", "std=(0.25,)"])   # one value: every channel
+    assert _problems("std=(0.2, 0.2)") == [
+        "--set: setting 'std' = (0.2, 0.2): needs 1 or 3 values for input_channels = 3 (set by default)"]
+    assert _problems("mean=(0.5, 0.5)", "std=(0.2, 0.2)") == [
+        "--set: setting 'mean' = (0.5, 0.5): needs 1 or 3 values for input_channels = 3 (set by default)",
+        "--set: setting 'std' = (0.2, 0.2): needs 1 or 3 values for input_channels = 3 (set by default)"]
