@@ -45,11 +45,14 @@ def thread_cpu_ms() -> dict[str, float]:
 
 
 def rate(step, seconds: float, warmup: int = 1) -> Rate:
-    """``step``'s calls per second over about ``seconds`` (after ``warmup`` calls), and CPU ms per call."""
+    """``step``'s calls per second over about ``seconds`` (after ``warmup`` calls), CPU ms per call, and
+    that split by thread."""
     for _ in range(warmup):
         step()
-    count, start, cpu = 0, time.perf_counter(), time.process_time()
+    count, start, cpu, threads = 0, time.perf_counter(), time.process_time(), thread_cpu_ms()
     while time.perf_counter() - start < seconds or count < 3:
         step()
         count += 1
-    return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count)
+    by_thread = {name: (ms - threads.get(name, 0.0)) / count for name, ms in thread_cpu_ms().items()}
+    return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count,
+                {name: ms for name, ms in by_thread.items() if ms > 0})

@@ -4,9 +4,11 @@
   video played at its own rate (generated here with cv2.VideoWriter; faster than the model, so
   every compute finds a new frame; unpaced decoding would steal a core), with backprop off
   (cursor on the layer list) and on (cursor in the grid, gradient/raw);
-- ``bare_fwd_fps`` / ``bare_fb_fps``: the bare model's rate on one preprocessed frame, in a thread
-  like the app's, alternating with the live runs; ``ratio_*`` = live / bare, median over rounds
-  (goal >= 0.9);
+- ``bare_fwd_fps`` / ``bare_fb_fps``: the bare model's rate on one preprocessed frame, as a plain
+  script runs it (a process of its own, its main thread, torch's default threads: `bare_model.py`),
+  alternating with the live runs; ``ratio_*`` = live / bare, median over rounds (goal >= 0.9);
+- ``live_torch_threads``: the threads the session's compute thread chose by timing the model
+  (`core.nn.threads`; this process makes one thread the default first, as the window does);
 - ``*_cpu_ms_per_frame`` and ``cpu_ratio_back_*`` = bare / live CPU ms per frame: this process's CPU
   time (every thread: compute, render, video decoding) per frame shown, against the bare model's per
   call; the work the app adds per frame, steadier than fps on a shared machine;
@@ -39,17 +41,16 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from cpu_time import Rate, rate, thread_cpu_ms
+from bare_model import BareModel
+from cpu_time import Rate, thread_cpu_ms
 
 from deepvis_app.core.app.session import Session
-from deepvis_app.core.nn.hooks import find_module, forward_hooks
 from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.nn.threads import single_thread_by_default
 from deepvis_app.io.images import sample_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
@@ -68,50 +69,13 @@ def make_video(path: Path, frames: int = 120, size: tuple[int, int] = (320, 240)
     return path
 
 
-def bare_rates(loaded, seconds: float, layer: str, warmup: int = 1,
-               lock: threading.Lock | None = None) -> tuple[Rate, Rate]:
-    """(forward fps, forward+backward fps) of the bare module on one preprocessed frame."""
-    x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
-    module = loaded.module
-    captured: dict[str, torch.Tensor] = {}
-    hook = (find_module(module, layer), lambda _m, _i, out: captured.__setitem__("out", out))
-
-    def forward():
-        with torch.no_grad():
-            module(x)
-
-    def forward_backward():
-        leaf = x.detach().requires_grad_(True)
-        module(leaf)
-        out = captured["out"]
-        seed = torch.zeros_like(out)
-        seed[:, 0] = out[:, 0].detach()
-        torch.autograd.grad(out, leaf, grad_outputs=seed)
-
-    with forward_hooks([hook]), lock or threading.Lock():   # the session's model lock: its thread must wait
-        return in_thread(lambda: (rate(forward, seconds, warmup), rate(forward_backward, seconds, warmup)))
-
-
-_BARE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-bare")
-
-
-def in_thread(work):
-    """Run ``work()`` in one long-lived thread, as the app's compute thread runs the model (on this
-    machine, under load, torch ran up to 20x slower in the main thread, and a fresh thread starts
-    slow too)."""
-    return _BARE_THREAD.submit(work).result()
-
-
 def preprocess_ms(loaded, image: np.ndarray, repeats: int = 10) -> float:
     """Milliseconds the Preprocessor takes to fit one video frame (crop + resize + normalise)."""
     pre = loaded.preprocessor
-
-    def work() -> float:
-        start = time.perf_counter()
-        for _ in range(repeats):
-            pre.to_array(pre.fit_frame(image))
-        return 1000 * (time.perf_counter() - start) / repeats
-    return round(in_thread(work), 1)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        pre.to_array(pre.fit_frame(image))
+    return round(1000 * (time.perf_counter() - start) / repeats, 1)
 
 
 class Counter:
@@ -278,31 +242,33 @@ def summary(values: list[float]) -> dict[str, float]:
             "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
 
 
-def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int) -> dict:
+def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int, model: str | None = None) -> dict:
     """Bare and live rates measured in alternation, ``rounds`` times, so that a change in the
     machine's load hits both sides of each ratio; medians over the rounds."""
-    layer = loaded.layers[0].name
     runs: dict[str, list[Rate]] = {k: [] for k in ("bare_fwd", "live_off", "bare_fb", "live_on")}
-    bare_rates(loaded, 0.0, layer, warmup=10)   # the first calls of a fresh process are much slower
+    bare = BareModel(loaded.layers[0].name, model)
     live = LiveRun(loaded, settings, video)
     try:
         for _ in range(rounds):
-            bare_fwd, bare_fb = bare_rates(loaded, seconds / 2, layer, lock=live.session.engine.lock)
-            runs["bare_fwd"].append(bare_fwd)
+            runs["bare_fwd"].append(bare.rate("fwd", seconds / 2))
             runs["live_off"].append(live.measure(["Esc"], seconds))
-            runs["bare_fb"].append(bare_fb)
+            runs["bare_fb"].append(bare.rate("fb", seconds / 2))
             runs["live_on"].append(live.measure(["k", "b"], seconds))
+        threads = live.session.engine.threads
     finally:
         live.close()
+        bare.close()
     ratio_off = [lv.fps / bare.fps for lv, bare in zip(runs["live_off"], runs["bare_fwd"], strict=True)]
     ratio_on = [lv.fps / bare.fps for lv, bare in zip(runs["live_on"], runs["bare_fb"], strict=True)]
-    report: dict = {f"{name}_fps": round(statistics.median(r.fps for r in values), 2) for name, values in runs.items()}
+    report: dict = {"bare_torch_threads": bare.threads,
+                    "live_torch_threads": None if threads is None else threads.describe()}
+    report.update({f"{name}_fps": round(statistics.median(r.fps for r in values), 2) for name, values in runs.items()})
     report["ratio_back_off"] = round(statistics.median(ratio_off), 3)
     report["ratio_back_on"] = round(statistics.median(ratio_on), 3)
     report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
     report.update({f"{name}_cpu_ms_per_frame": round(statistics.median(r.cpu_ms for r in values), 1)
                    for name, values in runs.items()})
-    for name in ("live_off", "live_on"):
+    for name in runs:
         threads = sorted({thread for r in runs[name] for thread in r.by_thread})
         report[f"{name}_cpu_ms_by_thread"] = {
             thread: round(statistics.median(r.by_thread.get(thread, 0.0) for r in runs[name]), 1) for thread in threads}
@@ -328,6 +294,7 @@ def app_peak_rss(model: str | None) -> float:
 
 
 def app_rss_run(model: str | None, seconds: float = 10.0) -> float:
+    single_thread_by_default()
     settings = load_settings(model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     with tempfile.TemporaryDirectory() as tmp:
@@ -354,9 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.app_rss_only:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
         return 0
+    single_thread_by_default()   # as the window and the web front end do before loading
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
-    report = {"model": settings.model, "device": str(loaded.device), "torch_threads": torch.get_num_threads()}
+    report = {"model": settings.model, "device": str(loaded.device)}
     if args.only_slow:
         report["slow_methods"] = {m: slow_method_run(loaded, settings, m)
                                   for m in ("occlusion", "smoothgrad", "integrated_gradients")}
@@ -364,14 +332,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds))
+        report.update(measure_rates(loaded, settings, make_video(Path(tmp) / "pan.avi"), args.seconds, args.rounds,
+                                    args.model))
     if args.only_rates:
         json.dump(report, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     frame = np.ascontiguousarray(cv2.cvtColor(sample_image("chelsea"), cv2.COLOR_RGB2BGR)[:240, :320])
     report["preprocess_ms_per_frame"] = preprocess_ms(loaded, frame)
-    _BARE_THREAD.shutdown()
     report["key_latency_ms_back_off"] = summary(key_latencies(loaded, settings, ["k"]))
     report["key_latency_ms_back_on"] = summary(key_latencies(loaded, settings, ["k", "b"]))
     report["slow_methods"] = {m: slow_method_run(loaded, settings, m)

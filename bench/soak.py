@@ -277,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from deepvis_app.core.nn.model import load_model
+    from deepvis_app.core.nn.threads import single_thread_by_default
 
     settings = soak_settings(args.model)
+    single_thread_by_default()   # as the window does before loading
     loaded = load_model(settings)
     with tempfile.TemporaryDirectory() as tmp:
         video = make_shapes_video(Path(tmp) / "shapes.avi")

@@ -124,6 +124,10 @@ class Settings:
     labels: str | None = option(None, "Class-name file (one label per line), or None for numbered classes.")
     device: str = option("auto", "Compute device: 'auto' (cuda when available), 'cpu', 'cuda', 'cuda:1', ...",
                          cli=True)
+    torch_threads: int | None = option(None, (
+        "Threads torch runs the model on in the live view (window, web; every other thread uses one). None: "
+        "the fastest of one, half the cores and all of them, timed as the view starts (at batch 1 a depthwise "
+        "network may gain nothing from more threads but CPU)."), minimum=1)
 
     # --- layers --------------------------------------------------------------------------
     layers: tuple[str, ...] | None = option(None, "Layers shown, by dotted module name, in forward order. None: "

@@ -4,16 +4,20 @@ which layers are shown and how they are named, which layer holds the classes."""
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from deepvis_app.core.app.session import Session
 from deepvis_app.core.app.unit_class import label_layers
 from deepvis_app.core.nn.classify import top_classes
 from deepvis_app.core.nn.model import ModelError
 from deepvis_app.core.nn.preprocess import Preprocessor
+from deepvis_app.core.nn.threads import ThreadChoice
+from deepvis_app.io.sources import InputManager
 from tests.helpers.models import session_classifier
 from tests.settings_probes.registry import probe
 
@@ -309,3 +313,28 @@ def similar_to_is_the_embeddings_reference(ctx):
     assert labels and labels != ["no reference to compare with"], labels
     without = ctx.result(loaded=ctx.load(output_kind="embedding")).top_labels
     assert [label for label, _ in without] == ["no reference to compare with"]
+
+
+def _compute_thread_counts(loaded) -> tuple[list[int], object]:
+    """torch's thread count inside the model's forwards in a threaded session's compute thread, and the
+    session's `ThreadChoice`."""
+    seen: list[int] = []
+    hook = loaded.module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
+    try:
+        session.start()
+        deadline = time.monotonic() + 60
+        while session.latest_result() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        session.stop()
+        hook.remove()
+    return seen, session.engine.threads
+
+
+@probe("torch_threads")
+def torch_threads_pins_the_compute_threads_count(ctx):
+    seen, choice = _compute_thread_counts(ctx.load(torch_threads=3))
+    assert choice == ThreadChoice(3) and seen and seen[-1] == 3
+    seen, choice = _compute_thread_counts(ctx.load())
+    assert choice.forward_ms and seen[-1] == choice.threads      # None: timed at each candidate count

@@ -36,6 +36,7 @@ from deepvis_app.core.nn.hooks import tapping
 from deepvis_app.core.nn.model import LoadedModel, cam_layer_below
 from deepvis_app.core.nn.outputs import Region, head_or_plain
 from deepvis_app.core.nn.pairs import side_by_side
+from deepvis_app.core.nn.threads import ThreadChoice, choose_threads
 
 FAITHFULNESS_STEPS = 16   # points of the app's deletion / insertion curves after the first
 
@@ -123,6 +124,13 @@ class ComputeEngine:
         self._memo_key: tuple | None = None
         self._memo: dict[Hashable, Any] = {}
         self._faithfulness: tuple[tuple, tuple[float, float]] | None = None
+        self.threads: ThreadChoice | None = None   # the compute thread's torch threads, once it chose them
+
+    def choose_threads(self) -> None:
+        """Time the model at a few torch thread counts and keep the fastest for the calling thread (the
+        compute thread, as it starts: `core.nn.threads`)."""
+        with self.lock:
+            self.threads = choose_threads(self.loaded)
 
     def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
                 options: Any = None, target: OutputTarget = NO_TARGET) -> ForwardData:

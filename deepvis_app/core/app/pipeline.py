@@ -53,7 +53,7 @@ class Pipeline:
         self._renderer: Worker[Drawing, Result] = Worker(lambda draw, _token: draw(), self._deliver,
                                                          self._drawing_failed, inline=sync, name="deepvis-render")
         self._worker: Worker[Request, Drawing] = Worker(self._compute, self._renderer.post, self._error_drawing,
-                                                        inline=sync)
+                                                        inline=sync, on_start=source.engine.choose_threads)
 
     def start(self) -> None:
         self._renderer.start()

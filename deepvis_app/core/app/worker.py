@@ -40,8 +40,10 @@ class Worker(Generic[Req, Res]):
     (see the module docstring)."""
 
     def __init__(self, compute: Callable[[Req, CancelToken], Res], deliver: Callable[[Res], None],
-                 on_error: Callable[[Req, Exception], Res], *, inline: bool = False, name: str = "deepvis-compute"):
+                 on_error: Callable[[Req, Exception], Res], *, inline: bool = False, name: str = "deepvis-compute",
+                 on_start: Callable[[], None] | None = None):
         self._compute, self._deliver, self._on_error = compute, deliver, on_error
+        self._on_start = on_start   # run once in the thread, before its first request (not inline)
         self.inline = inline
         self._name = name
         self._cond = threading.Condition()
@@ -138,6 +140,11 @@ class Worker(Generic[Req, Res]):
         return None
 
     def _loop(self) -> None:
+        if self._on_start is not None:
+            try:
+                self._on_start()
+            except Exception:  # a failed preparation must not end the thread
+                log.exception("starting %s failed", self._name)
         while (job := self._take(block=True)) is not None:
             self._run(*job)
 
