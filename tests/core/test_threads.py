@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 import torch
@@ -23,6 +22,7 @@ from deepvis_app.core.nn.threads import (
     fewest_fast_enough,
     time_counts,
 )
+from tests.helpers.waiting import wait_until
 
 
 def in_thread(work):
@@ -126,9 +126,7 @@ def test_the_worker_runs_its_start_hook_in_its_thread_before_the_first_request()
 def test_the_session_compute_thread_chooses_its_threads_as_it_starts(tiny_session, tiny_loaded, pinned):
     loaded = dataclasses.replace(tiny_loaded, settings=tiny_loaded.settings.replace(torch_threads=pinned))
     session = tiny_session(sync=False, loaded=loaded)
-    deadline = time.monotonic() + 60
-    while session.latest_result() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(session.latest_result, timeout=60)
     choice = session.engine.threads
     assert choice is not None
     if pinned is None:

@@ -4,7 +4,6 @@ which layers are shown and how they are named, which layer holds the classes."""
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.core.nn.threads import ThreadChoice
 from deepvis_app.io.sources import InputManager
 from tests.helpers.models import session_classifier
+from tests.helpers.waiting import wait_until
 from tests.settings_probes.registry import probe
 
 GREY = np.full((32, 32, 3), 128, np.uint8)
@@ -323,9 +323,7 @@ def _compute_thread_counts(loaded) -> tuple[list[int], object]:
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
     try:
         session.start()
-        deadline = time.monotonic() + 60
-        while session.latest_result() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(session.latest_result, timeout=60)
     finally:
         session.stop()
         hook.remove()
