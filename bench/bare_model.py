@@ -35,8 +35,7 @@ class BareModel:
         assert self.process.stdin is not None
         self.process.stdin.write(f"{step} {seconds}\n")
         self.process.stdin.flush()
-        fps, cpu_ms, by_thread = json.loads(self._reply())
-        return Rate(fps, cpu_ms, by_thread)
+        return Rate(*json.loads(self._reply()))
 
     def _reply(self) -> str:
         assert self.process.stdout is not None

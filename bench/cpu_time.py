@@ -8,6 +8,7 @@ workers, render, video reading) to show where the work over the bare model goes,
 from __future__ import annotations
 
 import os
+import resource
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,12 @@ class Rate(NamedTuple):
     fps: float
     cpu_ms: float
     by_thread: dict[str, float] = {}
+    faults: float = 0.0      # minor page faults per frame (fresh pages the kernel maps and zeroes)
+
+
+def minor_faults() -> int:
+    """This process's minor page faults so far (every thread)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def thread_cpu_ms() -> dict[str, float]:
@@ -49,10 +56,10 @@ def rate(step, seconds: float, warmup: int = 1) -> Rate:
     that split by thread."""
     for _ in range(warmup):
         step()
-    count, start, cpu, threads = 0, time.perf_counter(), time.process_time(), thread_cpu_ms()
+    count, start, cpu, threads, faults = 0, time.perf_counter(), time.process_time(), thread_cpu_ms(), minor_faults()
     while time.perf_counter() - start < seconds or count < 3:
         step()
         count += 1
     by_thread = {name: (ms - threads.get(name, 0.0)) / count for name, ms in thread_cpu_ms().items()}
     return Rate(count / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / count,
-                {name: ms for name, ms in by_thread.items() if ms > 0})
+                {name: ms for name, ms in by_thread.items() if ms > 0}, (minor_faults() - faults) / count)

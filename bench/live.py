@@ -12,6 +12,8 @@
 - ``*_cpu_ms_per_frame`` and ``cpu_ratio_back_*`` = bare / live CPU ms per frame: this process's CPU
   time (every thread: compute, render, video decoding) per frame shown, against the bare model's per
   call; the work the app adds per frame, steadier than fps on a shared machine;
+- ``*_page_faults_per_frame``: minor page faults per frame (pages the kernel mapped and zeroed: a
+  thread whose forward gets fresh memory each time; `core.nn.allocator`); deterministic, unlike times;
 - ``live_*_cpu_ms_by_thread``: where the live loop's CPU ms per frame go, per thread (medians over the
   rounds; ``deepvis-compute`` and ``torch-workers``, torch's own unnamed threads, are the model's
   side; ``deepvis-render`` draws the panes, ``deepvis-files`` reads the video);
@@ -46,9 +48,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from bare_model import BareModel
-from cpu_time import Rate, thread_cpu_ms
+from cpu_time import Rate, minor_faults, thread_cpu_ms
 
 from deepvis_app.core.app.session import Session
+from deepvis_app.core.nn.allocator import reuse_freed_memory
 from deepvis_app.core.nn.model import load_model
 from deepvis_app.core.nn.threads import single_thread_by_default
 from deepvis_app.io.images import sample_image
@@ -117,13 +120,13 @@ class LiveRun:
             self.session.handle_key(key)
         self._set_frozen(False)
         self.counter.wait_for(self.counter.count + 2)    # the keys' own recompute, a first new frame
-        start_count, start, cpu = self.counter.count, time.perf_counter(), time.process_time()
+        start_count, start, cpu, faults = self.counter.count, time.perf_counter(), time.process_time(), minor_faults()
         threads = thread_cpu_ms()
         time.sleep(seconds)
         frames = max(self.counter.count - start_count, 1)
         by_thread = {name: (ms - threads.get(name, 0.0)) / frames for name, ms in thread_cpu_ms().items()}
         shown = Rate(frames / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / frames,
-                     {name: ms for name, ms in by_thread.items() if ms > 0})
+                     {name: ms for name, ms in by_thread.items() if ms > 0}, (minor_faults() - faults) / frames)
         self._set_frozen(True)
         time.sleep(0.5)                                  # let the frame in flight finish
         return shown
@@ -268,6 +271,8 @@ def measure_rates(loaded, settings, video: Path, seconds: float, rounds: int, mo
     report["ratios_per_round"] = {"off": [round(r, 3) for r in ratio_off], "on": [round(r, 3) for r in ratio_on]}
     report.update({f"{name}_cpu_ms_per_frame": round(statistics.median(r.cpu_ms for r in values), 1)
                    for name, values in runs.items()})
+    report.update({f"{name}_page_faults_per_frame": round(statistics.median(r.faults for r in values))
+                   for name, values in runs.items()})
     for name in runs:
         threads = sorted({thread for r in runs[name] for thread in r.by_thread})
         report[f"{name}_cpu_ms_by_thread"] = {
@@ -295,6 +300,7 @@ def app_peak_rss(model: str | None) -> float:
 
 def app_rss_run(model: str | None, seconds: float = 10.0) -> float:
     single_thread_by_default()
+    reuse_freed_memory()
     settings = load_settings(model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     with tempfile.TemporaryDirectory() as tmp:
@@ -322,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
         return 0
     single_thread_by_default()   # as the window and the web front end do before loading
+    reuse_freed_memory()
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     report = {"model": settings.model, "device": str(loaded.device)}
