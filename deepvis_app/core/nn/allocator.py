@@ -11,8 +11,8 @@ every thread keeps reusing the same memory: no page faults per forward. Either o
 worse (12,000 to 16,000 faults a forward). Memory freed stays in the process up to the trim
 threshold; blocks over the mmap threshold still go back at once.
 
-The window and the web front end call `reuse_freed_memory` before loading the model; tests and
-scripts keep glibc's defaults. Other C libraries (macOS, musl) are left alone.
+The window, the web front end and the live benchmarks call `reuse_freed_memory` before loading the
+model; tests and other scripts keep glibc's defaults. Other C libraries (macOS, musl) are left alone.
 """
 
 from __future__ import annotations
