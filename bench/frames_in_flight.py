@@ -57,14 +57,22 @@ def side_by_side(modules: list[torch.nn.Module], x: torch.Tensor, threads: int, 
             "cpu_ms_per_frame": round(1000 * (time.process_time() - cpu) / frames, 1)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """--seconds, --rounds and --model (this benchmark's and `sessions_side_by_side.py`'s); then the process is
+    set up as the window's: one torch thread by default (no OpenMP pool in the main thread), malloc's
+    thresholds fixed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=None)
     args = parser.parse_args(argv)
-    single_thread_by_default()   # as the window does: no pool in the main thread
+    single_thread_by_default()
     reuse_freed_memory()
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, argv)
     loaded = load_model(load_settings(args.model).settings)
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
     replicas = [loaded.module] + [copy.deepcopy(loaded.module) for _ in range(TORCH_DEFAULT - 1)]

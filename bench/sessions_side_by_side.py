@@ -15,7 +15,6 @@ Usage: python bench/sessions_side_by_side.py [--seconds 4] [--rounds 3] [--model
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -24,11 +23,10 @@ import time
 from pathlib import Path
 
 from bare_model import BareModel
+from frames_in_flight import arguments
 from live import LiveRun, make_video
 
-from deepvis_app.core.nn.allocator import reuse_freed_memory
 from deepvis_app.core.nn.model import load_model
-from deepvis_app.core.nn.threads import single_thread_by_default
 from deepvis_app.settings.loader import load_settings
 
 KEYS = {"off": ["Esc"], "on": ["k", "b"]}   # backprop off (cursor on the layer list) / on (gradient)
@@ -54,13 +52,7 @@ def shown(runs: list[LiveRun], keys: list[str], seconds: float) -> tuple[float, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--model", default=None)
-    args = parser.parse_args(argv)
-    single_thread_by_default()   # as the window does
-    reuse_freed_memory()
+    args = arguments(__doc__, argv)
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
     pinned = settings.replace(torch_threads=1)
     loaded = load_model(settings)
