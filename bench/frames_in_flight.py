@@ -22,9 +22,8 @@ import time
 
 import torch
 
-from deepvis_app.core.nn.allocator import reuse_freed_memory
 from deepvis_app.core.nn.model import load_model
-from deepvis_app.core.nn.threads import TORCH_DEFAULT, single_thread_by_default
+from deepvis_app.core.nn.threads import TORCH_DEFAULT, prepare_live_process
 from deepvis_app.io.images import sample_image
 from deepvis_app.settings.loader import load_settings
 
@@ -66,8 +65,7 @@ def arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=None)
     args = parser.parse_args(argv)
-    single_thread_by_default()
-    reuse_freed_memory()
+    prepare_live_process()
     return args
 
 

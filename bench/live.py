@@ -51,9 +51,8 @@ from bare_model import BareModel
 from cpu_time import Rate, minor_faults, thread_cpu_ms
 
 from deepvis_app.core.app.session import Session
-from deepvis_app.core.nn.allocator import reuse_freed_memory
 from deepvis_app.core.nn.model import load_model
-from deepvis_app.core.nn.threads import single_thread_by_default
+from deepvis_app.core.nn.threads import prepare_live_process
 from deepvis_app.io.images import sample_image
 from deepvis_app.io.sources import InputManager
 from deepvis_app.settings.loader import load_settings
@@ -299,8 +298,7 @@ def app_peak_rss(model: str | None) -> float:
 
 
 def app_rss_run(model: str | None, seconds: float = 10.0) -> float:
-    single_thread_by_default()
-    reuse_freed_memory()
+    prepare_live_process()
     settings = load_settings(model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     with tempfile.TemporaryDirectory() as tmp:
@@ -327,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.app_rss_only:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
         return 0
-    single_thread_by_default()   # as the window and the web front end do before loading
-    reuse_freed_memory()
+    prepare_live_process()   # as the window and the web front end do before loading
     settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
     loaded = load_model(settings)
     report = {"model": settings.model, "device": str(loaded.device)}

@@ -276,13 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-ms", type=int, default=300, help="ms between typed keys")
     args = parser.parse_args(argv)
 
-    from deepvis_app.core.nn.allocator import reuse_freed_memory
     from deepvis_app.core.nn.model import load_model
-    from deepvis_app.core.nn.threads import single_thread_by_default
+    from deepvis_app.core.nn.threads import prepare_live_process
 
     settings = soak_settings(args.model)
-    single_thread_by_default()   # as the window does before loading
-    reuse_freed_memory()
+    prepare_live_process()   # as the window does before loading
     loaded = load_model(settings)
     with tempfile.TemporaryDirectory() as tmp:
         video = make_shapes_video(Path(tmp) / "shapes.avi")

@@ -34,9 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live import make_video  # noqa: E402
 
 from deepvis_app.core.app.session import Session  # noqa: E402
-from deepvis_app.core.nn.allocator import reuse_freed_memory  # noqa: E402
 from deepvis_app.core.nn.model import load_model  # noqa: E402
-from deepvis_app.core.nn.threads import single_thread_by_default  # noqa: E402
+from deepvis_app.core.nn.threads import prepare_live_process  # noqa: E402
 from deepvis_app.gui.main_window import MainWindow  # noqa: E402
 from deepvis_app.gui.theme import apply_dark_theme  # noqa: E402
 from deepvis_app.io.sources import InputManager  # noqa: E402
@@ -61,8 +60,7 @@ class Probe:
 
 def run(seconds: float, model: str | None, interval_ms: int) -> dict:
     settings = load_settings(model=model, overrides=["video_paced=False"]).settings
-    single_thread_by_default()   # as the window does before loading
-    reuse_freed_memory()
+    prepare_live_process()   # as the window does before loading
     loaded = load_model(settings)
     app = QApplication.instance() or QApplication(["ui_latency"])
     apply_dark_theme(app, settings)

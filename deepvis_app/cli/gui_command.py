@@ -83,11 +83,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--keys: {exc}") from None
     if args.screenshot:
         check_output_file(args.screenshot, SCREENSHOT_SUFFIXES)
-    from deepvis_app.core.nn.allocator import reuse_freed_memory
-    from deepvis_app.core.nn.threads import single_thread_by_default
+    from deepvis_app.core.nn.threads import prepare_live_process
 
-    single_thread_by_default()   # before loading: only the compute thread runs torch on several threads
-    reuse_freed_memory()         # no fresh pages for each forward in the compute thread
+    prepare_live_process()   # before loading: only the compute thread runs torch on several threads
     loaded = model_from_args(args)
     options = GuiOptions(input=args.input, camera=args.camera, screenshot=args.screenshot,
                          keys=keys, after_ms=args.after_ms, drag=_drag(args.drag))

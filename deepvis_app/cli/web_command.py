@@ -55,13 +55,11 @@ def run_web(args: argparse.Namespace) -> int:
             raise UserError(f"{MISSING_EXTRA} ({exc})") from None
         raise
     from deepvis_app.core.app.session import Session
-    from deepvis_app.core.nn.allocator import reuse_freed_memory
-    from deepvis_app.core.nn.threads import single_thread_by_default
+    from deepvis_app.core.nn.threads import prepare_live_process
     from deepvis_app.io.playlist import InputError
     from deepvis_app.io.sources import InputManager
 
-    single_thread_by_default()   # before loading: only the compute thread runs torch on several threads
-    reuse_freed_memory()         # no fresh pages for each forward in the compute thread
+    prepare_live_process()   # before loading: only the compute thread runs torch on several threads
     loaded = model_from_args(args)
     settings = loaded.settings
     size = size or check_size(settings.window_size)

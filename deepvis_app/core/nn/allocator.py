@@ -12,7 +12,8 @@ worse (12,000 to 16,000 faults a forward). Memory freed stays in the process up 
 threshold; blocks over the mmap threshold still go back at once.
 
 The window, the web front end and the live benchmarks call `reuse_freed_memory` before loading the
-model; tests and other scripts keep glibc's defaults. Other C libraries (macOS, musl) are left alone.
+model (`core.nn.threads.prepare_live_process`); tests and other scripts keep glibc's defaults. Other C
+libraries (macOS, musl) are left alone.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from deepvis_app.core.nn import allocator
 from deepvis_app.core.nn.model import LoadedModel
 
 log = logging.getLogger("deepvis.threads")
@@ -76,9 +77,17 @@ def time_counts(run: Callable[[], object], counts: list[int], set_threads: Calla
     return {count: statistics.median(values) for count, values in times.items()}
 
 
+def prepare_live_process() -> None:
+    """What the window and the web front end (and the live benchmarks) do in the main thread before loading
+    the model: one thread torch's default (`single_thread_by_default`) and malloc's thresholds fixed
+    (`core.nn.allocator`: no fresh pages for each forward in the compute thread)."""
+    single_thread_by_default()
+    allocator.reuse_freed_memory()
+
+
 def single_thread_by_default() -> None:
     """Make one thread torch's count for every thread that does not choose its own; call it in the main
-    thread before the model is loaded (the window and the web front end do).
+    thread before the model is loaded (the window and the web front end do: `prepare_live_process`).
 
     Each thread that runs a parallel operator keeps a pool of OpenMP threads for its life. Once the
     pools' threads outnumber the cores, libgomp stops letting any of them wait actively between
