@@ -128,6 +128,11 @@ class Settings:
         "Threads torch runs the model on in the live view (window, web; every other thread uses one). None: "
         "the fastest of one, half the cores and all of them, timed as the view starts (at batch 1 a depthwise "
         "network may gain nothing from more threads but CPU)."), minimum=1)
+    frames_in_flight: int | None = option(None, (
+        "Video frames the live view computes at a time, each in a compute thread of its own on a copy of the "
+        "model that shares its weights (slow methods run on one). None: two when two forwards side by side on "
+        "half the threads beat one on all of them (timed as the view starts; CPU only), else one."),
+        minimum=1, maximum=8)
 
     # --- layers --------------------------------------------------------------------------
     layers: tuple[str, ...] | None = option(None, "Layers shown, by dotted module name, in forward order. None: "

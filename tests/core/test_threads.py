@@ -147,7 +147,8 @@ def test_after_single_thread_by_default_other_threads_run_one_thread_and_the_cho
         import threading, types, torch
         from deepvis_app.core.nn.threads import choose_threads, single_thread_by_default
         single_thread_by_default()
-        pinned = types.SimpleNamespace(settings=types.SimpleNamespace(torch_threads=2), device=torch.device("cpu"))
+        settings = types.SimpleNamespace(torch_threads=2, frames_in_flight=None)
+        pinned = types.SimpleNamespace(settings=settings, device=torch.device("cpu"))
         counts = {}
         op = lambda: torch.nn.functional.conv2d(torch.randn(1, 8, 32, 32), torch.randn(8, 8, 3, 3))
         started = threading.Event()

@@ -4,6 +4,8 @@ which layers are shown and how they are named, which layer holds the classes."""
 from __future__ import annotations
 
 import argparse
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from deepvis_app.core.nn.model import ModelError
 from deepvis_app.core.nn.preprocess import Preprocessor
 from deepvis_app.core.nn.threads import ThreadChoice
 from deepvis_app.io.sources import InputManager
+from tests.helpers.datasets import write_video
 from tests.helpers.models import session_classifier
 from tests.helpers.waiting import wait_until
 from tests.settings_probes.registry import probe
@@ -323,7 +326,9 @@ def _compute_thread_counts(loaded) -> tuple[list[int], object]:
     session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
     try:
         session.start()
-        wait_until(session.latest_result, timeout=60)
+        # the first request may come before the image is read: wait for a result that shows it
+        wait_until(lambda: (result := session.latest_result()) is not None and result.frame_seq is not None,
+                   timeout=60)
     finally:
         session.stop()
         hook.remove()
@@ -336,3 +341,36 @@ def torch_threads_pins_the_compute_threads_count(ctx):
     assert choice == ThreadChoice(3) and seen and seen[-1] == 3
     seen, choice = _compute_thread_counts(ctx.load())
     assert choice.forward_ms and seen[-1] == choice.threads      # None: timed at each candidate count
+
+
+def _forward_threads(loaded, video: str) -> set[str]:
+    """The compute threads that ran the model's forwards while a threaded session showed 15 frames of
+    ``video`` (each forward made 30 ms slower, so that frames arrive faster than one thread handles)."""
+    names: set[str] = set()
+
+    def slow(*_):
+        names.add(threading.current_thread().name)
+        time.sleep(0.03)
+    hook = loaded.module.register_forward_pre_hook(slow)
+    session = Session(loaded, loaded.settings, InputManager(loaded.settings, video))
+    try:
+        session.start()
+        seen: set[int] = set()
+
+        def fifteen_frames() -> bool:
+            result = session.latest_result()
+            if result is not None and result.frame_seq is not None:
+                seen.add(result.frame_seq)
+            return len(seen) >= 15
+        wait_until(fifteen_frames, timeout=60)
+    finally:
+        session.stop()
+        hook.remove()
+    return {name for name in names if name.startswith("deepvis-compute")}
+
+
+@probe("frames_in_flight")
+def frames_in_flight_runs_video_frames_side_by_side(ctx):
+    video = str(write_video(ctx.tmp / "flight.avi"))
+    assert _forward_threads(ctx.load(frames_in_flight=2), video) == {"deepvis-compute", "deepvis-compute-2"}
+    assert _forward_threads(ctx.load(frames_in_flight=1), video) == {"deepvis-compute"}

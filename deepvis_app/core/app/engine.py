@@ -33,7 +33,7 @@ from deepvis_app.core.methods.backprop import backward_rules, reversed_net_rules
 from deepvis_app.core.methods.registry import MapKind, Method
 from deepvis_app.core.nn.classify import top_classes
 from deepvis_app.core.nn.hooks import tapping
-from deepvis_app.core.nn.model import LoadedModel, cam_layer_below
+from deepvis_app.core.nn.model import LoadedModel, cam_layer_below, replica
 from deepvis_app.core.nn.outputs import Region, head_or_plain
 from deepvis_app.core.nn.pairs import side_by_side
 from deepvis_app.core.nn.threads import ThreadChoice, choose_threads
@@ -131,6 +131,16 @@ class ComputeEngine:
         compute thread, as it starts: `core.nn.threads`)."""
         with self.lock:
             self.threads = choose_threads(self.loaded)
+
+    def replica(self) -> ComputeEngine:
+        """An engine of its own on a replica of the model (weights shared, `core.nn.model.replica`) with the
+        same thread choice: the compute thread of a second frame in flight. Copied under the model lock, so
+        no tap of a running forward is copied with it."""
+        with self.lock:
+            loaded = replica(self.loaded)
+        twin = ComputeEngine(loaded)
+        twin.threads = self.threads
+        return twin
 
     def forward(self, frame_seq: int, image: np.ndarray, stretch: bool, graph_rule: str | None,
                 options: Any = None, target: OutputTarget = NO_TARGET) -> ForwardData:

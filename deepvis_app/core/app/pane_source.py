@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -85,6 +87,33 @@ class _Partial:
     input_grad: np.ndarray | None = None
 
 
+class FrameRate:
+    """The frame rate the status line shows: 1 / (time between the last two forwards), as the original,
+    0 when none in the last 2 s. With n frames in flight their forwards end in bunches, so the rate is
+    taken over the last 2n forwards; the compute threads of all of them tick one `FrameRate`."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: deque[float] = deque(maxlen=2)
+
+    def frames_in_flight(self, count: int) -> None:
+        with self._lock:
+            self._times = deque(self._times, maxlen=2 * max(1, count))
+
+    def tick(self) -> None:
+        """A forward of a new frame ended."""
+        with self._lock:
+            self._times.append(self._clock())
+
+    def fps(self) -> float:
+        with self._lock:
+            times = list(self._times)
+        if len(times) < 2 or self._clock() - times[-1] > 2.0:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+
 class PaneSource:
     """Gathers `PaneData` for a view state (see the module docstring)."""
 
@@ -92,17 +121,20 @@ class PaneSource:
                  settings: Settings, method_options: dict[str, Any]):
         self.engine, self.inputs, self.loader, self.info, self.settings = engine, inputs, loader, info, settings
         self.method_options = method_options
-        self.forward_times: list[float] = []
+        self.rate = FrameRate()
         self._partial: _Partial | None = None
         self._receptive: dict[str, tuple[int, int] | None] = {}   # layer -> RF (height, width), per model
         self.label_layers = label_layers(engine.loaded)   # layers whose units are classes (`unit_class`)
 
+    def beside(self, engine: ComputeEngine) -> PaneSource:
+        """A source on ``engine`` (a replica's) for a second frame in flight: the same inputs, loader and
+        options, the same frame rate and receptive fields; a slow method's partial map of its own."""
+        twin = PaneSource(engine, self.inputs, self.loader, self.info, self.settings, self.method_options)
+        twin.rate, twin._receptive = self.rate, self._receptive
+        return twin
+
     def fps(self) -> float:
-        """1 / (time between the last two forwards), 0 when none in the last 2 s (as the original)."""
-        times = self.forward_times
-        if len(times) < 2 or time.perf_counter() - times[-1] > 2.0:
-            return 0.0
-        return 1.0 / max(times[-1] - times[-2], 1e-9)
+        return self.rate.fps()
 
     def gather(self, frame: Frame | None, state: ViewState, timings: dict[str, float], token: CancelToken,
                on_partial: OnPartial) -> PaneData:
@@ -119,7 +151,7 @@ class PaneSource:
                                   self.method_options.get(method.name),
                                   OutputTarget(state.target_region, state.reference_pins))
         if fwd is not previous:
-            self.forward_times = (self.forward_times + [time.perf_counter()])[-2:]
+            self.rate.tick()
         timings["forward"] = time.perf_counter() - start
         activations = fwd.activation(layer)
         data = PaneData(frame=frame.image, frame_seq=frame.seq, fitted=fwd.fitted, activations=activations,

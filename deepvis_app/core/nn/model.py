@@ -18,8 +18,10 @@ Every way a user's model, weights, device or settings can fail to make a working
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +99,14 @@ class LoadedModel:
 
     def label(self, index: int) -> str:
         return self.labels[index] if 0 <= index < len(self.labels) else str(index)
+
+
+def replica(loaded: LoadedModel) -> LoadedModel:
+    """The same network as a module object of its own that shares the weights and buffers (nothing big is
+    copied): a second compute thread taps and runs it while another runs the original (hooks are per
+    module, a forward in eval mode changes no weight). Copy it while no transient hook is on the model."""
+    shared: dict[int, Any] = {id(t): t for t in itertools.chain(loaded.module.parameters(), loaded.module.buffers())}
+    return dataclasses.replace(loaded, module=copy.deepcopy(loaded.module, memo=shared))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -9,6 +9,13 @@ the web front end make one thread the default before loading the model, and the 
 starts, times the model's forward at one thread, half and all of torch's default and keeps the fastest,
 or the fewest within `TOLERANCE` of it (less CPU, a core left to drawing and decoding). The
 ``torch_threads`` setting pins the compute thread's count instead; a GPU model keeps torch's default.
+
+The same timings decide how many frames are in flight (`frames_in_flight`). At batch 1 a network
+split over threads leaves them waiting at every operator's end: the default model took 34 ms on one
+thread and 23 ms on two, so two frames side by side, one thread each, show 1.4 times the frames at
+0.7 times the CPU per frame (`bench/frames_in_flight.py`). When half the threads run a forward in
+less than twice the time of the fastest choice, the live loop runs two frames at a time, each on
+half the threads (`core.app.pipeline`); the ``frames_in_flight`` setting pins it.
 """
 
 from __future__ import annotations
@@ -36,14 +43,21 @@ TORCH_DEFAULT = torch.get_num_threads()   # one per core, or OMP_NUM_THREADS: be
 
 @dataclass(frozen=True)
 class ThreadChoice:
-    """The thread count torch now uses, and the median forward (ms) by count when it was timed."""
+    """The thread count torch uses in each live compute thread, the median forward (ms) by count when it
+    was timed, and how many frames the live loop computes at a time (one compute thread each)."""
 
     threads: int
     forward_ms: dict[int, float] = field(default_factory=dict)
+    frames_in_flight: int = 1
 
     def describe(self) -> str:
         timed = ", ".join(f"{count}: {ms:.1f} ms" for count, ms in sorted(self.forward_ms.items()))
-        return f"torch threads: {self.threads}" + (f" (forward by threads: {timed})" if timed else "")
+        frames = f", {self.frames_in_flight} frames in flight" if self.frames_in_flight > 1 else ""
+        return f"torch threads: {self.threads}{frames}" + (f" (forward by threads: {timed})" if timed else "")
+
+    def apply(self) -> None:
+        """Set the calling thread's torch thread count to the choice (a compute thread of a frame in flight)."""
+        torch.set_num_threads(self.threads)
 
 
 def candidate_counts(default: int) -> list[int]:
@@ -55,6 +69,17 @@ def fewest_fast_enough(forward_ms: Mapping[int, float], tolerance: float = TOLER
     """The fewest threads whose median forward is within ``tolerance`` of the fastest."""
     best = min(forward_ms.values())
     return min(count for count, ms in forward_ms.items() if ms <= best * (1 + tolerance))
+
+
+def frames_side_by_side(forward_ms: Mapping[int, float], default: int,
+                         tolerance: float = TOLERANCE) -> tuple[int, int]:
+    """(frames in flight, threads each) from the timed forwards: two frames on half the threads each when
+    two such forwards side by side beat the fastest count by ``tolerance``, else one on the fewest fast
+    enough (`fewest_fast_enough`)."""
+    half = max(1, default // 2)
+    if default >= 2 and half in forward_ms and forward_ms[half] < 2 * min(forward_ms.values()) * (1 - tolerance):
+        return 2, half
+    return 1, fewest_fast_enough(forward_ms, tolerance)
 
 
 def time_counts(run: Callable[[], object], counts: list[int], set_threads: Callable[[int], None],
@@ -103,19 +128,23 @@ def choose_threads(loaded: LoadedModel) -> ThreadChoice:
     was chosen; threads started later keep the count they would have had."""
     default = torch.get_num_threads()   # a thread that has not set its own count: what new threads get
     try:
-        pinned = loaded.settings.torch_threads
-        if pinned is not None or loaded.device.type != "cpu":   # a GPU model: torch's default
-            choice = ThreadChoice(pinned if pinned is not None else TORCH_DEFAULT)
+        pinned, frames = loaded.settings.torch_threads, loaded.settings.frames_in_flight
+        if pinned is not None or frames is not None or loaded.device.type != "cpu":   # a GPU: torch's default
+            frames = frames or 1
+            threads = pinned if pinned is not None else max(1, TORCH_DEFAULT // frames)
+            choice = ThreadChoice(threads, frames_in_flight=frames)
         else:
-            choice = ThreadChoice(*_timed(loaded))
-        torch.set_num_threads(choice.threads)
+            forward_ms = _timed(loaded)
+            frames, threads = frames_side_by_side(forward_ms, TORCH_DEFAULT)
+            choice = ThreadChoice(threads, {count: round(ms, 1) for count, ms in forward_ms.items()}, frames)
+        choice.apply()
     finally:
         _restore_new_thread_default(default)
     log.info("%s", choice.describe())
     return choice
 
 
-def _timed(loaded: LoadedModel) -> tuple[int, dict[int, float]]:
+def _timed(loaded: LoadedModel) -> dict[int, float]:
     height, width = loaded.preprocessor.frame_size
     frame = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     x = loaded.preprocessor.to_tensor(frame, loaded.device)
@@ -124,8 +153,7 @@ def _timed(loaded: LoadedModel) -> tuple[int, dict[int, float]]:
         with torch.no_grad():
             loaded.module(x)
 
-    forward_ms = time_counts(forward, candidate_counts(TORCH_DEFAULT), torch.set_num_threads)
-    return fewest_fast_enough(forward_ms), {count: round(ms, 1) for count, ms in forward_ms.items()}
+    return time_counts(forward, candidate_counts(TORCH_DEFAULT), torch.set_num_threads)
 
 
 def _restore_new_thread_default(count: int) -> None:
