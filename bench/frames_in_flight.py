@@ -1,11 +1,13 @@
 """Frames per second and CPU ms per frame of the bare model: one frame at a time on all of torch's threads
-(what the live loop does now) against one frame per core at a time, each on one thread (a replica each).
+against one frame per core at a time, each on one thread (on replicas that share the weights, as the live
+loop's frames in flight do: `core.nn.model.replica`).
 
 Why: at batch 1 a small model splits badly over threads (the default model: about 34 ms a forward on one
 thread, 23 on two), and each thread of a team waits actively at every operator's end. Frames in flight
-side by side keep every core busy without that wait. The numbers say how much a live loop that overlaps
-frames could gain over splitting each one; `live.py`'s `cpu_ratio` compares the live loop with the first
-line. Prints one JSON object: per round, fps and CPU ms per frame of both ways, and their medians.
+side by side keep every core busy without that wait; the live loop's compute thread chooses them when its
+own timing says so (`core.nn.threads.frames_side_by_side`), and `live.py`'s `cpu_ratio` compares the live
+loop with the first line. Prints one JSON object: per round, fps and CPU ms per frame of both ways, and
+their medians.
 
 Usage: python bench/frames_in_flight.py [--seconds 4] [--rounds 3] [--model NAME]
 """
@@ -13,7 +15,6 @@ Usage: python bench/frames_in_flight.py [--seconds 4] [--rounds 3] [--model NAME
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import sys
@@ -22,7 +23,7 @@ import time
 
 import torch
 
-from deepvis_app.core.nn.model import load_model
+from deepvis_app.core.nn.model import load_model, replica
 from deepvis_app.core.nn.threads import TORCH_DEFAULT, prepare_live_process
 from deepvis_app.io.images import sample_image
 from deepvis_app.settings.loader import load_settings
@@ -56,24 +57,16 @@ def side_by_side(modules: list[torch.nn.Module], x: torch.Tensor, threads: int, 
             "cpu_ms_per_frame": round(1000 * (time.process_time() - cpu) / frames, 1)}
 
 
-def arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
-    """--seconds, --rounds and --model (this benchmark's and `sessions_side_by_side.py`'s); then the process is
-    set up as the window's: one torch thread by default (no OpenMP pool in the main thread), malloc's
-    thresholds fixed."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=None)
     args = parser.parse_args(argv)
-    prepare_live_process()
-    return args
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = arguments(__doc__, argv)
+    prepare_live_process()   # as the window: one torch thread by default, malloc's thresholds fixed
     loaded = load_model(load_settings(args.model).settings)
     x = loaded.preprocessor.to_tensor(sample_image("chelsea"), loaded.device)
-    replicas = [loaded.module] + [copy.deepcopy(loaded.module) for _ in range(TORCH_DEFAULT - 1)]
+    replicas = [loaded.module] + [replica(loaded).module for _ in range(TORCH_DEFAULT - 1)]
     rounds = []
     for _ in range(args.rounds):   # alternating, so that a change in the machine's load hits both
         rounds.append({"one_frame_all_threads": side_by_side(replicas[:1], x, TORCH_DEFAULT, args.seconds),

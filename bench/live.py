@@ -7,8 +7,9 @@
 - ``bare_fwd_fps`` / ``bare_fb_fps``: the bare model's rate on one preprocessed frame, as a plain
   script runs it (a process of its own, its main thread, torch's default threads: `bare_model.py`),
   alternating with the live runs; ``ratio_*`` = live / bare, median over rounds (goal >= 0.9);
-- ``live_torch_threads``: the threads the session's compute thread chose by timing the model
-  (`core.nn.threads`; this process makes one thread the default first, as the window does);
+- ``live_torch_threads``: the threads and frames in flight the session's compute thread chose by timing
+  the model (`core.nn.threads`; this process makes one thread the default first, as the window does;
+  ``--frames-in-flight N`` pins the frames, 1 to see the loop without a second compute thread);
 - ``*_cpu_ms_per_frame`` and ``cpu_ratio_back_*`` = bare / live CPU ms per frame: this process's CPU
   time (every thread: compute, render, video decoding) per frame shown, against the bare model's per
   call; the work the app adds per frame, steadier than fps on a shared machine;
@@ -30,6 +31,7 @@
   is this process's own peak (several sessions and the bare loops).
 
 Usage: python bench/live.py [--seconds 4] [--rounds 8] [--model efficientnet_lite0] [--only-slow] [--only-rates]
+       [--frames-in-flight N]
 """
 
 from __future__ import annotations
@@ -321,12 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-rss-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only-slow", action="store_true", help="only the slow-method measurements")
     parser.add_argument("--only-rates", action="store_true", help="only the live / bare rates and CPU ratios")
+    parser.add_argument("--frames-in-flight", type=int, default=None, help="pin the setting (default: chosen)")
     args = parser.parse_args(argv)
     if args.app_rss_only:
         json.dump({"peak_rss_mib": app_rss_run(args.model)}, sys.stdout)
         return 0
     prepare_live_process()   # as the window and the web front end do before loading
-    settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True)
+    settings = load_settings(args.model).settings.replace(unit_images_on_demand=False, video_paced=True,
+                                                          frames_in_flight=args.frames_in_flight)
     loaded = load_model(settings)
     report = {"model": settings.model, "device": str(loaded.device)}
     if args.only_slow:
