@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.screenshot, SCREENSHOT_SUFFIXES)
     from deepvis_app.core.nn.threads import prepare_live_process
 
-    prepare_live_process()   # before loading: only the compute thread runs torch on several threads
+    prepare_live_process()   # before loading: one torch thread by default, malloc's thresholds fixed
     loaded = model_from_args(args)
     options = GuiOptions(input=args.input, camera=args.camera, screenshot=args.screenshot,
                          keys=keys, after_ms=args.after_ms, drag=_drag(args.drag))

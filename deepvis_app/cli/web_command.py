@@ -59,7 +59,7 @@ def run_web(args: argparse.Namespace) -> int:
     from deepvis_app.io.playlist import InputError
     from deepvis_app.io.sources import InputManager
 
-    prepare_live_process()   # before loading: only the compute thread runs torch on several threads
+    prepare_live_process()   # before loading: one torch thread by default, malloc's thresholds fixed
     loaded = model_from_args(args)
     settings = loaded.settings
     size = size or check_size(settings.window_size)
