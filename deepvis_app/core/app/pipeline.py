@@ -136,14 +136,15 @@ class Pipeline:
         engine = self.source.engine
         engine.choose_threads()
         choice = engine.threads
-        for _ in range(1, choice.frames_in_flight if choice is not None else 1):
+        if choice is None:      # nothing chosen: one frame at a time
+            return
+        for _ in range(1, choice.frames_in_flight):
             try:
                 source = self.source.beside(engine.replica())
             except Exception:  # a model that cannot be copied: one frame at a time, as before
                 log.exception("no second frame in flight: the model could not be replicated")
                 return
-            if self._worker.add_lane(functools.partial(self._compute, source), runs_beside,
-                                     on_start=source.engine.threads.apply if source.engine.threads else None):
+            if self._worker.add_lane(functools.partial(self._compute, source), runs_beside, on_start=choice.apply):
                 self.source.rate.frames_in_flight(self._worker.lanes)
 
     def _compute(self, source: PaneSource, request: Request, token: CancelToken) -> Drawing:
