@@ -318,20 +318,33 @@ def similar_to_is_the_embeddings_reference(ctx):
     assert [label for label, _ in without] == ["no reference to compare with"]
 
 
+def _run_threaded(loaded, spec: str, pre_hook, frames: int = 1) -> Session:
+    """A threaded session on ``spec`` with ``pre_hook`` on the model's forwards, run until it has shown
+    ``frames`` different frames (the first request may come before an image is read: a result without a
+    frame does not count), then stopped."""
+    hook = loaded.module.register_forward_pre_hook(pre_hook)
+    session = Session(loaded, loaded.settings, InputManager(loaded.settings, spec))
+    shown: set[int] = set()
+
+    def enough_frames() -> bool:
+        result = session.latest_result()
+        if result is not None and result.frame_seq is not None:
+            shown.add(result.frame_seq)
+        return len(shown) >= frames
+    try:
+        session.start()
+        wait_until(enough_frames, timeout=60)
+    finally:
+        session.stop()
+        hook.remove()
+    return session
+
+
 def _compute_thread_counts(loaded) -> tuple[list[int], object]:
     """torch's thread count inside the model's forwards in a threaded session's compute thread, and the
     session's `ThreadChoice`."""
     seen: list[int] = []
-    hook = loaded.module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
-    session = Session(loaded, loaded.settings, InputManager(loaded.settings, "sample:chelsea"))
-    try:
-        session.start()
-        # the first request may come before the image is read: wait for a result that shows it
-        wait_until(lambda: (result := session.latest_result()) is not None and result.frame_seq is not None,
-                   timeout=60)
-    finally:
-        session.stop()
-        hook.remove()
+    session = _run_threaded(loaded, "sample:chelsea", lambda *_: seen.append(torch.get_num_threads()))
     return seen, session.engine.threads
 
 
@@ -351,21 +364,7 @@ def _forward_threads(loaded, video: str) -> set[str]:
     def slow(*_):
         names.add(threading.current_thread().name)
         time.sleep(0.03)
-    hook = loaded.module.register_forward_pre_hook(slow)
-    session = Session(loaded, loaded.settings, InputManager(loaded.settings, video))
-    try:
-        session.start()
-        seen: set[int] = set()
-
-        def fifteen_frames() -> bool:
-            result = session.latest_result()
-            if result is not None and result.frame_seq is not None:
-                seen.add(result.frame_seq)
-            return len(seen) >= 15
-        wait_until(fifteen_frames, timeout=60)
-    finally:
-        session.stop()
-        hook.remove()
+    _run_threaded(loaded, video, slow, frames=15)
     return {name for name in names if name.startswith("deepvis-compute")}
 
 
